@@ -1,0 +1,297 @@
+/*
+ * cqhttp.h: the public interface of libcqhttp, a C SDK for QQ bot backends
+ * that speak the CQHTTP protocol (OneBot v11).
+ *
+ * A bot author writes handlers:
+ *
+ *     static int on_message(cq_ctx *c, const cq_event *e)
+ *     {
+ *         cq_send(c, e, "hello");                 (an API call)
+ *         cq_reply(c, cq_event_message(e));       (a quick operation)
+ *         return CQ_OK;
+ *     }
+ *     CQ_ON_MESSAGE(on_message);
+ *
+ * and links them into cqhttp-fcgi (events by HTTP POST behind nginx or
+ * Apache). Every function returns 0 (CQ_OK) or a positive count on success and
+ * one of the negative CQ_E* codes on failure; cq_strerror() names any code.
+ *
+ * Threads: a cq_ctx and everything reached through it belong to the thread
+ * running the handler. Events and values are read-only and may be shared.
+ */
+#ifndef CQHTTP_H
+#define CQHTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CQ_VERSION "0.1.0"
+
+/* Return codes. 0 is success; every failure is negative. */
+#define CQ_OK           0
+#define CQ_ENOMEM       (-1)  /* Out of memory. */
+#define CQ_ETOOBIG      (-2)  /* Input above its configured cap. */
+#define CQ_EPARSE       (-3)  /* Malformed JSON, CQ code or HTTP. */
+#define CQ_EAGAIN       (-4)  /* A non-blocking step needs more input. */
+#define CQ_EDEPTH       (-5)  /* JSON nested deeper than allowed. */
+#define CQ_ENOTYPE      (-6)  /* The event has no string "post_type". */
+#define CQ_EINVAL       (-7)  /* An argument or setting is not valid. */
+#define CQ_ENOENT       (-8)  /* The field or item does not exist. */
+#define CQ_ETYPE        (-9)  /* The field exists with another JSON type. */
+#define CQ_ERANGE       (-10) /* A number does not fit the asked type. */
+#define CQ_EAUTHMISSING (-11) /* A required signature or token is absent. */
+#define CQ_EAUTHBAD     (-12) /* A signature or token is wrong or malformed. */
+#define CQ_ENOAPI       (-13) /* No API transport is configured or usable. */
+#define CQ_EFAILED      (-14) /* The action failed: see cq_result.retcode. */
+#define CQ_EHTTP        (-15) /* Non-2xx HTTP answer: see cq_result.status. */
+#define CQ_EBADRESP     (-16) /* The API answer is not a OneBot result. */
+#define CQ_ECONNREFUSED (-17) /* The API server refused the connection. */
+#define CQ_ETIMEDOUT    (-18) /* The API call took longer than allowed. */
+#define CQ_ENETWORK     (-19) /* Any other transport failure. */
+#define CQ_EHANDLER     (-20) /* A handler reported failure. */
+#define CQ_EIO          (-21) /* Reading or writing a file or socket failed. */
+
+/* Returns a static English sentence for any CQ_E* code (or "success"). */
+const char *cq_strerror(int err);
+
+/*
+ * Values: read-only views into parsed JSON. A cq_value is owned by whatever
+ * produced it (an event, a result) and lives as long as its owner.
+ */
+typedef struct yajl_val_s cq_value;
+
+typedef enum cq_type {
+    CQ_TNONE = 0, /* The value is NULL (absent). */
+    CQ_TNULL,
+    CQ_TBOOL,
+    CQ_TINT,    /* An integer that fits int64_t. */
+    CQ_TDOUBLE, /* Any other number. */
+    CQ_TSTRING,
+    CQ_TARRAY,
+    CQ_TOBJECT
+} cq_type;
+
+cq_type cq_value_type(const cq_value *v);
+/*
+ * Follows a dotted path from v: object keys by name, array items by decimal
+ * index ("message.0.data.text"). Returns NULL when any step is missing.
+ */
+const cq_value *cq_value_get(const cq_value *v, const char *path);
+/* NULL unless v is a string. */
+const char *cq_value_string(const cq_value *v);
+/*
+ * Stores an integer in *out. A JSON integer or a decimal string (NapCat sends
+ * both) is accepted. Returns CQ_OK, CQ_ENOENT (v is NULL), CQ_ETYPE (not an
+ * integer or a decimal string) or CQ_ERANGE (does not fit int64_t).
+ */
+int cq_value_int(const cq_value *v, int64_t *out);
+/* Returns 1 for true, 0 for false, or CQ_ENOENT / CQ_ETYPE. */
+int cq_value_bool(const cq_value *v);
+/* Item count of an array or object; 0 for anything else. */
+size_t cq_value_len(const cq_value *v);
+/* The i-th item of an array or value of an object; NULL past the end. */
+const cq_value *cq_value_at(const cq_value *v, size_t i);
+/* The i-th key of an object; NULL past the end or for non-objects. */
+const char *cq_value_key(const cq_value *v, size_t i);
+/*
+ * Serialises v as compact JSON. Returns a string the caller frees with
+ * free(), or NULL when out of memory or v is NULL.
+ */
+char *cq_value_to_json(const cq_value *v);
+
+/*
+ * Events. An event is one parsed OneBot event object. Parsing checks the
+ * nesting depth before building the tree, so hostile input cannot exhaust
+ * the stack.
+ */
+typedef struct cq_event cq_event;
+
+#define CQ_JSON_MAX_DEPTH 32 /* Default depth limit for event bodies. */
+
+/*
+ * Parses one event from buf (len bytes; buf need not be NUL-terminated).
+ * On success stores a new event in *ev, to be freed with cq_event_free().
+ * max_depth 0 means CQ_JSON_MAX_DEPTH. Returns:
+ *
+ * CQ_EPARSE   buf is not one JSON object (or holds a NUL byte or a comment).
+ * CQ_EDEPTH   nesting is deeper than max_depth.
+ * CQ_ENOTYPE  the object has no string "post_type".
+ * CQ_ENOMEM   out of memory.
+ */
+int cq_event_parse(cq_event **ev, const char *buf, size_t len,
+                   int max_depth);
+void cq_event_free(cq_event *ev); /* NULL is a no-op. */
+
+/* The whole event object. */
+const cq_value *cq_event_root(const cq_event *e);
+/* Any field by dotted path, as cq_value_get() on the root. */
+const cq_value *cq_event_get(const cq_event *e, const char *path);
+/* The body bytes the event was parsed from (NUL-terminated). */
+const char *cq_event_raw(const cq_event *e, size_t *len);
+
+/* "message", "notice", "request", "meta_event", or another string. */
+const char *cq_event_post_type(const cq_event *e);
+/* The value of "<post_type>_type" ("private", "group_increase", ...). */
+const char *cq_event_detail_type(const cq_event *e);
+/* "sub_type", or NULL when absent or empty. */
+const char *cq_event_sub_type(const cq_event *e);
+/*
+ * The event name used for dispatch: post_type, detail type and sub type
+ * joined by dots ("message.private.friend", "meta_event.heartbeat").
+ */
+const char *cq_event_name(const cq_event *e);
+
+/* Integer fields; 0 when absent or not an integer. */
+int64_t cq_event_self_id(const cq_event *e);
+int64_t cq_event_user_id(const cq_event *e);
+int64_t cq_event_group_id(const cq_event *e);
+int64_t cq_event_message_id(const cq_event *e); /* Often negative. */
+int64_t cq_event_time(const cq_event *e);
+/* Integer field by path; returns as cq_value_int(). */
+int cq_event_int(const cq_event *e, const char *path, int64_t *out);
+/* String field by path; NULL when absent or not a string. */
+const char *cq_event_string(const cq_event *e, const char *path);
+
+/* "message": a string (CQ code) or an array of segments, as received. */
+const cq_value *cq_event_message(const cq_event *e);
+const char *cq_event_raw_message(const cq_event *e);
+const char *cq_event_flag(const cq_event *e);
+
+/*
+ * Results of API calls. Fill by cq_call(); release with cq_result_free().
+ * On success (status "ok" or "async") err is CQ_OK and data is the "data"
+ * value (possibly a JSON null or NULL). On failure err says which kind.
+ */
+typedef struct cq_result {
+    int err;             /* CQ_OK or a CQ_E* code. */
+    int64_t retcode;     /* OneBot retcode when a result was read. */
+    long status;         /* HTTP status when an HTTP answer came. */
+    const cq_value *data;   /* The "data" member; owned by the result. */
+    char detail[256];    /* Transport or server detail, for logs. */
+    void *priv__;        /* Internal: the parsed answer. */
+} cq_result;
+
+void cq_result_free(cq_result *r); /* Leaves r zeroed; NULL is a no-op. */
+
+/*
+ * Handler context: one per event being handled. It carries the quick
+ * operation being built and the calling thread's API transport.
+ */
+typedef struct cq_ctx cq_ctx;
+
+/* The event being handled. */
+const cq_event *cq_ctx_event(const cq_ctx *c);
+
+/*
+ * Quick operation. The first handler (in dispatch order) that sets any
+ * field owns the quick operation; fields set by later handlers of the same
+ * event are ignored with a debug log line, as the Python SDK takes the first
+ * non-empty handler result. Setting a field twice keeps the last value.
+ * Each returns CQ_OK, CQ_ENOMEM or CQ_EINVAL (NULL key or value).
+ */
+int cq_reply(cq_ctx *c, const cq_value *message); /* String or array. */
+int cq_reply_text(cq_ctx *c, const char *cq_string);
+int cq_quick_bool(cq_ctx *c, const char *key, int value);
+int cq_quick_int(cq_ctx *c, const char *key, int64_t value);
+int cq_quick_string(cq_ctx *c, const char *key, const char *value);
+/* Shorthands for the fields of PROTOCOL.md section 2.2. */
+int cq_approve(cq_ctx *c, int approve);
+int cq_ban(cq_ctx *c, int64_t seconds);
+int cq_kick(cq_ctx *c);
+int cq_delete(cq_ctx *c);
+
+/*
+ * API calls. params_json is a JSON object text (NULL means {}). Transport
+ * choice: the HTTP API at api_root when configured, otherwise CQ_ENOAPI.
+ * Fills *out (which may be NULL when the caller wants only the code) and
+ * returns its err: CQ_OK, CQ_ENOAPI, CQ_EFAILED (out->retcode), CQ_EHTTP
+ * (out->status), CQ_EBADRESP, CQ_ECONNREFUSED, CQ_ETIMEDOUT, CQ_ENETWORK,
+ * CQ_EINVAL (bad action name or params) or CQ_ENOMEM.
+ */
+int cq_call(cq_ctx *c, const char *action, const char *params_json,
+            cq_result *out);
+
+#define CQ_SEND_AT_SENDER   0x1 /* Prefix @sender outside private chats. */
+#define CQ_SEND_AUTO_ESCAPE 0x2 /* Send the message as plain text. */
+
+/*
+ * Sends message (a CQ-code string) to wherever event e came from, with
+ * send_msg: message_type, user_id, group_id and discuss_id are copied from
+ * the event; without message_type the target is a group when group_id is
+ * present, else a discuss, else a private chat. Returns as cq_call(), or
+ * CQ_EINVAL when the event names no target.
+ */
+int cq_send(cq_ctx *c, const cq_event *e, const char *message);
+int cq_send_ex(cq_ctx *c, const cq_event *e, const char *message, int flags,
+               cq_result *out);
+
+/*
+ * Handlers and dispatch. A handler returns CQ_OK, or any negative value to
+ * report failure (the HTTP POST answer is then 500).
+ *
+ * Order: handlers registered for the event's most specific name run first
+ * ("message.private.friend", then "message.private", then "message"); within
+ * one name, by source file name and then line. Every matching handler runs
+ * once, at the most specific name it matches, until one fails.
+ */
+typedef int cq_handler_fn(cq_ctx *c, const cq_event *e);
+
+typedef struct cq_handler {
+    const char *prefix;             /* "message", ... or NULL. */
+    const char *const *names;       /* NULL-terminated; may be empty. */
+    cq_handler_fn *fn;
+    const char *fn_name;            /* For logs. */
+    const char *file;               /* Source file, for ordering. */
+    int line;
+} cq_handler;
+
+/*
+ * Registers h, which must stay valid for the life of the process. Names are
+ * joined to the prefix ("group" under "message" is "message.group"); no names
+ * means the prefix itself. Call before any event is dispatched; not thread
+ * safe. Returns CQ_OK, CQ_EINVAL or CQ_ENOMEM.
+ */
+int cq_register(const cq_handler *h);
+
+#define CQ__REGISTER(prefix, fn, ...)                                         \
+    static const char *const cq__names_##fn[] = {__VA_ARGS__};                \
+    static const cq_handler cq__handler_##fn = {prefix, cq__names_##fn, fn,   \
+                                                #fn, __FILE__, __LINE__};     \
+    __attribute__((constructor)) static void cq__register_##fn(void)          \
+    {                                                                         \
+        cq_register(&cq__handler_##fn);                                       \
+    }
+
+/*
+ * Registration macros, one per function. Names narrow the event:
+ * CQ_ON_MESSAGE(fn) for every message, CQ_ON_MESSAGE(fn, "group",
+ * "private.friend") for those two, CQ_ON(fn, "notice.group_increase") with
+ * full names. Handler objects must be linked directly, not from a static
+ * archive, or the registration is dropped by the linker.
+ */
+#define CQ_ON(...)            CQ__REGISTER(NULL, __VA_ARGS__, NULL)
+#define CQ_ON_MESSAGE(...)    CQ__REGISTER("message", __VA_ARGS__, NULL)
+#define CQ_ON_NOTICE(...)     CQ__REGISTER("notice", __VA_ARGS__, NULL)
+#define CQ_ON_REQUEST(...)    CQ__REGISTER("request", __VA_ARGS__, NULL)
+#define CQ_ON_META_EVENT(...) CQ__REGISTER("meta_event", __VA_ARGS__, NULL)
+
+/* Logging, for handlers as for the library: one line to stderr. */
+typedef enum cq_log_level {
+    CQ_LOG_ERROR = 0,
+    CQ_LOG_WARN,
+    CQ_LOG_INFO,
+    CQ_LOG_DEBUG
+} cq_log_level;
+
+void cq_log(cq_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

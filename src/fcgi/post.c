@@ -1,0 +1,310 @@
+#include "config.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cqhttp.h"
+#include "fcgi/post.h"
+#include "lib/auth.h"
+#include "lib/ctx.h"
+#include "lib/dispatch.h"
+#include "lib/event.h"
+
+typedef struct request {
+    const cq__conf *conf;
+    const cq__post_io *io;
+    cq__buf body;
+    const char *peer; /* For log lines. */
+} request;
+
+static const char *param(const request *r, const char *name)
+{
+    return r->io->param(r->io->arg, name);
+}
+
+
+/* Reads and discards the rest of the body so a kept connection stays sane. */
+static void drain(request *r, uint64_t limit)
+{
+    char scratch[16384];
+    uint64_t got = 0;
+    int n;
+
+    while (got < limit) {
+        uint64_t want = limit - got;
+
+        n = r->io->read(r->io->arg, scratch,
+                        want < sizeof(scratch) ? (int)want
+                                               : (int)sizeof(scratch));
+        if (n <= 0)
+            break;
+        got += (uint64_t)n;
+    }
+}
+
+
+/* Parses a CONTENT_LENGTH; returns 1 and stores it, or 0 when malformed. */
+static int parse_length(const char *s, uint64_t *out)
+{
+    char *end;
+    unsigned long long n;
+
+    if (s[0] < '0' || s[0] > '9')
+        return 0;
+    errno = 0;
+    n = strtoull(s, &end, 10);
+    if (*end != '\0' || errno != 0)
+        return 0;
+    *out = n;
+    return 1;
+}
+
+
+/*
+ * Reads the body into r->body. Returns 0, or the HTTP status to answer
+ * (400 or 413) after logging why.
+ */
+static int read_body(request *r)
+{
+    const char *cl = param(r, "CONTENT_LENGTH");
+    uint64_t max = (uint64_t)r->conf->max_body, want = max + 1, length = 0;
+    int known = 0, n;
+
+    if (cl != NULL && cl[0] != '\0') {
+        if (!parse_length(cl, &length)) {
+            cq_log(CQ_LOG_WARN, "400 from %s: CONTENT_LENGTH \"%.32s\" is "
+                   "not a number", r->peer, cl);
+            if (!r->io->cgi)
+                drain(r, UINT64_MAX);
+            return 400;
+        }
+        if (length > max) {
+            cq_log(CQ_LOG_WARN, "413 from %s: body of %llu bytes is over "
+                   "max_body %llu", r->peer, (unsigned long long)length,
+                   (unsigned long long)max);
+            drain(r, length);
+            return 413;
+        }
+        known = 1;
+        want = length;
+    } else if (r->io->cgi) {
+        known = 1;
+        want = 0;
+    }
+    /* Without a length (chunked upload), read to the end under the cap. */
+    cq__buf_init(&r->body, (size_t)max + 1);
+    if (cq__buf_add(&r->body, "", 0) != CQ_OK)
+        return 500;
+    while (r->body.len < want) {
+        char chunk[16384];
+        uint64_t left = want - r->body.len;
+
+        n = r->io->read(r->io->arg, chunk,
+                        left < sizeof(chunk) ? (int)left : (int)sizeof(chunk));
+        if (n <= 0)
+            break;
+        if (cq__buf_add(&r->body, chunk, (size_t)n) != CQ_OK)
+            return 500;
+    }
+    if (!known && r->body.len > max) {
+        cq_log(CQ_LOG_WARN, "413 from %s: body without length is over "
+               "max_body %llu", r->peer, (unsigned long long)max);
+        drain(r, UINT64_MAX);
+        return 413;
+    }
+    if (known && r->body.len < length) {
+        cq_log(CQ_LOG_WARN, "400 from %s: body ended after %zu of %llu "
+               "bytes", r->peer, r->body.len, (unsigned long long)length);
+        return 400;
+    }
+    return 0;
+}
+
+
+/* Returns 0 when the credentials pass, else the status to answer. */
+static int check_auth(request *r)
+{
+    const char *sig = param(r, "HTTP_X_SIGNATURE");
+    const char *tok;
+    size_t tok_len;
+    int rc;
+
+    if (r->conf->secret != NULL) {
+        rc = cq__auth_check_signature(r->conf->secret, r->body.data,
+                                      r->body.len, sig);
+        if (rc == CQ_EAUTHMISSING) {
+            cq_log(CQ_LOG_WARN, "401 from %s: X-Signature missing (a secret "
+                   "is set)", r->peer);
+            return 401;
+        }
+        if (rc != CQ_OK) {
+            cq_log(CQ_LOG_WARN, "403 from %s: X-Signature does not match "
+                   "the body", r->peer);
+            return 403;
+        }
+    }
+    if (r->conf->access_token != NULL) {
+        rc = cq__auth_offered_token(param(r, "HTTP_AUTHORIZATION"),
+                                    param(r, "QUERY_STRING"), &tok, &tok_len);
+        /* OneBot does not send a token with events; absent is fine. */
+        if (rc == CQ_EAUTHBAD ||
+            (rc == CQ_OK && cq__auth_token_equal(r->conf->access_token, tok,
+                                                 tok_len) != CQ_OK)) {
+            cq_log(CQ_LOG_WARN, "403 from %s: access token wrong or "
+                   "malformed", r->peer);
+            return 403;
+        }
+    }
+    return 0;
+}
+
+
+/* X-Self-ID, when present, must be a number equal to the body's self_id. */
+static int check_self_id(request *r, const cq_event *e)
+{
+    const char *h = param(r, "HTTP_X_SELF_ID");
+    int64_t body_id;
+    uint64_t hdr_id;
+
+    if (h == NULL)
+        return 0;
+    if (!parse_length(h, &hdr_id) || hdr_id > INT64_MAX) {
+        cq_log(CQ_LOG_WARN, "400 from %s: X-Self-ID \"%.32s\" is not a "
+               "number", r->peer, h);
+        return 400;
+    }
+    if (cq_event_int(e, "self_id", &body_id) != CQ_OK ||
+        (uint64_t)body_id != hdr_id) {
+        cq_log(CQ_LOG_WARN, "400 from %s: X-Self-ID %s is not the body's "
+               "self_id", r->peer, h);
+        return 400;
+    }
+    return 0;
+}
+
+
+static const char *reason_phrase(int status)
+{
+    switch (status) {
+    case 200:
+        return "OK";
+    case 204:
+        return "No Content";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 405:
+        return "Method Not Allowed";
+    case 413:
+        return "Payload Too Large";
+    default:
+        return "Internal Server Error";
+    }
+}
+
+
+/* Writes the CGI answer; a JSON body only with 200. */
+static int answer(cq__buf *out, int status, const char *json)
+{
+    int rc = cq__buf_printf(out, "Status: %d %s\r\n", status,
+                            reason_phrase(status));
+
+    if (rc == CQ_OK && status == 405)
+        rc = cq__buf_addstr(out, "Allow: POST\r\n");
+    if (rc == CQ_OK && status == 401)
+        rc = cq__buf_addstr(out, "WWW-Authenticate: Signature\r\n");
+    if (rc == CQ_OK && json != NULL)
+        rc = cq__buf_printf(out, "Content-Type: application/json\r\n"
+                            "Content-Length: %zu\r\n\r\n%s",
+                            strlen(json), json);
+    else if (rc == CQ_OK)
+        rc = cq__buf_addstr(out, "\r\n");
+    return rc == CQ_OK ? status : rc;
+}
+
+
+/* Parses, checks and dispatches; returns the status and the JSON body. */
+static int handle_event(request *r, cq__api *api, char **json)
+{
+    cq_event *e;
+    cq_ctx ctx;
+    int rc, status;
+
+    rc = cq_event_parse(&e, r->body.data, r->body.len,
+                        (int)r->conf->max_depth);
+    if (rc != CQ_OK) {
+        cq_log(rc == CQ_ENOMEM ? CQ_LOG_ERROR : CQ_LOG_WARN,
+               "%d from %s: body is not an event: %s",
+               rc == CQ_ENOMEM ? 500 : 400, r->peer, cq_strerror(rc));
+        return rc == CQ_ENOMEM ? 500 : 400;
+    }
+    status = check_self_id(r, e);
+    if (status != 0) {
+        cq_event_free(e);
+        return status;
+    }
+    cq__ctx_init(&ctx, e, r->conf, api);
+    rc = cq__dispatch(&ctx);
+    if (rc == CQ_OK)
+        rc = cq__ctx_quick_json(&ctx, json);
+    if (rc != CQ_OK) {
+        if (rc != CQ_EHANDLER)
+            cq_log(CQ_LOG_ERROR, "500 from %s: quick operation for %s cannot "
+                   "be written: %s", r->peer, cq_event_name(e),
+                   cq_strerror(rc));
+        status = 500;
+    } else {
+        status = *json != NULL ? 200 : 204;
+        cq_log(CQ_LOG_DEBUG, "%d for %s from %s", status, cq_event_name(e),
+               r->peer);
+    }
+    cq__ctx_free(&ctx);
+    cq_event_free(e);
+    return status;
+}
+
+
+int cq__post_handle(const cq__conf *conf, cq__api *api,
+                    const cq__post_io *io, cq__buf *out)
+{
+    request r;
+    const char *method;
+    char *json = NULL;
+    int status;
+
+    memset(&r, 0, sizeof(r));
+    r.conf = conf;
+    r.io = io;
+    r.peer = param(&r, "REMOTE_ADDR");
+    if (r.peer == NULL)
+        r.peer = "local peer";
+    method = param(&r, "REQUEST_METHOD");
+    if (method == NULL || strcmp(method, "POST") != 0) {
+        const char *cl = param(&r, "CONTENT_LENGTH");
+        uint64_t length;
+
+        cq_log(CQ_LOG_WARN, "405 from %s: method %.16s, only POST carries "
+               "events", r.peer, method ? method : "(none)");
+        if (cl != NULL && parse_length(cl, &length))
+            drain(&r, length);
+        else if (!io->cgi)
+            drain(&r, UINT64_MAX);
+        return answer(out, 405, NULL);
+    }
+    status = read_body(&r);
+    if (status == 0)
+        status = check_auth(&r);
+    if (status == 0)
+        status = handle_event(&r, api, &json);
+    cq__buf_free(&r.body);
+    status = answer(out, status, status == 200 ? json : NULL);
+    free(json);
+    return status;
+}

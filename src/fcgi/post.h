@@ -1,0 +1,38 @@
+/*
+ * post: the HTTP POST event endpoint (DESIGN.md section 6), independent of
+ * where the bytes come from.
+ *
+ * FastCGI and plain CGI differ only in how parameters and the body are read
+ * and where the answer goes, so both fill a cq__post_io and share every
+ * check, the dispatch and the answer. One log line per rejection says why.
+ */
+#ifndef CQ_POST_H
+#define CQ_POST_H
+
+#include "lib/api.h"
+#include "lib/buf.h"
+#include "lib/conf.h"
+
+typedef struct cq__post_io {
+    void *arg;
+    /* A CGI parameter ("REQUEST_METHOD", "HTTP_X_SIGNATURE"), or NULL. */
+    const char *(*param)(void *arg, const char *name);
+    /* Reads up to n bytes; returns the count, 0 at end of input. */
+    int (*read)(void *arg, char *buf, int n);
+    /*
+     * Plain CGI: a body without CONTENT_LENGTH is empty (RFC 3875 4.2).
+     * FastCGI: such a body is read to its end (a chunked upload).
+     */
+    int cgi;
+} cq__post_io;
+
+/*
+ * Handles one request from io and writes the whole CGI answer (a Status
+ * header block and maybe a JSON body) into out, which the caller sends.
+ * api may be NULL (API calls then fail with CQ_ENOAPI). Returns the HTTP
+ * status, or CQ_ENOMEM when not even the answer could be written.
+ */
+int cq__post_handle(const cq__conf *conf, cq__api *api,
+                    const cq__post_io *io, cq__buf *out);
+
+#endif

@@ -1,0 +1,289 @@
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cqhttp.h"
+#include "lib/api.h"
+#include "lib/api_http.h"
+#include "lib/ctx.h"
+#include "lib/json.h"
+#include "lib/unittest.h"
+
+/* Results are never nested deeper than this; events are checked the same. */
+#define RESULT_MAX_DEPTH 64
+
+struct cq__api {
+    const cq__conf *conf;
+    cq__api_http *http; /* NULL when api_root is not set. */
+};
+
+cq__api *cq__api_new(const cq__conf *conf)
+{
+    cq__api *a = calloc(1, sizeof(*a));
+
+    if (a == NULL)
+        return NULL;
+    a->conf = conf;
+    if (conf->api_root != NULL) {
+        a->http = cq__api_http_new(conf);
+        if (a->http == NULL) {
+            free(a);
+            return NULL;
+        }
+    }
+    return a;
+}
+
+
+void cq__api_free(cq__api *a)
+{
+    if (a == NULL)
+        return;
+    cq__api_http_free(a->http);
+    free(a);
+}
+
+
+int cq__api_fail(cq_result *out, int err, const char *fmt, ...)
+{
+    va_list ap;
+
+    out->err = err;
+    va_start(ap, fmt);
+    vsnprintf(out->detail, sizeof(out->detail), fmt, ap);
+    va_end(ap);
+    return err;
+}
+
+
+void cq_result_free(cq_result *r)
+{
+    if (r == NULL)
+        return;
+    yajl_tree_free((yajl_val)r->priv__);
+    memset(r, 0, sizeof(*r));
+}
+
+
+int cq__api_result_from_body(const char *body, size_t len, cq_result *out)
+{
+    yajl_val root;
+    const char *status;
+    int64_t retcode = 0;
+    int rc;
+
+    rc = cq__json_parse(&root, body, len, RESULT_MAX_DEPTH);
+    if (rc != CQ_OK)
+        return cq__api_fail(out, rc == CQ_ENOMEM ? rc : CQ_EBADRESP,
+                            "answer is not JSON (%s)", cq_strerror(rc));
+    out->priv__ = root;
+    if (!YAJL_IS_OBJECT(root))
+        return cq__api_fail(out, CQ_EBADRESP, "answer is not a JSON object");
+    status = cq_value_string(cq_value_get(root, "status"));
+    if (cq_value_int(cq_value_get(root, "retcode"), &retcode) == CQ_OK)
+        out->retcode = retcode;
+    out->data = cq_value_get(root, "data");
+    if (status == NULL)
+        return cq__api_fail(out, CQ_EBADRESP, "answer has no status");
+    /* The status is authoritative, whatever the retcode says. */
+    if (strcmp(status, "ok") == 0 || strcmp(status, "async") == 0) {
+        out->err = CQ_OK;
+        return CQ_OK;
+    }
+    if (strcmp(status, "failed") == 0) {
+        const char *msg = cq_value_string(cq_value_get(root, "wording"));
+
+        if (msg == NULL)
+            msg = cq_value_string(cq_value_get(root, "msg"));
+        return cq__api_fail(out, CQ_EFAILED, "retcode %lld%s%s",
+                            (long long)out->retcode, msg ? ": " : "",
+                            msg ? msg : "");
+    }
+    return cq__api_fail(out, CQ_EBADRESP, "unknown status \"%.64s\"", status);
+}
+
+
+/* Action names go into URLs and frames: letters, digits, '_' and '.'. */
+static int valid_action(const char *action)
+{
+    const char *p;
+
+    if (action == NULL || action[0] == '\0' || strlen(action) > 128)
+        return 0;
+    for (p = action; *p != '\0'; p++) {
+        char ch = *p;
+
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+              (ch >= '0' && ch <= '9') || ch == '_' || ch == '.'))
+            return 0;
+    }
+    return 1;
+}
+
+
+static int valid_params(const char *params)
+{
+    yajl_val v;
+    int ok;
+
+    if (cq__json_parse(&v, params, strlen(params), RESULT_MAX_DEPTH) != CQ_OK)
+        return 0;
+    ok = YAJL_IS_OBJECT(v);
+    yajl_tree_free(v);
+    return ok;
+}
+
+
+int cq__api_call(cq__api *a, const char *action, const char *params,
+                 cq_result *out)
+{
+    if (a == NULL || a->http == NULL)
+        return cq__api_fail(out, CQ_ENOAPI, "no api_root configured");
+    return cq__api_http_call(a->http, action, params, out);
+}
+
+
+int cq_call(cq_ctx *c, const char *action, const char *params_json,
+            cq_result *out)
+{
+    cq_result local;
+    int rc;
+
+    if (out == NULL)
+        out = &local;
+    memset(out, 0, sizeof(*out));
+    if (params_json == NULL)
+        params_json = "{}";
+    if (!valid_action(action)) {
+        rc = cq__api_fail(out, CQ_EINVAL, "invalid action name");
+    } else if (!valid_params(params_json)) {
+        rc = cq__api_fail(out, CQ_EINVAL, "params are not a JSON object");
+    } else {
+        rc = cq__api_call(c != NULL ? c->api : NULL, action, params_json,
+                          out);
+    }
+    if (rc != CQ_OK)
+        cq_log(CQ_LOG_WARN, "API %s failed: %s (%s)",
+               action ? action : "(null)", cq_strerror(rc), out->detail);
+    else
+        cq_log(CQ_LOG_DEBUG, "API %s ok", action);
+    if (out == &local)
+        cq_result_free(&local);
+    return rc;
+}
+
+
+static const char *const target_keys[] = {"user_id", "group_id",
+                                          "discuss_id"};
+
+/* Writes send_msg's params for e (PROTOCOL.md 8.5); returns CQ_OK, CQ_EINVAL or CQ_ENOMEM. */
+CQ_UNITTEST int cq__api_send_params(yajl_gen g, const cq_event *e,
+                                const char *message,
+                       int flags)
+{
+    const char *type = cq_event_string(e, "message_type");
+    const cq_value *uid = cq_event_get(e, "user_id");
+    size_t i;
+    int rc;
+
+    if (type == NULL) {
+        /* Key presence decides, as in the Python SDK (PROTOCOL.md 8.5). */
+        if (cq_event_get(e, "group_id") != NULL)
+            type = "group";
+        else if (cq_event_get(e, "discuss_id") != NULL)
+            type = "discuss";
+        else if (uid != NULL)
+            type = "private";
+        else
+            return CQ_EINVAL;
+    }
+    rc = yajl_gen_map_open(g) == yajl_gen_status_ok ? CQ_OK : CQ_ENOMEM;
+    if (rc == CQ_OK)
+        rc = cq__json_gen_str(g, "message_type");
+    if (rc == CQ_OK)
+        rc = cq__json_gen_str(g, type);
+    for (i = 0; rc == CQ_OK && i < 3; i++) {
+        const cq_value *v = cq_event_get(e, target_keys[i]);
+
+        if (v == NULL)
+            continue;
+        rc = cq__json_gen_str(g, target_keys[i]);
+        if (rc == CQ_OK)
+            rc = cq__json_gen_value(g, (yajl_val)v);
+    }
+    if (rc == CQ_OK)
+        rc = cq__json_gen_str(g, "message");
+    if (rc == CQ_OK && (flags & CQ_SEND_AT_SENDER) && uid != NULL &&
+        strcmp(type, "private") != 0) {
+        int64_t qq = 0;
+        char *msg;
+        size_t n;
+
+        cq_value_int(uid, &qq);
+        n = strlen(message) + 48;
+        msg = malloc(n);
+        if (msg == NULL)
+            return CQ_ENOMEM;
+        /* With auto_escape the at code would be sent as text. */
+        snprintf(msg, n, "[CQ:at,qq=%lld] %s", (long long)qq, message);
+        rc = cq__json_gen_str(g, msg);
+        free(msg);
+    } else if (rc == CQ_OK) {
+        rc = cq__json_gen_str(g, message);
+    }
+    if (rc == CQ_OK && (flags & CQ_SEND_AUTO_ESCAPE)) {
+        rc = cq__json_gen_str(g, "auto_escape");
+        if (rc == CQ_OK && yajl_gen_bool(g, 1) != yajl_gen_status_ok)
+            rc = CQ_ENOMEM;
+    }
+    if (rc == CQ_OK && yajl_gen_map_close(g) != yajl_gen_status_ok)
+        rc = CQ_ENOMEM;
+    return rc;
+}
+
+
+int cq_send_ex(cq_ctx *c, const cq_event *e, const char *message, int flags,
+               cq_result *out)
+{
+    cq_result local;
+    yajl_gen g;
+    char *params = NULL;
+    int rc;
+
+    if (out == NULL)
+        out = &local;
+    memset(out, 0, sizeof(*out));
+    if (e == NULL || message == NULL)
+        return cq__api_fail(out, CQ_EINVAL, "no event or message");
+    g = cq__json_gen_new();
+    if (g == NULL)
+        return cq__api_fail(out, CQ_ENOMEM, "out of memory");
+    rc = cq__api_send_params(g, e, message, flags);
+    if (rc == CQ_OK) {
+        params = cq__json_gen_dup(g);
+        if (params == NULL)
+            rc = CQ_ENOMEM;
+    }
+    yajl_gen_free(g);
+    if (rc != CQ_OK) {
+        cq_log(CQ_LOG_WARN, "send on %s: %s", cq_event_name(e),
+               rc == CQ_EINVAL ? "the event names no chat to send to "
+                                 "(or the message is not UTF-8)"
+                               : cq_strerror(rc));
+        return cq__api_fail(out, rc, "cannot build send_msg params");
+    }
+    rc = cq_call(c, "send_msg", params, out);
+    free(params);
+    if (out == &local)
+        cq_result_free(&local);
+    return rc;
+}
+
+
+int cq_send(cq_ctx *c, const cq_event *e, const char *message)
+{
+    return cq_send_ex(c, e, message, 0, NULL);
+}

@@ -1,0 +1,53 @@
+/*
+ * api: API calls from handlers, whatever carries them.
+ *
+ * A cq__api is one thread's set of transports (today the HTTP API through
+ * libcurl; the bridge socket comes later). cq_call() picks the transport,
+ * and every transport reports through the same cq_result rules, which live
+ * here: cq__api_result_from_body() turns an answer body into data or an
+ * error, so HTTP and WebSocket answers are judged alike.
+ */
+#ifndef CQ_API_H
+#define CQ_API_H
+
+#include <stddef.h>
+
+#include "cqhttp.h"
+#include "lib/conf.h"
+
+typedef struct cq__api cq__api;
+
+/*
+ * Makes one thread's transports for conf (borrowed, must outlive it).
+ * Returns NULL when out of memory. Call curl_global_init() first, once, in
+ * main before any thread starts. The result belongs to one thread.
+ */
+cq__api *cq__api_new(const cq__conf *conf);
+void cq__api_free(cq__api *a);
+
+/*
+ * Calls action with params (a JSON object text) on a's transports.
+ * Returns and fills out as cq_call().
+ */
+int cq__api_call(cq__api *a, const char *action, const char *params,
+                 cq_result *out);
+
+/*
+ * Judges an answer body (len bytes, NUL-terminated) by PROTOCOL.md 3.3:
+ * status "ok" or "async" gives CQ_OK with out->data; "failed" gives
+ * CQ_EFAILED with out->retcode; anything else gives CQ_EBADRESP. Takes
+ * ownership of nothing; out keeps its own parsed copy.
+ */
+int cq__api_result_from_body(const char *body, size_t len, cq_result *out);
+
+/* Sets out->err and a printf-style detail; returns err. */
+int cq__api_fail(cq_result *out, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#ifdef CQ_UNITTESTS
+#include <yajl/yajl_gen.h>
+int cq__api_send_params(yajl_gen g, const cq_event *e, const char *message,
+                int flags);
+#endif
+
+#endif

@@ -1,0 +1,157 @@
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "cqhttp.h"
+#include "lib/api.h"
+#include "lib/api_http.h"
+#include "lib/buf.h"
+
+/* Answers above this are refused; member lists of big groups fit. */
+#define ANSWER_TOOBIG (16u << 20)
+
+struct cq__api_http {
+    const cq__conf *conf;
+    CURL *curl;
+    struct curl_slist *headers;
+    cq__buf answer;
+    int answer_overflow;
+    char errbuf[CURL_ERROR_SIZE];
+    cq__buf url;
+};
+
+static size_t on_write(char *p, size_t size, size_t n, void *arg)
+{
+    cq__api_http *h = arg;
+
+    if (cq__buf_add(&h->answer, p, size * n) != CQ_OK) {
+        /* Returning short aborts the transfer; the cap was hit. */
+        h->answer_overflow = 1;
+        return 0;
+    }
+    return size * n;
+}
+
+
+cq__api_http *cq__api_http_new(const cq__conf *conf)
+{
+    cq__api_http *h = calloc(1, sizeof(*h));
+    cq__buf auth;
+
+    if (h == NULL)
+        return NULL;
+    h->conf = conf;
+    cq__buf_init(&h->answer, ANSWER_TOOBIG);
+    cq__buf_init(&h->url, 8192);
+    h->curl = curl_easy_init();
+    if (h->curl == NULL)
+        goto fail;
+    h->headers = curl_slist_append(NULL, "Content-Type: application/json");
+    if (h->headers == NULL)
+        goto fail;
+    /* Without this, an empty answer to a POST waits for 100-continue. */
+    h->headers = curl_slist_append(h->headers, "Expect:");
+    if (conf->access_token != NULL) {
+        cq__buf_init(&auth, 4096);
+        if (cq__buf_printf(&auth, "Authorization: Bearer %s",
+                           conf->access_token) != CQ_OK)
+            goto fail;
+        h->headers = curl_slist_append(h->headers, auth.data);
+        cq__buf_free(&auth);
+        if (h->headers == NULL)
+            goto fail;
+    }
+    curl_easy_setopt(h->curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, h->headers);
+    curl_easy_setopt(h->curl, CURLOPT_WRITEFUNCTION, on_write);
+    curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, h);
+    curl_easy_setopt(h->curl, CURLOPT_ERRORBUFFER, h->errbuf);
+    curl_easy_setopt(h->curl, CURLOPT_CONNECTTIMEOUT_MS,
+                     conf->api_connect_timeout_ms);
+    curl_easy_setopt(h->curl, CURLOPT_TIMEOUT_MS, conf->api_timeout_ms);
+    curl_easy_setopt(h->curl, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(h->curl, CURLOPT_TCP_NODELAY, 1L);
+    /*
+     * A connection idle this long is not reused: servers close idle ones
+     * (gocq after 60 s) and a half-dead reused connection makes libcurl
+     * resend the POST (PITFALLS.md section 5).
+     */
+    curl_easy_setopt(h->curl, CURLOPT_MAXAGE_CONN, 30L);
+    curl_easy_setopt(h->curl, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h->curl, CURLOPT_USERAGENT, "cqhttp/" CQ_VERSION);
+    return h;
+fail:
+    cq__api_http_free(h);
+    return NULL;
+}
+
+
+void cq__api_http_free(cq__api_http *h)
+{
+    if (h == NULL)
+        return;
+    if (h->curl != NULL)
+        curl_easy_cleanup(h->curl);
+    curl_slist_free_all(h->headers);
+    cq__buf_free(&h->answer);
+    cq__buf_free(&h->url);
+    free(h);
+}
+
+
+static int map_curl_error(CURLcode cc)
+{
+    switch (cc) {
+    case CURLE_COULDNT_CONNECT:
+        return CQ_ECONNREFUSED;
+    case CURLE_OPERATION_TIMEDOUT:
+        return CQ_ETIMEDOUT;
+    case CURLE_OUT_OF_MEMORY:
+        return CQ_ENOMEM;
+    default:
+        return CQ_ENETWORK;
+    }
+}
+
+
+int cq__api_http_call(cq__api_http *h, const char *action,
+                      const char *params, cq_result *out)
+{
+    const char *root = h->conf->api_root;
+    size_t rlen = strlen(root);
+    CURLcode cc;
+    long status = 0;
+
+    while (rlen > 0 && root[rlen - 1] == '/')
+        rlen--;
+    cq__buf_reset(&h->url);
+    if (cq__buf_printf(&h->url, "%.*s/%s", (int)rlen, root, action) != CQ_OK)
+        return cq__api_fail(out, CQ_EINVAL, "API URL too long");
+    cq__buf_reset(&h->answer);
+    h->answer_overflow = 0;
+    h->errbuf[0] = '\0';
+    curl_easy_setopt(h->curl, CURLOPT_URL, h->url.data);
+    curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, params);
+    curl_easy_setopt(h->curl, CURLOPT_POSTFIELDSIZE, (long)strlen(params));
+    cc = curl_easy_perform(h->curl);
+    if (cc != CURLE_OK) {
+        if (h->answer_overflow)
+            return cq__api_fail(out, CQ_EBADRESP, "answer over %u bytes",
+                                ANSWER_TOOBIG);
+        return cq__api_fail(out, map_curl_error(cc), "%s: %s", h->url.data,
+                            h->errbuf[0] ? h->errbuf : curl_easy_strerror(cc));
+    }
+    curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &status);
+    out->status = status;
+    if (status < 200 || status > 299)
+        return cq__api_fail(out, CQ_EHTTP, "%s answered HTTP %ld",
+                            h->url.data, status);
+    if (h->answer.data == NULL)
+        return cq__api_fail(out, CQ_EBADRESP, "%s answered an empty body",
+                            h->url.data);
+    return cq__api_result_from_body(h->answer.data, h->answer.len, out);
+}

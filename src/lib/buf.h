@@ -1,0 +1,35 @@
+/*
+ * buf: a growable byte buffer with a hard cap.
+ *
+ * The cap ("toobig") is fixed at init; an add that would pass it fails with
+ * CQ_ETOOBIG and, like an allocation failure, frees the buffer, so a caller
+ * that gives up on error has nothing to release. The contents are always
+ * NUL-terminated (the terminator is not counted in len) so that text parsers
+ * that need a C string can read them directly.
+ */
+#ifndef CQ_BUF_H
+#define CQ_BUF_H
+
+#include <stddef.h>
+
+typedef struct cq__buf {
+    char *data;    /* NULL until the first add. */
+    size_t len;    /* Bytes stored, not counting the terminator. */
+    size_t cap;    /* Bytes allocated. */
+    size_t toobig; /* Largest len allowed. */
+} cq__buf;
+
+void cq__buf_init(cq__buf *b, size_t toobig);
+/* Returns CQ_OK, CQ_ETOOBIG or CQ_ENOMEM; b is freed on failure. */
+int cq__buf_add(cq__buf *b, const void *mem, size_t len);
+int cq__buf_addstr(cq__buf *b, const char *s);
+/* Returns CQ_OK, CQ_ETOOBIG or CQ_ENOMEM, as cq__buf_add(). */
+int cq__buf_printf(cq__buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Empties b but keeps its memory and cap. */
+void cq__buf_reset(cq__buf *b);
+/* Hands the contents (or NULL if empty) to the caller and empties b. */
+char *cq__buf_detach(cq__buf *b);
+void cq__buf_free(cq__buf *b);
+
+#endif

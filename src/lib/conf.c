@@ -1,0 +1,321 @@
+#include "config.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cqhttp.h"
+#include "lib/conf.h"
+#include "lib/log.h"
+
+enum opt_kind { OPT_STR, OPT_LONG, OPT_LEVEL };
+
+typedef struct opt {
+    const char *key; /* File key; the flag is "--" + key with '-' for '_'. */
+    enum opt_kind kind;
+    size_t offset;
+    long min, max; /* For OPT_LONG. */
+    const char *help;
+} opt;
+
+#define STR(f, help) {#f, OPT_STR, offsetof(cq__conf, f), 0, 0, help}
+#define NUM(f, lo, hi, help) {#f, OPT_LONG, offsetof(cq__conf, f), lo, hi, help}
+
+static const opt opts[] = {
+    STR(api_root, "OneBot HTTP API base URL, e.g. http://127.0.0.1:5700"),
+    STR(access_token, "token for API calls and for checking callers"),
+    STR(secret, "HMAC secret that signs posted events (X-Signature)"),
+    STR(bridge_socket, "Unix socket of cqhttp-bridge"),
+    STR(listen, "listen address: host:port or a Unix socket path"),
+    NUM(api_timeout_ms, 1, 600000, "whole API call limit, ms [5000]"),
+    NUM(api_connect_timeout_ms, 1, 600000, "API connect limit, ms [2000]"),
+    NUM(max_body, 64, 64L << 20, "largest event body, bytes [1048576]"),
+    NUM(max_depth, 2, 1000, "deepest JSON nesting accepted [32]"),
+    NUM(threads, 1, 1024, "worker threads [4]"),
+    NUM(backlog, 1, 65535, "listen backlog with --listen [1024]"),
+    {"log_level", OPT_LEVEL, offsetof(cq__conf, log_level), 0, 0,
+     "error, warn, info or debug [info]"},
+};
+
+#define NOPTS (sizeof(opts) / sizeof(opts[0]))
+
+void cq__conf_init(cq__conf *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->api_timeout_ms = 5000;
+    c->api_connect_timeout_ms = 2000;
+    c->max_body = 1L << 20;
+    c->max_depth = CQ_JSON_MAX_DEPTH;
+    c->threads = 4;
+    c->backlog = 1024;
+    c->log_level = CQ_LOG_INFO;
+}
+
+
+void cq__conf_free(cq__conf *c)
+{
+    size_t i;
+
+    for (i = 0; i < NOPTS; i++) {
+        if (opts[i].kind == OPT_STR) {
+            char **p = (char **)((char *)c + opts[i].offset);
+
+            free(*p);
+            *p = NULL;
+        }
+    }
+    free(c->config);
+    c->config = NULL;
+}
+
+
+static const opt *find_key(const char *key, size_t len)
+{
+    size_t i;
+
+    for (i = 0; i < NOPTS; i++)
+        if (strlen(opts[i].key) == len && strncmp(opts[i].key, key, len) == 0)
+            return &opts[i];
+    return NULL;
+}
+
+
+/* Sets one option from text; where names the source for the message. */
+static int set_opt(cq__conf *c, const opt *o, const char *val,
+                   const char *where, char *err, size_t errlen)
+{
+    void *field = (char *)c + o->offset;
+    char *end, *copy;
+    long n;
+
+    switch (o->kind) {
+    case OPT_STR:
+        copy = strdup(val);
+        if (copy == NULL)
+            return CQ_ENOMEM;
+        free(*(char **)field);
+        /* An empty value unsets the setting, as if it were not given. */
+        if (copy[0] == '\0') {
+            free(copy);
+            copy = NULL;
+        }
+        *(char **)field = copy;
+        return CQ_OK;
+    case OPT_LONG:
+        errno = 0;
+        n = strtol(val, &end, 10);
+        if (val[0] == '\0' || *end != '\0' || errno != 0 || n < o->min ||
+            n > o->max) {
+            snprintf(err, errlen, "%s: %s must be a whole number from %ld "
+                     "to %ld, not \"%s\"", where, o->key, o->min, o->max, val);
+            return CQ_EINVAL;
+        }
+        *(long *)field = n;
+        return CQ_OK;
+    case OPT_LEVEL:
+    default:
+        if (cq__log_parse_level(val, (cq_log_level *)field) != CQ_OK) {
+            snprintf(err, errlen, "%s: log_level must be error, warn, info "
+                     "or debug, not \"%s\"", where, val);
+            return CQ_EINVAL;
+        }
+        return CQ_OK;
+    }
+}
+
+
+static char *trim(char *s)
+{
+    char *e;
+
+    while (*s == ' ' || *s == '\t')
+        s++;
+    e = s + strlen(s);
+    while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' ||
+                     e[-1] == '\r'))
+        *--e = '\0';
+    return s;
+}
+
+
+static int load_file(cq__conf *c, const char *path, char *err, size_t errlen)
+{
+    char line[4096], where[512];
+    FILE *f = fopen(path, "r");
+    int lineno = 0, rc = CQ_OK;
+
+    if (f == NULL) {
+        snprintf(err, errlen, "cannot read config file %s: %s", path,
+                 strerror(errno));
+        return CQ_EIO;
+    }
+    while (rc == CQ_OK && fgets(line, sizeof(line), f) != NULL) {
+        char *s = trim(line), *eq, *key;
+        const opt *o;
+
+        lineno++;
+        if (*s == '\0' || *s == '#' || *s == ';')
+            continue;
+        snprintf(where, sizeof(where), "%s:%d", path, lineno);
+        eq = strchr(s, '=');
+        if (eq == NULL) {
+            snprintf(err, errlen, "%s: expected \"key = value\"", where);
+            rc = CQ_EINVAL;
+            break;
+        }
+        *eq = '\0';
+        key = trim(s);
+        o = find_key(key, strlen(key));
+        if (o == NULL) {
+            snprintf(err, errlen, "%s: unknown setting \"%s\"", where, key);
+            rc = CQ_EINVAL;
+            break;
+        }
+        rc = set_opt(c, o, trim(eq + 1), where, err, errlen);
+    }
+    fclose(f);
+    return rc;
+}
+
+
+static int load_env(cq__conf *c, char *err, size_t errlen)
+{
+    char name[64], *p;
+    size_t i;
+    int rc;
+
+    for (i = 0; i < NOPTS; i++) {
+        const char *val;
+
+        snprintf(name, sizeof(name), "CQHTTP_%s", opts[i].key);
+        for (p = name; *p != '\0'; p++)
+            if (*p >= 'a' && *p <= 'z')
+                *p = (char)(*p - 'a' + 'A');
+        val = getenv(name);
+        if (val == NULL)
+            continue;
+        rc = set_opt(c, &opts[i], val, name, err, errlen);
+        if (rc != CQ_OK)
+            return rc;
+    }
+    return CQ_OK;
+}
+
+
+/* Matches "--api-root" (or "--api_root") against the option keys. */
+static const opt *find_flag(const char *arg, size_t len)
+{
+    char key[64];
+    size_t i;
+
+    if (len >= sizeof(key))
+        return NULL;
+    for (i = 0; i < len; i++)
+        key[i] = arg[i] == '-' ? '_' : arg[i];
+    return find_key(key, len);
+}
+
+
+/* Returns the --config value from argv, or NULL. */
+static const char *config_flag(int argc, char **argv)
+{
+    int i;
+
+    for (i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0)
+            break;
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+            return argv[i + 1];
+        if (strncmp(argv[i], "--config=", 9) == 0)
+            return argv[i] + 9;
+    }
+    return NULL;
+}
+
+
+int cq__conf_load(cq__conf *c, int argc, char **argv, int *rest, int *nrest,
+                  char *err, size_t errlen)
+{
+    const char *path = config_flag(argc, argv);
+    int i, rc;
+
+    *nrest = 0;
+    if (path == NULL)
+        path = getenv("CQHTTP_CONFIG");
+    if (path != NULL && path[0] != '\0') {
+        c->config = strdup(path);
+        if (c->config == NULL)
+            return CQ_ENOMEM;
+        rc = load_file(c, path, err, errlen);
+        if (rc != CQ_OK)
+            return rc;
+    }
+    rc = load_env(c, err, errlen);
+    if (rc != CQ_OK)
+        return rc;
+    for (i = 1; i < argc; i++) {
+        const char *a = argv[i], *eq, *val;
+        const opt *o;
+        size_t len;
+
+        if (strcmp(a, "--") == 0) {
+            for (; i < argc; i++)
+                rest[(*nrest)++] = i;
+            break;
+        }
+        if (strncmp(a, "--", 2) != 0) {
+            rest[(*nrest)++] = i;
+            continue;
+        }
+        eq = strchr(a, '=');
+        len = eq != NULL ? (size_t)(eq - a - 2) : strlen(a + 2);
+        if (len == 6 && strncmp(a + 2, "config", 6) == 0) {
+            i += eq == NULL; /* Already read; skip its value. */
+            continue;
+        }
+        o = find_flag(a + 2, len);
+        if (o == NULL) {
+            rest[(*nrest)++] = i;
+            continue;
+        }
+        if (eq != NULL) {
+            val = eq + 1;
+        } else if (i + 1 < argc) {
+            val = argv[++i];
+        } else {
+            snprintf(err, errlen, "%s needs a value", a);
+            return CQ_EINVAL;
+        }
+        rc = set_opt(c, o, val, "command line", err, errlen);
+        if (rc != CQ_OK)
+            return rc;
+    }
+    return CQ_OK;
+}
+
+
+void cq__conf_usage(void *out)
+{
+    FILE *f = out;
+    char flag[64], env[64];
+    size_t i, k;
+
+    fprintf(f, "Settings (flag, environment variable; a --config FILE of "
+               "\"key = value\" lines\nis read first, then the environment, "
+               "then flags):\n");
+    for (i = 0; i < NOPTS; i++) {
+        for (k = 0; opts[i].key[k] != '\0' && k < sizeof(flag) - 1; k++) {
+            char ch = opts[i].key[k];
+
+            flag[k] = ch == '_' ? '-' : ch;
+            env[k] = ch >= 'a' && ch <= 'z' ? (char)(ch - 'a' + 'A') : ch;
+        }
+        flag[k] = env[k] = '\0';
+        fprintf(f, "  --%-24s CQHTTP_%-24s\n      %s\n", flag, env,
+                opts[i].help);
+    }
+    fprintf(f, "  --%-24s CQHTTP_%-24s\n      %s\n", "config FILE", "CONFIG",
+            "read settings from FILE");
+}

@@ -1,0 +1,49 @@
+/*
+ * conf: the settings shared by every cqhttp program.
+ *
+ * Each setting has a key for the --config file ("api_root = http://..."), an
+ * environment variable (CQHTTP_API_ROOT) and a flag (--api-root). Later
+ * sources win: built-in default, then the file, then the environment, then
+ * the command line. The struct owns its strings.
+ */
+#ifndef CQ_CONF_H
+#define CQ_CONF_H
+
+#include <stddef.h>
+
+#include "cqhttp.h"
+
+typedef struct cq__conf {
+    char *api_root;       /* HTTP API base URL, or NULL. */
+    char *access_token;   /* Token for API calls and checks, or NULL. */
+    char *secret;         /* HMAC secret for X-Signature, or NULL. */
+    char *bridge_socket;  /* Path of the bridge's API socket, or NULL. */
+    char *listen;         /* Address to listen on, or NULL. */
+    char *config;         /* The --config file read, or NULL. */
+    long api_timeout_ms;
+    long api_connect_timeout_ms;
+    long max_body;
+    long max_depth;
+    long threads;
+    long backlog;
+    cq_log_level log_level;
+} cq__conf;
+
+void cq__conf_init(cq__conf *c);
+void cq__conf_free(cq__conf *c);
+
+/*
+ * Fills c from the file named by --config or CQHTTP_CONFIG, the environment
+ * and argv (flags may be "--key value" or "--key=value"). Arguments that are
+ * not settings are left for the program: their indexes are stored in
+ * rest[0..*nrest) (rest must hold argc entries). On error writes one line
+ * saying what is wrong into err and returns CQ_EINVAL, CQ_EIO (the file
+ * cannot be read) or CQ_ENOMEM.
+ */
+int cq__conf_load(cq__conf *c, int argc, char **argv, int *rest, int *nrest,
+                  char *err, size_t errlen);
+
+/* Writes the settings part of --help to f (a FILE *). */
+void cq__conf_usage(void *f);
+
+#endif

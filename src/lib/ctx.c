@@ -1,0 +1,237 @@
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "cqhttp.h"
+#include "lib/ctx.h"
+#include "lib/json.h"
+
+void cq__ctx_init(cq_ctx *c, const cq_event *e, const cq__conf *conf,
+                  struct cq__api *api)
+{
+    memset(c, 0, sizeof(*c));
+    c->event = e;
+    c->conf = conf;
+    c->api = api;
+    c->handler = -1;
+    c->quick_owner = -1;
+}
+
+
+static void field_clear(cq__quick_field *f)
+{
+    free(f->s);
+    f->s = NULL;
+    f->v = NULL;
+}
+
+
+void cq__ctx_free(cq_ctx *c)
+{
+    size_t i;
+
+    for (i = 0; i < c->nfields; i++) {
+        field_clear(&c->fields[i]);
+        free(c->fields[i].key);
+    }
+    free(c->fields);
+    c->fields = NULL;
+    c->nfields = c->capfields = 0;
+}
+
+
+const cq_event *cq_ctx_event(const cq_ctx *c)
+{
+    return c->event;
+}
+
+
+/*
+ * Finds or adds the field named key, cleared, unless another handler owns
+ * the quick operation: then stores NULL in *out and returns CQ_OK, since
+ * ignoring the field is the documented rule, not an error.
+ */
+static int field_for(cq_ctx *c, const char *key, cq__quick_field **out)
+{
+    size_t i;
+
+    *out = NULL;
+    if (key == NULL)
+        return CQ_EINVAL;
+    if (c->quick_owner >= 0 && c->quick_owner != c->handler) {
+        cq_log(CQ_LOG_DEBUG, "quick operation field \"%s\" ignored: an "
+               "earlier handler already answered this event", key);
+        return CQ_OK;
+    }
+    for (i = 0; i < c->nfields; i++) {
+        if (strcmp(c->fields[i].key, key) == 0) {
+            field_clear(&c->fields[i]);
+            *out = &c->fields[i];
+            c->quick_owner = c->handler;
+            return CQ_OK;
+        }
+    }
+    if (c->nfields == c->capfields) {
+        size_t ncap = c->capfields ? c->capfields * 2 : 8;
+        cq__quick_field *p = realloc(c->fields, ncap * sizeof(*p));
+
+        if (p == NULL)
+            return CQ_ENOMEM;
+        c->fields = p;
+        c->capfields = ncap;
+    }
+    memset(&c->fields[c->nfields], 0, sizeof(c->fields[0]));
+    c->fields[c->nfields].key = strdup(key);
+    if (c->fields[c->nfields].key == NULL)
+        return CQ_ENOMEM;
+    *out = &c->fields[c->nfields++];
+    c->quick_owner = c->handler;
+    return CQ_OK;
+}
+
+
+int cq_quick_bool(cq_ctx *c, const char *key, int value)
+{
+    cq__quick_field *f;
+    int rc = field_for(c, key, &f);
+
+    if (rc != CQ_OK || f == NULL)
+        return rc;
+    f->kind = QF_BOOL;
+    f->i = value != 0;
+    return CQ_OK;
+}
+
+
+int cq_quick_int(cq_ctx *c, const char *key, int64_t value)
+{
+    cq__quick_field *f;
+    int rc = field_for(c, key, &f);
+
+    if (rc != CQ_OK || f == NULL)
+        return rc;
+    f->kind = QF_INT;
+    f->i = value;
+    return CQ_OK;
+}
+
+
+int cq_quick_string(cq_ctx *c, const char *key, const char *value)
+{
+    cq__quick_field *f;
+    char *copy;
+    int rc;
+
+    if (value == NULL)
+        return CQ_EINVAL;
+    copy = strdup(value);
+    if (copy == NULL)
+        return CQ_ENOMEM;
+    rc = field_for(c, key, &f);
+    if (rc != CQ_OK || f == NULL) {
+        free(copy);
+        return rc;
+    }
+    f->kind = QF_STRING;
+    f->s = copy;
+    return CQ_OK;
+}
+
+
+int cq_reply(cq_ctx *c, const cq_value *message)
+{
+    cq__quick_field *f;
+    int rc;
+
+    if (message == NULL)
+        return CQ_EINVAL;
+    rc = field_for(c, "reply", &f);
+    if (rc != CQ_OK || f == NULL)
+        return rc;
+    f->kind = QF_VALUE;
+    f->v = message;
+    return CQ_OK;
+}
+
+
+int cq_reply_text(cq_ctx *c, const char *cq_string)
+{
+    return cq_quick_string(c, "reply", cq_string);
+}
+
+
+int cq_approve(cq_ctx *c, int approve)
+{
+    return cq_quick_bool(c, "approve", approve);
+}
+
+
+int cq_ban(cq_ctx *c, int64_t seconds)
+{
+    int rc = cq_quick_bool(c, "ban", 1);
+
+    return rc == CQ_OK ? cq_quick_int(c, "ban_duration", seconds) : rc;
+}
+
+
+int cq_kick(cq_ctx *c)
+{
+    return cq_quick_bool(c, "kick", 1);
+}
+
+
+int cq_delete(cq_ctx *c)
+{
+    return cq_quick_bool(c, "delete", 1);
+}
+
+
+static int gen_field(yajl_gen g, const cq__quick_field *f)
+{
+    int rc = cq__json_gen_str(g, f->key);
+
+    if (rc != CQ_OK)
+        return rc;
+    switch (f->kind) {
+    case QF_BOOL:
+        return yajl_gen_bool(g, (int)f->i) == yajl_gen_status_ok ? CQ_OK
+                                                                  : CQ_EINVAL;
+    case QF_INT:
+        return yajl_gen_integer(g, (long long)f->i) == yajl_gen_status_ok
+                   ? CQ_OK
+                   : CQ_EINVAL;
+    case QF_STRING:
+        return cq__json_gen_str(g, f->s);
+    case QF_VALUE:
+    default:
+        return cq__json_gen_value(g, (yajl_val)f->v);
+    }
+}
+
+
+int cq__ctx_quick_json(const cq_ctx *c, char **out)
+{
+    yajl_gen g;
+    size_t i;
+    int rc;
+
+    *out = NULL;
+    if (c->nfields == 0)
+        return CQ_OK;
+    g = cq__json_gen_new();
+    if (g == NULL)
+        return CQ_ENOMEM;
+    rc = yajl_gen_map_open(g) == yajl_gen_status_ok ? CQ_OK : CQ_ENOMEM;
+    for (i = 0; rc == CQ_OK && i < c->nfields; i++)
+        rc = gen_field(g, &c->fields[i]);
+    if (rc == CQ_OK && yajl_gen_map_close(g) != yajl_gen_status_ok)
+        rc = CQ_EINVAL;
+    if (rc == CQ_OK) {
+        *out = cq__json_gen_dup(g);
+        if (*out == NULL)
+            rc = CQ_ENOMEM;
+    }
+    yajl_gen_free(g);
+    return rc;
+}

@@ -1,0 +1,47 @@
+/*
+ * ctx: the state of one event while its handlers run: the event, the quick
+ * operation being built and the API transport of the running thread.
+ *
+ * A context belongs to one thread. It borrows the event, the settings and the
+ * transport, which must outlive it; it owns the quick-operation fields.
+ */
+#ifndef CQ_CTX_H
+#define CQ_CTX_H
+
+#include <stdint.h>
+
+#include "cqhttp.h"
+#include "lib/conf.h"
+
+struct cq__api;
+
+typedef struct cq__quick_field {
+    char *key;
+    enum { QF_BOOL, QF_INT, QF_STRING, QF_VALUE } kind;
+    int64_t i;
+    char *s;
+    const cq_value *v; /* Borrowed from the event (reply = its message). */
+} cq__quick_field;
+
+struct cq_ctx {
+    const cq_event *event;
+    const cq__conf *conf;
+    struct cq__api *api; /* May be NULL: API calls then give CQ_ENOAPI. */
+    int handler;         /* Index of the running handler, -1 outside. */
+    int quick_owner;     /* Handler that owns the quick operation, or -1. */
+    cq__quick_field *fields;
+    size_t nfields, capfields;
+};
+
+void cq__ctx_init(cq_ctx *c, const cq_event *e, const cq__conf *conf,
+                  struct cq__api *api);
+void cq__ctx_free(cq_ctx *c);
+
+/*
+ * Serialises the quick operation as a JSON object into a new string stored in
+ * *out (NULL when no field was set). Returns CQ_OK, CQ_EINVAL (a string is
+ * not valid UTF-8) or CQ_ENOMEM.
+ */
+int cq__ctx_quick_json(const cq_ctx *c, char **out);
+
+#endif

@@ -1,0 +1,25 @@
+/*
+ * event: one parsed OneBot event (public part in cqhttp.h).
+ *
+ * The event owns a copy of the body bytes and the yajl tree built from them;
+ * every string and value handed out points into one of the two and lives
+ * until cq_event_free(). The dispatch name is computed once at parse time.
+ */
+#ifndef CQ_EVENT_H
+#define CQ_EVENT_H
+
+#include <yajl/yajl_tree.h>
+
+#include "cqhttp.h"
+
+struct cq_event {
+    char *raw;         /* The body, NUL-terminated. */
+    size_t raw_len;
+    yajl_val root;     /* An object. */
+    const char *post_type;
+    const char *detail_type; /* NULL when "<post_type>_type" is absent. */
+    const char *sub_type;    /* NULL when absent or empty. */
+    char *name;        /* "post_type.detail.sub", for dispatch. */
+};
+
+#endif

@@ -1,0 +1,309 @@
+"""Integration-test harness: real nginx, real spawn-fcgi, real cqhttp-fcgi.
+
+Every server is started on loopback (127.0.0.1 or a Unix socket in a fresh
+temporary directory) on a port picked here, and stopped at the end. Test
+modules (test_*.py beside this file) register functions with @test; each gets
+the harness and uses h.stack(...) for a running nginx + responder. Stacks are
+shared between tests asking for the same settings and stopped at the end,
+where each stop is checked as a test of its own: the responder must exit 0
+on SIGTERM and its log must hold no sanitizer report.
+
+The run ends with one line "integration: N passed, N failed, N skipped".
+"""
+
+import glob
+import http.client
+import importlib.util
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SRCDIR = os.environ.get("CQ_SRCDIR") or os.path.dirname(os.path.dirname(HERE))
+BUILDDIR = os.environ.get("CQ_BUILDDIR") or SRCDIR
+SAMPLES = os.path.join(os.path.dirname(SRCDIR), "shared", "onebot-samples")
+FIXTURES = os.path.join(SRCDIR, "tests", "fixtures")
+
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+                   "runtime error:", "ThreadSanitizer")
+
+_tests = []
+
+
+class Skip(Exception):
+    """Raised by a test that cannot run here (a missing reference file)."""
+
+
+def test(fn):
+    _tests.append(fn)
+    return fn
+
+
+def check(cond, what):
+    if not cond:
+        raise AssertionError(what)
+
+
+def eq(got, want, what=""):
+    if got != want:
+        raise AssertionError("%s: got %r, want %r" % (what, got, want))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(pred, timeout=10.0, what="condition"):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if pred():
+            return
+        time.sleep(0.02)
+    raise AssertionError("timed out waiting for " + what)
+
+
+def fixture(name):
+    with open(os.path.join(FIXTURES, name), "rb") as f:
+        return f.read()
+
+
+def sample(name):
+    path = os.path.join(SAMPLES, name)
+    if not os.path.exists(path):
+        raise Skip("../shared/onebot-samples is not beside the source tree")
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def sign(secret, body):
+    import hashlib
+    import hmac
+    return "sha1=" + hmac.new(secret.encode(), body, hashlib.sha1).hexdigest()
+
+
+def program(path):
+    p = os.path.join(BUILDDIR, path)
+    check(os.access(p, os.X_OK), "not built: " + p)
+    return p
+
+
+class Response:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    def json(self):
+        return json.loads(self.body)
+
+    def __repr__(self):
+        return "<%d %r>" % (self.status, self.body[:200])
+
+
+class Stack:
+    """nginx (the shipped site config) in front of spawn-fcgi + a responder."""
+
+    def __init__(self, h, env, binary, threads):
+        self.h = h
+        self.env = dict(env)
+        self.binary = binary
+        self.threads = threads
+        self.dir = tempfile.mkdtemp(prefix="cq-stack-", dir=h.tmp)
+        os.chmod(self.dir, 0o755)
+        self.sock = os.path.join(self.dir, "fcgi.sock")
+        self.port = free_port()
+        self.fcgi_log = os.path.join(self.dir, "fcgi.log")
+        self.fcgi = None
+        self.nginx = None
+
+    def start(self):
+        env = dict(os.environ)
+        env.update({"CQHTTP_" + k.upper(): str(v) for k, v in self.env.items()})
+        env.setdefault("CQHTTP_THREADS", str(self.threads))
+        owner = ["-U", "www-data", "-G", "www-data"] if os.geteuid() == 0 else []
+        with open(self.fcgi_log, "ab") as log:
+            self.fcgi = subprocess.Popen(
+                ["spawn-fcgi", "-n", "-s", self.sock, "-M", "0660"] + owner +
+                ["--", program(self.binary)],
+                env=env, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+        wait_for(lambda: os.path.exists(self.sock), what="the FastCGI socket")
+        self.nginx = start_nginx(self.dir, self.port, self.sock)
+        return self
+
+    def log(self):
+        with open(self.fcgi_log, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def request(self, method, body=b"", headers=None, path="/", conn=None):
+        own = conn is None
+        if own:
+            conn = http.client.HTTPConnection("127.0.0.1", self.port,
+                                              timeout=30)
+        try:
+            conn.request(method, path, body=body, headers=headers or {})
+            r = conn.getresponse()
+            return Response(r.status, dict(r.getheaders()), r.read())
+        finally:
+            if own:
+                conn.close()
+
+    def post(self, body, headers=None, secret=None, **kw):
+        hdrs = {"Content-Type": "application/json"}
+        if secret is not None:
+            hdrs["X-Signature"] = sign(secret, body)
+        hdrs.update(headers or {})
+        return self.request("POST", body, hdrs, **kw)
+
+    def stop(self):
+        """Stops both; returns the responder's exit code."""
+        rc = None
+        if self.fcgi is not None:
+            self.fcgi.send_signal(signal.SIGTERM)
+            try:
+                rc = self.fcgi.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.fcgi.kill()
+                rc = "hung"
+        stop_nginx(self.nginx)
+        return rc
+
+
+def start_nginx(workdir, port, sock, site=None):
+    """Starts nginx with the shipped site, addresses replaced; returns it."""
+    site = site or os.path.join(SRCDIR, "nginx", "cqhttp.conf")
+    with open(site) as f:
+        text = f.read()
+    text = text.replace("127.0.0.1:8080", "127.0.0.1:%d" % port)
+    text = text.replace("/run/cqhttp/fcgi.sock", sock)
+    with open(os.path.join(workdir, "site.conf"), "w") as f:
+        f.write(text)
+    shutil.copy("/etc/nginx/fastcgi_params", workdir)
+    user = "user www-data www-data;\n" if os.geteuid() == 0 else ""
+    conf = os.path.join(workdir, "nginx.conf")
+    with open(conf, "w") as f:
+        f.write(user + """daemon off;
+worker_processes 1;
+pid %(d)s/nginx.pid;
+error_log %(d)s/nginx-error.log info;
+events { worker_connections 1024; }
+http {
+    access_log %(d)s/nginx-access.log;
+    client_body_temp_path %(d)s/tmp-body;
+    fastcgi_temp_path %(d)s/tmp-fastcgi;
+    proxy_temp_path %(d)s/tmp-proxy;
+    uwsgi_temp_path %(d)s/tmp-uwsgi;
+    scgi_temp_path %(d)s/tmp-scgi;
+    include %(d)s/site.conf;
+}
+""" % {"d": workdir})
+    for t in ("tmp-body", "tmp-fastcgi", "tmp-proxy", "tmp-uwsgi", "tmp-scgi"):
+        os.makedirs(os.path.join(workdir, t), exist_ok=True)
+        if os.geteuid() == 0:
+            shutil.chown(os.path.join(workdir, t), "www-data", "www-data")
+    p = subprocess.Popen(["nginx", "-p", workdir, "-c", conf],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def up():
+        if p.poll() is not None:
+            raise AssertionError("nginx exited: " + p.stderr.read().decode())
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return True
+        except OSError:
+            return False
+    wait_for(up, what="nginx on port %d" % port)
+    return p
+
+
+def stop_nginx(p):
+    if p is None or p.poll() is not None:
+        return
+    p.send_signal(signal.SIGQUIT)
+    try:
+        p.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+
+
+class Harness:
+    def __init__(self):
+        self.tmp = tempfile.mkdtemp(prefix="cq-it-")
+        os.chmod(self.tmp, 0o755)
+        self.stacks = {}
+
+    def stack(self, binary="src/fcgi/cqhttp-fcgi", threads=4, **env):
+        key = (binary, threads, tuple(sorted(env.items())))
+        if key not in self.stacks:
+            self.stacks[key] = Stack(self, env, binary, threads).start()
+        return self.stacks[key]
+
+    def cleanup(self, results):
+        for key, s in self.stacks.items():
+            name = "teardown %s %s" % (os.path.basename(s.binary),
+                                       ",".join("%s=%s" % kv for kv in key[2]))
+            rc = s.stop()
+            log = s.log()
+            marks = [m for m in SANITIZER_MARKS if m in log]
+            if rc != 0 or marks:
+                results.append((name, "FAIL", "exit %r; %s\n%s" % (
+                    rc, marks, log[-3000:])))
+            else:
+                results.append((name, "PASS", ""))
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def main():
+    only = sys.argv[1] if len(sys.argv) > 1 else None
+    # Test modules "import harness": let them share this module's registry.
+    sys.modules["harness"] = sys.modules[__name__]
+    sys.path.insert(0, HERE)
+    for path in sorted(glob.glob(os.path.join(HERE, "test_*.py"))):
+        name = os.path.splitext(os.path.basename(path))[0]
+        spec = importlib.util.spec_from_file_location(name, path)
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+    h = Harness()
+    results = []
+    try:
+        for fn in _tests:
+            name = "%s.%s" % (fn.__module__, fn.__name__)
+            if only and only not in name:
+                continue
+            t0 = time.monotonic()
+            try:
+                fn(h)
+                results.append((name, "PASS", ""))
+            except Skip as e:
+                results.append((name, "SKIP", str(e)))
+            except Exception:
+                results.append((name, "FAIL", traceback.format_exc()))
+            dt = time.monotonic() - t0
+            status, detail = results[-1][1], results[-1][2]
+            print("%s %s (%.2fs)%s" % (status, name, dt,
+                                       ("\n" + detail) if detail else ""),
+                  flush=True)
+    finally:
+        n = len(results)
+        h.cleanup(results)
+        for name, status, detail in results[n:]:
+            print("%s %s%s" % (status, name, ("\n" + detail) if detail else ""))
+    passed = sum(1 for r in results if r[1] == "PASS")
+    failed = sum(1 for r in results if r[1] == "FAIL")
+    skipped = sum(1 for r in results if r[1] == "SKIP")
+    print("integration: %d passed, %d failed, %d skipped" % (passed, failed,
+                                                               skipped))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

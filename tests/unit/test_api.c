@@ -1,0 +1,162 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include "cqhttp.h"
+#include "lib/api.h"
+#include "lib/ctx.h"
+#include "lib/json.h"
+#include "test.h"
+
+static int judge(const char *body, cq_result *r)
+{
+    memset(r, 0, sizeof(*r));
+    return cq__api_result_from_body(body, strlen(body), r);
+}
+
+
+T_CASE(result_ok_async_failed)
+{
+    cq_result r;
+
+    T_EQ_INT(judge("{\"status\":\"ok\",\"retcode\":0,\"data\":{\"message_id\""
+                   ":-12}}",
+                   &r),
+             CQ_OK);
+    {
+        int64_t id = 0;
+
+        T_EQ_INT(cq_value_int(cq_value_get(r.data, "message_id"), &id),
+                 CQ_OK);
+        T_EQ_INT(id, -12);
+    }
+    cq_result_free(&r);
+    T_EQ_INT(judge("{\"status\":\"async\",\"retcode\":1,\"data\":null}", &r),
+             CQ_OK);
+    T_EQ_INT(cq_value_type(r.data), CQ_TNULL);
+    cq_result_free(&r);
+    T_EQ_INT(judge("{\"status\":\"failed\",\"retcode\":100,\"data\":null,"
+                   "\"wording\":\"群不存在\"}",
+                   &r),
+             CQ_EFAILED);
+    T_EQ_INT(r.retcode, 100);
+    T_CHECK(strstr(r.detail, "群不存在") != NULL);
+    cq_result_free(&r);
+    /* The status is authoritative: retcode 0 with "failed" is a failure. */
+    T_EQ_INT(judge("{\"status\":\"failed\",\"retcode\":0}", &r), CQ_EFAILED);
+    cq_result_free(&r);
+    T_CHECK(r.priv__ == NULL && r.data == NULL);
+}
+
+
+T_CASE(result_garbage)
+{
+    static const char *bad[] = {"", "<html>", "[1,2]", "{\"retcode\":0}",
+                                "{\"status\":\"weird\"}", "{\"status\":1}",
+                                "{\"status\":\"ok\"", "null"};
+    cq_result r;
+    size_t i;
+
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        T_EQ_INT(judge(bad[i], &r), CQ_EBADRESP);
+        cq_result_free(&r);
+    }
+}
+
+
+T_CASE(call_without_api)
+{
+    cq_result r;
+
+    T_EQ_INT(cq_call(NULL, "get_status", NULL, &r), CQ_ENOAPI);
+    T_EQ_INT(r.err, CQ_ENOAPI);
+    cq_result_free(&r);
+    T_EQ_INT(cq_call(NULL, "bad/action", "{}", &r), CQ_EINVAL);
+    T_EQ_INT(cq_call(NULL, "", "{}", NULL), CQ_EINVAL);
+    T_EQ_INT(cq_call(NULL, "send_msg", "[1]", NULL), CQ_EINVAL);
+    T_EQ_INT(cq_call(NULL, "send_msg", "{\"a\":", NULL), CQ_EINVAL);
+}
+
+
+/* Builds send_msg params for an event; returns the JSON or NULL. */
+static char *params_for(const char *body, const char *msg, int flags,
+                        int *rc)
+{
+    cq_event *e = NULL;
+    yajl_gen g = cq__json_gen_new();
+    char *json = NULL;
+
+    *rc = cq_event_parse(&e, body, strlen(body), 0);
+    if (*rc == CQ_OK)
+        *rc = cq__api_send_params(g, e, msg, flags);
+    if (*rc == CQ_OK)
+        json = cq__json_gen_dup(g);
+    yajl_gen_free(g);
+    cq_event_free(e);
+    return json;
+}
+
+
+T_CASE(send_targets)
+{
+    char *p;
+    int rc;
+
+    p = params_for("{\"post_type\":\"message\",\"message_type\":\"private\","
+                   "\"user_id\":3096407768}",
+                   "hi", CQ_SEND_AT_SENDER, &rc);
+    /* No @ in a private chat. */
+    T_EQ_STR(p, "{\"message_type\":\"private\",\"user_id\":3096407768,"
+                "\"message\":\"hi\"}");
+    free(p);
+    p = params_for("{\"post_type\":\"message\",\"message_type\":\"group\","
+                   "\"user_id\":2,\"group_id\":3}",
+                   "hi", CQ_SEND_AT_SENDER | CQ_SEND_AUTO_ESCAPE, &rc);
+    T_EQ_STR(p, "{\"message_type\":\"group\",\"user_id\":2,\"group_id\":3,"
+                "\"message\":\"[CQ:at,qq=2] hi\",\"auto_escape\":true}");
+    free(p);
+    /* Notices route by key presence: group_id makes it a group. */
+    p = params_for("{\"post_type\":\"notice\",\"notice_type\":"
+                   "\"group_increase\",\"group_id\":5,\"user_id\":6}",
+                   "欢迎", 0, &rc);
+    T_EQ_STR(p, "{\"message_type\":\"group\",\"user_id\":6,\"group_id\":5,"
+                "\"message\":\"欢迎\"}");
+    free(p);
+    p = params_for("{\"post_type\":\"request\",\"user_id\":7}", "x", 0, &rc);
+    T_EQ_STR(p, "{\"message_type\":\"private\",\"user_id\":7,\"message\":"
+                "\"x\"}");
+    free(p);
+    p = params_for("{\"post_type\":\"meta_event\"}", "x", 0, &rc);
+    T_CHECK(p == NULL);
+    T_EQ_INT(rc, CQ_EINVAL);
+}
+
+
+T_CASE(send_without_api)
+{
+    cq_event *e = NULL;
+    const char *body = "{\"post_type\":\"message\",\"message_type\":"
+                       "\"private\",\"user_id\":1}";
+    cq__conf conf;
+    cq__api *api;
+    cq_ctx c;
+
+    cq__conf_init(&conf);
+    api = cq__api_new(&conf);
+    T_CHECK(api != NULL);
+    T_EQ_INT(cq_event_parse(&e, body, strlen(body), 0), CQ_OK);
+    cq__ctx_init(&c, e, &conf, api);
+    T_EQ_INT(cq_send(&c, e, "hello"), CQ_ENOAPI);
+    cq__ctx_free(&c);
+    cq_event_free(e);
+    cq__api_free(api);
+}
+
+
+T_SUITE(test_api_cases) = {
+    {"api/result_ok_async_failed", result_ok_async_failed},
+    {"api/result_garbage", result_garbage},
+    {"api/call_without_api", call_without_api},
+    {"api/send_targets", send_targets},
+    {"api/send_without_api", send_without_api},
+    {NULL, NULL},
+};

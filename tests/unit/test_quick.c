@@ -1,0 +1,156 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include "cqhttp.h"
+#include "lib/ctx.h"
+#include "test.h"
+
+/* Builds a context on body, runs fill, and returns the quick JSON. */
+static int quick(const char *body, void (*fill)(cq_ctx *c), char **json)
+{
+    cq_event *e = NULL;
+    cq__conf conf;
+    cq_ctx c;
+    int rc;
+
+    cq__conf_init(&conf);
+    rc = cq_event_parse(&e, body, strlen(body), 0);
+    if (rc != CQ_OK)
+        return rc;
+    cq__ctx_init(&c, e, &conf, NULL);
+    fill(&c);
+    rc = cq__ctx_quick_json(&c, json);
+    cq__ctx_free(&c);
+    cq_event_free(e);
+    return rc;
+}
+
+
+static const char *msg_string = "{\"post_type\":\"message\",\"message\":"
+                                "\"a &amp; [CQ:face,id=1]\"}";
+static const char *msg_array =
+    "{\"post_type\":\"message\",\"message\":[{\"type\":\"text\",\"data\":"
+    "{\"text\":\"\\u003chi\\u003e\"}},{\"type\":\"at\",\"data\":{\"qq\":"
+    "4294967296}}]}";
+
+static void echo(cq_ctx *c)
+{
+    cq_reply(c, cq_event_message(cq_ctx_event(c)));
+    cq_quick_bool(c, "at_sender", 0);
+}
+
+
+T_CASE(echo_string)
+{
+    char *json = NULL;
+
+    T_EQ_INT(quick(msg_string, echo, &json), CQ_OK);
+    T_EQ_STR(json, "{\"reply\":\"a &amp; [CQ:face,id=1]\",\"at_sender\":"
+                   "false}");
+    free(json);
+}
+
+
+/* An array reply is written back as received, big numbers included. */
+T_CASE(echo_array)
+{
+    char *json = NULL;
+
+    T_EQ_INT(quick(msg_array, echo, &json), CQ_OK);
+    T_EQ_STR(json, "{\"reply\":[{\"type\":\"text\",\"data\":{\"text\":"
+                   "\"<hi>\"}},{\"type\":\"at\",\"data\":{\"qq\":4294967296}}"
+                   "],\"at_sender\":false}");
+    free(json);
+}
+
+
+static void group_ops(cq_ctx *c)
+{
+    cq_reply_text(c, "no");
+    cq_delete(c);
+    cq_kick(c);
+    cq_ban(c, 600);
+    cq_quick_string(c, "reply", "stop \"that\"\n");
+}
+
+
+T_CASE(group_fields_and_overwrite)
+{
+    char *json = NULL;
+
+    T_EQ_INT(quick(msg_string, group_ops, &json), CQ_OK);
+    T_EQ_STR(json, "{\"reply\":\"stop \\\"that\\\"\\n\",\"delete\":true,"
+                   "\"kick\":true,\"ban\":true,\"ban_duration\":600}");
+    free(json);
+}
+
+
+static void request_ops(cq_ctx *c)
+{
+    cq_approve(c, 0);
+    cq_quick_string(c, "reason", "不行");
+    cq_quick_int(c, "n", -5);
+}
+
+
+T_CASE(request_fields)
+{
+    char *json = NULL;
+
+    T_EQ_INT(quick("{\"post_type\":\"request\"}", request_ops, &json), CQ_OK);
+    T_EQ_STR(json, "{\"approve\":false,\"reason\":\"不行\",\"n\":-5}");
+    free(json);
+}
+
+
+static void nothing(cq_ctx *c)
+{
+    (void)c;
+}
+
+
+T_CASE(empty_is_null)
+{
+    char *json = (char *)"x";
+
+    T_EQ_INT(quick(msg_string, nothing, &json), CQ_OK);
+    T_CHECK(json == NULL);
+}
+
+
+static void bad_utf8(cq_ctx *c)
+{
+    cq_reply_text(c, "bad \xc3\x28");
+}
+
+
+static void bad_args(cq_ctx *c)
+{
+    if (cq_quick_bool(c, NULL, 1) == CQ_EINVAL &&
+        cq_quick_string(c, "k", NULL) == CQ_EINVAL &&
+        cq_reply(c, NULL) == CQ_EINVAL)
+        cq_quick_bool(c, "ok", 1);
+}
+
+
+T_CASE(invalid_input_refused)
+{
+    char *json = NULL;
+
+    T_EQ_INT(quick(msg_string, bad_utf8, &json), CQ_EINVAL);
+    T_CHECK(json == NULL);
+    T_EQ_INT(quick(msg_string, bad_args, &json), CQ_OK);
+    T_EQ_STR(json, "{\"ok\":true}");
+    free(json);
+}
+
+
+T_SUITE(test_quick_cases) = {
+    {"quick/echo_string", echo_string},
+    {"quick/echo_array", echo_array},
+    {"quick/group_fields_and_overwrite", group_fields_and_overwrite},
+    {"quick/request_fields", request_fields},
+    {"quick/empty_is_null", empty_is_null},
+    {"quick/invalid_input_refused", invalid_input_refused},
+    {NULL, NULL},
+};
