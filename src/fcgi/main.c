@@ -256,39 +256,58 @@ static void usage(FILE *f)
 }
 
 
-int main(int argc, char **argv)
+/*
+ * Reads the settings and the arguments left over. Returns -1 to go on, or
+ * the exit code (0 after --help or --version, 2 for a bad argument).
+ */
+static int parse_args(cq__conf *conf, int argc, char **argv)
 {
-    cq__conf conf;
     char err[512];
-    int *rest, nrest, i, listen_fd, nhandlers, status = 0;
-    sigset_t set;
-    worker *w = NULL;
+    int *rest, nrest, i, rc = -1;
 
-    cq__conf_init(&conf);
     rest = calloc((size_t)argc + 1, sizeof(int));
     if (rest == NULL)
         return 1;
-    if (cq__conf_load(&conf, argc, argv, rest, &nrest, err, sizeof(err)) !=
+    if (cq__conf_load(conf, argc, argv, rest, &nrest, err, sizeof(err)) !=
         CQ_OK) {
         fprintf(stderr, "cqhttp-fcgi: %s\n", err);
-        return 2;
+        nrest = 0;
+        rc = 2;
     }
-    for (i = 0; i < nrest; i++) {
+    for (i = 0; i < nrest && rc < 0; i++) {
         const char *a = argv[rest[i]];
 
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             usage(stdout);
-            return 0;
-        }
-        if (strcmp(a, "--version") == 0) {
+            rc = 0;
+        } else if (strcmp(a, "--version") == 0) {
             printf("cqhttp-fcgi %s\n", CQ_VERSION);
-            return 0;
+            rc = 0;
+        } else {
+            fprintf(stderr, "cqhttp-fcgi: unknown argument \"%s\" (see "
+                    "--help)\n", a);
+            rc = 2;
         }
-        fprintf(stderr, "cqhttp-fcgi: unknown argument \"%s\" (see --help)\n",
-                a);
-        return 2;
     }
     free(rest);
+    return rc;
+}
+
+
+int main(int argc, char **argv)
+{
+    cq__conf conf;
+    int i, listen_fd, nhandlers, status;
+    sigset_t set;
+    worker *w = NULL;
+
+    cq__conf_init(&conf);
+    status = parse_args(&conf, argc, argv);
+    if (status >= 0) {
+        cq__conf_free(&conf);
+        return status;
+    }
+    status = 0;
     cq__log_setup("cqhttp-fcgi", conf.log_level);
 
     /*
@@ -304,23 +323,28 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
         cq_log(CQ_LOG_ERROR, "libcurl cannot start");
+        cq__conf_free(&conf);
         return 1;
     }
     nhandlers = cq__dispatch_prepare();
     if (FCGX_Init() != 0) {
         cq_log(CQ_LOG_ERROR, "libfcgi cannot start");
-        return 1;
+        status = 1;
+        goto done;
     }
     if (conf.listen != NULL) {
         listen_fd = open_listen(conf.listen, (int)conf.backlog);
-        if (listen_fd < 0)
-            return 1;
+        if (listen_fd < 0) {
+            status = 1;
+            goto done;
+        }
     } else if (FCGX_IsCGI()) {
         if (getenv("REQUEST_METHOD") == NULL) {
             fprintf(stderr, "cqhttp-fcgi: no FastCGI socket on fd 0 and no CGI "
                     "request in the environment.\nStart it under spawn-fcgi, "
                     "give --listen ADDR, or run it as a CGI program.\n");
-            return 2;
+            status = 2;
+            goto done;
         }
         status = serve_cgi(&conf);
         goto done;
@@ -332,15 +356,17 @@ int main(int argc, char **argv)
            conf.api_root ? conf.api_root : "none",
            conf.secret ? ", signatures required" : "");
     w = calloc((size_t)conf.threads, sizeof(*w));
-    if (w == NULL)
-        return 1;
+    if (w == NULL) {
+        status = 1;
+        goto done;
+    }
     for (i = 0; i < conf.threads; i++) {
         w[i].index = i;
         w[i].listen_fd = listen_fd;
         w[i].conf = &conf;
         if (pthread_create(&w[i].thread, NULL, worker_main, &w[i]) != 0) {
             cq_log(CQ_LOG_ERROR, "cannot start thread %d", i);
-            return 1;
+            exit(1);
         }
     }
     wait_and_stop(&set, listen_fd, w, (int)conf.threads);
