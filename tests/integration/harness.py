@@ -17,9 +17,6 @@ import importlib.util
 import json
 import os
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,6 +24,9 @@ import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRCDIR = os.environ.get("CQ_SRCDIR") or os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(SRCDIR, "scripts"))
+from servers import (free_port, sign, start_nginx, start_responder,  # noqa
+                     stop_nginx, stop_responder, wait_for)  # noqa: F401
 BUILDDIR = os.environ.get("CQ_BUILDDIR") or SRCDIR
 SAMPLES = os.path.join(os.path.dirname(SRCDIR), "shared", "onebot-samples")
 FIXTURES = os.path.join(SRCDIR, "tests", "fixtures")
@@ -56,21 +56,6 @@ def eq(got, want, what=""):
         raise AssertionError("%s: got %r, want %r" % (what, got, want))
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(pred, timeout=10.0, what="condition"):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return
-        time.sleep(0.02)
-    raise AssertionError("timed out waiting for " + what)
-
-
 def fixture(name):
     with open(os.path.join(FIXTURES, name), "rb") as f:
         return f.read()
@@ -82,12 +67,6 @@ def sample(name):
         raise Skip("../shared/onebot-samples is not beside the source tree")
     with open(path, "rb") as f:
         return f.read()
-
-
-def sign(secret, body):
-    import hashlib
-    import hmac
-    return "sha1=" + hmac.new(secret.encode(), body, hashlib.sha1).hexdigest()
 
 
 def program(path):
@@ -129,13 +108,8 @@ class Stack:
         env = dict(os.environ)
         env.update({"CQHTTP_" + k.upper(): str(v) for k, v in self.env.items()})
         env.setdefault("CQHTTP_THREADS", str(self.threads))
-        owner = ["-U", "www-data", "-G", "www-data"] if os.geteuid() == 0 else []
-        with open(self.fcgi_log, "ab") as log:
-            self.fcgi = subprocess.Popen(
-                ["spawn-fcgi", "-n", "-s", self.sock, "-M", "0660"] + owner +
-                ["--", program(self.binary)],
-                env=env, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
-        wait_for(lambda: os.path.exists(self.sock), what="the FastCGI socket")
+        self.fcgi = start_responder(self.sock, program(self.binary), env,
+                                    self.fcgi_log)
         self.nginx = start_nginx(self.dir, self.port, self.sock)
         return self
 
@@ -165,74 +139,9 @@ class Stack:
 
     def stop(self):
         """Stops both; returns the responder's exit code."""
-        rc = None
-        if self.fcgi is not None:
-            self.fcgi.send_signal(signal.SIGTERM)
-            try:
-                rc = self.fcgi.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.fcgi.kill()
-                rc = "hung"
+        rc = stop_responder(self.fcgi)
         stop_nginx(self.nginx)
         return rc
-
-
-def start_nginx(workdir, port, sock, site=None):
-    """Starts nginx with the shipped site, addresses replaced; returns it."""
-    site = site or os.path.join(SRCDIR, "nginx", "cqhttp.conf")
-    with open(site) as f:
-        text = f.read()
-    text = text.replace("127.0.0.1:8080", "127.0.0.1:%d" % port)
-    text = text.replace("/run/cqhttp/fcgi.sock", sock)
-    with open(os.path.join(workdir, "site.conf"), "w") as f:
-        f.write(text)
-    shutil.copy("/etc/nginx/fastcgi_params", workdir)
-    user = "user www-data www-data;\n" if os.geteuid() == 0 else ""
-    conf = os.path.join(workdir, "nginx.conf")
-    with open(conf, "w") as f:
-        f.write(user + """daemon off;
-worker_processes 1;
-pid %(d)s/nginx.pid;
-error_log %(d)s/nginx-error.log info;
-events { worker_connections 1024; }
-http {
-    access_log %(d)s/nginx-access.log;
-    client_body_temp_path %(d)s/tmp-body;
-    fastcgi_temp_path %(d)s/tmp-fastcgi;
-    proxy_temp_path %(d)s/tmp-proxy;
-    uwsgi_temp_path %(d)s/tmp-uwsgi;
-    scgi_temp_path %(d)s/tmp-scgi;
-    include %(d)s/site.conf;
-}
-""" % {"d": workdir})
-    for t in ("tmp-body", "tmp-fastcgi", "tmp-proxy", "tmp-uwsgi", "tmp-scgi"):
-        os.makedirs(os.path.join(workdir, t), exist_ok=True)
-        if os.geteuid() == 0:
-            shutil.chown(os.path.join(workdir, t), "www-data", "www-data")
-    p = subprocess.Popen(["nginx", "-p", workdir, "-c", conf],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-
-    def up():
-        if p.poll() is not None:
-            raise AssertionError("nginx exited: " + p.stderr.read().decode())
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return True
-        except OSError:
-            return False
-    wait_for(up, what="nginx on port %d" % port)
-    return p
-
-
-def stop_nginx(p):
-    if p is None or p.poll() is not None:
-        return
-    p.send_signal(signal.SIGQUIT)
-    try:
-        p.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        p.wait()
 
 
 class Harness:

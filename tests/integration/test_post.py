@@ -7,7 +7,7 @@ import socket
 import subprocess
 import threading
 
-from harness import (FIXTURES, Skip, check, eq, fixture, program, sample,
+from harness import (check, eq, fixture, program, sample,
                      sign, test)
 
 SECRET = "some-secret"

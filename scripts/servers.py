@@ -1,0 +1,128 @@
+"""Starting and stopping the real servers, shared by the tests and the demo.
+
+Everything listens on loopback or on a Unix socket in a directory of the
+caller's, on a port picked here.
+"""
+
+import hashlib
+import hmac
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+
+SRCDIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(pred, timeout=10.0, what="condition"):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if pred():
+            return
+        time.sleep(0.02)
+    raise AssertionError("timed out waiting for " + what)
+
+
+def sign(secret, body):
+    return "sha1=" + hmac.new(secret.encode(), body, hashlib.sha1).hexdigest()
+
+
+def start_responder(sock, exe, env, log_path):
+    """Starts exe under spawn-fcgi -n on the Unix socket sock; returns it.
+
+    As root the socket is given to www-data with mode 0660, as in a real
+    deployment, and nginx's workers run as www-data.
+    """
+    owner = ["-U", "www-data", "-G", "www-data"] if os.geteuid() == 0 else []
+    with open(log_path, "ab") as log:
+        p = subprocess.Popen(
+            ["spawn-fcgi", "-n", "-s", sock, "-M", "0660"] + owner +
+            ["--", exe], env=env, stdout=log, stderr=log,
+            stdin=subprocess.DEVNULL)
+    wait_for(lambda: os.path.exists(sock) or p.poll() is not None,
+             what="the FastCGI socket " + sock)
+    if p.poll() is not None:
+        raise AssertionError("responder exited with %r; see %s"
+                             % (p.returncode, log_path))
+    return p
+
+
+def stop_responder(p, timeout=15):
+    """SIGTERM, then wait; returns the exit code, or "hung"."""
+    if p is None:
+        return None
+    p.send_signal(signal.SIGTERM)
+    try:
+        return p.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+        return "hung"
+
+
+def start_nginx(workdir, port, sock, site=None):
+    """Starts nginx with the shipped site, addresses replaced; returns it."""
+    site = site or os.path.join(SRCDIR, "nginx", "cqhttp.conf")
+    with open(site) as f:
+        text = f.read()
+    text = text.replace("127.0.0.1:8080", "127.0.0.1:%d" % port)
+    text = text.replace("/run/cqhttp/fcgi.sock", sock)
+    with open(os.path.join(workdir, "site.conf"), "w") as f:
+        f.write(text)
+    shutil.copy("/etc/nginx/fastcgi_params", workdir)
+    user = "user www-data www-data;\n" if os.geteuid() == 0 else ""
+    conf = os.path.join(workdir, "nginx.conf")
+    with open(conf, "w") as f:
+        f.write(user + """daemon off;
+worker_processes 1;
+pid %(d)s/nginx.pid;
+error_log %(d)s/nginx-error.log info;
+events { worker_connections 1024; }
+http {
+    access_log %(d)s/nginx-access.log;
+    client_body_temp_path %(d)s/tmp-body;
+    fastcgi_temp_path %(d)s/tmp-fastcgi;
+    proxy_temp_path %(d)s/tmp-proxy;
+    uwsgi_temp_path %(d)s/tmp-uwsgi;
+    scgi_temp_path %(d)s/tmp-scgi;
+    include %(d)s/site.conf;
+}
+""" % {"d": workdir})
+    for t in ("tmp-body", "tmp-fastcgi", "tmp-proxy", "tmp-uwsgi", "tmp-scgi"):
+        os.makedirs(os.path.join(workdir, t), exist_ok=True)
+        if os.geteuid() == 0:
+            shutil.chown(os.path.join(workdir, t), "www-data", "www-data")
+    p = subprocess.Popen(["nginx", "-p", workdir, "-c", conf],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def up():
+        if p.poll() is not None:
+            raise AssertionError("nginx exited: " + p.stderr.read().decode())
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return True
+        except OSError:
+            return False
+    wait_for(up, what="nginx on port %d" % port)
+    return p
+
+
+def stop_nginx(p):
+    if p is None or p.poll() is not None:
+        return
+    p.send_signal(signal.SIGQUIT)
+    try:
+        p.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+
+
