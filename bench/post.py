@@ -1,0 +1,108 @@
+"""Requests per second for signed events through nginx (bench/run.sh).
+
+Runs wrk against the same nginx site config twice in one run: once in front
+of cqhttp-fcgi with the example bot answering a signed private message (the
+reply echo), once in front of noop-fcgi, a FastCGI responder that only reads
+the body and answers 204. The ratio says what cqhttp itself costs next to the
+web server and FastCGI round trip, on whatever machine runs it.
+"""
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "scripts"))
+from servers import (free_port, sign, start_nginx, start_responder,  # noqa
+                     stop_nginx, stop_responder)
+
+SECRET = "bench-secret"
+BODY = (b'{"post_type":"message","message_type":"private","sub_type":'
+        b'"friend","time":1700000000,"self_id":10001000,"user_id":12345678,'
+        b'"message_id":-1997294596,"message":"hello [CQ:face,id=178]",'
+        b'"raw_message":"hello [CQ:face,id=178]","font":0,"sender":'
+        b'{"user_id":12345678,"nickname":"bench"}}\n')
+
+
+def lua_script(path):
+    body = BODY.decode()
+    with open(path, "w") as f:
+        f.write('wrk.method = "POST"\n')
+        f.write("wrk.body = %s\n" % json.dumps(body))
+        f.write('wrk.headers["Content-Type"] = "application/json"\n')
+        f.write('wrk.headers["X-Self-ID"] = "10001000"\n')
+        f.write('wrk.headers["X-Signature"] = "%s"\n' % sign(SECRET, BODY))
+
+
+def measure(exe, env, args, workdir, name):
+    d = os.path.join(workdir, name)
+    os.makedirs(d)
+    os.chmod(d, 0o755)
+    sock = os.path.join(d, "fcgi.sock")
+    fcgi = start_responder(sock, exe, env, os.path.join(d, "fcgi.log"))
+    port = free_port()
+    nginx = start_nginx(d, port, sock)
+    try:
+        url = "http://127.0.0.1:%d/" % port
+        # A check that the stack answers as expected before timing it.
+        out = subprocess.run(
+            ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
+             "-H", "X-Signature: " + sign(SECRET, BODY), "--data-binary",
+             "@-", url], input=BODY, capture_output=True).stdout.decode()
+        subprocess.run(["wrk", "-t1", "-c%d" % args.connections, "-d2s",
+                        "-s", args.lua, url], capture_output=True)  # warm-up
+        r = subprocess.run(["wrk", "-t%d" % args.wrk_threads,
+                            "-c%d" % args.connections,
+                            "-d%ds" % args.seconds, "--latency", "-s",
+                            args.lua, url], capture_output=True, text=True)
+        text = r.stdout
+        rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+        p50 = re.search(r"50%\s+(\S+)", text).group(1)
+        p99 = re.search(r"99%\s+(\S+)", text).group(1)
+        non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+        errors = re.search(r"Socket errors: (.*)", text)
+        return {"name": name, "status": out, "rps": rps, "p50": p50,
+                "p99": p99, "non2xx": int(non2xx.group(1)) if non2xx else 0,
+                "errors": errors.group(1) if errors else "none"}
+    finally:
+        stop_nginx(nginx)
+        stop_responder(fcgi)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--build", required=True)
+    ap.add_argument("--threads", type=int, default=4,
+                    help="responder threads (both responders)")
+    ap.add_argument("--connections", type=int, default=16)
+    ap.add_argument("--wrk-threads", type=int, default=1)
+    ap.add_argument("--seconds", type=int, default=10)
+    args = ap.parse_args()
+    work = tempfile.mkdtemp(prefix="cq-bench-")
+    os.chmod(work, 0o755)
+    args.lua = os.path.join(work, "post.lua")
+    lua_script(args.lua)
+    env = dict(os.environ, CQHTTP_SECRET=SECRET,
+               CQHTTP_THREADS=str(args.threads), CQHTTP_LOG_LEVEL="error")
+    cq = measure(os.path.join(args.build, "src/fcgi/cqhttp-fcgi"), env, args,
+                 work, "cqhttp-fcgi")
+    noop = measure(os.path.join(args.build, "tests/integration/noop-fcgi"),
+                   env, args, work, "noop-fcgi")
+    print("signed private-message echo through nginx, %d-byte body, wrk "
+          "%d connections, %d s, responder threads %d, %d cores"
+          % (len(BODY), args.connections, args.seconds, args.threads,
+             os.cpu_count()))
+    for m in (cq, noop):
+        print("  %-12s first answer HTTP %s  %9.0f req/s  p50 %-8s p99 %-8s "
+              "non-2xx %d  socket errors: %s"
+              % (m["name"], m["status"], m["rps"], m["p50"], m["p99"],
+                 m["non2xx"], m["errors"]))
+    print("  ratio cqhttp-fcgi / noop-fcgi: %.2f" % (cq["rps"] / noop["rps"]))
+
+
+if __name__ == "__main__":
+    main()
