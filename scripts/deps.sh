@@ -3,7 +3,8 @@
 # with apt-get as root; elsewhere it names what to install and fails.
 
 CQ_DEPS_BUILD="build-essential autoconf automake libtool pkg-config
- libfcgi-dev libyajl-dev libcurl4-openssl-dev libssl-dev"
+ libfcgi-dev libyajl-dev libcurl4-openssl-dev libssl-dev libevent-dev
+ libwslay-dev"
 CQ_DEPS_RUN="spawn-fcgi nginx-light curl"
 CQ_DEPS_TEST="python3 python3-websockets python3-aiohttp"
 

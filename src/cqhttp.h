@@ -162,6 +162,246 @@ const char *cq_event_raw_message(const cq_event *e);
 const char *cq_event_flag(const cq_event *e);
 
 /*
+ * Messages: an ordered list of segments, in OneBot v11's two forms.
+ *
+ * A cq_msg is a value: an ordered list of segments, each with a type string
+ * (the CQ function name, "text" for plain text) and an ordered list of
+ * (key, value) parameters. Values are strings, except that a message read
+ * from the array form keeps any non-string value (a number, or the nested
+ * "content" message of a "node") as its canonical JSON text with a flag, so
+ * that reading an array and writing it back gives the same JSON. Unknown
+ * types and keys are kept unchanged. Keys are unique within a segment: setting
+ * a key twice keeps the first position and the last value, as Python's dict
+ * does for aiocqhttp.
+ *
+ * A "pure" text segment is one of type "text" whose only parameter is a string
+ * "text". cq_msg_add_text() merges into a preceding pure text segment and
+ * never adds an empty one; the CQ-code parser does the same, so parsing never
+ * yields adjacent or empty text segments. The array form is kept as given.
+ *
+ * Two forms (PROTOCOL.md section 8): the CQ-code string, read by
+ * cq_msg_parse_cq() and written by cq_msg_format_cq(), and the JSON array of
+ * {"type", "data"} objects, read by cq_msg_from_json() or cq_msg_from_yajl()
+ * and written by cq_msg_to_json(). Literal text is never parsed: use
+ * cq_msg_add_text() for user input and cq_msg_parse_cq() for CQ code.
+ *
+ * Ownership: a message owns copies of every string given to it; strings
+ * returned by the readers belong to the message and stay valid until it is
+ * changed or freed; functions returning char * return a new string the caller
+ * frees with free(). A failing builder leaves the message unchanged. A message
+ * is not thread-safe; distinct messages may be used from distinct threads.
+ *
+ * Caps: a message holds at most CQ_MSG_MAX_SEGS segments, CQ_MSG_MAX_PARAMS
+ * parameters per segment and CQ_MSG_MAX_BYTES bytes of values (text
+ * included; types and keys are not counted, so that any input within the cap
+ * fits); inputs longer than CQ_MSG_MAX_BYTES are refused; JSON nesting is
+ * limited to CQ_MSG_MAX_DEPTH levels, counting the outer array, so that a
+ * value may nest CQ_MSG_MAX_DEPTH - 3 levels. All recursion is bounded by
+ * that depth. Exceeding a cap is CQ_ETOOBIG.
+ */
+/* yajl's generator, declared so that users need not include yajl. */
+struct yajl_val_s;
+typedef struct yajl_gen_t *yajl_gen;
+
+
+#define CQ_MSG_MAX_BYTES (16 * 1024 * 1024)
+#define CQ_MSG_MAX_SEGS  100000
+#define CQ_MSG_MAX_DEPTH 32
+/* Keeping keys unique costs the square of this per segment. */
+#define CQ_MSG_MAX_PARAMS 64
+
+typedef struct cq_msg cq_msg;
+
+/* Returns a new empty message, or NULL when out of memory. */
+cq_msg *cq_msg_new(void);
+
+/* Frees m and everything it owns. Never fails; NULL is a no-op. */
+void cq_msg_free(cq_msg *m);
+
+/* Returns a deep copy of m (NULL is copied as an empty message), or NULL when
+ * out of memory. */
+cq_msg *cq_msg_dup(const cq_msg *m);
+
+/*
+ * Appends text as literal text: it is never parsed as CQ code. It merges into
+ * a preceding pure text segment; empty text adds nothing. Returns CQ_OK or:
+ *
+ * CQ_EINVAL   m or text is NULL.
+ * CQ_ETOOBIG  the message would exceed a cap.
+ * CQ_ENOMEM   out of memory.
+ */
+int cq_msg_add_text(cq_msg *m, const char *text);
+
+/*
+ * Appends one segment of the given type with parameters given as key, value
+ * string pairs ended by a NULL key, e.g.
+ * cq_msg_add_seg(m, "image", "file", "a.jpg", "cache", "0", NULL). A pair
+ * whose value is NULL is skipped (aiocqhttp drops None parameters); a repeated
+ * key keeps its first position and its last value. The segment is added as
+ * given, even of type "text": no merging. Returns CQ_OK or:
+ *
+ * CQ_EINVAL   m or type is NULL, or type is empty.
+ * CQ_ETOOBIG  the message would exceed a cap.
+ * CQ_ENOMEM   out of memory.
+ */
+int cq_msg_add_seg(cq_msg *m, const char *type, ...);
+
+/*
+ * Appends a copy of every segment of other (which may be m itself); a leading
+ * pure text segment merges into a trailing one of m. Returns CQ_OK or:
+ *
+ * CQ_EINVAL   m or other is NULL.
+ * CQ_ETOOBIG  the message would exceed a cap.
+ * CQ_ENOMEM   out of memory.
+ */
+int cq_msg_append(cq_msg *m, const cq_msg *other);
+
+/*
+ * Builders for the standard segments of PROTOCOL.md 8.2. Integers are written
+ * as decimal strings; optional string arguments may be NULL and are then
+ * left out; the coordinates of a location are strings because formatting a
+ * double depends on the locale. Each returns CQ_OK or:
+ *
+ * CQ_EINVAL   m or a required string is NULL (for cq_msg_add_node_custom,
+ *             also content holding invalid UTF-8).
+ * CQ_ETOOBIG  the message would exceed a cap (for cq_msg_add_node_custom,
+ *             also content nested deeper than a value may).
+ * CQ_ENOMEM   out of memory.
+ */
+int cq_msg_add_face(cq_msg *m, int id);
+int cq_msg_add_at(cq_msg *m, int64_t qq);
+int cq_msg_add_at_all(cq_msg *m);
+int cq_msg_add_image(cq_msg *m, const char *file);
+int cq_msg_add_record(cq_msg *m, const char *file);
+int cq_msg_add_video(cq_msg *m, const char *file);
+int cq_msg_add_reply(cq_msg *m, int64_t id);
+int cq_msg_add_share(cq_msg *m, const char *url, const char *title,
+                     const char *content, const char *image);
+int cq_msg_add_poke(cq_msg *m, int type, int64_t id);
+/* Type is "qq", "163" or "xm". */
+int cq_msg_add_music(cq_msg *m, const char *type, int64_t id);
+int cq_msg_add_music_custom(cq_msg *m, const char *url, const char *audio,
+                            const char *title, const char *content,
+                            const char *image);
+int cq_msg_add_location(cq_msg *m, const char *lat, const char *lon,
+                        const char *title, const char *content);
+/* Type is "qq" or "group". */
+int cq_msg_add_contact(cq_msg *m, const char *type, int64_t id);
+int cq_msg_add_rps(cq_msg *m);
+int cq_msg_add_dice(cq_msg *m);
+int cq_msg_add_shake(cq_msg *m);
+/* Ignore non-zero sends the message even if anonymity fails. */
+int cq_msg_add_anonymous(cq_msg *m, int ignore);
+int cq_msg_add_forward(cq_msg *m, const char *id);
+/* A node that forwards the existing message id. */
+int cq_msg_add_node(cq_msg *m, int64_t id);
+/* A custom node; content is kept as a nested message (array form). */
+int cq_msg_add_node_custom(cq_msg *m, int64_t user_id, const char *nickname,
+                           const cq_msg *content);
+int cq_msg_add_xml(cq_msg *m, const char *data);
+int cq_msg_add_json(cq_msg *m, const char *data);
+
+/* Returns the number of segments; 0 for NULL. */
+size_t cq_msg_count(const cq_msg *m);
+
+/* Returns the type of segment i, or NULL when m is NULL or i out of range. */
+const char *cq_msg_seg_type(const cq_msg *m, size_t i);
+
+/* Returns the value of key in segment i: the string, or the JSON text of a
+ * non-string value; NULL when absent or out of range. */
+const char *cq_msg_seg_get(const cq_msg *m, size_t i, const char *key);
+
+/* Returns the number of parameters of segment i; 0 when out of range. */
+size_t cq_msg_seg_nparams(const cq_msg *m, size_t i);
+
+/* Return the key and value (as cq_msg_seg_get) of parameter j of segment i,
+ * or NULL when out of range. */
+const char *cq_msg_seg_key(const cq_msg *m, size_t i, size_t j);
+const char *cq_msg_seg_value(const cq_msg *m, size_t i, size_t j);
+
+/* Returns 1 if parameter j of segment i holds JSON text (a non-string value
+ * read from the array form or a custom node's content), 0 otherwise. */
+int cq_msg_seg_is_json(const cq_msg *m, size_t i, size_t j);
+
+/* Returns the string "text" values of the "text" segments joined with one
+ * space, as aiocqhttp's extract_plain_text() (NULL m gives ""), or NULL when
+ * out of memory. */
+char *cq_msg_plain_text(const cq_msg *m);
+
+/*
+ * Parses CQ code (s, len bytes, need not be NUL-terminated) into a new
+ * message stored in *out (set to NULL on error), with the rules of
+ * PROTOCOL.md 8.3: text and values are unescaped; the type is one or more of
+ * [A-Za-z0-9_.-]; a bracket that does not start a valid, terminated code is
+ * literal text; the parameters run from the first ',' to the first ']', are
+ * split on ',' and on each part's first '='; a part without '=' or with an
+ * empty key is dropped; keys and types are taken verbatim; a pure
+ * [CQ:text,text=...] code is text and merges. Returns CQ_OK or:
+ *
+ * CQ_EINVAL   out or s is NULL, or s contains a NUL byte.
+ * CQ_ETOOBIG  len exceeds CQ_MSG_MAX_BYTES, or the result a cap.
+ * CQ_ENOMEM   out of memory.
+ */
+int cq_msg_parse_cq(cq_msg **out, const char *s, size_t len);
+
+/*
+ * Returns m as CQ code (NULL m gives ""): pure text segments escaped without
+ * commas, other segments as [CQ:type,key=value...] with values escaped with
+ * commas, or [CQ:type] without parameters. Types and keys are written
+ * verbatim, so a key with ',', '=' or ']' does not survive this form. A JSON
+ * value that is a message (a node's content) is written as its CQ code, null
+ * is left out, any other as its JSON text. Returns NULL when out of memory.
+ */
+char *cq_msg_format_cq(const cq_msg *m);
+
+/* Returns s with '&', '[', ']' and, if escape_comma, ',' replaced by their
+ * entities, or NULL when s is NULL or out of memory. */
+char *cq_escape(const char *s, int escape_comma);
+
+/* Returns s with "&#44;", "&#91;", "&#93;" and "&amp;" decoded, "&amp;"
+ * last (so "&amp;#91;" gives "&#91;"), or NULL when s is NULL or out of
+ * memory. Other entities stay literal. */
+char *cq_unescape(const char *s);
+
+/*
+ * Reads a message from JSON (json, len bytes, need not be NUL-terminated), as
+ * an API's message parameter: an array of segments, one segment object, or a
+ * string parsed as CQ code. A segment is an object with a non-empty string
+ * "type" and a "data" that is an object, null or absent; other members of the
+ * segment object are ignored; adjacent text segments are kept apart; a
+ * "\u0000" ends its string (yajl_tree keeps C strings). Stores a new message
+ * in *out (NULL on error). Returns CQ_OK or:
+ *
+ * CQ_EINVAL   out or json is NULL.
+ * CQ_EPARSE   not JSON (comments are refused), or not a message.
+ * CQ_ETOOBIG  len exceeds CQ_MSG_MAX_BYTES, the nesting CQ_MSG_MAX_DEPTH,
+ *             the outer array CQ_MSG_MAX_SEGS members, or the result a cap.
+ * CQ_ENOMEM   out of memory.
+ */
+int cq_msg_from_json(cq_msg **out, const char *json, size_t len);
+
+/* As cq_msg_from_json(), from a value of a tree parsed by yajl_tree_parse()
+ * (string, array or object). Same return codes; CQ_EINVAL if v is NULL. */
+int cq_msg_from_yajl(cq_msg **out, const struct yajl_val_s *v);
+
+/*
+ * Writes m (NULL as empty) as a JSON array of {"type", "data"} objects into
+ * g, at a place where g accepts a value. "data" is always an object (also
+ * when it was read as null or absent); non-string values are written back as
+ * they were read. Returns CQ_OK or:
+ *
+ * CQ_EINVAL   g is NULL, or a yajl_gen call failed (g not expecting a value,
+ *             or invalid UTF-8 while g validates it).
+ * CQ_ETOOBIG  g's nesting limit was reached.
+ * CQ_ENOMEM   out of memory.
+ */
+int cq_msg_to_json(const cq_msg *m, yajl_gen g);
+
+/* Returns m as a JSON array string (UTF-8 validated), or NULL when out of
+ * memory or when a string in m is not valid UTF-8. */
+char *cq_msg_to_json_string(const cq_msg *m);
+
+/*
  * Results of API calls. Fill by cq_call(); release with cq_result_free().
  * On success (status "ok" or "async") err is CQ_OK and data is the "data"
  * value (possibly a JSON null or NULL). On failure err says which kind.
@@ -195,6 +435,8 @@ const cq_event *cq_ctx_event(const cq_ctx *c);
  */
 int cq_reply(cq_ctx *c, const cq_value *message); /* String or array. */
 int cq_reply_text(cq_ctx *c, const char *cq_string);
+/* Replies with a copy of m, written as a segment array. */
+int cq_reply_msg(cq_ctx *c, const cq_msg *m);
 int cq_quick_bool(cq_ctx *c, const char *key, int value);
 int cq_quick_int(cq_ctx *c, const char *key, int64_t value);
 int cq_quick_string(cq_ctx *c, const char *key, const char *value);
@@ -207,13 +449,42 @@ int cq_delete(cq_ctx *c);
 /*
  * API calls. params_json is a JSON object text (NULL means {}). Transport
  * choice: the HTTP API at api_root when configured, otherwise CQ_ENOAPI.
- * Fills *out (which may be NULL when the caller wants only the code) and
- * returns its err: CQ_OK, CQ_ENOAPI, CQ_EFAILED (out->retcode), CQ_EHTTP
- * (out->status), CQ_EBADRESP, CQ_ECONNREFUSED, CQ_ETIMEDOUT, CQ_ENETWORK,
- * CQ_EINVAL (bad action name or params) or CQ_ENOMEM.
+ * Fills *out (which may be NULL when the caller wants only the code; else it
+ * is overwritten, so free an earlier result first) and returns its err:
+ * CQ_OK, CQ_ENOAPI, CQ_EFAILED (out->retcode), CQ_EHTTP (out->status),
+ * CQ_EBADRESP, CQ_ECONNREFUSED, CQ_ETIMEDOUT, CQ_ENETWORK, CQ_EINVAL (bad
+ * action name or params) or CQ_ENOMEM. A failure is logged in one line.
  */
 int cq_call(cq_ctx *c, const char *action, const char *params_json,
             cq_result *out);
+
+/*
+ * A params object built field by field. The first failing addition latches
+ * its error (CQ_EINVAL for a NULL key or value or invalid UTF-8, CQ_ENOMEM),
+ * later ones are ignored, and cq_call_params() returns it: add every field,
+ * then check once. Keys are not checked for duplicates.
+ */
+typedef struct cq_params cq_params;
+
+#define CQ_OMIT      INT64_MIN /* Leaves an optional integer out. */
+#define CQ_OMIT_BOOL (-1)      /* Leaves an optional boolean out. */
+
+cq_params *cq_params_new(void); /* NULL when out of memory. */
+void cq_params_free(cq_params *p); /* NULL is a no-op. */
+int cq_params_int(cq_params *p, const char *key, int64_t v);
+int cq_params_bool(cq_params *p, const char *key, int v);
+int cq_params_string(cq_params *p, const char *key, const char *v);
+int cq_params_msg(cq_params *p, const char *key, const cq_msg *m);
+int cq_params_value(cq_params *p, const char *key, const cq_value *v);
+/* Any JSON value given as text; it is parsed, checked and copied. */
+int cq_params_json(cq_params *p, const char *key, const char *json);
+
+/*
+ * Calls action with p's object (p stays the caller's; a NULL p gives
+ * CQ_ENOMEM). Returns as cq_call(), or p's latched error.
+ */
+int cq_call_params(cq_ctx *c, const char *action, const cq_params *p,
+                   cq_result *out);
 
 #define CQ_SEND_AT_SENDER   0x1 /* Prefix @sender outside private chats. */
 #define CQ_SEND_AUTO_ESCAPE 0x2 /* Send the message as plain text. */
@@ -228,6 +499,15 @@ int cq_call(cq_ctx *c, const char *action, const char *params_json,
 int cq_send(cq_ctx *c, const cq_event *e, const char *message);
 int cq_send_ex(cq_ctx *c, const cq_event *e, const char *message, int flags,
                cq_result *out);
+/*
+ * As cq_send_ex() with a segment message, sent as an array. With
+ * CQ_SEND_AT_SENDER outside private chats the array starts with an at
+ * segment and a space, as in the Python SDK; CQ_SEND_AUTO_ESCAPE has no
+ * effect on arrays, which are never parsed. (cq_send_ex() with both flags
+ * sends that array too, with the string as literal text.)
+ */
+int cq_send_message(cq_ctx *c, const cq_event *e, const cq_msg *message,
+                    int flags, cq_result *out);
 
 /*
  * Handlers and dispatch. A handler returns CQ_OK, or any negative value to
@@ -289,6 +569,8 @@ typedef enum cq_log_level {
 
 void cq_log(cq_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+#include "cqhttp_actions.h"
 
 #ifdef __cplusplus
 }

@@ -7,6 +7,7 @@
 
 #include "cqhttp.h"
 #include "lib/api.h"
+#include "lib/actions.h"
 #include "lib/api_http.h"
 #include "lib/ctx.h"
 #include "lib/json.h"
@@ -146,6 +147,24 @@ int cq__api_call(cq__api *a, const char *action, const char *params,
 }
 
 
+int cq__api_call_logged(cq_ctx *c, const char *action, const char *params,
+                        cq_result *out)
+{
+    int rc;
+
+    if (!valid_action(action))
+        rc = cq__api_fail(out, CQ_EINVAL, "invalid action name");
+    else
+        rc = cq__api_call(c != NULL ? c->api : NULL, action, params, out);
+    if (rc != CQ_OK)
+        cq_log(CQ_LOG_WARN, "API %s failed: %s (%s)",
+               action ? action : "(null)", cq_strerror(rc), out->detail);
+    else
+        cq_log(CQ_LOG_DEBUG, "API %s ok", action);
+    return rc;
+}
+
+
 int cq_call(cq_ctx *c, const char *action, const char *params_json,
             cq_result *out)
 {
@@ -157,19 +176,13 @@ int cq_call(cq_ctx *c, const char *action, const char *params_json,
     memset(out, 0, sizeof(*out));
     if (params_json == NULL)
         params_json = "{}";
-    if (!valid_action(action)) {
-        rc = cq__api_fail(out, CQ_EINVAL, "invalid action name");
-    } else if (!valid_params(params_json)) {
+    if (!valid_params(params_json)) {
         rc = cq__api_fail(out, CQ_EINVAL, "params are not a JSON object");
+        cq_log(CQ_LOG_WARN, "API %s failed: %s", action ? action : "(null)",
+               out->detail);
     } else {
-        rc = cq__api_call(c != NULL ? c->api : NULL, action, params_json,
-                          out);
+        rc = cq__api_call_logged(c, action, params_json, out);
     }
-    if (rc != CQ_OK)
-        cq_log(CQ_LOG_WARN, "API %s failed: %s (%s)",
-               action ? action : "(null)", cq_strerror(rc), out->detail);
-    else
-        cq_log(CQ_LOG_DEBUG, "API %s ok", action);
     if (out == &local)
         cq_result_free(&local);
     return rc;
@@ -179,68 +192,120 @@ int cq_call(cq_ctx *c, const char *action, const char *params_json,
 static const char *const target_keys[] = {"user_id", "group_id",
                                           "discuss_id"};
 
-/* Writes send_msg's params for e (PROTOCOL.md 8.5); returns CQ_OK, CQ_EINVAL or CQ_ENOMEM. */
-CQ_UNITTEST int cq__api_send_params(yajl_gen g, const cq_event *e,
-                                const char *message,
-                       int flags)
+/*
+ * Adds the chat that e came from to p (PROTOCOL.md 8.5): message_type and
+ * the ids as received. Returns the message type, or NULL when e names none.
+ */
+static const char *add_target(cq_params *p, const cq_event *e)
 {
     const char *type = cq_event_string(e, "message_type");
-    const cq_value *uid = cq_event_get(e, "user_id");
     size_t i;
-    int rc;
 
     if (type == NULL) {
-        /* Key presence decides, as in the Python SDK (PROTOCOL.md 8.5). */
+        /* Key presence decides, as in the Python SDK. */
         if (cq_event_get(e, "group_id") != NULL)
             type = "group";
         else if (cq_event_get(e, "discuss_id") != NULL)
             type = "discuss";
-        else if (uid != NULL)
+        else if (cq_event_get(e, "user_id") != NULL)
             type = "private";
         else
-            return CQ_EINVAL;
+            return NULL;
     }
-    rc = yajl_gen_map_open(g) == yajl_gen_status_ok ? CQ_OK : CQ_ENOMEM;
-    if (rc == CQ_OK)
-        rc = cq__json_gen_str(g, "message_type");
-    if (rc == CQ_OK)
-        rc = cq__json_gen_str(g, type);
-    for (i = 0; rc == CQ_OK && i < 3; i++) {
+    cq_params_string(p, "message_type", type);
+    for (i = 0; i < 3; i++) {
         const cq_value *v = cq_event_get(e, target_keys[i]);
 
-        if (v == NULL)
-            continue;
-        rc = cq__json_gen_str(g, target_keys[i]);
-        if (rc == CQ_OK)
-            rc = cq__json_gen_value(g, (yajl_val)v);
+        if (v != NULL)
+            cq_params_value(p, target_keys[i], v);
     }
-    if (rc == CQ_OK)
-        rc = cq__json_gen_str(g, "message");
-    if (rc == CQ_OK && (flags & CQ_SEND_AT_SENDER) && uid != NULL &&
-        strcmp(type, "private") != 0) {
-        int64_t qq = 0;
-        char *msg;
-        size_t n;
+    return type;
+}
 
-        cq_value_int(uid, &qq);
-        n = strlen(message) + 48;
-        msg = malloc(n);
-        if (msg == NULL)
+
+/* Writes msg (or text, literal) after an @ of the sender as an array. */
+static int add_at_message(cq_params *p, int64_t qq, const char *text,
+                          const cq_msg *msg)
+{
+    cq_msg *m = cq_msg_new();
+    int rc = m != NULL ? CQ_OK : CQ_ENOMEM;
+
+    if (rc == CQ_OK && qq != 0)
+        rc = cq_msg_add_at(m, qq);
+    if (rc == CQ_OK && qq != 0)
+        rc = cq_msg_add_text(m, " ");
+    if (rc == CQ_OK)
+        rc = msg != NULL ? cq_msg_append(m, msg) : cq_msg_add_text(m, text);
+    if (rc == CQ_OK)
+        rc = cq_params_msg(p, "message", m);
+    cq_msg_free(m);
+    return rc;
+}
+
+
+CQ_UNITTEST int cq__api_send_params(cq_params *p, const cq_event *e,
+                                    const char *text, const cq_msg *msg,
+                                    int flags)
+{
+    const char *type = add_target(p, e);
+    int64_t qq = 0;
+    char *s;
+    size_t n;
+    int rc;
+
+    if (type == NULL)
+        return CQ_EINVAL;
+    if ((flags & CQ_SEND_AT_SENDER) && strcmp(type, "private") != 0)
+        cq_event_int(e, "user_id", &qq);
+    if (msg != NULL || (qq != 0 && (flags & CQ_SEND_AUTO_ESCAPE))) {
+        /*
+         * Arrays are never parsed, so a literal text stays literal next to
+         * the @ segment and auto_escape is not needed.
+         */
+        return add_at_message(p, qq, text, msg);
+    }
+    if (qq == 0) {
+        rc = cq_params_string(p, "message", text);
+    } else {
+        n = strlen(text) + 48;
+        s = malloc(n);
+        if (s == NULL)
             return CQ_ENOMEM;
-        /* With auto_escape the at code would be sent as text. */
-        snprintf(msg, n, "[CQ:at,qq=%lld] %s", (long long)qq, message);
-        rc = cq__json_gen_str(g, msg);
-        free(msg);
-    } else if (rc == CQ_OK) {
-        rc = cq__json_gen_str(g, message);
+        snprintf(s, n, "[CQ:at,qq=%lld] %s", (long long)qq, text);
+        rc = cq_params_string(p, "message", s);
+        free(s);
     }
-    if (rc == CQ_OK && (flags & CQ_SEND_AUTO_ESCAPE)) {
-        rc = cq__json_gen_str(g, "auto_escape");
-        if (rc == CQ_OK && yajl_gen_bool(g, 1) != yajl_gen_status_ok)
-            rc = CQ_ENOMEM;
+    if (rc == CQ_OK && (flags & CQ_SEND_AUTO_ESCAPE))
+        rc = cq_params_bool(p, "auto_escape", 1);
+    return rc;
+}
+
+
+static int send_common(cq_ctx *c, const cq_event *e, const char *text,
+                       const cq_msg *msg, int flags, cq_result *out)
+{
+    cq_result local;
+    cq_params *p;
+    int rc;
+
+    if (out == NULL)
+        out = &local;
+    memset(out, 0, sizeof(*out));
+    if (e == NULL || (text == NULL && msg == NULL))
+        return cq__api_fail(out, CQ_EINVAL, "no event or message");
+    p = cq_params_new();
+    rc = p != NULL ? cq__api_send_params(p, e, text, msg, flags) : CQ_ENOMEM;
+    if (rc != CQ_OK) {
+        cq_params_free(p);
+        cq_log(CQ_LOG_WARN, "send on %s: %s", cq_event_name(e),
+               rc == CQ_EINVAL ? "the event names no chat to send to "
+                                 "(or the message is not valid UTF-8)"
+                               : cq_strerror(rc));
+        return cq__api_fail(out, rc, "cannot build send_msg params");
     }
-    if (rc == CQ_OK && yajl_gen_map_close(g) != yajl_gen_status_ok)
-        rc = CQ_ENOMEM;
+    rc = cq__call_params_free(c, "send_msg", p, out);
+    if (out == &local)
+        cq_result_free(&local);
     return rc;
 }
 
@@ -248,42 +313,23 @@ CQ_UNITTEST int cq__api_send_params(yajl_gen g, const cq_event *e,
 int cq_send_ex(cq_ctx *c, const cq_event *e, const char *message, int flags,
                cq_result *out)
 {
-    cq_result local;
-    yajl_gen g;
-    char *params = NULL;
-    int rc;
+    return send_common(c, e, message, NULL, flags, out);
+}
 
-    if (out == NULL)
-        out = &local;
-    memset(out, 0, sizeof(*out));
-    if (e == NULL || message == NULL)
-        return cq__api_fail(out, CQ_EINVAL, "no event or message");
-    g = cq__json_gen_new();
-    if (g == NULL)
-        return cq__api_fail(out, CQ_ENOMEM, "out of memory");
-    rc = cq__api_send_params(g, e, message, flags);
-    if (rc == CQ_OK) {
-        params = cq__json_gen_dup(g);
-        if (params == NULL)
-            rc = CQ_ENOMEM;
+
+int cq_send_message(cq_ctx *c, const cq_event *e, const cq_msg *message,
+                    int flags, cq_result *out)
+{
+    if (message == NULL) {
+        cq_result local;
+
+        return cq__api_fail(out ? out : &local, CQ_EINVAL, "no message");
     }
-    yajl_gen_free(g);
-    if (rc != CQ_OK) {
-        cq_log(CQ_LOG_WARN, "send on %s: %s", cq_event_name(e),
-               rc == CQ_EINVAL ? "the event names no chat to send to "
-                                 "(or the message is not UTF-8)"
-                               : cq_strerror(rc));
-        return cq__api_fail(out, rc, "cannot build send_msg params");
-    }
-    rc = cq_call(c, "send_msg", params, out);
-    free(params);
-    if (out == &local)
-        cq_result_free(&local);
-    return rc;
+    return send_common(c, e, NULL, message, flags, out);
 }
 
 
 int cq_send(cq_ctx *c, const cq_event *e, const char *message)
 {
-    return cq_send_ex(c, e, message, 0, NULL);
+    return send_common(c, e, message, NULL, 0, NULL);
 }

@@ -33,6 +33,14 @@ int cq__api_call(cq__api *a, const char *action, const char *params,
                  cq_result *out);
 
 /*
+ * Calls action with params (a JSON object text already known to be valid)
+ * through c's transports, logging a failure in one line. Returns and fills
+ * out as cq_call(); out must be zeroed by the caller.
+ */
+int cq__api_call_logged(cq_ctx *c, const char *action, const char *params,
+                        cq_result *out);
+
+/*
  * Judges an answer body (len bytes, NUL-terminated) by PROTOCOL.md 3.3:
  * status "ok" or "async" gives CQ_OK with out->data; "failed" gives
  * CQ_EFAILED with out->retcode; anything else gives CQ_EBADRESP. Takes
@@ -45,9 +53,8 @@ int cq__api_fail(cq_result *out, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 #ifdef CQ_UNITTESTS
-#include <yajl/yajl_gen.h>
-int cq__api_send_params(yajl_gen g, const cq_event *e, const char *message,
-                int flags);
+int cq__api_send_params(cq_params *p, const cq_event *e, const char *text,
+                        const cq_msg *msg, int flags);
 #endif
 
 #endif

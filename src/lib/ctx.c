@@ -22,7 +22,9 @@ void cq__ctx_init(cq_ctx *c, const cq_event *e, const cq__conf *conf,
 static void field_clear(cq__quick_field *f)
 {
     free(f->s);
+    cq_msg_free(f->m);
     f->s = NULL;
+    f->m = NULL;
     f->v = NULL;
 }
 
@@ -155,6 +157,28 @@ int cq_reply(cq_ctx *c, const cq_value *message)
 }
 
 
+int cq_reply_msg(cq_ctx *c, const cq_msg *m)
+{
+    cq__quick_field *f;
+    cq_msg *copy;
+    int rc;
+
+    if (m == NULL)
+        return CQ_EINVAL;
+    copy = cq_msg_dup(m);
+    if (copy == NULL)
+        return CQ_ENOMEM;
+    rc = field_for(c, "reply", &f);
+    if (rc != CQ_OK || f == NULL) {
+        cq_msg_free(copy);
+        return rc;
+    }
+    f->kind = QF_MSG;
+    f->m = copy;
+    return CQ_OK;
+}
+
+
 int cq_reply_text(cq_ctx *c, const char *cq_string)
 {
     return cq_quick_string(c, "reply", cq_string);
@@ -203,6 +227,8 @@ static int gen_field(yajl_gen g, const cq__quick_field *f)
                    : CQ_EINVAL;
     case QF_STRING:
         return cq__json_gen_str(g, f->s);
+    case QF_MSG:
+        return cq_msg_to_json(f->m, g);
     case QF_VALUE:
     default:
         return cq__json_gen_value(g, (yajl_val)f->v);

@@ -17,10 +17,11 @@ struct cq__api;
 
 typedef struct cq__quick_field {
     char *key;
-    enum { QF_BOOL, QF_INT, QF_STRING, QF_VALUE } kind;
+    enum { QF_BOOL, QF_INT, QF_STRING, QF_VALUE, QF_MSG } kind;
     int64_t i;
     char *s;
     const cq_value *v; /* Borrowed from the event (reply = its message). */
+    cq_msg *m;         /* Owned copy (cq_reply_msg). */
 } cq__quick_field;
 
 struct cq_ctx {

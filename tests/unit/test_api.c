@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "cqhttp.h"
+#include "lib/actions.h"
 #include "lib/api.h"
 #include "lib/ctx.h"
 #include "lib/json.h"
@@ -78,19 +79,19 @@ T_CASE(call_without_api)
 
 
 /* Builds send_msg params for an event; returns the JSON or NULL. */
-static char *params_for(const char *body, const char *msg, int flags,
-                        int *rc)
+static char *params_for(const char *body, const char *text,
+                        const cq_msg *msg, int flags, int *rc)
 {
     cq_event *e = NULL;
-    yajl_gen g = cq__json_gen_new();
+    cq_params *p = cq_params_new();
     char *json = NULL;
 
     *rc = cq_event_parse(&e, body, strlen(body), 0);
     if (*rc == CQ_OK)
-        *rc = cq__api_send_params(g, e, msg, flags);
+        *rc = cq__api_send_params(p, e, text, msg, flags);
     if (*rc == CQ_OK)
-        json = cq__json_gen_dup(g);
-    yajl_gen_free(g);
+        json = cq__params_json(p, rc);
+    cq_params_free(p);
     cq_event_free(e);
     return json;
 }
@@ -103,29 +104,39 @@ T_CASE(send_targets)
 
     p = params_for("{\"post_type\":\"message\",\"message_type\":\"private\","
                    "\"user_id\":3096407768}",
-                   "hi", CQ_SEND_AT_SENDER, &rc);
+                   "hi", NULL, CQ_SEND_AT_SENDER, &rc);
     /* No @ in a private chat. */
     T_EQ_STR(p, "{\"message_type\":\"private\",\"user_id\":3096407768,"
                 "\"message\":\"hi\"}");
     free(p);
     p = params_for("{\"post_type\":\"message\",\"message_type\":\"group\","
                    "\"user_id\":2,\"group_id\":3}",
-                   "hi", CQ_SEND_AT_SENDER | CQ_SEND_AUTO_ESCAPE, &rc);
+                   "hi &amp; [x]", NULL, CQ_SEND_AT_SENDER, &rc);
     T_EQ_STR(p, "{\"message_type\":\"group\",\"user_id\":2,\"group_id\":3,"
-                "\"message\":\"[CQ:at,qq=2] hi\",\"auto_escape\":true}");
+                "\"message\":\"[CQ:at,qq=2] hi &amp; [x]\"}");
+    free(p);
+    /* With auto_escape the @ must stay a code: an array does both. */
+    p = params_for("{\"post_type\":\"message\",\"message_type\":\"group\","
+                   "\"user_id\":2,\"group_id\":3}",
+                   "hi & [x]", NULL, CQ_SEND_AT_SENDER | CQ_SEND_AUTO_ESCAPE,
+                   &rc);
+    T_EQ_STR(p, "{\"message_type\":\"group\",\"user_id\":2,\"group_id\":3,"
+                "\"message\":[{\"type\":\"at\",\"data\":{\"qq\":\"2\"}},"
+                "{\"type\":\"text\",\"data\":{\"text\":\" hi & [x]\"}}]}");
     free(p);
     /* Notices route by key presence: group_id makes it a group. */
     p = params_for("{\"post_type\":\"notice\",\"notice_type\":"
                    "\"group_increase\",\"group_id\":5,\"user_id\":6}",
-                   "欢迎", 0, &rc);
+                   "欢迎", NULL, CQ_SEND_AUTO_ESCAPE, &rc);
     T_EQ_STR(p, "{\"message_type\":\"group\",\"user_id\":6,\"group_id\":5,"
-                "\"message\":\"欢迎\"}");
+                "\"message\":\"欢迎\",\"auto_escape\":true}");
     free(p);
-    p = params_for("{\"post_type\":\"request\",\"user_id\":7}", "x", 0, &rc);
+    p = params_for("{\"post_type\":\"request\",\"user_id\":7}", "x", NULL, 0,
+                   &rc);
     T_EQ_STR(p, "{\"message_type\":\"private\",\"user_id\":7,\"message\":"
                 "\"x\"}");
     free(p);
-    p = params_for("{\"post_type\":\"meta_event\"}", "x", 0, &rc);
+    p = params_for("{\"post_type\":\"meta_event\"}", "x", NULL, 0, &rc);
     T_CHECK(p == NULL);
     T_EQ_INT(rc, CQ_EINVAL);
 }

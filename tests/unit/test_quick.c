@@ -145,7 +145,32 @@ T_CASE(invalid_input_refused)
 }
 
 
+static void reply_segments(cq_ctx *c)
+{
+    cq_msg *m = NULL;
+
+    if (cq_msg_parse_cq(&m, "hi[CQ:at,qq=1]", 14) == CQ_OK)
+        cq_reply_msg(c, m);
+    /* The reply keeps its own copy. */
+    cq_msg_free(m);
+    cq_quick_bool(c, "at_sender", 0);
+}
+
+
+T_CASE(reply_msg_array)
+{
+    char *json = NULL;
+
+    T_EQ_INT(quick(msg_string, reply_segments, &json), CQ_OK);
+    T_EQ_STR(json, "{\"reply\":[{\"type\":\"text\",\"data\":{\"text\":"
+                   "\"hi\"}},{\"type\":\"at\",\"data\":{\"qq\":\"1\"}}],"
+                   "\"at_sender\":false}");
+    free(json);
+}
+
+
 T_SUITE(test_quick_cases) = {
+    {"quick/reply_msg_array", reply_msg_array},
     {"quick/echo_string", echo_string},
     {"quick/echo_array", echo_array},
     {"quick/group_fields_and_overwrite", group_fields_and_overwrite},
