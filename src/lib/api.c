@@ -8,6 +8,7 @@
 #include "cqhttp.h"
 #include "lib/api.h"
 #include "lib/actions.h"
+#include "lib/api_bridge.h"
 #include "lib/api_http.h"
 #include "lib/ctx.h"
 #include "lib/json.h"
@@ -18,7 +19,10 @@
 
 struct cq__api {
     const cq__conf *conf;
-    cq__api_http *http; /* NULL when api_root is not set. */
+    cq__api_local_fn *local; /* In-process transport (the bridge's). */
+    void *local_arg;
+    cq__api_bridge *bridge;  /* NULL when bridge_socket is not set. */
+    cq__api_http *http;      /* NULL when api_root is not set. */
 };
 
 cq__api *cq__api_new(const cq__conf *conf)
@@ -28,10 +32,17 @@ cq__api *cq__api_new(const cq__conf *conf)
     if (a == NULL)
         return NULL;
     a->conf = conf;
+    if (conf->bridge_socket != NULL) {
+        a->bridge = cq__api_bridge_new(conf);
+        if (a->bridge == NULL) {
+            free(a);
+            return NULL;
+        }
+    }
     if (conf->api_root != NULL) {
         a->http = cq__api_http_new(conf);
         if (a->http == NULL) {
-            free(a);
+            cq__api_free(a);
             return NULL;
         }
     }
@@ -39,10 +50,18 @@ cq__api *cq__api_new(const cq__conf *conf)
 }
 
 
+void cq__api_set_local(cq__api *a, cq__api_local_fn *fn, void *arg)
+{
+    a->local = fn;
+    a->local_arg = arg;
+}
+
+
 void cq__api_free(cq__api *a)
 {
     if (a == NULL)
         return;
+    cq__api_bridge_free(a->bridge);
     cq__api_http_free(a->http);
     free(a);
 }
@@ -138,12 +157,33 @@ static int valid_params(const char *params)
 }
 
 
-int cq__api_call(cq__api *a, const char *action, const char *params,
-                 cq_result *out)
+int cq__api_call(cq__api *a, int64_t self_id, const char *action,
+                 const char *params, cq_result *out)
 {
-    if (a == NULL || a->http == NULL)
-        return cq__api_fail(out, CQ_ENOAPI, "no api_root configured");
-    return cq__api_http_call(a->http, action, params, out);
+    int rc = CQ_ENOAPI;
+
+    /*
+     * Each transport in turn declines with CQ_ENOAPI when it cannot carry
+     * the call (no connection for this account); any other result, failure
+     * included, is final: the action may already have run.
+     */
+    if (a != NULL && a->local != NULL)
+        rc = a->local(a->local_arg, self_id, action, params, out);
+    if (rc == CQ_ENOAPI && a != NULL && a->bridge != NULL) {
+        memset(out, 0, sizeof(*out));
+        rc = cq__api_bridge_call(a->bridge, self_id, action, params, out);
+    }
+    if (rc == CQ_ENOAPI && a != NULL && a->http != NULL) {
+        memset(out, 0, sizeof(*out));
+        rc = cq__api_http_call(a->http, action, params, out);
+    }
+    if (rc == CQ_ENOAPI)
+        return cq__api_fail(out, CQ_ENOAPI, "%s",
+                            a != NULL && (a->bridge || a->local)
+                                ? "no API connection for this account and "
+                                  "no api_root"
+                                : "no api_root configured");
+    return rc;
 }
 
 
@@ -155,7 +195,11 @@ int cq__api_call_logged(cq_ctx *c, const char *action, const char *params,
     if (!valid_action(action))
         rc = cq__api_fail(out, CQ_EINVAL, "invalid action name");
     else
-        rc = cq__api_call(c != NULL ? c->api : NULL, action, params, out);
+        rc = cq__api_call(c != NULL ? c->api : NULL,
+                          c != NULL && c->event != NULL
+                              ? cq_event_self_id(c->event)
+                              : 0,
+                          action, params, out);
     if (rc != CQ_OK)
         cq_log(CQ_LOG_WARN, "API %s failed: %s (%s)",
                action ? action : "(null)", cq_strerror(rc), out->detail);

@@ -11,6 +11,7 @@
 #define CQ_API_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "cqhttp.h"
 #include "lib/conf.h"
@@ -26,11 +27,22 @@ cq__api *cq__api_new(const cq__conf *conf);
 void cq__api_free(cq__api *a);
 
 /*
- * Calls action with params (a JSON object text) on a's transports.
- * Returns and fills out as cq_call().
+ * An in-process transport, tried before the others: cqhttp-bridge gives
+ * its workers one that sends over the account's WebSocket. It returns
+ * CQ_ENOAPI to let the next transport try, or fills out as cq_call().
  */
-int cq__api_call(cq__api *a, const char *action, const char *params,
-                 cq_result *out);
+typedef int cq__api_local_fn(void *arg, int64_t self_id, const char *action,
+                             const char *params, cq_result *out);
+
+void cq__api_set_local(cq__api *a, cq__api_local_fn *fn, void *arg);
+
+/*
+ * Calls action with params (a JSON object text) for account self_id (0 when
+ * unknown) on a's transports: the in-process one, then the bridge socket,
+ * then HTTP. Returns and fills out as cq_call().
+ */
+int cq__api_call(cq__api *a, int64_t self_id, const char *action,
+                 const char *params, cq_result *out);
 
 /*
  * Calls action with params (a JSON object text already known to be valid)

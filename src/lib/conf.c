@@ -35,6 +35,20 @@ static const opt opts[] = {
     NUM(max_depth, 2, 1000, "deepest JSON nesting accepted [32]"),
     NUM(threads, 1, 1024, "worker threads [4]"),
     NUM(backlog, 1, 65535, "listen backlog with --listen [1024]"),
+    NUM(ws_max_message, 1024, 64L << 20,
+        "bridge: largest WebSocket message, bytes [1048576]"),
+    NUM(ws_max_queue, 65536, 1L << 30,
+        "bridge: outgoing bytes queued per connection [8388608]"),
+    NUM(ws_ping_interval_ms, 100, 3600000,
+        "bridge: ping a connection idle this long [30000]"),
+    NUM(ws_timeout_ms, 200, 3600000,
+        "bridge: close a connection silent this long [90000]"),
+    NUM(handshake_timeout_ms, 100, 600000,
+        "bridge: deadline for the upgrade request [5000]"),
+    NUM(max_pending, 1, 1000000,
+        "bridge: API calls waiting per account [1000]"),
+    NUM(max_connections, 1, 1000000,
+        "bridge: open connections, WebSocket and API socket [10000]"),
     {"log_level", OPT_LEVEL, offsetof(cq__conf, log_level), 0, 0,
      "error, warn, info or debug [info]"},
 };
@@ -50,6 +64,13 @@ void cq__conf_init(cq__conf *c)
     c->max_depth = CQ_JSON_MAX_DEPTH;
     c->threads = 4;
     c->backlog = 1024;
+    c->ws_max_message = 1L << 20;
+    c->ws_max_queue = 8L << 20;
+    c->ws_ping_interval_ms = 30000;
+    c->ws_timeout_ms = 90000;
+    c->handshake_timeout_ms = 5000;
+    c->max_pending = 1000;
+    c->max_connections = 10000;
     c->log_level = CQ_LOG_INFO;
 }
 

@@ -26,6 +26,13 @@ typedef struct cq__conf {
     long max_depth;
     long threads;
     long backlog;
+    long ws_max_message;       /* Largest WebSocket message, bytes. */
+    long ws_max_queue;         /* Outgoing bytes queued per connection. */
+    long ws_ping_interval_ms;  /* Ping a connection this long idle. */
+    long ws_timeout_ms;        /* Close a connection this long silent. */
+    long handshake_timeout_ms; /* Whole upgrade request deadline. */
+    long max_pending;          /* API calls waiting per account. */
+    long max_connections;      /* Open WebSocket and API-socket clients. */
     cq_log_level log_level;
 } cq__conf;
 

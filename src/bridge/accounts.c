@@ -1,0 +1,281 @@
+/*
+ * Accounts: connections paired by X-Self-ID, and the API calls waiting for
+ * their answers, matched by echo. Loop thread only.
+ */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bridge/bridge.h"
+#include "lib/buf.h"
+
+static const char *const role_names[] = {"Universal", "API", "Event"};
+
+const char *cq__bridge_err_name(cq__bridge_err e)
+{
+    switch (e) {
+    case CQ__BR_OK:
+        return "ok";
+    case CQ__BR_NO_CONNECTION:
+        return "no_connection";
+    case CQ__BR_TIMEOUT:
+        return "timeout";
+    case CQ__BR_CLOSED:
+        return "closed";
+    case CQ__BR_BUSY:
+        return "busy";
+    case CQ__BR_BAD_REQUEST:
+    default:
+        return "bad_request";
+    }
+}
+
+
+static size_t bucket(int64_t self_id)
+{
+    return (size_t)((uint64_t)self_id * 11400714819323198485ull >> 54) %
+           CQ__ACCOUNT_BUCKETS;
+}
+
+
+cq__account *cq__account_find(cq__bridge *br, int64_t self_id)
+{
+    cq__account *a;
+
+    for (a = br->buckets[bucket(self_id)]; a != NULL; a = a->next)
+        if (a->self_id == self_id)
+            return a;
+    return NULL;
+}
+
+
+cq__account *cq__account_sole(cq__bridge *br)
+{
+    size_t i;
+
+    if (br->naccounts != 1)
+        return NULL;
+    for (i = 0; i < CQ__ACCOUNT_BUCKETS; i++)
+        if (br->buckets[i] != NULL)
+            return br->buckets[i];
+    return NULL;
+}
+
+
+int cq__account_attach(cq__bridge *br, cq__ws_conn *c)
+{
+    cq__account *a = cq__account_find(br, c->self_id);
+    cq__ws_conn *old;
+
+    if (a == NULL) {
+        a = calloc(1, sizeof(*a));
+        if (a == NULL)
+            return -1;
+        a->self_id = c->self_id;
+        a->next = br->buckets[bucket(c->self_id)];
+        br->buckets[bucket(c->self_id)] = a;
+        br->naccounts++;
+    }
+    old = a->slot[c->role];
+    if (old != NULL) {
+        cq_log(CQ_LOG_INFO, "account %" PRId64 ": new %s connection from %s "
+               "replaces the one from %s", a->self_id, role_names[c->role],
+               c->peer, old->peer);
+        cq__account_detach(br, old);
+        cq__conn_close(old, 1000, "replaced by a new connection");
+    }
+    a->slot[c->role] = c;
+    c->acct = a;
+    cq_log(CQ_LOG_INFO, "account %" PRId64 ": %s connection from %s open",
+           a->self_id, role_names[c->role], c->peer);
+    return 0;
+}
+
+
+static void pending_end(cq__pending *p, const cq_value *frame,
+                        cq__bridge_err err, const char *msg)
+{
+    cq__account *a = p->acct;
+
+    if (p->prev != NULL)
+        p->prev->next = p->next;
+    else
+        a->pending = p->next;
+    if (p->next != NULL)
+        p->next->prev = p->prev;
+    a->npending--;
+    event_free(p->timer);
+    if (p->cb != NULL)
+        p->cb(p->arg, frame, err, msg);
+    free(p);
+}
+
+
+static void unlink_account(cq__bridge *br, cq__account *a)
+{
+    cq__account **pp = &br->buckets[bucket(a->self_id)];
+
+    while (*pp != a)
+        pp = &(*pp)->next;
+    *pp = a->next;
+    br->naccounts--;
+    free(a);
+}
+
+
+void cq__account_detach(cq__bridge *br, cq__ws_conn *c)
+{
+    cq__account *a = c->acct;
+    cq__pending *p, *next;
+
+    if (a == NULL)
+        return;
+    for (p = a->pending; p != NULL; p = next) {
+        next = p->next;
+        if (p->conn == c) {
+            br->n.calls_failed++;
+            pending_end(p, NULL, CQ__BR_CLOSED,
+                        "the connection carrying the call closed");
+        }
+    }
+    if (a->slot[c->role] == c) {
+        a->slot[c->role] = NULL;
+        cq_log(CQ_LOG_INFO, "account %" PRId64 ": %s connection from %s "
+               "closed", a->self_id, role_names[c->role], c->peer);
+    }
+    c->acct = NULL;
+    if (a->slot[0] == NULL && a->slot[1] == NULL && a->slot[2] == NULL &&
+        a->pending == NULL)
+        unlink_account(br, a);
+}
+
+
+cq__ws_conn *cq__account_api_conn(cq__account *a)
+{
+    if (a == NULL)
+        return NULL;
+    return a->slot[CQ__WS_API] != NULL ? a->slot[CQ__WS_API]
+                                       : a->slot[CQ__WS_UNIVERSAL];
+}
+
+
+static void on_timeout(evutil_socket_t fd, short what, void *arg)
+{
+    cq__pending *p = arg;
+
+    (void)fd;
+    (void)what;
+    cq_log(CQ_LOG_WARN, "account %" PRId64 ": call cq:%" PRIu64 " got no "
+           "answer in time", p->acct->self_id, p->id);
+    p->conn->br->n.calls_failed++;
+    pending_end(p, NULL, CQ__BR_TIMEOUT, "no answer within api_timeout_ms");
+}
+
+
+cq__bridge_err cq__account_call(cq__bridge *br, cq__account *acct,
+                                const char *action, const char *params,
+                                cq__pending_cb *cb, void *arg,
+                                cq__pending **out)
+{
+    cq__ws_conn *c = cq__account_api_conn(acct);
+    struct timeval tv;
+    cq__pending *p;
+    cq__buf frame;
+
+    if (out != NULL)
+        *out = NULL;
+    if (c == NULL)
+        return CQ__BR_NO_CONNECTION;
+    if (acct->npending >= (size_t)br->conf->max_pending)
+        return CQ__BR_BUSY;
+    p = calloc(1, sizeof(*p));
+    if (p == NULL)
+        return CQ__BR_BUSY;
+    p->id = ++br->next_id;
+    cq__buf_init(&frame, (size_t)-1);
+    /* action is checked ([A-Za-z0-9_.]) and params is a JSON object. */
+    if (cq__buf_printf(&frame, "{\"action\":\"%s\",\"params\":%s,"
+                       "\"echo\":\"cq:%" PRIu64 "\"}", action, params,
+                       p->id) != CQ_OK ||
+        cq__conn_send_text(c, frame.data, frame.len) != 0) {
+        cq__buf_free(&frame);
+        free(p);
+        return CQ__BR_BUSY;
+    }
+    cq__buf_free(&frame);
+    p->acct = acct;
+    p->conn = c;
+    p->cb = cb;
+    p->arg = arg;
+    p->timer = evtimer_new(br->base, on_timeout, p);
+    tv.tv_sec = br->conf->api_timeout_ms / 1000;
+    tv.tv_usec = (br->conf->api_timeout_ms % 1000) * 1000;
+    evtimer_add(p->timer, &tv);
+    p->next = acct->pending;
+    if (p->next != NULL)
+        p->next->prev = p;
+    acct->pending = p;
+    acct->npending++;
+    br->n.calls_sent++;
+    if (out != NULL)
+        *out = p;
+    return CQ__BR_OK;
+}
+
+
+void cq__account_on_result(cq__bridge *br, cq__ws_conn *c,
+                           const cq_value *frame)
+{
+    const char *echo = cq_value_string(cq_value_get(frame, "echo"));
+    cq__pending *p;
+    uint64_t id;
+    char tail;
+
+    if (c->acct == NULL || echo == NULL ||
+        sscanf(echo, "cq:%" SCNu64 "%c", &id, &tail) != 1) {
+        /* Answers to calls made by somebody else, or without echo. */
+        br->n.frames_ignored++;
+        cq_log(CQ_LOG_DEBUG, "%s: answer without a known echo ignored",
+               c->peer);
+        return;
+    }
+    for (p = c->acct->pending; p != NULL; p = p->next) {
+        if (p->id == id) {
+            br->n.calls_answered++;
+            pending_end(p, frame, CQ__BR_OK, NULL);
+            return;
+        }
+    }
+    br->n.frames_ignored++;
+    cq_log(CQ_LOG_DEBUG, "%s: answer to cq:%" PRIu64 " came after its call "
+           "ended; ignored", c->peer, id);
+}
+
+
+void cq__pending_detach(cq__pending *p)
+{
+    p->cb = NULL;
+    p->arg = NULL;
+}
+
+
+void cq__accounts_free(cq__bridge *br)
+{
+    size_t i;
+
+    for (i = 0; i < CQ__ACCOUNT_BUCKETS; i++) {
+        while (br->buckets[i] != NULL) {
+            cq__account *a = br->buckets[i];
+
+            while (a->pending != NULL)
+                pending_end(a->pending, NULL, CQ__BR_CLOSED,
+                            "the bridge is stopping");
+            br->buckets[i] = a->next;
+            free(a);
+        }
+    }
+    br->naccounts = 0;
+}

@@ -1,0 +1,473 @@
+/*
+ * One TCP connection on the WebSocket port: the upgrade handshake (parsed
+ * by handshake.c), then WebSocket frames through wslay on a bufferevent, the
+ * keepalive timer and the close. Loop thread only.
+ *
+ * wslay reads from the bufferevent's input and writes into its output, which
+ * never blocks; back-pressure is the output length plus wslay's queue,
+ * bounded by ws_max_queue. Bytes after the handshake head stay in the input:
+ * they are the first frames.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+
+#include "bridge/bridge.h"
+#include "lib/json.h"
+
+static void on_read(struct bufferevent *bev, void *arg);
+static void on_event(struct bufferevent *bev, short what, void *arg);
+
+uint64_t cq__now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+
+static void set_timer(cq__ws_conn *c, long ms)
+{
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+
+    evtimer_add(c->timer, &tv);
+}
+
+
+/* Frees c now: the socket, wslay, its account slot and its list entry. */
+static void conn_free(cq__ws_conn *c)
+{
+    cq__bridge *br = c->br;
+
+    cq__account_detach(br, c);
+    if (c->prev != NULL)
+        c->prev->next = c->next;
+    else
+        br->conns = c->next;
+    if (c->next != NULL)
+        c->next->prev = c->prev;
+    br->nconns--;
+    if (c->ws != NULL)
+        wslay_event_context_free(c->ws);
+    if (c->timer != NULL)
+        event_free(c->timer);
+    bufferevent_free(c->bev);
+    while (c->held != NULL) {
+        cq__held *h = c->held;
+
+        c->held = h->next;
+        free(h);
+    }
+    free(c);
+}
+
+
+/* After the last byte of the output is written, the connection ends. */
+static void on_drained(struct bufferevent *bev, void *arg)
+{
+    (void)bev;
+    conn_free(arg);
+}
+
+
+static void close_after_flush(cq__ws_conn *c)
+{
+    c->state = CQ__CONN_CLOSING;
+    cq__account_detach(c->br, c);
+    bufferevent_disable(c->bev, EV_READ);
+    if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
+        conn_free(c);
+        return;
+    }
+    bufferevent_setcb(c->bev, NULL, on_drained, on_event, c);
+    /* A peer that never reads cannot hold the connection open forever. */
+    set_timer(c, 5000);
+}
+
+
+static ssize_t ws_recv(wslay_event_context_ptr ws, uint8_t *buf, size_t len,
+                       int flags, void *arg)
+{
+    cq__ws_conn *c = arg;
+    int n;
+
+    (void)flags;
+    /* While paused, nothing more is read (back-pressure). */
+    n = c->paused ? 0
+                  : evbuffer_remove(bufferevent_get_input(c->bev), buf, len);
+    if (n <= 0) {
+        wslay_event_set_error(ws, WSLAY_ERR_WOULDBLOCK);
+        return -1;
+    }
+    return n;
+}
+
+
+static ssize_t ws_send(wslay_event_context_ptr ws, const uint8_t *data,
+                       size_t len, int flags, void *arg)
+{
+    cq__ws_conn *c = arg;
+
+    (void)flags;
+    if (bufferevent_write(c->bev, data, len) != 0) {
+        wslay_event_set_error(ws, WSLAY_ERR_CALLBACK_FAILURE);
+        return -1;
+    }
+    return (ssize_t)len;
+}
+
+
+/*
+ * Hands an event to the workers, or holds it and stops reading. Frames that
+ * wslay had already read when the pause began are held behind it, in order;
+ * there are few, since wslay's own buffer is small.
+ */
+static void offer_event(cq__ws_conn *c, const char *msg, size_t len)
+{
+    cq__held *h;
+
+    c->br->n.events_received++;
+    if (c->held == NULL &&
+        cq__workers_offer(c->br->workers, c->self_id, msg, len) == 0)
+        return;
+    h = malloc(sizeof(*h) + len);
+    if (h == NULL) {
+        cq_log(CQ_LOG_ERROR, "%s: out of memory; event dropped", c->peer);
+        return;
+    }
+    h->next = NULL;
+    h->len = len;
+    memcpy(h->json, msg, len);
+    if (c->held_tail != NULL)
+        c->held_tail->next = h;
+    else
+        c->held = h;
+    c->held_tail = h;
+    if (!c->paused)
+        cq_log(CQ_LOG_DEBUG, "%s: workers busy, reading paused", c->peer);
+    c->paused = 1;
+    bufferevent_disable(c->bev, EV_READ);
+}
+
+
+static void on_text(cq__ws_conn *c, const char *msg, size_t len)
+{
+    yajl_val v = NULL;
+
+    if (cq__json_parse(&v, msg, len, (int)c->br->conf->max_depth) != CQ_OK ||
+        !YAJL_IS_OBJECT(v)) {
+        c->br->n.frames_ignored++;
+        cq_log(CQ_LOG_WARN, "%s: text message that is not a JSON object "
+               "ignored", c->peer);
+        yajl_tree_free(v);
+        return;
+    }
+    if (cq_value_get(v, "post_type") != NULL) {
+        if (c->role == CQ__WS_API) {
+            c->br->n.frames_ignored++;
+            cq_log(CQ_LOG_WARN, "%s: event on an API connection ignored",
+                   c->peer);
+        } else {
+            offer_event(c, msg, len);
+        }
+    } else {
+        cq__account_on_result(c->br, c, v);
+    }
+    yajl_tree_free(v);
+}
+
+
+static void ws_on_msg(wslay_event_context_ptr ws,
+                      const struct wslay_event_on_msg_recv_arg *arg,
+                      void *user)
+{
+    cq__ws_conn *c = user;
+    char *text;
+
+    (void)ws;
+    if (arg->opcode != WSLAY_TEXT_FRAME)
+        return; /* Binary is ignored (as gocq does); control is wslay's. */
+    /* The tree parser needs a terminated copy. */
+    text = malloc(arg->msg_length + 1);
+    if (text == NULL)
+        return;
+    memcpy(text, arg->msg, arg->msg_length);
+    text[arg->msg_length] = '\0';
+    on_text(c, text, arg->msg_length);
+    free(text);
+}
+
+
+static const struct wslay_event_callbacks ws_callbacks = {
+    ws_recv, ws_send, NULL, NULL, NULL, NULL, ws_on_msg,
+};
+
+/* Lets wslay read what arrived and write what is queued; closes when done. */
+static void pump(cq__ws_conn *c)
+{
+    if (c->state != CQ__CONN_OPEN)
+        return;
+    if (!c->paused && wslay_event_recv(c->ws) != 0) {
+        close_after_flush(c);
+        return;
+    }
+    if (c->state != CQ__CONN_OPEN)
+        return;
+    if (wslay_event_send(c->ws) != 0) {
+        close_after_flush(c);
+        return;
+    }
+    if (!wslay_event_want_read(c->ws) && !wslay_event_want_write(c->ws)) {
+        /* The close handshake is over (or the peer closed first). */
+        uint16_t code = wslay_event_get_status_code_received(c->ws);
+
+        if (code != 0 && code != 1000 && code != 1001)
+            cq_log(CQ_LOG_INFO, "%s: closed with code %u", c->peer, code);
+        close_after_flush(c);
+    }
+}
+
+
+int cq__conn_send_text(cq__ws_conn *c, const char *text, size_t len)
+{
+    struct wslay_event_msg m = {WSLAY_TEXT_FRAME, (const uint8_t *)text,
+                                len};
+    size_t queued;
+
+    if (c->state != CQ__CONN_OPEN)
+        return -1;
+    queued = evbuffer_get_length(bufferevent_get_output(c->bev)) +
+             wslay_event_get_queued_msg_length(c->ws);
+    if (queued + len > (size_t)c->br->conf->ws_max_queue) {
+        cq_log(CQ_LOG_WARN, "%s: %zu bytes already queued; message refused",
+               c->peer, queued);
+        return -1;
+    }
+    if (wslay_event_queue_msg(c->ws, &m) != 0)
+        return -1;
+    pump(c);
+    return 0;
+}
+
+
+void cq__conn_close(cq__ws_conn *c, uint16_t code, const char *reason)
+{
+    if (c->state != CQ__CONN_OPEN)
+        return;
+    cq__account_detach(c->br, c);
+    wslay_event_queue_close(c->ws, code, (const uint8_t *)reason,
+                            strlen(reason));
+    wslay_event_shutdown_read(c->ws);
+    pump(c);
+    if (c->state == CQ__CONN_OPEN)
+        set_timer(c, 5000); /* The peer has that long to answer the close. */
+}
+
+
+void cq__conn_resume_paused(cq__bridge *br)
+{
+    cq__ws_conn *c;
+
+    for (c = br->conns; c != NULL; c = c->next) {
+        if (!c->paused || c->state != CQ__CONN_OPEN)
+            continue;
+        while (c->held != NULL) {
+            cq__held *h = c->held;
+
+            if (cq__workers_offer(br->workers, c->self_id, h->json,
+                                  h->len) != 0)
+                return; /* Still full: again when the next one finishes. */
+            c->held = h->next;
+            free(h);
+        }
+        c->held_tail = NULL;
+        c->paused = 0;
+        bufferevent_enable(c->bev, EV_READ);
+        cq_log(CQ_LOG_DEBUG, "%s: reading resumed", c->peer);
+        /* Frames already waiting in the input are read at the next read
+         * callback or, if none comes, now, from the loop. */
+        bufferevent_trigger(c->bev, EV_READ, BEV_TRIG_IGNORE_WATERMARKS |
+                                                 BEV_TRIG_DEFER_CALLBACKS);
+    }
+}
+
+
+static void on_keepalive(cq__ws_conn *c)
+{
+    uint64_t idle = cq__now_ms() - c->last_rx_ms;
+    const cq__conf *conf = c->br->conf;
+
+    if (idle >= (uint64_t)conf->ws_timeout_ms) {
+        cq_log(CQ_LOG_WARN, "%s: silent for %" PRIu64 " ms; closing",
+               c->peer, idle);
+        close_after_flush(c);
+        return;
+    }
+    if (idle >= (uint64_t)conf->ws_ping_interval_ms) {
+        struct wslay_event_msg ping = {WSLAY_PING, NULL, 0};
+
+        wslay_event_queue_msg(c->ws, &ping);
+        pump(c);
+        if (c->state != CQ__CONN_OPEN)
+            return;
+    }
+    set_timer(c, conf->ws_ping_interval_ms);
+}
+
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+    cq__ws_conn *c = arg;
+
+    (void)fd;
+    (void)what;
+    switch (c->state) {
+    case CQ__CONN_HANDSHAKE:
+        cq_log(CQ_LOG_WARN, "%s: no complete upgrade request in %ld ms",
+               c->peer, c->br->conf->handshake_timeout_ms);
+        c->br->n.handshakes_rejected++;
+        conn_free(c);
+        break;
+    case CQ__CONN_OPEN:
+        on_keepalive(c);
+        break;
+    case CQ__CONN_CLOSING:
+    default:
+        conn_free(c);
+        break;
+    }
+}
+
+
+/* Writes the handshake answer; on 101 the connection becomes WebSocket. */
+static void finish_handshake(cq__ws_conn *c, const cq__ws_request *req,
+                             const cq__ws_verdict *v, size_t head_len)
+{
+    char answer[CQ__WS_MAX_ANSWER];
+    int n = cq__ws_answer(req, v, answer, sizeof(answer));
+
+    evbuffer_drain(bufferevent_get_input(c->bev), head_len);
+    if (n > 0)
+        bufferevent_write(c->bev, answer, (size_t)n);
+    if (v->status != 101 || n <= 0) {
+        cq_log(CQ_LOG_WARN, "%s: upgrade refused with %d: %s", c->peer,
+               v->status, v->reason);
+        c->br->n.handshakes_rejected++;
+        close_after_flush(c);
+        return;
+    }
+    if (wslay_event_context_server_init(&c->ws, &ws_callbacks, c) != 0) {
+        close_after_flush(c);
+        return;
+    }
+    wslay_event_config_set_max_recv_msg_length(
+        c->ws, (uint64_t)c->br->conf->ws_max_message);
+    c->role = v->role;
+    c->self_id = v->self_id;
+    c->state = CQ__CONN_OPEN;
+    c->last_rx_ms = cq__now_ms();
+    if (cq__account_attach(c->br, c) != 0) {
+        cq__conn_close(c, 1011, "out of memory");
+        return;
+    }
+    set_timer(c, c->br->conf->ws_ping_interval_ms);
+    pump(c); /* Frames sent right behind the request. */
+}
+
+
+static void on_handshake_bytes(cq__ws_conn *c)
+{
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    size_t len = evbuffer_get_length(in);
+    size_t want = len < CQ__WS_MAX_HEAD + 1 ? len : CQ__WS_MAX_HEAD + 1;
+    const char *buf = (const char *)evbuffer_pullup(in, (ssize_t)want);
+    cq__ws_request req;
+    cq__ws_verdict v;
+    int rc = cq__ws_parse_request(buf, want, &req);
+
+    if (rc == CQ_EAGAIN)
+        return;
+    if (rc < 0) {
+        cq__ws_verdict_for_error(rc, &v);
+        finish_handshake(c, NULL, &v, len);
+        return;
+    }
+    cq__ws_judge(&req, c->br->conf->access_token, &v);
+    finish_handshake(c, &req, &v, req.head_len);
+}
+
+
+static void on_read(struct bufferevent *bev, void *arg)
+{
+    cq__ws_conn *c = arg;
+
+    (void)bev;
+    c->last_rx_ms = cq__now_ms();
+    if (c->state == CQ__CONN_HANDSHAKE)
+        on_handshake_bytes(c);
+    else
+        pump(c);
+}
+
+
+static void on_event(struct bufferevent *bev, short what, void *arg)
+{
+    cq__ws_conn *c = arg;
+
+    (void)bev;
+    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+        if (c->state == CQ__CONN_OPEN)
+            cq_log(CQ_LOG_INFO, "%s: connection %s without a close frame",
+                   c->peer, (what & BEV_EVENT_EOF) ? "ended" : "failed");
+        conn_free(c);
+    }
+}
+
+
+void cq__conn_accept(cq__bridge *br, int fd, const char *peer)
+{
+    cq__ws_conn *c = calloc(1, sizeof(*c));
+
+    if (c == NULL) {
+        evutil_closesocket(fd);
+        return;
+    }
+    c->br = br;
+    snprintf(c->peer, sizeof(c->peer), "%s", peer);
+    c->bev = bufferevent_socket_new(br->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    c->timer = evtimer_new(br->base, on_timer, c);
+    if (c->bev == NULL || c->timer == NULL) {
+        if (c->bev != NULL)
+            bufferevent_free(c->bev);
+        else
+            evutil_closesocket(fd);
+        if (c->timer != NULL)
+            event_free(c->timer);
+        free(c);
+        return;
+    }
+    c->next = br->conns;
+    if (c->next != NULL)
+        c->next->prev = c;
+    br->conns = c;
+    br->nconns++;
+    br->n.connections_accepted++;
+    bufferevent_setcb(c->bev, on_read, NULL, on_event, c);
+    bufferevent_enable(c->bev, EV_READ);
+    set_timer(c, br->conf->handshake_timeout_ms);
+}
+
+
+void cq__conn_free_all(cq__bridge *br)
+{
+    while (br->conns != NULL)
+        conn_free(br->conns);
+}
