@@ -68,12 +68,33 @@ def stop_responder(p, timeout=15):
         return "hung"
 
 
-def start_nginx(workdir, port, sock, site=None):
+def start_bridge(exe, port, sock, env, log_path):
+    """Starts cqhttp-bridge on 127.0.0.1:port with its API socket at sock."""
+    with open(log_path, "ab") as log:
+        p = subprocess.Popen([exe, "--listen", "127.0.0.1:%d" % port,
+                              "--bridge-socket", sock], env=env, stdout=log,
+                             stderr=log, stdin=subprocess.DEVNULL)
+
+    def up():
+        if p.poll() is not None:
+            raise AssertionError("bridge exited with %r; see %s"
+                                 % (p.returncode, log_path))
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return os.path.exists(sock)
+        except OSError:
+            return False
+    wait_for(up, what="cqhttp-bridge on port %d" % port)
+    return p
+
+
+def start_nginx(workdir, port, sock, site=None, bridge_port=8081):
     """Starts nginx with the shipped site, addresses replaced; returns it."""
     site = site or os.path.join(SRCDIR, "nginx", "cqhttp.conf")
     with open(site) as f:
         text = f.read()
     text = text.replace("127.0.0.1:8080", "127.0.0.1:%d" % port)
+    text = text.replace("127.0.0.1:8081", "127.0.0.1:%d" % bridge_port)
     text = text.replace("/run/cqhttp/fcgi.sock", sock)
     with open(os.path.join(workdir, "site.conf"), "w") as f:
         f.write(text)

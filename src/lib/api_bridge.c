@@ -159,6 +159,7 @@ static int bridge_error(const cq_result *out, const char **why)
 
 static int judge(cq__api_bridge *b, cq_result *out)
 {
+    char detail[sizeof(out->detail)];
     const char *why, *msg;
     size_t len = b->line.len;
     int rc, berr;
@@ -175,9 +176,11 @@ static int judge(cq__api_bridge *b, cq_result *out)
         return rc;
     msg = cq_value_string(
         cq_value_get((const cq_value *)out->priv__, "msg"));
+    /* The strings live in the tree: write the detail before freeing it. */
+    snprintf(detail, sizeof(detail), "bridge: %s%s%s", why, msg ? ": " : "",
+             msg ? msg : "");
     cq_result_free(out);
-    return cq__api_fail(out, berr, "bridge: %s%s%s", why, msg ? ": " : "",
-                        msg ? msg : "");
+    return cq__api_fail(out, berr, "%s", detail);
 }
 
 

@@ -25,8 +25,8 @@ import traceback
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRCDIR = os.environ.get("CQ_SRCDIR") or os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(SRCDIR, "scripts"))
-from servers import (free_port, sign, start_nginx, start_responder,  # noqa
-                     stop_nginx, stop_responder, wait_for)  # noqa: F401
+from servers import (free_port, sign, start_bridge, start_nginx,  # noqa
+                     start_responder, stop_nginx, stop_responder, wait_for)  # noqa: F401
 BUILDDIR = os.environ.get("CQ_BUILDDIR") or SRCDIR
 SAMPLES = os.path.join(os.path.dirname(SRCDIR), "shared", "onebot-samples")
 FIXTURES = os.path.join(SRCDIR, "tests", "fixtures")
@@ -91,9 +91,13 @@ class Response:
 class Stack:
     """nginx (the shipped site config) in front of spawn-fcgi + a responder."""
 
-    def __init__(self, h, env, binary, threads):
+    def __init__(self, h, env, binary, threads, bridge=False):
         self.h = h
         self.env = dict(env)
+        self.with_bridge = bridge
+        self.bridge = None
+        self.bridge_port = free_port() if bridge else 8081
+        self.bridge_log = None
         self.binary = binary
         self.threads = threads
         self.dir = tempfile.mkdtemp(prefix="cq-stack-", dir=h.tmp)
@@ -108,9 +112,17 @@ class Stack:
         env = dict(os.environ)
         env.update({"CQHTTP_" + k.upper(): str(v) for k, v in self.env.items()})
         env.setdefault("CQHTTP_THREADS", str(self.threads))
+        if self.with_bridge:
+            bsock = os.path.join(self.dir, "bridge.sock")
+            env["CQHTTP_BRIDGE_SOCKET"] = bsock
+            self.bridge_log = os.path.join(self.dir, "bridge.log")
+            self.bridge = start_bridge(program("src/bridge/cqhttp-bridge"),
+                                       self.bridge_port, bsock, env,
+                                       self.bridge_log)
         self.fcgi = start_responder(self.sock, program(self.binary), env,
                                     self.fcgi_log)
-        self.nginx = start_nginx(self.dir, self.port, self.sock)
+        self.nginx = start_nginx(self.dir, self.port, self.sock,
+                                 bridge_port=self.bridge_port)
         return self
 
     def log(self):
@@ -140,6 +152,10 @@ class Stack:
     def stop(self):
         """Stops both; returns the responder's exit code."""
         rc = stop_responder(self.fcgi)
+        if self.bridge is not None:
+            brc = stop_responder(self.bridge)
+            if rc == 0 and brc not in (0, None):
+                rc = "bridge exited %r" % brc
         stop_nginx(self.nginx)
         return rc
 
@@ -150,22 +166,33 @@ class Harness:
         os.chmod(self.tmp, 0o755)
         self.stacks = {}
 
-    def stack(self, binary="src/fcgi/cqhttp-fcgi", threads=4, **env):
-        key = (binary, threads, tuple(sorted(env.items())))
+    def stack(self, binary="src/fcgi/cqhttp-fcgi", threads=4, bridge=False,
+              **env):
+        """A running nginx + responder (+ bridge), shared by equal asks."""
+        key = (binary, threads, bridge, tuple(sorted(env.items())))
         if key not in self.stacks:
-            self.stacks[key] = Stack(self, env, binary, threads).start()
+            self.stacks[key] = Stack(self, env, binary, threads,
+                                     bridge).start()
         return self.stacks[key]
 
     def cleanup(self, results):
         for key, s in self.stacks.items():
-            name = "teardown %s %s" % (os.path.basename(s.binary),
-                                       ",".join("%s=%s" % kv for kv in key[2]))
+            name = "teardown %s%s %s" % (
+                os.path.basename(s.binary), "+bridge" if key[2] else "",
+                ",".join("%s=%s" % kv for kv in key[3]))
             rc = s.stop()
             log = s.log()
+            if s.bridge_log is not None:
+                with open(s.bridge_log, "rb") as f:
+                    log += f.read().decode("utf-8", "replace")
             marks = [m for m in SANITIZER_MARKS if m in log]
             if rc != 0 or marks:
+                # The report itself, where there is one, else the log's end.
+                at = min([log.index(m) for m in marks] or [len(log)])
+                excerpt = log[max(0, at - 500):at + 5000] if marks \
+                    else log[-3000:]
                 results.append((name, "FAIL", "exit %r; %s\n%s" % (
-                    rc, marks, log[-3000:])))
+                    rc, marks, excerpt)))
             else:
                 results.append((name, "PASS", ""))
         shutil.rmtree(self.tmp, ignore_errors=True)
