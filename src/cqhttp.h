@@ -559,6 +559,16 @@ int cq_register(const cq_handler *h);
 #define CQ_ON_REQUEST(...)    CQ__REGISTER("request", __VA_ARGS__, NULL)
 #define CQ_ON_META_EVENT(...) CQ__REGISTER("meta_event", __VA_ARGS__, NULL)
 
+/*
+ * The programs, as functions: a bot author's own responder or bridge is a
+ * main() that calls one of these, linked with the author's handler objects
+ * (see README, "Handlers in your own tree"). Each reads the settings from
+ * argv, the environment and --config, runs until SIGTERM, and returns the
+ * exit code: 0, 1 (could not start) or 2 (bad arguments).
+ */
+int cq_fcgi_main(int argc, char **argv);
+int cq_bridge_main(int argc, char **argv);
+
 /* Logging, for handlers as for the library: one line to stderr. */
 typedef enum cq_log_level {
     CQ_LOG_ERROR = 0,

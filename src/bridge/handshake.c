@@ -31,13 +31,11 @@ static int is_tchar(unsigned char c)
     return c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL;
 }
 
-
 /* ASCII only, whatever the locale. */
 static unsigned char lower(unsigned char c)
 {
     return c >= 'A' && c <= 'Z' ? (unsigned char)(c - 'A' + 'a') : c;
 }
-
 
 /* Whether s[0..n) equals the lowercase literal lit, ignoring ASCII case. */
 static int span_ieq(const char *s, size_t n, const char *lit)
@@ -52,19 +50,22 @@ static int span_ieq(const char *s, size_t n, const char *lit)
     return 1;
 }
 
-
 /* Whether s[0..n) equals lit exactly. */
 static int span_eq(const char *s, size_t n, const char *lit)
 {
     return s != NULL && strlen(lit) == n && memcmp(s, lit, n) == 0;
 }
 
+/* Visible ASCII: the characters of a request target. */
+static int is_vchar(unsigned char c)
+{
+    return c > 0x20 && c < 0x7f;
+}
 
 static int is_ows(char c)
 {
     return c == ' ' || c == '\t';
 }
-
 
 /*
  * Finds the CRLF that ends the line starting at p, checking every byte on
@@ -91,7 +92,6 @@ static int find_eol(const char *p, const char *end, const char **eol)
     return CQ_EAGAIN;
 }
 
-
 /*
  * Parses "METHOD SP target SP HTTP/1.x" in [p, eol). Returns CQ_OK or
  * CQ_EPARSE.
@@ -108,7 +108,7 @@ static int parse_request_line(const char *p, const char *eol,
     req->method = p;
     req->method_len = (size_t)(q - p);
     target = ++q;
-    while (q < eol && *q > ' ' && *q < 0x7f)
+    while (q < eol && is_vchar((unsigned char)*q))
         q++;
     if (q == target || q == eol || *q != ' ')
         return CQ_EPARSE;
@@ -128,29 +128,35 @@ static int parse_request_line(const char *p, const char *eol,
     return CQ_OK;
 }
 
-
 /* Keeps the value of a header that matters, if it is the first of its name. */
 static void record_header(cq__ws_request *req, const char *name,
                           size_t name_len, const char *val, size_t val_len)
 {
-    struct {
+#define HDR(lit, field)                                                        \
+    {                                                                          \
+        lit, sizeof(lit) - 1, &req->field, &req->field##_len                   \
+    }
+    const struct {
         const char *name;
+        size_t name_len;
         const char **val;
         size_t *len;
     } t[] = {
-        {"upgrade", &req->upgrade, &req->upgrade_len},
-        {"connection", &req->connection, &req->connection_len},
-        {"sec-websocket-key", &req->ws_key, &req->ws_key_len},
-        {"sec-websocket-version", &req->ws_version, &req->ws_version_len},
-        {"authorization", &req->authorization, &req->authorization_len},
-        {"x-self-id", &req->self_id, &req->self_id_len},
-        {"x-client-role", &req->role, &req->role_len},
-        {"host", &req->host, &req->host_len},
+        HDR("upgrade", upgrade),
+        HDR("connection", connection),
+        HDR("sec-websocket-key", ws_key),
+        HDR("sec-websocket-version", ws_version),
+        HDR("authorization", authorization),
+        HDR("x-self-id", self_id),
+        HDR("x-client-role", role),
+        HDR("host", host),
     };
+#undef HDR
     size_t i;
 
+    /* Lengths first: the parser runs on every read, over every line. */
     for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-        if (span_ieq(name, name_len, t[i].name)) {
+        if (t[i].name_len == name_len && span_ieq(name, name_len, t[i].name)) {
             if (*t[i].val == NULL) {
                 *t[i].val = val;
                 *t[i].len = val_len;
@@ -159,7 +165,6 @@ static void record_header(cq__ws_request *req, const char *name,
         }
     }
 }
-
 
 /*
  * Parses "name: value" in [p, eol), the value trimmed of SP and HT. Returns
@@ -183,7 +188,6 @@ static int parse_header_line(const char *p, const char *eol,
     record_header(req, p, (size_t)(q - p), val, (size_t)(val_end - val));
     return CQ_OK;
 }
-
 
 int cq__ws_parse_request(const char *buf, size_t len, cq__ws_request *req)
 {
@@ -217,7 +221,6 @@ int cq__ws_parse_request(const char *buf, size_t len, cq__ws_request *req)
     }
 }
 
-
 void cq__ws_verdict_for_error(int err, cq__ws_verdict *v)
 {
     v->role = CQ__WS_UNIVERSAL;
@@ -231,14 +234,12 @@ void cq__ws_verdict_for_error(int err, cq__ws_verdict *v)
     }
 }
 
-
 /* Sets v's reason and returns status, to end a policy rule in one line. */
 static int fail(cq__ws_verdict *v, int status, const char *reason)
 {
     v->reason = reason;
     return status;
 }
-
 
 /* Whether path is one of the six endpoints; stores the role it implies. */
 static int path_role(const char *path, size_t len, cq__ws_role *role)
@@ -247,8 +248,8 @@ static int path_role(const char *path, size_t len, cq__ws_role *role)
         const char *path;
         cq__ws_role role;
     } t[] = {
-        {"/ws", CQ__WS_UNIVERSAL},  {"/ws/", CQ__WS_UNIVERSAL},
-        {"/ws/api", CQ__WS_API},    {"/ws/api/", CQ__WS_API},
+        {"/ws", CQ__WS_UNIVERSAL},   {"/ws/", CQ__WS_UNIVERSAL},
+        {"/ws/api", CQ__WS_API},     {"/ws/api/", CQ__WS_API},
         {"/ws/event", CQ__WS_EVENT}, {"/ws/event/", CQ__WS_EVENT},
     };
     size_t i;
@@ -261,7 +262,6 @@ static int path_role(const char *path, size_t len, cq__ws_role *role)
     }
     return 0;
 }
-
 
 /* Whether the comma-separated list s[0..n) holds tok, ignoring ASCII case. */
 static int list_has(const char *s, size_t n, const char *tok)
@@ -286,7 +286,6 @@ static int list_has(const char *s, size_t n, const char *tok)
     return 0;
 }
 
-
 /* Whether key is 22 base64 characters and "==": 16 bytes once decoded. */
 static int key_ok(const char *key, size_t n)
 {
@@ -303,7 +302,6 @@ static int key_ok(const char *key, size_t n)
     }
     return 1;
 }
-
 
 /*
  * Rule 6. Returns 0 when the request may go on, else the status (401, 403,
@@ -345,7 +343,6 @@ static int judge_auth(const cq__ws_request *req, const char *token,
     return 0;
 }
 
-
 /* Rule 7: stores the role in v. Returns 0, or 400 for an unknown role. */
 static int judge_role(const cq__ws_request *req, cq__ws_role from_path,
                       cq__ws_verdict *v)
@@ -362,7 +359,6 @@ static int judge_role(const cq__ws_request *req, cq__ws_role from_path,
         return fail(v, 400, "X-Client-Role is not Universal, API or Event");
     return 0;
 }
-
 
 /*
  * Rule 8: parses X-Self-ID into v. Returns 0, or 400 when it is missing or
@@ -385,10 +381,11 @@ static int judge_self_id(const cq__ws_request *req, cq__ws_verdict *v)
     if (n == 0)
         return fail(v, 400, "X-Self-ID empty");
     for (i = 0; i < n; i++) {
-        unsigned d = (unsigned)(unsigned char)s[i] - '0';
+        unsigned d;
 
-        if (d > 9)
+        if (s[i] < '0' || s[i] > '9')
             return fail(v, 400, "X-Self-ID is not a decimal integer");
+        d = (unsigned)(s[i] - '0');
         if (x > ((uint64_t)INT64_MAX - d) / 10)
             return fail(v, 400, "X-Self-ID does not fit int64");
         x = x * 10 + d;
@@ -398,7 +395,6 @@ static int judge_self_id(const cq__ws_request *req, cq__ws_verdict *v)
     v->self_id = (int64_t)x;
     return 0;
 }
-
 
 /* Rules 1 to 8 in order: returns the status and sets v's reason. */
 static int judge(const cq__ws_request *req, const char *token,
@@ -430,7 +426,6 @@ static int judge(const cq__ws_request *req, const char *token,
     return fail(v, 101, "accepted");
 }
 
-
 void cq__ws_judge(const cq__ws_request *req, const char *access_token,
                   cq__ws_verdict *v)
 {
@@ -442,7 +437,6 @@ void cq__ws_judge(const cq__ws_request *req, const char *access_token,
         v->self_id = 0;
     }
 }
-
 
 int cq__ws_accept_key(const char *key, size_t key_len, char out[29])
 {
@@ -461,7 +455,6 @@ int cq__ws_accept_key(const char *key, size_t key_len, char out[29])
     EVP_EncodeBlock((unsigned char *)out, md, SHA_DIGEST_LENGTH);
     return CQ_OK;
 }
-
 
 static const char *status_phrase(int status)
 {
@@ -493,7 +486,6 @@ static const char *status_phrase(int status)
     }
 }
 
-
 /*
  * Checks n, what snprintf() into out returned: returns it when it fit, else
  * leaves "" in out and returns CQ_ETOOBIG.
@@ -507,7 +499,6 @@ static int put(char *out, size_t outlen, int n)
     }
     return n;
 }
-
 
 static int answer_101(const cq__ws_request *req, char *out, size_t outlen)
 {
@@ -529,9 +520,8 @@ static int answer_101(const cq__ws_request *req, char *out, size_t outlen)
                         accept));
 }
 
-
-int cq__ws_answer(const cq__ws_request *req, const cq__ws_verdict *v,
-                  char *out, size_t outlen)
+int cq__ws_answer(const cq__ws_request *req, const cq__ws_verdict *v, char *out,
+                  size_t outlen)
 {
     char body[64 + REASON_MAX];
     const char *phrase, *extra = "";

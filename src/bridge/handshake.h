@@ -88,7 +88,7 @@ typedef struct cq__ws_request {
     const char *query; /* After '?', may be empty; NULL without '?'. */
     size_t query_len;
     int minor_version; /* The x of HTTP/1.x. */
-    /* First occurrence of each header that matters, by case-insensitive name. */
+    /* The first of each header that matters, by case-insensitive name. */
     const char *upgrade, *connection, *ws_key, *ws_version, *authorization,
         *self_id, *role, *host;
     size_t upgrade_len, connection_len, ws_key_len, ws_version_len,
@@ -148,8 +148,8 @@ void cq__ws_judge(const cq__ws_request *req, const char *access_token,
  *             or with a key longer than 64 bytes.
  * CQ_ENOMEM   OpenSSL could not compute the digest.
  */
-int cq__ws_answer(const cq__ws_request *req, const cq__ws_verdict *v,
-                  char *out, size_t outlen);
+int cq__ws_answer(const cq__ws_request *req, const cq__ws_verdict *v, char *out,
+                  size_t outlen);
 
 /*
  * Writes base64(SHA-1(key || "258EAFA5-E914-47DA-95CA-C5AB0DC85B11")) into

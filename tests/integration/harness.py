@@ -41,9 +41,45 @@ class Skip(Exception):
     """Raised by a test that cannot run here (a missing reference file)."""
 
 
+_variants = []
+
+
 def test(fn):
     _tests.append(fn)
     return fn
+
+
+def variant(name, modules, exclude=(), **defaults):
+    """Runs every test of modules again, with h.stack() defaulting to
+    defaults (e.g. web="apache"), named "<name>:<module>.<test>". Tests in
+    exclude (names, each with the reason in the caller) are left out."""
+    _variants.append((name, tuple(modules), tuple(exclude), defaults))
+
+
+class _Defaults:
+    """The harness seen by a variant: stack() with other defaults."""
+
+    def __init__(self, h, defaults):
+        self._h = h
+        self._defaults = defaults
+
+    def __getattr__(self, attr):
+        return getattr(self._h, attr)
+
+    def stack(self, **kw):
+        return self._h.stack(**dict(self._defaults, **kw))
+
+
+def _expand_variants(h):
+    """The (name, fn, harness) list: plain tests, then each variant."""
+    runs = [("%s.%s" % (fn.__module__, fn.__name__), fn, h) for fn in _tests]
+    for vname, modules, exclude, defaults in _variants:
+        hv = _Defaults(h, defaults)
+        for fn in _tests:
+            if fn.__module__ in modules and fn.__name__ not in exclude:
+                runs.append(("%s:%s.%s" % (vname, fn.__module__, fn.__name__),
+                             fn, hv))
+    return runs
 
 
 def check(cond, what):
@@ -91,8 +127,9 @@ class Response:
 class Stack:
     """nginx (the shipped site config) in front of spawn-fcgi + a responder."""
 
-    def __init__(self, h, env, binary, threads, bridge=False):
+    def __init__(self, h, env, binary, threads, bridge=False, web="nginx"):
         self.h = h
+        self.web = web
         self.env = dict(env)
         self.with_bridge = bridge
         self.bridge = None
@@ -121,8 +158,13 @@ class Stack:
                                        self.bridge_log)
         self.fcgi = start_responder(self.sock, program(self.binary), env,
                                     self.fcgi_log)
-        self.nginx = start_nginx(self.dir, self.port, self.sock,
-                                 bridge_port=self.bridge_port)
+        if self.web == "apache":
+            import servers
+            self.nginx = servers.start_apache(self.dir, self.port, self.sock,
+                                              bridge_port=self.bridge_port)
+        else:
+            self.nginx = start_nginx(self.dir, self.port, self.sock,
+                                     bridge_port=self.bridge_port)
         return self
 
     def log(self):
@@ -156,7 +198,11 @@ class Stack:
             brc = stop_responder(self.bridge)
             if rc == 0 and brc not in (0, None):
                 rc = "bridge exited %r" % brc
-        stop_nginx(self.nginx)
+        if self.web == "apache":
+            import servers
+            servers.stop_apache(self.nginx)
+        else:
+            stop_nginx(self.nginx)
         return rc
 
 
@@ -167,18 +213,20 @@ class Harness:
         self.stacks = {}
 
     def stack(self, binary="src/fcgi/cqhttp-fcgi", threads=4, bridge=False,
-              **env):
-        """A running nginx + responder (+ bridge), shared by equal asks."""
-        key = (binary, threads, bridge, tuple(sorted(env.items())))
+              web="nginx", **env):
+        """A running web server (nginx or apache) + responder (+ bridge),
+        shared by equal asks."""
+        key = (binary, threads, bridge, tuple(sorted(env.items())), web)
         if key not in self.stacks:
-            self.stacks[key] = Stack(self, env, binary, threads,
-                                     bridge).start()
+            self.stacks[key] = Stack(self, env, binary, threads, bridge,
+                                     web).start()
         return self.stacks[key]
 
     def cleanup(self, results):
         for key, s in self.stacks.items():
-            name = "teardown %s%s %s" % (
-                os.path.basename(s.binary), "+bridge" if key[2] else "",
+            name = "teardown %s %s%s %s" % (
+                key[4], os.path.basename(s.binary),
+                "+bridge" if key[2] else "",
                 ",".join("%s=%s" % kv for kv in key[3]))
             rc = s.stop()
             log = s.log()
@@ -211,13 +259,12 @@ def main():
     h = Harness()
     results = []
     try:
-        for fn in _tests:
-            name = "%s.%s" % (fn.__module__, fn.__name__)
+        for name, fn, hv in _expand_variants(h):
             if only and only not in name:
                 continue
             t0 = time.monotonic()
             try:
-                fn(h)
+                fn(hv)
                 results.append((name, "PASS", ""))
             except Skip as e:
                 results.append((name, "SKIP", str(e)))

@@ -1,0 +1,307 @@
+/*
+ * cq_bridge_main(): cqhttp-bridge. Serves OneBot's reverse-WebSocket
+ * connections on /ws/, /ws/api/ and /ws/event/, runs the compiled-in
+ * handlers for the events that arrive there, and carries API calls from
+ * local processes through a Unix socket to the right account's connection.
+ * It lives in the library, as cq_fcgi_main() does.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <event2/thread.h>
+
+#include "bridge/bridge.h"
+#include "lib/conf.h"
+#include "lib/dispatch.h"
+#include "lib/log.h"
+
+/* How long SIGTERM waits for handlers and calls in flight. */
+#define SHUTDOWN_WAIT_MS 10000
+
+typedef struct shutdown_state {
+    cq__bridge *br;
+    struct event *tick;
+    uint64_t deadline_ms;
+    int closing; /* Close frames are out; exit at the next tick. */
+} shutdown_state;
+
+static void on_accept(struct evconnlistener *l, evutil_socket_t fd,
+                      struct sockaddr *sa, int salen, void *arg)
+{
+    cq__bridge *br = arg;
+    char host[64] = "?", port[16] = "?", peer[96];
+
+    (void)l;
+    if (br->nconns + br->nclients >= (size_t)br->conf->max_connections) {
+        cq_log(CQ_LOG_WARN, "connection refused: max_connections (%ld) "
+               "reached", br->conf->max_connections);
+        evutil_closesocket(fd);
+        return;
+    }
+    getnameinfo(sa, (socklen_t)salen, host, sizeof(host), port, sizeof(port),
+                NI_NUMERICHOST | NI_NUMERICSERV);
+    snprintf(peer, sizeof(peer), "%s:%s", host, port);
+    cq__conn_accept(br, fd, peer);
+}
+
+
+static struct evconnlistener *listen_ws(cq__bridge *br, const char *addr)
+{
+    const char *colon = strrchr(addr, ':');
+    struct addrinfo hints, *res = NULL;
+    struct evconnlistener *l = NULL;
+    char host[256];
+    size_t hl;
+
+    if (colon == NULL || (hl = (size_t)(colon - addr)) >= sizeof(host)) {
+        cq_log(CQ_LOG_ERROR, "listen %s: expected host:port", addr);
+        return NULL;
+    }
+    memcpy(host, addr, hl);
+    host[hl] = '\0';
+    if (host[0] == '[' && hl > 1 && host[hl - 1] == ']') {
+        memmove(host, host + 1, hl - 2);
+        host[hl - 2] = '\0';
+    }
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE;
+    if (getaddrinfo(host[0] ? host : NULL, colon + 1, &hints, &res) != 0 ||
+        res == NULL) {
+        cq_log(CQ_LOG_ERROR, "listen %s: cannot resolve", addr);
+        return NULL;
+    }
+    l = evconnlistener_new_bind(br->base, on_accept, br,
+                                LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
+                                    LEV_OPT_CLOSE_ON_EXEC,
+                                (int)br->conf->backlog, res->ai_addr,
+                                (int)res->ai_addrlen);
+    if (l == NULL)
+        cq_log(CQ_LOG_ERROR, "listen %s: %s", addr, strerror(errno));
+    freeaddrinfo(res);
+    return l;
+}
+
+
+static size_t total_pending(cq__bridge *br)
+{
+    size_t i, n = 0;
+    cq__account *a;
+
+    for (i = 0; i < CQ__ACCOUNT_BUCKETS; i++)
+        for (a = br->buckets[i]; a != NULL; a = a->next)
+            n += a->npending;
+    return n;
+}
+
+
+/*
+ * Every 100 ms after SIGTERM: once no handler runs and no call waits (or
+ * the wait is over), every connection gets a close frame, and the next tick
+ * ends the loop.
+ */
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+    shutdown_state *s = arg;
+    cq__bridge *br = s->br;
+    struct timeval tv = {0, 100000};
+    cq__ws_conn *c, *next;
+
+    (void)fd;
+    (void)what;
+    if (s->closing) {
+        event_base_loopexit(br->base, NULL);
+        return;
+    }
+    if ((cq__workers_running(br->workers) > 0 || total_pending(br) > 0) &&
+        cq__now_ms() < s->deadline_ms) {
+        evtimer_add(s->tick, &tv);
+        return;
+    }
+    if (cq__workers_running(br->workers) > 0 || total_pending(br) > 0)
+        cq_log(CQ_LOG_WARN, "stopping with work still in flight after %d ms",
+               SHUTDOWN_WAIT_MS);
+    for (c = br->conns; c != NULL; c = next) {
+        next = c->next;
+        cq__conn_close(c, 1001, "bridge stopping");
+    }
+    s->closing = 1;
+    tv.tv_usec = 300000; /* Time for the close frames to leave. */
+    evtimer_add(s->tick, &tv);
+}
+
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    shutdown_state *s = arg;
+    cq__bridge *br = s->br;
+    struct timeval tv = {0, 0};
+
+    (void)what;
+    if (br->stopping)
+        return;
+    cq_log(CQ_LOG_INFO, "signal %d: finishing handlers and calls in flight "
+           "(up to %d ms), then exiting", (int)sig, SHUTDOWN_WAIT_MS);
+    br->stopping = 1;
+    if (br->ws_listener != NULL)
+        evconnlistener_disable(br->ws_listener);
+    if (br->ipc_listener != NULL)
+        evconnlistener_disable(br->ipc_listener);
+    cq__workers_stop(br->workers);
+    s->deadline_ms = cq__now_ms() + SHUTDOWN_WAIT_MS;
+    evtimer_add(s->tick, &tv);
+}
+
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "Usage: cqhttp-bridge [--listen HOST:PORT] [--bridge-socket PATH] "
+            "[settings]\n"
+            "\n"
+            "Serves OneBot reverse WebSocket connections (paths /ws/, "
+            "/ws/api/, /ws/event/;\nthe role from X-Client-Role), runs the "
+            "compiled-in handlers for their events,\nand carries API calls "
+            "from local processes through the Unix socket\n--bridge-socket "
+            "(one JSON request per line; see README).\n"
+            "\n"
+            "  --help            this text\n"
+            "  --version         print the version\n"
+            "\n");
+    cq__conf_usage(f);
+}
+
+
+static int parse_args(cq__conf *conf, int argc, char **argv)
+{
+    char err[512];
+    int *rest, nrest, i, rc = -1;
+
+    rest = calloc((size_t)argc + 1, sizeof(int));
+    if (rest == NULL)
+        return 1;
+    if (cq__conf_load(conf, argc, argv, rest, &nrest, err, sizeof(err)) !=
+        CQ_OK) {
+        fprintf(stderr, "cqhttp-bridge: %s\n", err);
+        nrest = 0;
+        rc = 2;
+    }
+    for (i = 0; i < nrest && rc < 0; i++) {
+        const char *a = argv[rest[i]];
+
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage(stdout);
+            rc = 0;
+        } else if (strcmp(a, "--version") == 0) {
+            printf("cqhttp-bridge %s\n", CQ_VERSION);
+            rc = 0;
+        } else {
+            fprintf(stderr, "cqhttp-bridge: unknown argument \"%s\" (see "
+                    "--help)\n", a);
+            rc = 2;
+        }
+    }
+    free(rest);
+    return rc;
+}
+
+
+static int run(cq__bridge *br)
+{
+    shutdown_state s = {br, NULL, 0, 0};
+    struct event *sigterm, *sigint;
+    int rc = 1;
+
+    sigterm = evsignal_new(br->base, SIGTERM, on_signal, &s);
+    sigint = evsignal_new(br->base, SIGINT, on_signal, &s);
+    s.tick = evtimer_new(br->base, on_tick, &s);
+    br->workers = cq__workers_new(br, (int)br->conf->threads,
+                                  (size_t)br->conf->threads * 2);
+    if (sigterm == NULL || sigint == NULL || s.tick == NULL ||
+        br->workers == NULL)
+        goto out;
+    evsignal_add(sigterm, NULL);
+    evsignal_add(sigint, NULL);
+    br->ws_listener = listen_ws(br, br->conf->listen ? br->conf->listen
+                                                     : "127.0.0.1:8081");
+    if (br->ws_listener == NULL)
+        goto out;
+    if (br->conf->bridge_socket != NULL &&
+        cq__ipc_listen(br, br->conf->bridge_socket) != 0)
+        goto out;
+    cq_log(CQ_LOG_INFO, "cqhttp-bridge %s: WebSocket on %s, API socket %s, "
+           "%ld workers%s", CQ_VERSION,
+           br->conf->listen ? br->conf->listen : "127.0.0.1:8081",
+           br->conf->bridge_socket ? br->conf->bridge_socket : "none",
+           br->conf->threads,
+           br->conf->access_token ? ", access token required" : "");
+    event_base_dispatch(br->base);
+    rc = 0;
+out:
+    if (br->workers != NULL)
+        cq__workers_stop(br->workers);
+    cq__workers_free(br->workers);
+    br->stopping = 1;
+    cq__ipc_free_all(br);
+    cq__conn_free_all(br);
+    cq__accounts_free(br);
+    if (br->ws_listener != NULL)
+        evconnlistener_free(br->ws_listener);
+    if (br->ipc_listener != NULL) {
+        evconnlistener_free(br->ipc_listener);
+        unlink(br->conf->bridge_socket);
+    }
+    if (sigterm != NULL)
+        event_free(sigterm);
+    if (sigint != NULL)
+        event_free(sigint);
+    if (s.tick != NULL)
+        event_free(s.tick);
+    return rc;
+}
+
+
+int cq_bridge_main(int argc, char **argv)
+{
+    cq__bridge br;
+    cq__conf conf;
+    int rc;
+
+    cq__conf_init(&conf);
+    rc = parse_args(&conf, argc, argv);
+    if (rc >= 0) {
+        cq__conf_free(&conf);
+        return rc;
+    }
+    cq__log_setup("cqhttp-bridge", conf.log_level);
+    signal(SIGPIPE, SIG_IGN);
+    memset(&br, 0, sizeof(br));
+    br.conf = &conf;
+    /* Workers wake the loop with event_active(): libevent needs locks. */
+    if (evthread_use_pthreads() != 0 ||
+        curl_global_init(CURL_GLOBAL_DEFAULT) != 0 ||
+        (br.base = event_base_new()) == NULL) {
+        cq_log(CQ_LOG_ERROR, "cannot start the event loop");
+        cq__conf_free(&conf);
+        return 1;
+    }
+    cq__dispatch_prepare();
+    rc = run(&br);
+    event_base_free(br.base);
+    libevent_global_shutdown();
+    curl_global_cleanup();
+    cq__dispatch_reset();
+    cq_log(CQ_LOG_INFO, "stopped");
+    cq__conf_free(&conf);
+    return rc;
+}

@@ -1,0 +1,382 @@
+/*
+ * cq_fcgi_main(): the FastCGI responder, cqhttp-fcgi. Runs under spawn-fcgi
+ * (the listening socket is fd 0), or opens its own socket with --listen, or,
+ * started as a plain CGI program, answers the one request in its
+ * environment and exits. It lives in the library so that a bot author's own
+ * program, with its own handlers, is one call (src/fcgi/main.c).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <fcgiapp.h>
+
+#include "cqhttp.h"
+#include "fcgi/post.h"
+#include "lib/api.h"
+#include "lib/conf.h"
+#include "lib/dispatch.h"
+#include "lib/log.h"
+
+/* How long SIGTERM waits for requests in flight before exiting anyway. */
+#define SHUTDOWN_WAIT_S 10
+
+typedef struct worker {
+    pthread_t thread;
+    int index;
+    int listen_fd;
+    const cq__conf *conf;
+    int done;
+} worker;
+
+static pthread_mutex_t done_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t done_cond = PTHREAD_COND_INITIALIZER;
+
+static const char *fcgi_param(void *arg, const char *name)
+{
+    return FCGX_GetParam(name, ((FCGX_Request *)arg)->envp);
+}
+
+
+static int fcgi_read(void *arg, char *buf, int n)
+{
+    return FCGX_GetStr(buf, n, ((FCGX_Request *)arg)->in);
+}
+
+
+static void *worker_main(void *arg)
+{
+    worker *w = arg;
+    FCGX_Request req;
+    cq__api *api = cq__api_new(w->conf);
+    cq__post_io io = {&req, fcgi_param, fcgi_read, 0};
+    cq__buf out;
+
+    cq__buf_init(&out, (size_t)w->conf->max_body + 65536);
+    if (api == NULL || FCGX_InitRequest(&req, w->listen_fd, 0) != 0) {
+        cq_log(CQ_LOG_ERROR, "worker %d cannot start: out of memory",
+               w->index);
+        goto out;
+    }
+    while (FCGX_Accept_r(&req) == 0) {
+        cq__buf_reset(&out);
+        if (cq__post_handle(w->conf, api, &io, &out) < 0 || out.data == NULL)
+            FCGX_PutS("Status: 500 Internal Server Error\r\n\r\n", req.out);
+        else
+            FCGX_PutStr(out.data, (int)out.len, req.out);
+        FCGX_Finish_r(&req);
+    }
+    FCGX_Free(&req, 1);
+out:
+    cq__buf_free(&out);
+    cq__api_free(api);
+    pthread_mutex_lock(&done_lock);
+    w->done = 1;
+    pthread_cond_signal(&done_cond);
+    pthread_mutex_unlock(&done_lock);
+    return NULL;
+}
+
+
+/* Opens "host:port" or a Unix socket path; returns the fd or -1. */
+static int open_listen(const char *addr, int backlog)
+{
+    const char *colon = strrchr(addr, ':');
+    int fd = -1, one = 1;
+
+    if (addr[0] != '/' && addr[0] != '.' && colon != NULL) {
+        struct addrinfo hints, *res, *ai;
+        char host[256];
+        size_t hl = (size_t)(colon - addr);
+        int rc;
+
+        if (hl >= sizeof(host))
+            return -1;
+        memcpy(host, addr, hl);
+        host[hl] = '\0';
+        if (host[0] == '[' && hl > 1 && host[hl - 1] == ']') {
+            memmove(host, host + 1, hl - 2);
+            host[hl - 2] = '\0';
+        }
+        memset(&hints, 0, sizeof(hints));
+        hints.ai_socktype = SOCK_STREAM;
+        hints.ai_flags = AI_PASSIVE;
+        rc = getaddrinfo(host[0] ? host : NULL, colon + 1, &hints, &res);
+        if (rc != 0) {
+            cq_log(CQ_LOG_ERROR, "--listen %s: %s", addr, gai_strerror(rc));
+            return -1;
+        }
+        for (ai = res; ai != NULL; ai = ai->ai_next) {
+            fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, 0);
+            if (fd < 0)
+                continue;
+            setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+            if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
+                listen(fd, backlog) == 0)
+                break;
+            close(fd);
+            fd = -1;
+        }
+        freeaddrinfo(res);
+    } else {
+        struct sockaddr_un sa;
+
+        memset(&sa, 0, sizeof(sa));
+        sa.sun_family = AF_UNIX;
+        if (strlen(addr) >= sizeof(sa.sun_path)) {
+            cq_log(CQ_LOG_ERROR, "--listen %s: path too long", addr);
+            return -1;
+        }
+        strcpy(sa.sun_path, addr);
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+            return -1;
+        unlink(addr); /* A stale socket from an earlier run. */
+        /* The web server's group may connect; nobody else. */
+        if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+            chmod(addr, 0660) != 0 || listen(fd, backlog) != 0) {
+            close(fd);
+            fd = -1;
+        }
+    }
+    if (fd < 0)
+        cq_log(CQ_LOG_ERROR, "--listen %s: %s", addr, strerror(errno));
+    return fd;
+}
+
+
+static const char *cgi_param(void *arg, const char *name)
+{
+    (void)arg;
+    return getenv(name);
+}
+
+
+static int cgi_read(void *arg, char *buf, int n)
+{
+    size_t got = fread(buf, 1, (size_t)n, (FILE *)arg);
+
+    return (int)got;
+}
+
+
+/* Serves the one CGI request in the environment; returns the exit code. */
+static int serve_cgi(const cq__conf *conf)
+{
+    cq__post_io io = {stdin, cgi_param, cgi_read, 1};
+    cq__api *api = cq__api_new(conf);
+    cq__buf out;
+    int status;
+
+    cq__buf_init(&out, (size_t)conf->max_body + 65536);
+    status = cq__post_handle(conf, api, &io, &out);
+    if (status < 0 || out.data == NULL)
+        fputs("Status: 500 Internal Server Error\r\n\r\n", stdout);
+    else
+        fwrite(out.data, 1, out.len, stdout);
+    fflush(stdout);
+    cq__buf_free(&out);
+    cq__api_free(api);
+    return 0;
+}
+
+
+/*
+ * Waits for SIGTERM or SIGINT, then stops the workers: libfcgi's own
+ * handler only sets a flag, which a thread blocked in accept() never sees
+ * (PITFALLS.md 1.6), so the listening socket is shut down to wake them.
+ */
+static void wait_and_stop(const sigset_t *set, int listen_fd, worker *w,
+                          int n)
+{
+    struct timespec deadline;
+    int sig = 0, i, left;
+
+    for (;;) {
+        if (sigwait(set, &sig) != 0)
+            continue;
+        if (sig == SIGTERM || sig == SIGINT)
+            break;
+        cq_log(CQ_LOG_INFO, "signal %d ignored", sig);
+    }
+    cq_log(CQ_LOG_INFO, "signal %d: finishing requests in flight (up to %d "
+           "s), then exiting", sig, SHUTDOWN_WAIT_S);
+    FCGX_ShutdownPending();
+    shutdown(listen_fd, SHUT_RDWR);
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += SHUTDOWN_WAIT_S;
+    pthread_mutex_lock(&done_lock);
+    for (;;) {
+        for (left = 0, i = 0; i < n; i++)
+            left += !w[i].done;
+        if (left == 0 ||
+            pthread_cond_timedwait(&done_cond, &done_lock, &deadline) ==
+                ETIMEDOUT)
+            break;
+    }
+    pthread_mutex_unlock(&done_lock);
+    if (left > 0) {
+        cq_log(CQ_LOG_WARN, "%d workers still busy after %d s; exiting "
+               "anyway", left, SHUTDOWN_WAIT_S);
+        exit(0);
+    }
+    for (i = 0; i < n; i++)
+        pthread_join(w[i].thread, NULL);
+}
+
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "Usage: cqhttp-fcgi [--listen ADDR] [settings]\n"
+            "\n"
+            "The cqhttp FastCGI responder: receives OneBot events that the web\n"
+            "server forwards (HTTP POST), runs the compiled-in handlers and\n"
+            "answers with their quick operation.\n"
+            "\n"
+            "Modes:\n"
+            "  under spawn-fcgi  the listening socket is fd 0 (the usual way)\n"
+            "  --listen ADDR     open ADDR (host:port or a Unix socket path)\n"
+            "  as a CGI program  answer the one request in the environment\n"
+            "\n"
+            "  --help            this text\n"
+            "  --version         print the version\n"
+            "\n");
+    cq__conf_usage(f);
+}
+
+
+/*
+ * Reads the settings and the arguments left over. Returns -1 to go on, or
+ * the exit code (0 after --help or --version, 2 for a bad argument).
+ */
+static int parse_args(cq__conf *conf, int argc, char **argv)
+{
+    char err[512];
+    int *rest, nrest, i, rc = -1;
+
+    rest = calloc((size_t)argc + 1, sizeof(int));
+    if (rest == NULL)
+        return 1;
+    if (cq__conf_load(conf, argc, argv, rest, &nrest, err, sizeof(err)) !=
+        CQ_OK) {
+        fprintf(stderr, "cqhttp-fcgi: %s\n", err);
+        nrest = 0;
+        rc = 2;
+    }
+    for (i = 0; i < nrest && rc < 0; i++) {
+        const char *a = argv[rest[i]];
+
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage(stdout);
+            rc = 0;
+        } else if (strcmp(a, "--version") == 0) {
+            printf("cqhttp-fcgi %s\n", CQ_VERSION);
+            rc = 0;
+        } else {
+            fprintf(stderr, "cqhttp-fcgi: unknown argument \"%s\" (see "
+                    "--help)\n", a);
+            rc = 2;
+        }
+    }
+    free(rest);
+    return rc;
+}
+
+
+int cq_fcgi_main(int argc, char **argv)
+{
+    cq__conf conf;
+    int i, listen_fd, nhandlers, status;
+    sigset_t set;
+    worker *w = NULL;
+
+    cq__conf_init(&conf);
+    status = parse_args(&conf, argc, argv);
+    if (status >= 0) {
+        cq__conf_free(&conf);
+        return status;
+    }
+    status = 0;
+    cq__log_setup("cqhttp-fcgi", conf.log_level);
+
+    /*
+     * Signals are taken by sigwait() in main; blocking them before any
+     * thread exists (and before FCGX_Init installs its handlers) keeps them
+     * off the workers.
+     */
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
+        cq_log(CQ_LOG_ERROR, "libcurl cannot start");
+        cq__conf_free(&conf);
+        return 1;
+    }
+    nhandlers = cq__dispatch_prepare();
+    if (FCGX_Init() != 0) {
+        cq_log(CQ_LOG_ERROR, "libfcgi cannot start");
+        status = 1;
+        goto done;
+    }
+    if (conf.listen != NULL) {
+        listen_fd = open_listen(conf.listen, (int)conf.backlog);
+        if (listen_fd < 0) {
+            status = 1;
+            goto done;
+        }
+    } else if (FCGX_IsCGI()) {
+        if (getenv("REQUEST_METHOD") == NULL) {
+            fprintf(stderr, "cqhttp-fcgi: no FastCGI socket on fd 0 and no CGI "
+                    "request in the environment.\nStart it under spawn-fcgi, "
+                    "give --listen ADDR, or run it as a CGI program.\n");
+            status = 2;
+            goto done;
+        }
+        status = serve_cgi(&conf);
+        goto done;
+    } else {
+        listen_fd = 0;
+    }
+    cq_log(CQ_LOG_INFO, "cqhttp-fcgi %s: %ld threads, %d handlers, API %s%s",
+           CQ_VERSION, conf.threads, nhandlers,
+           conf.api_root ? conf.api_root : "none",
+           conf.secret ? ", signatures required" : "");
+    w = calloc((size_t)conf.threads, sizeof(*w));
+    if (w == NULL) {
+        status = 1;
+        goto done;
+    }
+    for (i = 0; i < conf.threads; i++) {
+        w[i].index = i;
+        w[i].listen_fd = listen_fd;
+        w[i].conf = &conf;
+        if (pthread_create(&w[i].thread, NULL, worker_main, &w[i]) != 0) {
+            cq_log(CQ_LOG_ERROR, "cannot start thread %d", i);
+            exit(1);
+        }
+    }
+    wait_and_stop(&set, listen_fd, w, (int)conf.threads);
+    cq_log(CQ_LOG_INFO, "stopped");
+    free(w);
+done:
+    cq__dispatch_reset();
+    curl_global_cleanup();
+    cq__conf_free(&conf);
+    return status;
+}
