@@ -61,7 +61,22 @@ run_variant() {
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=23
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+# make distcheck: the tarball builds, passes make check, installs and
+# uninstalls cleanly, out of tree. One test in the count.
+distcheck() {
+    echo "== make distcheck"
+    if make -C "$src/build/plain" distcheck >"$src/build/distcheck.out" 2>&1; then
+        echo "PASS distcheck"
+        passed=$((passed + 1))
+    else
+        echo "FAIL distcheck (build/distcheck.out):"
+        grep -E '^(FAIL|ERROR)|rror' "$src/build/distcheck.out" | head -n 20
+        failed=$((failed + 1))
+    fi
+}
+
 run_variant plain
+distcheck
 run_variant sanitizers --enable-sanitizers
 
 echo "$passed passed, $failed failed, $skipped skipped"

@@ -163,6 +163,22 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 }
 
 
+static void on_hup(evutil_socket_t sig, short what, void *arg)
+{
+    const cq__conf *conf = arg;
+
+    (void)sig;
+    (void)what;
+    if (conf->log_file == NULL) {
+        cq_log(CQ_LOG_INFO, "SIGHUP: nothing to do (no log_file)");
+        return;
+    }
+    /* After logrotate: the same path, a new file. */
+    if (cq__log_open(conf->log_file) == CQ_OK)
+        cq_log(CQ_LOG_INFO, "SIGHUP: log file reopened");
+}
+
+
 static void usage(FILE *f)
 {
     fprintf(f,
@@ -219,19 +235,21 @@ static int parse_args(cq__conf *conf, int argc, char **argv)
 static int run(cq__bridge *br)
 {
     shutdown_state s = {br, NULL, 0, 0};
-    struct event *sigterm, *sigint;
+    struct event *sigterm, *sigint, *sighup;
     int rc = 1;
 
     sigterm = evsignal_new(br->base, SIGTERM, on_signal, &s);
     sigint = evsignal_new(br->base, SIGINT, on_signal, &s);
+    sighup = evsignal_new(br->base, SIGHUP, on_hup, (void *)br->conf);
     s.tick = evtimer_new(br->base, on_tick, &s);
     br->workers = cq__workers_new(br, (int)br->conf->threads,
                                   (size_t)br->conf->threads * 2);
-    if (sigterm == NULL || sigint == NULL || s.tick == NULL ||
-        br->workers == NULL)
+    if (sigterm == NULL || sigint == NULL || sighup == NULL ||
+        s.tick == NULL || br->workers == NULL)
         goto out;
     evsignal_add(sigterm, NULL);
     evsignal_add(sigint, NULL);
+    evsignal_add(sighup, NULL);
     br->ws_listener = listen_ws(br, br->conf->listen ? br->conf->listen
                                                      : "127.0.0.1:8081");
     if (br->ws_listener == NULL)
@@ -265,6 +283,8 @@ out:
         event_free(sigterm);
     if (sigint != NULL)
         event_free(sigint);
+    if (sighup != NULL)
+        event_free(sighup);
     if (s.tick != NULL)
         event_free(s.tick);
     return rc;
@@ -284,6 +304,10 @@ int cq_bridge_main(int argc, char **argv)
         return rc;
     }
     cq__log_setup("cqhttp-bridge", conf.log_level);
+    if (conf.log_file != NULL && cq__log_open(conf.log_file) != CQ_OK) {
+        cq__conf_free(&conf);
+        return 1;
+    }
     signal(SIGPIPE, SIG_IGN);
     memset(&br, 0, sizeof(br));
     br.conf = &conf;

@@ -39,10 +39,10 @@
  *  5. Sec-WebSocket-Key is 24 characters, 22 of the base64 alphabet and
  *     "==", so that it decodes to exactly 16 bytes, else 400;
  *  6. when an access token is set: "Authorization: Bearer <t>" or
- *     "Token <t>" (scheme in any case) or "?access_token=<t>" (used only
- *     without an Authorization header), compared in constant time; nothing
- *     offered is 401 with "WWW-Authenticate: Bearer", a wrong token or
- *     another scheme is 403;
+ *     "Token <t>" (scheme in any case) or "?access_token=<t>" (not
+ *     percent-decoded; looked at only when Authorization is absent or
+ *     empty), compared in constant time; nothing offered is 401 with
+ *     "WWW-Authenticate: Bearer", a wrong token or another scheme is 403;
  *  7. the role is X-Client-Role ("Universal", "API" or "Event", any case),
  *     which wins over the path; without that header it comes from the path
  *     (/ws Universal, /ws/api API, /ws/event Event); any other value,
@@ -106,8 +106,10 @@ typedef struct cq__ws_verdict {
 /*
  * Parses the request head at the start of buf[0..len). Call it again with
  * the same bytes and more when it returns CQ_EAGAIN: it keeps no state, and
- * its cost is linear in the bytes it looks at (at most CQ__WS_MAX_HEAD).
- * Complete lines are checked as soon as they arrive, so garbage fails early.
+ * its cost is linear in the bytes it looks at (at most CQ__WS_MAX_HEAD), so
+ * call it once per read, not per byte (a full head fed one byte at a time
+ * costs about 30 ms of CPU). Complete lines are checked as soon as they
+ * arrive, so garbage (a TLS hello, say) fails early.
  * On success fills *req and returns req->head_len (> 0). Otherwise *req is
  * unspecified and the result is one of:
  *
@@ -144,8 +146,9 @@ void cq__ws_judge(const cq__ws_request *req, const char *access_token,
  * when outlen > 0, and the result is one of:
  *
  * CQ_ETOOBIG  outlen is too small (CQ__WS_MAX_ANSWER always suffices).
- * CQ_EINVAL   the status has no reason phrase here, or 101 without a request
- *             or with a key longer than 64 bytes.
+ * CQ_EINVAL   the status is not 101, 400, 401, 403, 404, 405, 408, 426, 429,
+ *             431, 500 or 503, or is 101 without a request or with a key
+ *             longer than 64 bytes.
  * CQ_ENOMEM   OpenSSL could not compute the digest.
  */
 int cq__ws_answer(const cq__ws_request *req, const cq__ws_verdict *v, char *out,

@@ -198,8 +198,8 @@ static int serve_cgi(const cq__conf *conf)
  * handler only sets a flag, which a thread blocked in accept() never sees
  * (PITFALLS.md 1.6), so the listening socket is shut down to wake them.
  */
-static void wait_and_stop(const sigset_t *set, int listen_fd, worker *w,
-                          int n)
+static void wait_and_stop(const sigset_t *set, const char *log_file,
+                          int listen_fd, worker *w, int n)
 {
     struct timespec deadline;
     int sig = 0, i, left;
@@ -209,7 +209,13 @@ static void wait_and_stop(const sigset_t *set, int listen_fd, worker *w,
             continue;
         if (sig == SIGTERM || sig == SIGINT)
             break;
-        cq_log(CQ_LOG_INFO, "signal %d ignored", sig);
+        if (sig == SIGHUP && log_file != NULL) {
+            /* After logrotate: the same path, a new file. */
+            if (cq__log_open(log_file) == CQ_OK)
+                cq_log(CQ_LOG_INFO, "SIGHUP: log file reopened");
+            continue;
+        }
+        cq_log(CQ_LOG_INFO, "signal %d: nothing to do (no log_file)", sig);
     }
     cq_log(CQ_LOG_INFO, "signal %d: finishing requests in flight (up to %d "
            "s), then exiting", sig, SHUTDOWN_WAIT_S);
@@ -311,6 +317,10 @@ int cq_fcgi_main(int argc, char **argv)
     }
     status = 0;
     cq__log_setup("cqhttp-fcgi", conf.log_level);
+    if (conf.log_file != NULL && cq__log_open(conf.log_file) != CQ_OK) {
+        cq__conf_free(&conf);
+        return 1;
+    }
 
     /*
      * Signals are taken by sigwait() in main; blocking them before any
@@ -371,7 +381,7 @@ int cq_fcgi_main(int argc, char **argv)
             exit(1);
         }
     }
-    wait_and_stop(&set, listen_fd, w, (int)conf.threads);
+    wait_and_stop(&set, conf.log_file, listen_fd, w, (int)conf.threads);
     cq_log(CQ_LOG_INFO, "stopped");
     free(w);
 done:

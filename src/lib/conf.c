@@ -29,6 +29,7 @@ static const opt opts[] = {
     STR(secret, "HMAC secret that signs posted events (X-Signature)"),
     STR(bridge_socket, "Unix socket of cqhttp-bridge"),
     STR(listen, "listen address: host:port or a Unix socket path"),
+    STR(log_file, "append log lines to this file (reopened on SIGHUP)"),
     NUM(api_timeout_ms, 1, 600000, "whole API call limit, ms [5000]"),
     NUM(api_connect_timeout_ms, 1, 600000, "API connect limit, ms [2000]"),
     NUM(max_body, 64, 64L << 20, "largest event body, bytes [1048576]"),

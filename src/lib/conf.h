@@ -19,6 +19,7 @@ typedef struct cq__conf {
     char *secret;         /* HMAC secret for X-Signature, or NULL. */
     char *bridge_socket;  /* Path of the bridge's API socket, or NULL. */
     char *listen;         /* Address to listen on, or NULL. */
+    char *log_file;       /* Log here instead of stderr, or NULL. */
     char *config;         /* The --config file read, or NULL. */
     long api_timeout_ms;
     long api_connect_timeout_ms;

@@ -6,6 +6,8 @@
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
+#include <fcntl.h>
+#include <errno.h>
 
 #include "cqhttp.h"
 #include "lib/log.h"
@@ -77,4 +79,24 @@ void cq_log(cq_log_level level, const char *fmt, ...)
     /* A failed log write has nowhere better to be reported. */
     if (write(STDERR_FILENO, line, n) < 0)
         return;
+}
+
+
+int cq__log_open(const char *path)
+{
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+
+    if (fd < 0) {
+        cq_log(CQ_LOG_ERROR, "log_file %s: %s", path, strerror(errno));
+        return CQ_EIO;
+    }
+    /* dup2 swaps the file under every writer at once; no line is split. */
+    if (fd != STDERR_FILENO) {
+        if (dup2(fd, STDERR_FILENO) < 0) {
+            close(fd);
+            return CQ_EIO;
+        }
+        close(fd);
+    }
+    return CQ_OK;
 }
