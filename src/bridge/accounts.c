@@ -80,6 +80,12 @@ int cq__account_attach(cq__bridge *br, cq__ws_conn *c)
         br->naccounts++;
     }
     old = a->slot[c->role];
+    /*
+     * The new connection takes the slot first, so detaching the old one
+     * (which fails its calls) cannot free the account under us.
+     */
+    a->slot[c->role] = c;
+    c->acct = a;
     if (old != NULL) {
         cq_log(CQ_LOG_INFO, "account %" PRId64 ": new %s connection from %s "
                "replaces the one from %s", a->self_id, role_names[c->role],
@@ -87,8 +93,6 @@ int cq__account_attach(cq__bridge *br, cq__ws_conn *c)
         cq__account_detach(br, old);
         cq__conn_close(old, 1000, "replaced by a new connection");
     }
-    a->slot[c->role] = c;
-    c->acct = a;
     cq_log(CQ_LOG_INFO, "account %" PRId64 ": %s connection from %s open",
            a->self_id, role_names[c->role], c->peer);
     return 0;
@@ -107,6 +111,7 @@ static void pending_end(cq__pending *p, const cq_value *frame,
     if (p->next != NULL)
         p->next->prev = p->prev;
     a->npending--;
+    p->conn->npending--;
     event_free(p->timer);
     if (p->cb != NULL)
         p->cb(p->arg, frame, err, msg);
@@ -219,7 +224,13 @@ cq__bridge_err cq__account_call(cq__bridge *br, cq__account *acct,
         p->next->prev = p;
     acct->pending = p;
     acct->npending++;
+    c->npending++;
     br->n.calls_sent++;
+    /*
+     * The answer comes on c: if c stopped reading because the workers are
+     * full, it must read again, or the worker waiting here never wakes.
+     */
+    cq__conn_reading_needed(c);
     if (out != NULL)
         *out = p;
     return CQ__BR_OK;

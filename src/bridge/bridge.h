@@ -129,6 +129,8 @@ struct cq__ws_conn {
     int paused;                 /* Reading stopped: workers are full. */
     struct cq__held *held;      /* Events waiting for a worker, in order. */
     struct cq__held *held_tail;
+    size_t held_bytes;
+    size_t npending;            /* Calls whose answers come on this one. */
     char peer[64];
     cq__ws_conn *prev, *next;   /* In the bridge's list. */
 };
@@ -140,8 +142,10 @@ int cq__conn_send_text(cq__ws_conn *c, const char *text, size_t len);
 /* Starts a clean close with code and reason (the peer's socket stays until
  * the close handshake ends or times out). */
 void cq__conn_close(cq__ws_conn *c, uint16_t code, const char *reason);
-/* Resumes reading on connections paused for lack of workers. */
+/* Hands held events to free workers and resumes reading where it can. */
 void cq__conn_resume_paused(cq__bridge *br);
+/* Reads again although events are held: an answer is awaited on c. */
+void cq__conn_reading_needed(cq__ws_conn *c);
 /* Frees every connection at once (shutdown). */
 void cq__conn_free_all(cq__bridge *br);
 uint64_t cq__now_ms(void);

@@ -14,6 +14,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include <event2/buffer.h>
@@ -70,11 +71,37 @@ static void conn_free(cq__ws_conn *c)
 }
 
 
-/* After the last byte of the output is written, the connection ends. */
+static void on_linger_read(struct bufferevent *bev, void *arg)
+{
+    struct evbuffer *in = bufferevent_get_input(bev);
+
+    (void)arg;
+    evbuffer_drain(in, evbuffer_get_length(in));
+}
+
+
+/*
+ * Everything is written: half-close and read (discarding) until the peer
+ * closes too, for up to 2 s. Closing with unread input would make the kernel
+ * send a reset, which can destroy the close frame or error answer before
+ * the peer reads it (a peer still sending a too-large message, say).
+ */
+static void linger(cq__ws_conn *c)
+{
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+
+    shutdown(bufferevent_getfd(c->bev), SHUT_WR);
+    evbuffer_drain(in, evbuffer_get_length(in));
+    bufferevent_setcb(c->bev, on_linger_read, NULL, on_event, c);
+    bufferevent_enable(c->bev, EV_READ);
+    set_timer(c, 2000);
+}
+
+
 static void on_drained(struct bufferevent *bev, void *arg)
 {
     (void)bev;
-    conn_free(arg);
+    linger(arg);
 }
 
 
@@ -84,7 +111,7 @@ static void close_after_flush(cq__ws_conn *c)
     cq__account_detach(c->br, c);
     bufferevent_disable(c->bev, EV_READ);
     if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
-        conn_free(c);
+        linger(c);
         return;
     }
     bufferevent_setcb(c->bev, NULL, on_drained, on_event, c);
@@ -125,10 +152,42 @@ static ssize_t ws_send(wslay_event_context_ptr ws, const uint8_t *data,
 }
 
 
+static void pause_reading(cq__ws_conn *c)
+{
+    if (!c->paused)
+        cq_log(CQ_LOG_DEBUG, "%s: workers busy, reading paused", c->peer);
+    c->paused = 1;
+    bufferevent_disable(c->bev, EV_READ);
+}
+
+
+static void resume_reading(cq__ws_conn *c)
+{
+    if (!c->paused)
+        return;
+    c->paused = 0;
+    bufferevent_enable(c->bev, EV_READ);
+    cq_log(CQ_LOG_DEBUG, "%s: reading resumed", c->peer);
+    /* Frames already in the input are read from the loop, not from here. */
+    bufferevent_trigger(c->bev, EV_READ,
+                        BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+}
+
+
+void cq__conn_reading_needed(cq__ws_conn *c)
+{
+    if (c->state == CQ__CONN_OPEN)
+        resume_reading(c);
+}
+
+
 /*
- * Hands an event to the workers, or holds it and stops reading. Frames that
- * wslay had already read when the pause began are held behind it, in order;
- * there are few, since wslay's own buffer is small.
+ * Hands an event to the workers, or holds it. Reading stops while events
+ * are held (back-pressure), except while a worker waits for an answer on
+ * this connection: a Universal connection carries both, and not reading it
+ * would leave that worker, and so every held event, stuck until timeouts.
+ * Events read meanwhile are held in order, up to ws_max_queue bytes; past
+ * that the peer is told to back off (close 1013) rather than any being lost.
  */
 static void offer_event(cq__ws_conn *c, const char *msg, size_t len)
 {
@@ -138,9 +197,16 @@ static void offer_event(cq__ws_conn *c, const char *msg, size_t len)
     if (c->held == NULL &&
         cq__workers_offer(c->br->workers, c->self_id, msg, len) == 0)
         return;
+    if (c->held_bytes + len > (size_t)c->br->conf->ws_max_queue) {
+        cq_log(CQ_LOG_ERROR, "%s: over %ld bytes of events wait for workers; "
+               "closing (1013)", c->peer, c->br->conf->ws_max_queue);
+        cq__conn_close(c, 1013, "too many events waiting for workers");
+        return;
+    }
     h = malloc(sizeof(*h) + len);
     if (h == NULL) {
-        cq_log(CQ_LOG_ERROR, "%s: out of memory; event dropped", c->peer);
+        cq_log(CQ_LOG_ERROR, "%s: out of memory; closing", c->peer);
+        cq__conn_close(c, 1011, "out of memory");
         return;
     }
     h->next = NULL;
@@ -151,10 +217,9 @@ static void offer_event(cq__ws_conn *c, const char *msg, size_t len)
     else
         c->held = h;
     c->held_tail = h;
-    if (!c->paused)
-        cq_log(CQ_LOG_DEBUG, "%s: workers busy, reading paused", c->peer);
-    c->paused = 1;
-    bufferevent_disable(c->bev, EV_READ);
+    c->held_bytes += len;
+    if (c->npending == 0)
+        pause_reading(c);
 }
 
 
@@ -216,6 +281,8 @@ static void pump(cq__ws_conn *c)
     if (c->state != CQ__CONN_OPEN)
         return;
     if (!c->paused && wslay_event_recv(c->ws) != 0) {
+        /* A protocol error: wslay has queued its close (1002); send it. */
+        wslay_event_send(c->ws);
         close_after_flush(c);
         return;
     }
@@ -229,8 +296,10 @@ static void pump(cq__ws_conn *c)
         /* The close handshake is over (or the peer closed first). */
         uint16_t code = wslay_event_get_status_code_received(c->ws);
 
-        if (code != 0 && code != 1000 && code != 1001)
-            cq_log(CQ_LOG_INFO, "%s: closed with code %u", c->peer, code);
+        if (wslay_event_get_close_received(c->ws) && code != 1000 &&
+            code != 1001)
+            cq_log(CQ_LOG_INFO, "%s: peer closed with code %u", c->peer,
+                   code);
         close_after_flush(c);
     }
 }
@@ -277,7 +346,7 @@ void cq__conn_resume_paused(cq__bridge *br)
     cq__ws_conn *c;
 
     for (c = br->conns; c != NULL; c = c->next) {
-        if (!c->paused || c->state != CQ__CONN_OPEN)
+        if (c->held == NULL || c->state != CQ__CONN_OPEN)
             continue;
         while (c->held != NULL) {
             cq__held *h = c->held;
@@ -286,24 +355,24 @@ void cq__conn_resume_paused(cq__bridge *br)
                                   h->len) != 0)
                 return; /* Still full: again when the next one finishes. */
             c->held = h->next;
+            c->held_bytes -= h->len;
             free(h);
         }
         c->held_tail = NULL;
-        c->paused = 0;
-        bufferevent_enable(c->bev, EV_READ);
-        cq_log(CQ_LOG_DEBUG, "%s: reading resumed", c->peer);
-        /* Frames already waiting in the input are read at the next read
-         * callback or, if none comes, now, from the loop. */
-        bufferevent_trigger(c->bev, EV_READ, BEV_TRIG_IGNORE_WATERMARKS |
-                                                 BEV_TRIG_DEFER_CALLBACKS);
+        resume_reading(c);
     }
 }
 
 
 static void on_keepalive(cq__ws_conn *c)
 {
-    uint64_t idle = cq__now_ms() - c->last_rx_ms;
     const cq__conf *conf = c->br->conf;
+    uint64_t idle;
+
+    /* While we do not read, the peer's silence is ours: do not judge it. */
+    if (c->paused)
+        c->last_rx_ms = cq__now_ms();
+    idle = cq__now_ms() - c->last_rx_ms;
 
     if (idle >= (uint64_t)conf->ws_timeout_ms) {
         cq_log(CQ_LOG_WARN, "%s: silent for %" PRIu64 " ms; closing",

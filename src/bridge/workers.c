@@ -210,6 +210,11 @@ static void handle(cq__workers *w, cq__api *api, job *j)
         return;
     }
     cq__ctx_init(&ctx, e, &w->conf, api);
+    /*
+     * Calls go back to the account whose connection carried the event, not
+     * to whatever self_id the body claims (or lacks).
+     */
+    ctx.self_id = j->self_id;
     rc = cq__dispatch(&ctx);
     if (rc == CQ_OK)
         rc = cq__ctx_quick_json(&ctx, &quick);

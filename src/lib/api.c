@@ -187,6 +187,17 @@ int cq__api_call(cq__api *a, int64_t self_id, const char *action,
 }
 
 
+/* The account a context's calls are for. */
+static int64_t ctx_self_id(const cq_ctx *c)
+{
+    if (c == NULL)
+        return 0;
+    if (c->self_id != 0)
+        return c->self_id;
+    return c->event != NULL ? cq_event_self_id(c->event) : 0;
+}
+
+
 int cq__api_call_logged(cq_ctx *c, const char *action, const char *params,
                         cq_result *out)
 {
@@ -195,11 +206,8 @@ int cq__api_call_logged(cq_ctx *c, const char *action, const char *params,
     if (!valid_action(action))
         rc = cq__api_fail(out, CQ_EINVAL, "invalid action name");
     else
-        rc = cq__api_call(c != NULL ? c->api : NULL,
-                          c != NULL && c->event != NULL
-                              ? cq_event_self_id(c->event)
-                              : 0,
-                          action, params, out);
+        rc = cq__api_call(c != NULL ? c->api : NULL, ctx_self_id(c), action,
+                          params, out);
     if (rc != CQ_OK)
         cq_log(CQ_LOG_WARN, "API %s failed: %s (%s)",
                action ? action : "(null)", cq_strerror(rc), out->detail);

@@ -28,6 +28,7 @@ struct cq_ctx {
     const cq_event *event;
     const cq__conf *conf;
     struct cq__api *api; /* May be NULL: API calls then give CQ_ENOAPI. */
+    int64_t self_id;     /* Account for API calls; 0: the event's self_id. */
     int handler;         /* Index of the running handler, -1 outside. */
     int quick_owner;     /* Handler that owns the quick operation, or -1. */
     cq__quick_field *fields;
