@@ -147,3 +147,100 @@ def stop_nginx(p):
         p.wait()
 
 
+APACHE_MODULES = "/usr/lib/apache2/modules"
+
+
+def _apache_bin():
+    for exe in ("/usr/sbin/apache2", "/usr/sbin/httpd"):
+        if os.access(exe, os.X_OK):
+            return exe
+    return shutil.which("apache2") or shutil.which("httpd") or "apache2"
+
+
+def start_apache(workdir, port, sock, bridge_port=8081, site=None,
+                 modules=(), extra=""):
+    """Starts Apache (the shipped apache/cqhttp.conf site, addresses
+    replaced) with a ServerRoot of its own in workdir; returns it.
+
+    Every file is named apache-* so that nginx can share workdir. As root
+    the children run as www-data, as in a real deployment, so they reach the
+    responder's 0660 www-data socket. modules names more modules to load
+    (e.g. "fcgid"), extra is appended to the main config.
+    """
+    site = site or os.path.join(SRCDIR, "apache", "cqhttp.conf")
+    with open(site) as f:
+        text = f.read()
+    text = text.replace("127.0.0.1:8080", "127.0.0.1:%d" % port)
+    text = text.replace("127.0.0.1:8081", "127.0.0.1:%d" % bridge_port)
+    text = text.replace("/run/cqhttp/fcgi.sock", sock)
+    site_conf = os.path.join(workdir, "apache-site.conf")
+    with open(site_conf, "w") as f:
+        f.write(text)
+    run = os.path.join(workdir, "apache-run")
+    os.makedirs(run, exist_ok=True)
+    user = ""
+    if os.geteuid() == 0:
+        user = "User www-data\nGroup www-data\n"
+        shutil.chown(run, "www-data", "www-data")
+    # Those the site's comment tells to a2enmod, and three that Debian
+    # enables by default (reqtimeout included, as it could cut WebSockets).
+    mods = ["mpm_event", "authz_core", "reqtimeout", "proxy", "proxy_fcgi",
+            "proxy_http", "rewrite", "alias"] + list(modules)
+    loads = "".join("LoadModule %s_module %s/mod_%s.so\n"
+                    % (m, APACHE_MODULES, m) for m in dict.fromkeys(mods))
+    conf = os.path.join(workdir, "apache.conf")
+    with open(conf, "w") as f:
+        f.write(loads + user + """ServerRoot %(d)s
+ServerName 127.0.0.1
+Listen 127.0.0.1:%(port)d
+PidFile %(d)s/apache.pid
+DefaultRuntimeDir %(d)s/apache-run
+Mutex file:%(d)s/apache-run default
+ErrorLog %(d)s/apache-error.log
+LogLevel info
+LogFormat "%%h \\"%%r\\" %%>s %%b %%D" cq
+CustomLog %(d)s/apache-access.log cq
+# Enough threads for the tests' 64 concurrent requests and the WebSockets.
+StartServers 2
+ServerLimit 4
+ThreadsPerChild 50
+MaxRequestWorkers 200
+<Directory />
+    AllowOverride None
+    Require all denied
+</Directory>
+%(extra)s
+Include %(site)s
+""" % {"d": workdir, "port": port, "site": site_conf, "extra": extra})
+    err_path = os.path.join(workdir, "apache-stderr.log")
+    with open(err_path, "ab") as err:
+        p = subprocess.Popen([_apache_bin(), "-d", workdir, "-f", conf,
+                              "-DFOREGROUND"], stdout=err, stderr=err,
+                             stdin=subprocess.DEVNULL)
+
+    def up():
+        if p.poll() is not None:
+            with open(err_path, "rb") as f:
+                why = f.read().decode("utf-8", "replace")
+            raise AssertionError("apache2 exited with %r: %s"
+                                 % (p.returncode, why))
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return True
+        except OSError:
+            return False
+    wait_for(up, what="apache2 on port %d" % port)
+    return p
+
+
+def stop_apache(p):
+    """SIGTERM (Apache's immediate stop: children ended, kept WebSocket
+    tunnels cut), then wait."""
+    if p is None or p.poll() is not None:
+        return
+    p.send_signal(signal.SIGTERM)
+    try:
+        p.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
