@@ -13,4 +13,6 @@ mkdir -p "$build"
 [ -f "$build/Makefile" ] || (cd "$build" && "$src/configure" CFLAGS="-O2 -g" >configure.out)
 make -C "$build" -j"$(nproc)" >/dev/null
 make -C "$build" -j"$(nproc)" check TESTS= >/dev/null
-exec /usr/bin/python3 "$src/bench/post.py" --build "$build" "$@"
+/usr/bin/python3 "$src/bench/post.py" --build "$build" "$@"
+echo
+bash "$src/bench/api.sh" "$build"
