@@ -13,7 +13,7 @@
  *     CQ_ON_MESSAGE(on_message);
  *
  * and links them into cqhttp-fcgi (events by HTTP POST behind nginx or
- * Apache). Every function returns 0 (CQ_OK) or a positive count on success and
+ * Apache) and cqhttp-bridge (events over reverse WebSocket). Every function returns 0 (CQ_OK) or a positive count on success and
  * one of the negative CQ_E* codes on failure; cq_strerror() names any code.
  *
  * Threads: a cq_ctx and everything reached through it belong to the thread
@@ -433,7 +433,12 @@ const cq_event *cq_ctx_event(const cq_ctx *c);
  * non-empty handler result. Setting a field twice keeps the last value.
  * Each returns CQ_OK, CQ_ENOMEM or CQ_EINVAL (NULL key or value).
  */
-int cq_reply(cq_ctx *c, const cq_value *message); /* String or array. */
+/*
+ * String or array. The value is not copied: it must live until the handlers
+ * are done (the event's own values do; a cq_result's data does only until
+ * cq_result_free(): use cq_reply_msg() or cq_reply_text() for those).
+ */
+int cq_reply(cq_ctx *c, const cq_value *message);
 int cq_reply_text(cq_ctx *c, const char *cq_string);
 /* Replies with a copy of m, written as a segment array. */
 int cq_reply_msg(cq_ctx *c, const cq_msg *m);
@@ -448,7 +453,11 @@ int cq_delete(cq_ctx *c);
 
 /*
  * API calls. params_json is a JSON object text (NULL means {}). Transport
- * choice: the HTTP API at api_root when configured, otherwise CQ_ENOAPI.
+ * choice, for the account of the event being handled: the bridge's own
+ * WebSocket (inside cqhttp-bridge), then cqhttp-bridge's API socket
+ * (bridge_socket) when it holds a connection for the account, then the HTTP
+ * API at api_root, otherwise CQ_ENOAPI. Only "no connection" moves on to the
+ * next transport: a call that failed after it was sent is never resent.
  * Fills *out (which may be NULL when the caller wants only the code; else it
  * is overwritten, so free an earlier result first) and returns its err:
  * CQ_OK, CQ_ENOAPI, CQ_EFAILED (out->retcode), CQ_EHTTP (out->status),
@@ -544,7 +553,8 @@ int cq_register(const cq_handler *h);
     __attribute__((constructor)) static void cq__register_##fn(void)          \
     {                                                                         \
         cq_register(&cq__handler_##fn);                                       \
-    }
+    }                                                                         \
+    extern int cq__semicolon_after_##fn /* Takes the caller's ';'. */
 
 /*
  * Registration macros, one per function. Names narrow the event:

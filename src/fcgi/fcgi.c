@@ -382,6 +382,8 @@ int cq_fcgi_main(int argc, char **argv)
         }
     }
     wait_and_stop(&set, conf.log_file, listen_fd, w, (int)conf.threads);
+    if (conf.listen != NULL && strchr(conf.listen, '/') != NULL)
+        unlink(conf.listen); /* The socket this process made. */
     cq_log(CQ_LOG_INFO, "stopped");
     free(w);
 done:

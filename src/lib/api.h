@@ -1,8 +1,9 @@
 /*
  * api: API calls from handlers, whatever carries them.
  *
- * A cq__api is one thread's set of transports (today the HTTP API through
- * libcurl; the bridge socket comes later). cq_call() picks the transport,
+ * A cq__api is one thread's set of transports: an in-process one (the
+ * bridge's workers), the bridge's API socket, and the HTTP API through
+ * libcurl. cq_call() picks the transport,
  * and every transport reports through the same cq_result rules, which live
  * here: cq__api_result_from_body() turns an answer body into data or an
  * error, so HTTP and WebSocket answers are judged alike.

@@ -26,16 +26,19 @@ typedef struct opt {
 static const opt opts[] = {
     STR(api_root, "OneBot HTTP API base URL, e.g. http://127.0.0.1:5700"),
     STR(access_token, "token for API calls and for checking callers"),
-    STR(secret, "HMAC secret that signs posted events (X-Signature)"),
+    STR(secret, "responder: HMAC secret that signs posted events "
+                "(X-Signature)"),
     STR(bridge_socket, "Unix socket of cqhttp-bridge"),
-    STR(listen, "listen address: host:port or a Unix socket path"),
+    STR(listen, "responder: host:port or a Unix socket path instead of fd 0; "
+                "bridge: its WebSocket host:port [127.0.0.1:8081]"),
     STR(log_file, "append log lines to this file (reopened on SIGHUP)"),
     NUM(api_timeout_ms, 1, 600000, "whole API call limit, ms [5000]"),
     NUM(api_connect_timeout_ms, 1, 600000, "API connect limit, ms [2000]"),
-    NUM(max_body, 64, 64L << 20, "largest event body, bytes [1048576]"),
+    NUM(max_body, 64, 64L << 20,
+        "responder: largest event body, bytes [1048576]"),
     NUM(max_depth, 2, 1000, "deepest JSON nesting accepted [32]"),
     NUM(threads, 1, 1024, "worker threads [4]"),
-    NUM(backlog, 1, 65535, "listen backlog with --listen [1024]"),
+    NUM(backlog, 1, 65535, "listen backlog of sockets opened here [1024]"),
     NUM(ws_max_message, 1024, 64L << 20,
         "bridge: largest WebSocket message, bytes [1048576]"),
     NUM(ws_max_queue, 65536, 1L << 30,

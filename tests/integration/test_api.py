@@ -163,7 +163,8 @@ def refused_connection(h):
 @test
 def no_api_root_is_no_api(h):
     r = call_through(h, "get_status", api_root="")
-    eq(r["error"], "no API available (set api_root)")
+    eq(r["error"], "no API available (set api_root, or connect the account "
+                   "to the bridge)")
 
 
 @test

@@ -66,7 +66,13 @@ def destdir_install_has_everything(h):
     root = dest + prefix
     for path in ("bin/cqhttp-fcgi", "bin/cqhttp-bridge", "bin/cqhttp-sim",
                  "include/cqhttp.h", "include/cqhttp_actions.h",
-                 "lib/libcqhttp.a", "lib/pkgconfig/cqhttp.pc"):
+                 "lib/libcqhttp.a", "lib/pkgconfig/cqhttp.pc",
+                 "share/man/man8/cqhttp-fcgi.8", "share/man/man8/cqhttp-bridge.8",
+                 "share/man/man1/cqhttp-sim.1", "share/man/man3/cqhttp.3",
+                 "share/doc/cqhttp/examples/nginx/cqhttp.conf",
+                 "share/doc/cqhttp/examples/apache/cqhttp.conf",
+                 "share/doc/cqhttp/examples/systemd/cqhttp-fcgi.service",
+                 "share/doc/cqhttp/examples/handlers/example.c"):
         check(os.path.exists(os.path.join(root, path)), "installed: " + path)
     check([f for f in os.listdir(os.path.join(root, "lib"))
            if f.startswith("libcqhttp.so")], "shared library installed")
