@@ -31,8 +31,7 @@ static double now(void)
 
 
 /* Returns calls per second; counts failures into *failed. */
-static double run(const cq__conf *conf, int reuse, double seconds,
-                  long *failed)
+static double run(const cq__conf *conf, int reuse, double seconds, long *failed)
 {
     cq__api *api = reuse ? cq__api_new(conf) : NULL;
     double start = now(), end = start + seconds;

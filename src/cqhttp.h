@@ -13,8 +13,9 @@
  *     CQ_ON_MESSAGE(on_message);
  *
  * and links them into cqhttp-fcgi (events by HTTP POST behind nginx or
- * Apache) and cqhttp-bridge (events over reverse WebSocket). Every function returns 0 (CQ_OK) or a positive count on success and
- * one of the negative CQ_E* codes on failure; cq_strerror() names any code.
+ * Apache) and cqhttp-bridge (events over reverse WebSocket). Every function
+ * returns 0 (CQ_OK) or a positive count on success and one of the negative
+ * CQ_E* codes on failure; cq_strerror() names any code.
  *
  * Threads: a cq_ctx and everything reached through it belong to the thread
  * running the handler. Events and values are read-only and may be shared.
@@ -122,8 +123,7 @@ typedef struct cq_event cq_event;
  * CQ_ENOTYPE  the object has no string "post_type".
  * CQ_ENOMEM   out of memory.
  */
-int cq_event_parse(cq_event **ev, const char *buf, size_t len,
-                   int max_depth);
+int cq_event_parse(cq_event **ev, const char *buf, size_t len, int max_depth);
 void cq_event_free(cq_event *ev); /* NULL is a no-op. */
 
 /* The whole event object. */
@@ -407,12 +407,12 @@ char *cq_msg_to_json_string(const cq_msg *m);
  * value (possibly a JSON null or NULL). On failure err says which kind.
  */
 typedef struct cq_result {
-    int err;             /* CQ_OK or a CQ_E* code. */
-    int64_t retcode;     /* OneBot retcode when a result was read. */
-    long status;         /* HTTP status when an HTTP answer came. */
-    const cq_value *data;   /* The "data" member; owned by the result. */
-    char detail[256];    /* Transport or server detail, for logs. */
-    void *priv__;        /* Internal: the parsed answer. */
+    int err;              /* CQ_OK or a CQ_E* code. */
+    int64_t retcode;      /* OneBot retcode when a result was read. */
+    long status;          /* HTTP status when an HTTP answer came. */
+    const cq_value *data; /* The "data" member; owned by the result. */
+    char detail[256];     /* Transport or server detail, for logs. */
+    void *priv__;         /* Internal: the parsed answer. */
 } cq_result;
 
 void cq_result_free(cq_result *r); /* Leaves r zeroed; NULL is a no-op. */
@@ -478,7 +478,7 @@ typedef struct cq_params cq_params;
 #define CQ_OMIT      INT64_MIN /* Leaves an optional integer out. */
 #define CQ_OMIT_BOOL (-1)      /* Leaves an optional boolean out. */
 
-cq_params *cq_params_new(void); /* NULL when out of memory. */
+cq_params *cq_params_new(void);    /* NULL when out of memory. */
 void cq_params_free(cq_params *p); /* NULL is a no-op. */
 int cq_params_int(cq_params *p, const char *key, int64_t v);
 int cq_params_bool(cq_params *p, const char *key, int v);
@@ -530,11 +530,11 @@ int cq_send_message(cq_ctx *c, const cq_event *e, const cq_msg *message,
 typedef int cq_handler_fn(cq_ctx *c, const cq_event *e);
 
 typedef struct cq_handler {
-    const char *prefix;             /* "message", ... or NULL. */
-    const char *const *names;       /* NULL-terminated; may be empty. */
+    const char *prefix;       /* "message", ... or NULL. */
+    const char *const *names; /* NULL-terminated; may be empty. */
     cq_handler_fn *fn;
-    const char *fn_name;            /* For logs. */
-    const char *file;               /* Source file, for ordering. */
+    const char *fn_name; /* For logs. */
+    const char *file;    /* Source file, for ordering. */
     int line;
 } cq_handler;
 
@@ -546,14 +546,14 @@ typedef struct cq_handler {
  */
 int cq_register(const cq_handler *h);
 
-#define CQ__REGISTER(prefix, fn, ...)                                         \
-    static const char *const cq__names_##fn[] = {__VA_ARGS__};                \
-    static const cq_handler cq__handler_##fn = {prefix, cq__names_##fn, fn,   \
-                                                #fn, __FILE__, __LINE__};     \
-    __attribute__((constructor)) static void cq__register_##fn(void)          \
-    {                                                                         \
-        cq_register(&cq__handler_##fn);                                       \
-    }                                                                         \
+#define CQ__REGISTER(prefix, fn, ...)                                          \
+    static const char *const cq__names_##fn[] = {__VA_ARGS__};                 \
+    static const cq_handler cq__handler_##fn = {                               \
+        prefix, cq__names_##fn, fn, #fn, __FILE__, __LINE__};                  \
+    __attribute__((constructor)) static void cq__register_##fn(void)           \
+    {                                                                          \
+        cq_register(&cq__handler_##fn);                                        \
+    }                                                                          \
     extern int cq__semicolon_after_##fn /* Takes the caller's ';'. */
 
 /*

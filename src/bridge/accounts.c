@@ -87,9 +87,10 @@ int cq__account_attach(cq__bridge *br, cq__ws_conn *c)
     a->slot[c->role] = c;
     c->acct = a;
     if (old != NULL) {
-        cq_log(CQ_LOG_INFO, "account %" PRId64 ": new %s connection from %s "
-               "replaces the one from %s", a->self_id, role_names[c->role],
-               c->peer, old->peer);
+        cq_log(CQ_LOG_INFO,
+               "account %" PRId64 ": new %s connection from %s "
+               "replaces the one from %s",
+               a->self_id, role_names[c->role], c->peer, old->peer);
         cq__account_detach(br, old);
         cq__conn_close(old, 1000, "replaced by a new connection");
     }
@@ -148,8 +149,10 @@ void cq__account_detach(cq__bridge *br, cq__ws_conn *c)
     }
     if (a->slot[c->role] == c) {
         a->slot[c->role] = NULL;
-        cq_log(CQ_LOG_INFO, "account %" PRId64 ": %s connection from %s "
-               "closed", a->self_id, role_names[c->role], c->peer);
+        cq_log(CQ_LOG_INFO,
+               "account %" PRId64 ": %s connection from %s "
+               "closed",
+               a->self_id, role_names[c->role], c->peer);
     }
     c->acct = NULL;
     if (a->slot[0] == NULL && a->slot[1] == NULL && a->slot[2] == NULL &&
@@ -173,8 +176,10 @@ static void on_timeout(evutil_socket_t fd, short what, void *arg)
 
     (void)fd;
     (void)what;
-    cq_log(CQ_LOG_WARN, "account %" PRId64 ": call cq:%" PRIu64 " got no "
-           "answer in time", p->acct->self_id, p->id);
+    cq_log(CQ_LOG_WARN,
+           "account %" PRId64 ": call cq:%" PRIu64 " got no "
+           "answer in time",
+           p->acct->self_id, p->id);
     p->conn->br->n.calls_failed++;
     pending_end(p, NULL, CQ__BR_TIMEOUT, "no answer within api_timeout_ms");
 }
@@ -202,9 +207,10 @@ cq__bridge_err cq__account_call(cq__bridge *br, cq__account *acct,
     p->id = ++br->next_id;
     cq__buf_init(&frame, (size_t)-1);
     /* action is checked ([A-Za-z0-9_.]) and params is a JSON object. */
-    if (cq__buf_printf(&frame, "{\"action\":\"%s\",\"params\":%s,"
-                       "\"echo\":\"cq:%" PRIu64 "\"}", action, params,
-                       p->id) != CQ_OK ||
+    if (cq__buf_printf(&frame,
+                       "{\"action\":\"%s\",\"params\":%s,"
+                       "\"echo\":\"cq:%" PRIu64 "\"}",
+                       action, params, p->id) != CQ_OK ||
         cq__conn_send_text(c, frame.data, frame.len) != 0) {
         cq__buf_free(&frame);
         free(p);
@@ -261,8 +267,10 @@ void cq__account_on_result(cq__bridge *br, cq__ws_conn *c,
         }
     }
     br->n.frames_ignored++;
-    cq_log(CQ_LOG_DEBUG, "%s: answer to cq:%" PRIu64 " came after its call "
-           "ended; ignored", c->peer, id);
+    cq_log(CQ_LOG_DEBUG,
+           "%s: answer to cq:%" PRIu64 " came after its call "
+           "ended; ignored",
+           c->peer, id);
 }
 
 

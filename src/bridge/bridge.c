@@ -43,8 +43,10 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd,
 
     (void)l;
     if (br->nconns + br->nclients >= (size_t)br->conf->max_connections) {
-        cq_log(CQ_LOG_WARN, "connection refused: max_connections (%ld) "
-               "reached", br->conf->max_connections);
+        cq_log(CQ_LOG_WARN,
+               "connection refused: max_connections (%ld) "
+               "reached",
+               br->conf->max_connections);
         evutil_closesocket(fd);
         return;
     }
@@ -81,11 +83,10 @@ static struct evconnlistener *listen_ws(cq__bridge *br, const char *addr)
         cq_log(CQ_LOG_ERROR, "listen %s: cannot resolve", addr);
         return NULL;
     }
-    l = evconnlistener_new_bind(br->base, on_accept, br,
-                                LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
-                                    LEV_OPT_CLOSE_ON_EXEC,
-                                (int)br->conf->backlog, res->ai_addr,
-                                (int)res->ai_addrlen);
+    l = evconnlistener_new_bind(
+        br->base, on_accept, br,
+        LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
+        (int)br->conf->backlog, res->ai_addr, (int)res->ai_addrlen);
     if (l == NULL)
         cq_log(CQ_LOG_ERROR, "listen %s: %s", addr, strerror(errno));
     freeaddrinfo(res);
@@ -150,8 +151,10 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     (void)what;
     if (br->stopping)
         return;
-    cq_log(CQ_LOG_INFO, "signal %d: finishing handlers and calls in flight "
-           "(up to %d ms), then exiting", (int)sig, SHUTDOWN_WAIT_MS);
+    cq_log(CQ_LOG_INFO,
+           "signal %d: finishing handlers and calls in flight "
+           "(up to %d ms), then exiting",
+           (int)sig, SHUTDOWN_WAIT_MS);
     br->stopping = 1;
     if (br->ws_listener != NULL)
         evconnlistener_disable(br->ws_listener);
@@ -222,8 +225,10 @@ static int parse_args(cq__conf *conf, int argc, char **argv)
             printf("cqhttp-bridge %s\n", CQ_VERSION);
             rc = 0;
         } else {
-            fprintf(stderr, "cqhttp-bridge: unknown argument \"%s\" (see "
-                    "--help)\n", a);
+            fprintf(stderr,
+                    "cqhttp-bridge: unknown argument \"%s\" (see "
+                    "--help)\n",
+                    a);
             rc = 2;
         }
     }
@@ -244,22 +249,23 @@ static int run(cq__bridge *br)
     s.tick = evtimer_new(br->base, on_tick, &s);
     br->workers = cq__workers_new(br, (int)br->conf->threads,
                                   (size_t)br->conf->threads * 2);
-    if (sigterm == NULL || sigint == NULL || sighup == NULL ||
-        s.tick == NULL || br->workers == NULL)
+    if (sigterm == NULL || sigint == NULL || sighup == NULL || s.tick == NULL ||
+        br->workers == NULL)
         goto out;
     evsignal_add(sigterm, NULL);
     evsignal_add(sigint, NULL);
     evsignal_add(sighup, NULL);
-    br->ws_listener = listen_ws(br, br->conf->listen ? br->conf->listen
-                                                     : "127.0.0.1:8081");
+    br->ws_listener =
+        listen_ws(br, br->conf->listen ? br->conf->listen : "127.0.0.1:8081");
     if (br->ws_listener == NULL)
         goto out;
     if (br->conf->bridge_socket != NULL &&
         cq__ipc_listen(br, br->conf->bridge_socket) != 0)
         goto out;
-    cq_log(CQ_LOG_INFO, "cqhttp-bridge %s: WebSocket on %s, API socket %s, "
-           "%ld workers%s", CQ_VERSION,
-           br->conf->listen ? br->conf->listen : "127.0.0.1:8081",
+    cq_log(CQ_LOG_INFO,
+           "cqhttp-bridge %s: WebSocket on %s, API socket %s, "
+           "%ld workers%s",
+           CQ_VERSION, br->conf->listen ? br->conf->listen : "127.0.0.1:8081",
            br->conf->bridge_socket ? br->conf->bridge_socket : "none",
            br->conf->threads,
            br->conf->access_token ? ", access token required" : "");

@@ -54,10 +54,10 @@ typedef void cq__pending_cb(void *arg, const cq_value *frame,
                             cq__bridge_err err, const char *msg);
 
 struct cq__pending {
-    uint64_t id;           /* Sent as the echo "cq:<id>". */
+    uint64_t id; /* Sent as the echo "cq:<id>". */
     cq__account *acct;
-    cq__ws_conn *conn;     /* The connection it went out on. */
-    cq__pending_cb *cb;    /* NULL once the requester went away. */
+    cq__ws_conn *conn;  /* The connection it went out on. */
+    cq__pending_cb *cb; /* NULL once the requester went away. */
     void *arg;
     struct event *timer;
     cq__pending *prev, *next; /* In the account's list. */
@@ -69,7 +69,7 @@ struct cq__account {
     cq__ws_conn *slot[3]; /* By cq__ws_role: Universal, API, Event. */
     cq__pending *pending; /* Calls waiting for an answer. */
     size_t npending;
-    cq__account *next;    /* In the bridge's hash bucket. */
+    cq__account *next; /* In the bridge's hash bucket. */
 };
 
 #define CQ__ACCOUNT_BUCKETS 1024
@@ -90,9 +90,9 @@ struct cq__bridge {
     const cq__conf *conf;
     cq__account *buckets[CQ__ACCOUNT_BUCKETS];
     size_t naccounts;
-    cq__ws_conn *conns;        /* Every WebSocket connection. */
+    cq__ws_conn *conns; /* Every WebSocket connection. */
     size_t nconns;
-    cq__ipc_client *clients;   /* Every API-socket client. */
+    cq__ipc_client *clients; /* Every API-socket client. */
     size_t nclients;
     uint64_t next_id;
     cq__workers *workers;
@@ -123,16 +123,16 @@ struct cq__ws_conn {
     cq__conn_state state;
     cq__ws_role role;
     int64_t self_id;
-    cq__account *acct;          /* NULL until registered. */
-    struct event *timer;        /* Handshake deadline, then keepalive. */
+    cq__account *acct;   /* NULL until registered. */
+    struct event *timer; /* Handshake deadline, then keepalive. */
     uint64_t last_rx_ms;
-    int paused;                 /* Reading stopped: workers are full. */
-    struct cq__held *held;      /* Events waiting for a worker, in order. */
+    int paused;            /* Reading stopped: workers are full. */
+    struct cq__held *held; /* Events waiting for a worker, in order. */
     struct cq__held *held_tail;
     size_t held_bytes;
-    size_t npending;            /* Calls whose answers come on this one. */
+    size_t npending; /* Calls whose answers come on this one. */
     char peer[64];
-    cq__ws_conn *prev, *next;   /* In the bridge's list. */
+    cq__ws_conn *prev, *next; /* In the bridge's list. */
 };
 
 /* Accepts a new TCP connection on the WebSocket port. */

@@ -198,8 +198,10 @@ static void offer_event(cq__ws_conn *c, const char *msg, size_t len)
         cq__workers_offer(c->br->workers, c->self_id, msg, len) == 0)
         return;
     if (c->held_bytes + len > (size_t)c->br->conf->ws_max_queue) {
-        cq_log(CQ_LOG_ERROR, "%s: over %ld bytes of events wait for workers; "
-               "closing (1013)", c->peer, c->br->conf->ws_max_queue);
+        cq_log(CQ_LOG_ERROR,
+               "%s: over %ld bytes of events wait for workers; "
+               "closing (1013)",
+               c->peer, c->br->conf->ws_max_queue);
         cq__conn_close(c, 1013, "too many events waiting for workers");
         return;
     }
@@ -230,8 +232,10 @@ static void on_text(cq__ws_conn *c, const char *msg, size_t len)
     if (cq__json_parse(&v, msg, len, (int)c->br->conf->max_depth) != CQ_OK ||
         !YAJL_IS_OBJECT(v)) {
         c->br->n.frames_ignored++;
-        cq_log(CQ_LOG_WARN, "%s: text message that is not a JSON object "
-               "ignored", c->peer);
+        cq_log(CQ_LOG_WARN,
+               "%s: text message that is not a JSON object "
+               "ignored",
+               c->peer);
         yajl_tree_free(v);
         return;
     }
@@ -251,8 +255,7 @@ static void on_text(cq__ws_conn *c, const char *msg, size_t len)
 
 
 static void ws_on_msg(wslay_event_context_ptr ws,
-                      const struct wslay_event_on_msg_recv_arg *arg,
-                      void *user)
+                      const struct wslay_event_on_msg_recv_arg *arg, void *user)
 {
     cq__ws_conn *c = user;
     char *text;
@@ -298,8 +301,7 @@ static void pump(cq__ws_conn *c)
 
         if (wslay_event_get_close_received(c->ws) && code != 1000 &&
             code != 1001)
-            cq_log(CQ_LOG_INFO, "%s: peer closed with code %u", c->peer,
-                   code);
+            cq_log(CQ_LOG_INFO, "%s: peer closed with code %u", c->peer, code);
         close_after_flush(c);
     }
 }
@@ -307,8 +309,7 @@ static void pump(cq__ws_conn *c)
 
 int cq__conn_send_text(cq__ws_conn *c, const char *text, size_t len)
 {
-    struct wslay_event_msg m = {WSLAY_TEXT_FRAME, (const uint8_t *)text,
-                                len};
+    struct wslay_event_msg m = {WSLAY_TEXT_FRAME, (const uint8_t *)text, len};
     size_t queued;
 
     if (c->state != CQ__CONN_OPEN)
@@ -351,8 +352,8 @@ void cq__conn_resume_paused(cq__bridge *br)
         while (c->held != NULL) {
             cq__held *h = c->held;
 
-            if (cq__workers_offer(br->workers, c->self_id, h->json,
-                                  h->len) != 0)
+            if (cq__workers_offer(br->workers, c->self_id, h->json, h->len) !=
+                0)
                 return; /* Still full: again when the next one finishes. */
             c->held = h->next;
             c->held_bytes -= h->len;
@@ -375,8 +376,8 @@ static void on_keepalive(cq__ws_conn *c)
     idle = cq__now_ms() - c->last_rx_ms;
 
     if (idle >= (uint64_t)conf->ws_timeout_ms) {
-        cq_log(CQ_LOG_WARN, "%s: silent for %" PRIu64 " ms; closing",
-               c->peer, idle);
+        cq_log(CQ_LOG_WARN, "%s: silent for %" PRIu64 " ms; closing", c->peer,
+               idle);
         close_after_flush(c);
         return;
     }

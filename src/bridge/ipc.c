@@ -89,9 +89,9 @@ static void write_answer(cq__ipc_client *cl, const cq_value *frame,
 
             if (strcmp(k, "echo") == 0 || strcmp(k, "id") == 0)
                 continue;
-            ok = cq__json_gen_str(g, k) == CQ_OK &&
-                 cq__json_gen_value(g, (yajl_val)cq_value_at(frame, i)) ==
-                     CQ_OK;
+            ok =
+                cq__json_gen_str(g, k) == CQ_OK &&
+                cq__json_gen_value(g, (yajl_val)cq_value_at(frame, i)) == CQ_OK;
         }
     } else {
         ok = ok && cq__json_gen_str(g, "status") == CQ_OK &&
@@ -189,7 +189,8 @@ static void on_request(cq__ipc_client *cl, const char *line, size_t len)
           self_id <= 0))) {
         write_answer(cl, NULL, CQ__BR_BAD_REQUEST,
                      "need a string \"action\" ([A-Za-z0-9_.]), an object "
-                     "\"params\" and a positive \"self_id\"", id);
+                     "\"params\" and a positive \"self_id\"",
+                     id);
         goto out;
     }
     if (strcmp(action, ".bridge_status") == 0) {
@@ -246,8 +247,10 @@ static void on_read(struct bufferevent *bev, void *arg)
         free(line);
     }
     if (evbuffer_get_length(in) > IPC_MAX_LINE) {
-        cq_log(CQ_LOG_WARN, "API socket client: line over %u bytes; "
-               "disconnected", IPC_MAX_LINE);
+        cq_log(CQ_LOG_WARN,
+               "API socket client: line over %u bytes; "
+               "disconnected",
+               IPC_MAX_LINE);
         client_free(cl);
     }
 }

@@ -42,10 +42,11 @@ char *cq__bridge_status_json(cq__bridge *br)
         rc = cq__buf_printf(
             &b,
             "],\"connections\":%zu,\"api_clients\":%zu,\"pending\":%zu,"
-            "\"connections_accepted\":%" PRIu64 ",\"handshakes_rejected\":%"
-            PRIu64 ",\"events_received\":%" PRIu64 ",\"events_handled\":%"
-            PRIu64 ",\"calls_sent\":%" PRIu64 ",\"calls_answered\":%" PRIu64
-            ",\"calls_failed\":%" PRIu64 ",\"frames_ignored\":%" PRIu64 "}}",
+            "\"connections_accepted\":%" PRIu64
+            ",\"handshakes_rejected\":%" PRIu64 ",\"events_received\":%" PRIu64
+            ",\"events_handled\":%" PRIu64 ",\"calls_sent\":%" PRIu64
+            ",\"calls_answered\":%" PRIu64 ",\"calls_failed\":%" PRIu64
+            ",\"frames_ignored\":%" PRIu64 "}}",
             br->nconns, br->nclients, pending, n->connections_accepted,
             n->handshakes_rejected, n->events_received, n->events_handled,
             n->calls_sent, n->calls_answered, n->calls_failed,

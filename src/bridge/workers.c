@@ -42,7 +42,7 @@ typedef struct call {
 
 struct cq__workers {
     cq__bridge *br;
-    cq__conf conf;    /* The bridge's, without bridge_socket: no loop back. */
+    cq__conf conf; /* The bridge's, without bridge_socket: no loop back. */
     pthread_t *threads;
     int n, running;
     pthread_mutex_t lock;
@@ -205,8 +205,10 @@ static void handle(cq__workers *w, cq__api *api, job *j)
     int rc = cq_event_parse(&e, j->json, j->len, (int)w->conf.max_depth);
 
     if (rc != CQ_OK) {
-        cq_log(CQ_LOG_WARN, "account %" PRId64 ": message is not an event: "
-               "%s", j->self_id, cq_strerror(rc));
+        cq_log(CQ_LOG_WARN,
+               "account %" PRId64 ": message is not an event: "
+               "%s",
+               j->self_id, cq_strerror(rc));
         return;
     }
     cq__ctx_init(&ctx, e, &w->conf, api);
@@ -370,8 +372,7 @@ void cq__workers_free(cq__workers *w)
         dropped++;
     }
     if (dropped > 0)
-        cq_log(CQ_LOG_WARN, "stopping: %zu queued events not handled",
-               dropped);
+        cq_log(CQ_LOG_WARN, "stopping: %zu queued events not handled", dropped);
     if (w->wake != NULL)
         event_free(w->wake);
     pthread_cond_destroy(&w->has_job);

@@ -66,8 +66,7 @@ static void *worker_main(void *arg)
 
     cq__buf_init(&out, (size_t)w->conf->max_body + 65536);
     if (api == NULL || FCGX_InitRequest(&req, w->listen_fd, 0) != 0) {
-        cq_log(CQ_LOG_ERROR, "worker %d cannot start: out of memory",
-               w->index);
+        cq_log(CQ_LOG_ERROR, "worker %d cannot start: out of memory", w->index);
         goto out;
     }
     while (FCGX_Accept_r(&req) == 0) {
@@ -217,8 +216,10 @@ static void wait_and_stop(const sigset_t *set, const char *log_file,
         }
         cq_log(CQ_LOG_INFO, "signal %d: nothing to do (no log_file)", sig);
     }
-    cq_log(CQ_LOG_INFO, "signal %d: finishing requests in flight (up to %d "
-           "s), then exiting", sig, SHUTDOWN_WAIT_S);
+    cq_log(CQ_LOG_INFO,
+           "signal %d: finishing requests in flight (up to %d "
+           "s), then exiting",
+           sig, SHUTDOWN_WAIT_S);
     FCGX_ShutdownPending();
     shutdown(listen_fd, SHUT_RDWR);
     clock_gettime(CLOCK_REALTIME, &deadline);
@@ -227,15 +228,16 @@ static void wait_and_stop(const sigset_t *set, const char *log_file,
     for (;;) {
         for (left = 0, i = 0; i < n; i++)
             left += !w[i].done;
-        if (left == 0 ||
-            pthread_cond_timedwait(&done_cond, &done_lock, &deadline) ==
-                ETIMEDOUT)
+        if (left == 0 || pthread_cond_timedwait(&done_cond, &done_lock,
+                                                &deadline) == ETIMEDOUT)
             break;
     }
     pthread_mutex_unlock(&done_lock);
     if (left > 0) {
-        cq_log(CQ_LOG_WARN, "%d workers still busy after %d s; exiting "
-               "anyway", left, SHUTDOWN_WAIT_S);
+        cq_log(CQ_LOG_WARN,
+               "%d workers still busy after %d s; exiting "
+               "anyway",
+               left, SHUTDOWN_WAIT_S);
         exit(0);
     }
     for (i = 0; i < n; i++)
@@ -245,21 +247,21 @@ static void wait_and_stop(const sigset_t *set, const char *log_file,
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "Usage: cqhttp-fcgi [--listen ADDR] [settings]\n"
-            "\n"
-            "The cqhttp FastCGI responder: receives OneBot events that the web\n"
-            "server forwards (HTTP POST), runs the compiled-in handlers and\n"
-            "answers with their quick operation.\n"
-            "\n"
-            "Modes:\n"
-            "  under spawn-fcgi  the listening socket is fd 0 (the usual way)\n"
-            "  --listen ADDR     open ADDR (host:port or a Unix socket path)\n"
-            "  as a CGI program  answer the one request in the environment\n"
-            "\n"
-            "  --help            this text\n"
-            "  --version         print the version\n"
-            "\n");
+    fprintf(
+        f, "Usage: cqhttp-fcgi [--listen ADDR] [settings]\n"
+           "\n"
+           "The cqhttp FastCGI responder: receives OneBot events that the web\n"
+           "server forwards (HTTP POST), runs the compiled-in handlers and\n"
+           "answers with their quick operation.\n"
+           "\n"
+           "Modes:\n"
+           "  under spawn-fcgi  the listening socket is fd 0 (the usual way)\n"
+           "  --listen ADDR     open ADDR (host:port or a Unix socket path)\n"
+           "  as a CGI program  answer the one request in the environment\n"
+           "\n"
+           "  --help            this text\n"
+           "  --version         print the version\n"
+           "\n");
     cq__conf_usage(f);
 }
 
@@ -292,8 +294,10 @@ static int parse_args(cq__conf *conf, int argc, char **argv)
             printf("cqhttp-fcgi %s\n", CQ_VERSION);
             rc = 0;
         } else {
-            fprintf(stderr, "cqhttp-fcgi: unknown argument \"%s\" (see "
-                    "--help)\n", a);
+            fprintf(stderr,
+                    "cqhttp-fcgi: unknown argument \"%s\" (see "
+                    "--help)\n",
+                    a);
             rc = 2;
         }
     }
@@ -352,7 +356,8 @@ int cq_fcgi_main(int argc, char **argv)
         }
     } else if (FCGX_IsCGI()) {
         if (getenv("REQUEST_METHOD") == NULL) {
-            fprintf(stderr, "cqhttp-fcgi: no FastCGI socket on fd 0 and no CGI "
+            fprintf(stderr,
+                    "cqhttp-fcgi: no FastCGI socket on fd 0 and no CGI "
                     "request in the environment.\nStart it under spawn-fcgi, "
                     "give --listen ADDR, or run it as a CGI program.\n");
             status = 2;

@@ -76,15 +76,19 @@ static int read_body(request *r)
 
     if (cl != NULL && cl[0] != '\0') {
         if (!parse_length(cl, &length)) {
-            cq_log(CQ_LOG_WARN, "400 from %s: CONTENT_LENGTH \"%.32s\" is "
-                   "not a number", r->peer, cl);
+            cq_log(CQ_LOG_WARN,
+                   "400 from %s: CONTENT_LENGTH \"%.32s\" is "
+                   "not a number",
+                   r->peer, cl);
             if (!r->io->cgi)
                 drain(r, UINT64_MAX);
             return 400;
         }
         if (length > max) {
-            cq_log(CQ_LOG_WARN, "413 from %s: body of %llu bytes is over "
-                   "max_body %llu", r->peer, (unsigned long long)length,
+            cq_log(CQ_LOG_WARN,
+                   "413 from %s: body of %llu bytes is over "
+                   "max_body %llu",
+                   r->peer, (unsigned long long)length,
                    (unsigned long long)max);
             drain(r, length);
             return 413;
@@ -111,14 +115,18 @@ static int read_body(request *r)
             return 500;
     }
     if (!known && r->body.len > max) {
-        cq_log(CQ_LOG_WARN, "413 from %s: body without length is over "
-               "max_body %llu", r->peer, (unsigned long long)max);
+        cq_log(CQ_LOG_WARN,
+               "413 from %s: body without length is over "
+               "max_body %llu",
+               r->peer, (unsigned long long)max);
         drain(r, UINT64_MAX);
         return 413;
     }
     if (known && r->body.len < length) {
-        cq_log(CQ_LOG_WARN, "400 from %s: body ended after %zu of %llu "
-               "bytes", r->peer, r->body.len, (unsigned long long)length);
+        cq_log(CQ_LOG_WARN,
+               "400 from %s: body ended after %zu of %llu "
+               "bytes",
+               r->peer, r->body.len, (unsigned long long)length);
         return 400;
     }
     return 0;
@@ -137,13 +145,17 @@ static int check_auth(request *r)
         rc = cq__auth_check_signature(r->conf->secret, r->body.data,
                                       r->body.len, sig);
         if (rc == CQ_EAUTHMISSING) {
-            cq_log(CQ_LOG_WARN, "401 from %s: X-Signature missing (a secret "
-                   "is set)", r->peer);
+            cq_log(CQ_LOG_WARN,
+                   "401 from %s: X-Signature missing (a secret "
+                   "is set)",
+                   r->peer);
             return 401;
         }
         if (rc != CQ_OK) {
-            cq_log(CQ_LOG_WARN, "403 from %s: X-Signature does not match "
-                   "the body", r->peer);
+            cq_log(CQ_LOG_WARN,
+                   "403 from %s: X-Signature does not match "
+                   "the body",
+                   r->peer);
             return 403;
         }
     }
@@ -154,8 +166,10 @@ static int check_auth(request *r)
         if (rc == CQ_EAUTHBAD ||
             (rc == CQ_OK && cq__auth_token_equal(r->conf->access_token, tok,
                                                  tok_len) != CQ_OK)) {
-            cq_log(CQ_LOG_WARN, "403 from %s: access token wrong or "
-                   "malformed", r->peer);
+            cq_log(CQ_LOG_WARN,
+                   "403 from %s: access token wrong or "
+                   "malformed",
+                   r->peer);
             return 403;
         }
     }
@@ -173,14 +187,18 @@ static int check_self_id(request *r, const cq_event *e)
     if (h == NULL)
         return 0;
     if (!parse_length(h, &hdr_id) || hdr_id > INT64_MAX) {
-        cq_log(CQ_LOG_WARN, "400 from %s: X-Self-ID \"%.32s\" is not a "
-               "number", r->peer, h);
+        cq_log(CQ_LOG_WARN,
+               "400 from %s: X-Self-ID \"%.32s\" is not a "
+               "number",
+               r->peer, h);
         return 400;
     }
     if (cq_event_int(e, "self_id", &body_id) != CQ_OK ||
         (uint64_t)body_id != hdr_id) {
-        cq_log(CQ_LOG_WARN, "400 from %s: X-Self-ID %s is not the body's "
-               "self_id", r->peer, h);
+        cq_log(CQ_LOG_WARN,
+               "400 from %s: X-Self-ID %s is not the body's "
+               "self_id",
+               r->peer, h);
         return 400;
     }
     return 0;
@@ -213,15 +231,16 @@ static const char *reason_phrase(int status)
 /* Writes the CGI answer; a JSON body only with 200. */
 static int answer(cq__buf *out, int status, const char *json)
 {
-    int rc = cq__buf_printf(out, "Status: %d %s\r\n", status,
-                            reason_phrase(status));
+    int rc =
+        cq__buf_printf(out, "Status: %d %s\r\n", status, reason_phrase(status));
 
     if (rc == CQ_OK && status == 405)
         rc = cq__buf_addstr(out, "Allow: POST\r\n");
     if (rc == CQ_OK && status == 401)
         rc = cq__buf_addstr(out, "WWW-Authenticate: Signature\r\n");
     if (rc == CQ_OK && json != NULL)
-        rc = cq__buf_printf(out, "Content-Type: application/json\r\n"
+        rc = cq__buf_printf(out,
+                            "Content-Type: application/json\r\n"
                             "Content-Length: %zu\r\n\r\n%s",
                             strlen(json), json);
     else if (rc == CQ_OK)
@@ -237,8 +256,7 @@ static int handle_event(request *r, cq__api *api, char **json)
     cq_ctx ctx;
     int rc, status;
 
-    rc = cq_event_parse(&e, r->body.data, r->body.len,
-                        (int)r->conf->max_depth);
+    rc = cq_event_parse(&e, r->body.data, r->body.len, (int)r->conf->max_depth);
     if (rc != CQ_OK) {
         cq_log(rc == CQ_ENOMEM ? CQ_LOG_ERROR : CQ_LOG_WARN,
                "%d from %s: body is not an event: %s",
@@ -256,9 +274,10 @@ static int handle_event(request *r, cq__api *api, char **json)
         rc = cq__ctx_quick_json(&ctx, json);
     if (rc != CQ_OK) {
         if (rc != CQ_EHANDLER)
-            cq_log(CQ_LOG_ERROR, "500 from %s: quick operation for %s cannot "
-                   "be written: %s", r->peer, cq_event_name(e),
-                   cq_strerror(rc));
+            cq_log(CQ_LOG_ERROR,
+                   "500 from %s: quick operation for %s cannot "
+                   "be written: %s",
+                   r->peer, cq_event_name(e), cq_strerror(rc));
         status = 500;
     } else {
         status = *json != NULL ? 200 : 204;
@@ -271,8 +290,8 @@ static int handle_event(request *r, cq__api *api, char **json)
 }
 
 
-int cq__post_handle(const cq__conf *conf, cq__api *api,
-                    const cq__post_io *io, cq__buf *out)
+int cq__post_handle(const cq__conf *conf, cq__api *api, const cq__post_io *io,
+                    cq__buf *out)
 {
     request r;
     const char *method;
@@ -290,8 +309,10 @@ int cq__post_handle(const cq__conf *conf, cq__api *api,
         const char *cl = param(&r, "CONTENT_LENGTH");
         uint64_t length;
 
-        cq_log(CQ_LOG_WARN, "405 from %s: method %.16s, only POST carries "
-               "events", r.peer, method ? method : "(none)");
+        cq_log(CQ_LOG_WARN,
+               "405 from %s: method %.16s, only POST carries "
+               "events",
+               r.peer, method ? method : "(none)");
         if (cl != NULL && parse_length(cl, &length))
             drain(&r, length);
         else if (!io->cgi)

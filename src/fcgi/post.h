@@ -32,7 +32,7 @@ typedef struct cq__post_io {
  * api may be NULL (API calls then fail with CQ_ENOAPI). Returns the HTTP
  * status, or CQ_ENOMEM when not even the answer could be written.
  */
-int cq__post_handle(const cq__conf *conf, cq__api *api,
-                    const cq__post_io *io, cq__buf *out);
+int cq__post_handle(const cq__conf *conf, cq__api *api, const cq__post_io *io,
+                    cq__buf *out);
 
 #endif

@@ -21,8 +21,8 @@ struct cq__api {
     const cq__conf *conf;
     cq__api_local_fn *local; /* In-process transport (the bridge's). */
     void *local_arg;
-    cq__api_bridge *bridge;  /* NULL when bridge_socket is not set. */
-    cq__api_http *http;      /* NULL when api_root is not set. */
+    cq__api_bridge *bridge; /* NULL when bridge_socket is not set. */
+    cq__api_http *http;     /* NULL when api_root is not set. */
 };
 
 cq__api *cq__api_new(const cq__conf *conf)
@@ -241,8 +241,7 @@ int cq_call(cq_ctx *c, const char *action, const char *params_json,
 }
 
 
-static const char *const target_keys[] = {"user_id", "group_id",
-                                          "discuss_id"};
+static const char *const target_keys[] = {"user_id", "group_id", "discuss_id"};
 
 /*
  * Adds the chat that e came from to p (PROTOCOL.md 8.5): message_type and

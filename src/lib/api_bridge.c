@@ -101,8 +101,7 @@ static long elapsed_ms(const struct timespec *t0)
     struct timespec t;
 
     clock_gettime(CLOCK_MONOTONIC, &t);
-    return (t.tv_sec - t0->tv_sec) * 1000 +
-           (t.tv_nsec - t0->tv_nsec) / 1000000;
+    return (t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000;
 }
 
 
@@ -143,8 +142,8 @@ static int read_line(cq__api_bridge *b, long timeout_ms)
 /* Maps a bridge-side failure ("bridge": WHY) to a code. */
 static int bridge_error(const cq_result *out, const char **why)
 {
-    *why = cq_value_string(cq_value_get((const cq_value *)out->priv__,
-                                        "bridge"));
+    *why =
+        cq_value_string(cq_value_get((const cq_value *)out->priv__, "bridge"));
     if (*why == NULL)
         return CQ_OK;
     if (strcmp(*why, "no_connection") == 0)
@@ -164,8 +163,8 @@ static int judge(cq__api_bridge *b, cq_result *out)
     size_t len = b->line.len;
     int rc, berr;
 
-    while (len > 0 && (b->line.data[len - 1] == '\n' ||
-                       b->line.data[len - 1] == '\r'))
+    while (len > 0 &&
+           (b->line.data[len - 1] == '\n' || b->line.data[len - 1] == '\r'))
         len--;
     b->line.data[len] = '\0';
     rc = cq__api_result_from_body(b->line.data, len, out);
@@ -174,8 +173,7 @@ static int judge(cq__api_bridge *b, cq_result *out)
     berr = bridge_error(out, &why);
     if (berr == CQ_OK)
         return rc;
-    msg = cq_value_string(
-        cq_value_get((const cq_value *)out->priv__, "msg"));
+    msg = cq_value_string(cq_value_get((const cq_value *)out->priv__, "msg"));
     /* The strings live in the tree: write the detail before freeing it. */
     snprintf(detail, sizeof(detail), "bridge: %s%s%s", why, msg ? ": " : "",
              msg ? msg : "");
@@ -204,9 +202,8 @@ static char *request_line(int64_t self_id, const char *action,
 }
 
 
-int cq__api_bridge_call(cq__api_bridge *b, int64_t self_id,
-                        const char *action, const char *params,
-                        cq_result *out)
+int cq__api_bridge_call(cq__api_bridge *b, int64_t self_id, const char *action,
+                        const char *params, cq_result *out)
 {
     char *req = request_line(self_id, action, params);
     int rc, attempt;

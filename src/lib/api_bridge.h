@@ -40,8 +40,7 @@ void cq__api_bridge_free(cq__api_bridge *b);
  * CQ_ENETWORK when the bridge went away mid-call and CQ_ETIMEDOUT when no
  * answer came within api_timeout_ms (plus a margin for the bridge's own).
  */
-int cq__api_bridge_call(cq__api_bridge *b, int64_t self_id,
-                        const char *action, const char *params,
-                        cq_result *out);
+int cq__api_bridge_call(cq__api_bridge *b, int64_t self_id, const char *action,
+                        const char *params, cq_result *out);
 
 #endif

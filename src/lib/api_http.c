@@ -118,8 +118,8 @@ static int map_curl_error(CURLcode cc)
 }
 
 
-int cq__api_http_call(cq__api_http *h, const char *action,
-                      const char *params, cq_result *out)
+int cq__api_http_call(cq__api_http *h, const char *action, const char *params,
+                      cq_result *out)
 {
     const char *root = h->conf->api_root;
     size_t rlen = strlen(root);
@@ -148,8 +148,8 @@ int cq__api_http_call(cq__api_http *h, const char *action,
     curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &status);
     out->status = status;
     if (status < 200 || status > 299)
-        return cq__api_fail(out, CQ_EHTTP, "%s answered HTTP %ld",
-                            h->url.data, status);
+        return cq__api_fail(out, CQ_EHTTP, "%s answered HTTP %ld", h->url.data,
+                            status);
     if (h->answer.data == NULL)
         return cq__api_fail(out, CQ_EBADRESP, "%s answered an empty body",
                             h->url.data);

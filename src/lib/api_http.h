@@ -22,7 +22,7 @@ void cq__api_http_free(cq__api_http *h);
  * Performs one call. Returns CQ_OK, CQ_EFAILED, CQ_EHTTP, CQ_EBADRESP,
  * CQ_ECONNREFUSED, CQ_ETIMEDOUT, CQ_ENETWORK or CQ_ENOMEM, with out filled.
  */
-int cq__api_http_call(cq__api_http *h, const char *action,
-                      const char *params, cq_result *out);
+int cq__api_http_call(cq__api_http *h, const char *action, const char *params,
+                      cq_result *out);
 
 #endif

@@ -28,8 +28,8 @@ void cq__auth_sign(const char *secret, const void *body, size_t len,
 }
 
 
-int cq__auth_check_signature(const char *secret, const void *body,
-                             size_t len, const char *header)
+int cq__auth_check_signature(const char *secret, const void *body, size_t len,
+                             const char *header)
 {
     char want[46], got[46];
     size_t i;
@@ -97,8 +97,7 @@ int cq__auth_offered_token(const char *authorization, const char *query,
 }
 
 
-int cq__auth_token_equal(const char *expected, const char *tok,
-                         size_t tok_len)
+int cq__auth_token_equal(const char *expected, const char *tok, size_t tok_len)
 {
     size_t want = strlen(expected);
 

@@ -20,8 +20,8 @@ void cq__auth_sign(const char *secret, const void *body, size_t len,
  * Returns CQ_OK, CQ_EAUTHMISSING (no header) or CQ_EAUTHBAD (wrong or not of
  * the form "sha1=" + 40 hex digits; uppercase hex is accepted).
  */
-int cq__auth_check_signature(const char *secret, const void *body,
-                             size_t len, const char *header);
+int cq__auth_check_signature(const char *secret, const void *body, size_t len,
+                             const char *header);
 
 /*
  * Finds the token offered by a request: from authorization (the header value
@@ -34,7 +34,6 @@ int cq__auth_offered_token(const char *authorization, const char *query,
                            const char **tok, size_t *tok_len);
 
 /* Compares an offered token with the expected one; CQ_OK or CQ_EAUTHBAD. */
-int cq__auth_token_equal(const char *expected, const char *tok,
-                         size_t tok_len);
+int cq__auth_token_equal(const char *expected, const char *tok, size_t tok_len);
 
 #endif

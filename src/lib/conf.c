@@ -20,8 +20,14 @@ typedef struct opt {
     const char *help;
 } opt;
 
-#define STR(f, help) {#f, OPT_STR, offsetof(cq__conf, f), 0, 0, help}
-#define NUM(f, lo, hi, help) {#f, OPT_LONG, offsetof(cq__conf, f), lo, hi, help}
+#define STR(f, help)                                                           \
+    {                                                                          \
+#f, OPT_STR, offsetof(cq__conf, f), 0, 0, help                         \
+    }
+#define NUM(f, lo, hi, help)                                                   \
+    {                                                                          \
+#f, OPT_LONG, offsetof(cq__conf, f), lo, hi, help                      \
+    }
 
 static const opt opts[] = {
     STR(api_root, "OneBot HTTP API base URL, e.g. http://127.0.0.1:5700"),
@@ -133,8 +139,10 @@ static int set_opt(cq__conf *c, const opt *o, const char *val,
         n = strtol(val, &end, 10);
         if (val[0] == '\0' || *end != '\0' || errno != 0 || n < o->min ||
             n > o->max) {
-            snprintf(err, errlen, "%s: %s must be a whole number from %ld "
-                     "to %ld, not \"%s\"", where, o->key, o->min, o->max, val);
+            snprintf(err, errlen,
+                     "%s: %s must be a whole number from %ld "
+                     "to %ld, not \"%s\"",
+                     where, o->key, o->min, o->max, val);
             return CQ_EINVAL;
         }
         *(long *)field = n;
@@ -142,8 +150,10 @@ static int set_opt(cq__conf *c, const opt *o, const char *val,
     case OPT_LEVEL:
     default:
         if (cq__log_parse_level(val, (cq_log_level *)field) != CQ_OK) {
-            snprintf(err, errlen, "%s: log_level must be error, warn, info "
-                     "or debug, not \"%s\"", where, val);
+            snprintf(err, errlen,
+                     "%s: log_level must be error, warn, info "
+                     "or debug, not \"%s\"",
+                     where, val);
             return CQ_EINVAL;
         }
         return CQ_OK;
@@ -158,8 +168,8 @@ static char *trim(char *s)
     while (*s == ' ' || *s == '\t')
         s++;
     e = s + strlen(s);
-    while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' ||
-                     e[-1] == '\r'))
+    while (e > s &&
+           (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
         *--e = '\0';
     return s;
 }

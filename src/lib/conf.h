@@ -14,13 +14,13 @@
 #include "cqhttp.h"
 
 typedef struct cq__conf {
-    char *api_root;       /* HTTP API base URL, or NULL. */
-    char *access_token;   /* Token for API calls and checks, or NULL. */
-    char *secret;         /* HMAC secret for X-Signature, or NULL. */
-    char *bridge_socket;  /* Path of the bridge's API socket, or NULL. */
-    char *listen;         /* Address to listen on, or NULL. */
-    char *log_file;       /* Log here instead of stderr, or NULL. */
-    char *config;         /* The --config file read, or NULL. */
+    char *api_root;      /* HTTP API base URL, or NULL. */
+    char *access_token;  /* Token for API calls and checks, or NULL. */
+    char *secret;        /* HMAC secret for X-Signature, or NULL. */
+    char *bridge_socket; /* Path of the bridge's API socket, or NULL. */
+    char *listen;        /* Address to listen on, or NULL. */
+    char *log_file;      /* Log here instead of stderr, or NULL. */
+    char *config;        /* The --config file read, or NULL. */
     long api_timeout_ms;
     long api_connect_timeout_ms;
     long max_body;

@@ -62,8 +62,10 @@ static int field_for(cq_ctx *c, const char *key, cq__quick_field **out)
     if (key == NULL)
         return CQ_EINVAL;
     if (c->quick_owner >= 0 && c->quick_owner != c->handler) {
-        cq_log(CQ_LOG_DEBUG, "quick operation field \"%s\" ignored: an "
-               "earlier handler already answered this event", key);
+        cq_log(CQ_LOG_DEBUG,
+               "quick operation field \"%s\" ignored: an "
+               "earlier handler already answered this event",
+               key);
         return CQ_OK;
     }
     for (i = 0; i < c->nfields; i++) {
@@ -220,7 +222,7 @@ static int gen_field(yajl_gen g, const cq__quick_field *f)
     switch (f->kind) {
     case QF_BOOL:
         return yajl_gen_bool(g, (int)f->i) == yajl_gen_status_ok ? CQ_OK
-                                                                  : CQ_EINVAL;
+                                                                 : CQ_EINVAL;
     case QF_INT:
         return yajl_gen_integer(g, (long long)f->i) == yajl_gen_status_ok
                    ? CQ_OK

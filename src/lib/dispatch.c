@@ -99,8 +99,7 @@ static int matches(const entry *e, const char *level, size_t len)
     size_t i;
 
     for (i = 0; i < e->nnames; i++)
-        if (strlen(e->names[i]) == len &&
-            memcmp(e->names[i], level, len) == 0)
+        if (strlen(e->names[i]) == len && memcmp(e->names[i], level, len) == 0)
             return 1;
     return 0;
 }
@@ -141,10 +140,11 @@ int cq__dispatch(cq_ctx *c)
             rc = table[i].h->fn(c, c->event);
             c->handler = -1;
             if (rc < 0) {
-                cq_log(CQ_LOG_ERROR, "handler %s (%s:%d) failed on %s: "
+                cq_log(CQ_LOG_ERROR,
+                       "handler %s (%s:%d) failed on %s: "
                        "returned %d",
-                       table[i].h->fn_name, table[i].h->file,
-                       table[i].h->line, name, rc);
+                       table[i].h->fn_name, table[i].h->file, table[i].h->line,
+                       name, rc);
                 return CQ_EHANDLER;
             }
         }

@@ -32,7 +32,8 @@ const char *cq_strerror(int err)
     case CQ_EAUTHBAD:
         return "credentials wrong or malformed";
     case CQ_ENOAPI:
-        return "no API available (set api_root, or connect the account to the bridge)";
+        return "no API available (set api_root, or connect the account to the "
+               "bridge)";
     case CQ_EFAILED:
         return "the action failed (see retcode)";
     case CQ_EHTTP:

@@ -13,13 +13,13 @@
 #include "cqhttp.h"
 
 struct cq_event {
-    char *raw;         /* The body, NUL-terminated. */
+    char *raw; /* The body, NUL-terminated. */
     size_t raw_len;
-    yajl_val root;     /* An object. */
+    yajl_val root; /* An object. */
     const char *post_type;
     const char *detail_type; /* NULL when "<post_type>_type" is absent. */
     const char *sub_type;    /* NULL when absent or empty. */
-    char *name;        /* "post_type.detail.sub", for dispatch. */
+    char *name;              /* "post_type.detail.sub", for dispatch. */
 };
 
 #endif

@@ -121,8 +121,8 @@ int cq__json_gen_value(yajl_gen g, yajl_val v)
          * already validated, so it can be written back unchanged: this keeps
          * ids above 2^63 and decimals exactly as received.
          */
-        return gen_status(yajl_gen_number(g, v->u.number.r,
-                                          strlen(v->u.number.r)));
+        return gen_status(
+            yajl_gen_number(g, v->u.number.r, strlen(v->u.number.r)));
     case yajl_t_object:
         rc = gen_status(yajl_gen_map_open(g));
         for (i = 0; rc == CQ_OK && i < v->u.object.len; i++) {

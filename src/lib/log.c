@@ -63,9 +63,9 @@ void cq_log(cq_log_level level, const char *fmt, ...)
     clock_gettime(CLOCK_REALTIME, &ts);
     gmtime_r(&ts.tv_sec, &tm);
     n = strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &tm);
-    k = snprintf(line + n, sizeof(line) - n, ".%03ldZ %s[%ld] %s: ",
-                 ts.tv_nsec / 1000000, log_program, (long)getpid(),
-                 level_names[level]);
+    k = snprintf(line + n, sizeof(line) - n,
+                 ".%03ldZ %s[%ld] %s: ", ts.tv_nsec / 1000000, log_program,
+                 (long)getpid(), level_names[level]);
     if (k > 0)
         n += (size_t)k;
     va_start(ap, fmt);

@@ -21,10 +21,10 @@ extern const t_case test_params_cases[];
 extern const t_case test_quick_cases[];
 
 static const t_case *const suites[] = {
-    test_api_cases,      test_auth_cases,  test_buf_cases,
-    test_conf_cases,     test_dispatch_cases, test_event_cases,
-    test_handshake_cases,
-    test_message_cases,  test_params_cases, test_quick_cases,
+    test_api_cases,       test_auth_cases,     test_buf_cases,
+    test_conf_cases,      test_dispatch_cases, test_event_cases,
+    test_handshake_cases, test_message_cases,  test_params_cases,
+    test_quick_cases,
 };
 
 void t_fail(t_state *t, const char *file, int line, const char *what)
@@ -93,7 +93,6 @@ int main(int argc, char **argv)
             }
         }
     }
-    printf("unit: %d passed, %d failed, %d skipped\n", passed, failed,
-           skipped);
+    printf("unit: %d passed, %d failed, %d skipped\n", passed, failed, skipped);
     return failed > 0 ? 1 : 0;
 }

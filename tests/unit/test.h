@@ -58,7 +58,7 @@ void t_fail(t_state *t, const char *file, int line, const char *what);
 /* Ends the case as skipped, saying why. */
 #define T_SKIP(why)                                                            \
     do {                                                                       \
-        fprintf(stderr, "  skipped: %s\n", why);                              \
+        fprintf(stderr, "  skipped: %s\n", why);                               \
         t->skipped = 1;                                                        \
         return;                                                                \
     } while (0)

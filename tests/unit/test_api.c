@@ -26,8 +26,7 @@ T_CASE(result_ok_async_failed)
     {
         int64_t id = 0;
 
-        T_EQ_INT(cq_value_int(cq_value_get(r.data, "message_id"), &id),
-                 CQ_OK);
+        T_EQ_INT(cq_value_int(cq_value_get(r.data, "message_id"), &id), CQ_OK);
         T_EQ_INT(id, -12);
     }
     cq_result_free(&r);
@@ -51,9 +50,14 @@ T_CASE(result_ok_async_failed)
 
 T_CASE(result_garbage)
 {
-    static const char *bad[] = {"", "<html>", "[1,2]", "{\"retcode\":0}",
-                                "{\"status\":\"weird\"}", "{\"status\":1}",
-                                "{\"status\":\"ok\"", "null"};
+    static const char *bad[] = {"",
+                                "<html>",
+                                "[1,2]",
+                                "{\"retcode\":0}",
+                                "{\"status\":\"weird\"}",
+                                "{\"status\":1}",
+                                "{\"status\":\"ok\"",
+                                "null"};
     cq_result r;
     size_t i;
 
@@ -79,8 +83,8 @@ T_CASE(call_without_api)
 
 
 /* Builds send_msg params for an event; returns the JSON or NULL. */
-static char *params_for(const char *body, const char *text,
-                        const cq_msg *msg, int flags, int *rc)
+static char *params_for(const char *body, const char *text, const cq_msg *msg,
+                        int flags, int *rc)
 {
     cq_event *e = NULL;
     cq_params *p = cq_params_new();

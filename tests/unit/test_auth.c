@@ -107,14 +107,12 @@ T_CASE(token_schemes)
     T_CHECK(n == 3 && memcmp(tok, "abc", 3) == 0);
     T_EQ_INT(cq__auth_offered_token("token abc", NULL, &tok, &n), CQ_OK);
     T_EQ_INT(cq__auth_offered_token("BEARER abc", NULL, &tok, &n), CQ_OK);
-    T_EQ_INT(cq__auth_offered_token("Basic abc", NULL, &tok, &n),
-             CQ_EAUTHBAD);
+    T_EQ_INT(cq__auth_offered_token("Basic abc", NULL, &tok, &n), CQ_EAUTHBAD);
     T_EQ_INT(cq__auth_offered_token("Bearer ", NULL, &tok, &n), CQ_EAUTHBAD);
     T_EQ_INT(cq__auth_offered_token(NULL, NULL, &tok, &n), CQ_EAUTHMISSING);
     T_EQ_INT(cq__auth_offered_token(NULL, "a=1&b=2", &tok, &n),
              CQ_EAUTHMISSING);
-    T_EQ_INT(cq__auth_offered_token(NULL, "a=1&access_token=xyz&b=2", &tok,
-                                    &n),
+    T_EQ_INT(cq__auth_offered_token(NULL, "a=1&access_token=xyz&b=2", &tok, &n),
              CQ_OK);
     T_CHECK(n == 3 && memcmp(tok, "xyz", 3) == 0);
     /* The header wins over the query, as in CQHTTP 4.x. */
@@ -138,8 +136,7 @@ T_SUITE(test_auth_cases) = {
     {"auth/sign_covers_trailing_newline", sign_covers_trailing_newline},
     {"auth/sign_shared_heartbeat_capture", sign_shared_heartbeat_capture},
     {"auth/signature_malformed", signature_malformed},
-    {"auth/signature_uppercase_hex_accepted",
-     signature_uppercase_hex_accepted},
+    {"auth/signature_uppercase_hex_accepted", signature_uppercase_hex_accepted},
     {"auth/token_schemes", token_schemes},
     {"auth/token_compare", token_compare},
     {NULL, NULL},

@@ -37,8 +37,8 @@ T_CASE(defaults)
 T_CASE(precedence)
 {
     char path[] = "/tmp/cq-conf-XXXXXX";
-    char *argv[] = {"prog", "--threads", "7", "--api-root=http://f", "--x",
-                    "pos", NULL};
+    char *argv[] = {"prog", "--threads", "7", "--api-root=http://f",
+                    "--x",  "pos",       NULL};
     int rest[8], nrest, fd;
     char err[256];
     cq__conf c;

@@ -56,8 +56,7 @@ static int h_fail(cq_ctx *c, const cq_event *e)
 
 static const char *const none[] = {NULL};
 static const char *const private_friend[] = {"private.friend", NULL};
-static const char *const private_both[] = {"private", "private.friend",
-                                           NULL};
+static const char *const private_both[] = {"private", "private.friend", NULL};
 static const char *const group[] = {"group", NULL};
 
 /* Runs one event through the table; returns the rc and the quick JSON. */

@@ -202,10 +202,10 @@ T_CASE(unknown_event_kept)
 {
     int rc;
     char *json;
-    cq_event *e = parse_str(
-        "{\"post_type\":\"message_sent\",\"message_type\":\"guild\","
-        "\"x_ext\":{\"k\":[1,true,null]}}",
-        &rc);
+    cq_event *e =
+        parse_str("{\"post_type\":\"message_sent\",\"message_type\":\"guild\","
+                  "\"x_ext\":{\"k\":[1,true,null]}}",
+                  &rc);
 
     T_CHECK(e != NULL);
     T_EQ_STR(cq_event_name(e), "message_sent");
