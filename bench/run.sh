@@ -16,3 +16,7 @@ make -C "$build" -j"$(nproc)" check TESTS= >/dev/null
 /usr/bin/python3 "$src/bench/post.py" --build "$build" "$@"
 echo
 bash "$src/bench/api.sh" "$build"
+echo
+/usr/bin/python3 "$src/bench/bridge.py" --build "$build"
+echo
+/usr/bin/python3 "$src/bench/bridge_idle.py" --build "$build"

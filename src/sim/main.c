@@ -27,13 +27,12 @@ typedef struct command {
     const char *summary;
 } command;
 
-/*
- * The subcommands. "connect", a reverse-WebSocket client for cqhttp-bridge,
- * will join this table.
- */
+/* The subcommands. */
 static const command commands[] = {
     {"post", cq__sim_post, "build or load an event, sign it and POST it"},
     {"serve", cq__sim_serve, "serve the OneBot HTTP API and log every call"},
+    {"connect", cq__sim_connect,
+     "dial a bridge by reverse WebSocket, answer and log its calls"},
     {"cq", cq__sim_cq, "convert messages between CQ code and JSON"},
 };
 
@@ -48,7 +47,8 @@ static void usage(FILE *f)
             "       %s --help | --version\n\n"
             "Simulates a OneBot v11 implementation (the QQ side of a bot): "
             "posts events to\na bot, serves the HTTP API a bot calls, "
-            "converts CQ code.\n\nCommands:\n",
+            "connects to a bridge as OneBot\nimplementations do, converts CQ "
+            "code.\n\nCommands:\n",
             CQ__SIM_PROG, CQ__SIM_PROG);
     for (i = 0; i < NCOMMANDS; i++)
         fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);

@@ -4,10 +4,12 @@
  * The program plays the OneBot side for bot authors without a QQ account and
  * for the tests: "post" builds or loads an event and POSTs it, signed, to a
  * bot; "serve" answers the HTTP API with plausible data and logs every call
- * as one JSON line; "cq" converts messages between CQ code and segment
- * arrays. Each subcommand is a function taking its own argv (argv[0] is the
- * subcommand's name) and returning the process exit status: 0 on success, 1
- * when the work failed, CQ__SIM_EXIT_USAGE for bad usage.
+ * as one JSON line; "connect" dials cqhttp-bridge by reverse WebSocket,
+ * sends events and answers its API calls as "serve" does; "cq" converts
+ * messages between CQ code and segment arrays. Each subcommand is a
+ * function taking its own argv (argv[0] is the subcommand's name) and
+ * returning the process exit status: 0 on success, 1 when the work failed,
+ * CQ__SIM_EXIT_USAGE for bad usage.
  *
  * Everything here runs on the main thread; the program starts no threads.
  */
@@ -27,9 +29,10 @@
 /* The QQ number the simulated bot logs in as, unless --self-id says. */
 #define CQ__SIM_SELF_ID 10001000
 
-/* The subcommands (post.c, serve.c, cq.c). */
+/* The subcommands (post.c, serve.c, connect.c, cq.c). */
 int cq__sim_post(int argc, char **argv);
 int cq__sim_serve(int argc, char **argv);
+int cq__sim_connect(int argc, char **argv);
 int cq__sim_cq(int argc, char **argv);
 
 /*
