@@ -182,8 +182,10 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
 }
 
 
-static void usage(FILE *f)
+static void usage(void *out)
 {
+    FILE *f = out;
+
     fprintf(f,
             "Usage: cqhttp-bridge [--listen HOST:PORT] [--bridge-socket PATH] "
             "[settings]\n"
@@ -198,42 +200,6 @@ static void usage(FILE *f)
             "  --version         print the version\n"
             "\n");
     cq__conf_usage(f);
-}
-
-
-static int parse_args(cq__conf *conf, int argc, char **argv)
-{
-    char err[512];
-    int *rest, nrest, i, rc = -1;
-
-    rest = calloc((size_t)argc + 1, sizeof(int));
-    if (rest == NULL)
-        return 1;
-    if (cq__conf_load(conf, argc, argv, rest, &nrest, err, sizeof(err)) !=
-        CQ_OK) {
-        fprintf(stderr, "cqhttp-bridge: %s\n", err);
-        nrest = 0;
-        rc = 2;
-    }
-    for (i = 0; i < nrest && rc < 0; i++) {
-        const char *a = argv[rest[i]];
-
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            usage(stdout);
-            rc = 0;
-        } else if (strcmp(a, "--version") == 0) {
-            printf("cqhttp-bridge %s\n", CQ_VERSION);
-            rc = 0;
-        } else {
-            fprintf(stderr,
-                    "cqhttp-bridge: unknown argument \"%s\" (see "
-                    "--help)\n",
-                    a);
-            rc = 2;
-        }
-    }
-    free(rest);
-    return rc;
 }
 
 
@@ -304,7 +270,7 @@ int cq_bridge_main(int argc, char **argv)
     int rc;
 
     cq__conf_init(&conf);
-    rc = parse_args(&conf, argc, argv);
+    rc = cq__conf_main_args(&conf, argc, argv, "cqhttp-bridge", usage);
     if (rc >= 0) {
         cq__conf_free(&conf);
         return rc;

@@ -245,8 +245,10 @@ static void wait_and_stop(const sigset_t *set, const char *log_file,
 }
 
 
-static void usage(FILE *f)
+static void usage(void *out)
 {
+    FILE *f = out;
+
     fprintf(
         f, "Usage: cqhttp-fcgi [--listen ADDR] [settings]\n"
            "\n"
@@ -266,46 +268,6 @@ static void usage(FILE *f)
 }
 
 
-/*
- * Reads the settings and the arguments left over. Returns -1 to go on, or
- * the exit code (0 after --help or --version, 2 for a bad argument).
- */
-static int parse_args(cq__conf *conf, int argc, char **argv)
-{
-    char err[512];
-    int *rest, nrest, i, rc = -1;
-
-    rest = calloc((size_t)argc + 1, sizeof(int));
-    if (rest == NULL)
-        return 1;
-    if (cq__conf_load(conf, argc, argv, rest, &nrest, err, sizeof(err)) !=
-        CQ_OK) {
-        fprintf(stderr, "cqhttp-fcgi: %s\n", err);
-        nrest = 0;
-        rc = 2;
-    }
-    for (i = 0; i < nrest && rc < 0; i++) {
-        const char *a = argv[rest[i]];
-
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            usage(stdout);
-            rc = 0;
-        } else if (strcmp(a, "--version") == 0) {
-            printf("cqhttp-fcgi %s\n", CQ_VERSION);
-            rc = 0;
-        } else {
-            fprintf(stderr,
-                    "cqhttp-fcgi: unknown argument \"%s\" (see "
-                    "--help)\n",
-                    a);
-            rc = 2;
-        }
-    }
-    free(rest);
-    return rc;
-}
-
-
 int cq_fcgi_main(int argc, char **argv)
 {
     cq__conf conf;
@@ -314,7 +276,7 @@ int cq_fcgi_main(int argc, char **argv)
     worker *w = NULL;
 
     cq__conf_init(&conf);
-    status = parse_args(&conf, argc, argv);
+    status = cq__conf_main_args(&conf, argc, argv, "cqhttp-fcgi", usage);
     if (status >= 0) {
         cq__conf_free(&conf);
         return status;

@@ -354,3 +354,37 @@ void cq__conf_usage(void *out)
     fprintf(f, "  --%-24s CQHTTP_%-24s\n      %s\n", "config FILE", "CONFIG",
             "read settings from FILE");
 }
+
+
+int cq__conf_main_args(cq__conf *c, int argc, char **argv, const char *program,
+                       void (*usage)(void *f))
+{
+    char err[512];
+    int *rest, nrest, i, rc = -1;
+
+    rest = calloc((size_t)argc + 1, sizeof(int));
+    if (rest == NULL)
+        return 1;
+    if (cq__conf_load(c, argc, argv, rest, &nrest, err, sizeof(err)) != CQ_OK) {
+        fprintf(stderr, "%s: %s\n", program, err);
+        nrest = 0;
+        rc = 2;
+    }
+    for (i = 0; i < nrest && rc < 0; i++) {
+        const char *a = argv[rest[i]];
+
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage(stdout);
+            rc = 0;
+        } else if (strcmp(a, "--version") == 0) {
+            printf("%s %s\n", program, CQ_VERSION);
+            rc = 0;
+        } else {
+            fprintf(stderr, "%s: unknown argument \"%s\" (see --help)\n",
+                    program, a);
+            rc = 2;
+        }
+    }
+    free(rest);
+    return rc;
+}

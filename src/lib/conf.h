@@ -51,6 +51,15 @@ void cq__conf_free(cq__conf *c);
 int cq__conf_load(cq__conf *c, int argc, char **argv, int *rest, int *nrest,
                   char *err, size_t errlen);
 
+/*
+ * The argument handling of a program's main: loads the settings, answers
+ * --help (usage(stdout)) and --version, and refuses any other argument.
+ * Returns -1 to go on, or the exit code: 0 after --help or --version, 2 for
+ * a bad argument or setting (said on stderr), 1 when out of memory.
+ */
+int cq__conf_main_args(cq__conf *c, int argc, char **argv, const char *program,
+                       void (*usage)(void *f));
+
 /* Writes the settings part of --help to f (a FILE *). */
 void cq__conf_usage(void *f);
 
