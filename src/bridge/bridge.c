@@ -24,6 +24,7 @@
 #include "lib/conf.h"
 #include "lib/dispatch.h"
 #include "lib/log.h"
+#include "lib/net.h"
 
 /* How long SIGTERM waits for handlers and calls in flight. */
 #define SHUTDOWN_WAIT_MS 10000
@@ -59,28 +60,12 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd,
 
 static struct evconnlistener *listen_ws(cq__bridge *br, const char *addr)
 {
-    const char *colon = strrchr(addr, ':');
-    struct addrinfo hints, *res = NULL;
     struct evconnlistener *l = NULL;
-    char host[256];
-    size_t hl;
+    struct addrinfo *res;
+    char err[300];
 
-    if (colon == NULL || (hl = (size_t)(colon - addr)) >= sizeof(host)) {
-        cq_log(CQ_LOG_ERROR, "listen %s: expected host:port", addr);
-        return NULL;
-    }
-    memcpy(host, addr, hl);
-    host[hl] = '\0';
-    if (host[0] == '[' && hl > 1 && host[hl - 1] == ']') {
-        memmove(host, host + 1, hl - 2);
-        host[hl - 2] = '\0';
-    }
-    memset(&hints, 0, sizeof(hints));
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE;
-    if (getaddrinfo(host[0] ? host : NULL, colon + 1, &hints, &res) != 0 ||
-        res == NULL) {
-        cq_log(CQ_LOG_ERROR, "listen %s: cannot resolve", addr);
+    if (cq__net_resolve_listen(addr, &res, err, sizeof(err)) != CQ_OK) {
+        cq_log(CQ_LOG_ERROR, "listen %s", err);
         return NULL;
     }
     l = evconnlistener_new_bind(

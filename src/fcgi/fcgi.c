@@ -29,6 +29,7 @@
 #include "lib/conf.h"
 #include "lib/dispatch.h"
 #include "lib/log.h"
+#include "lib/net.h"
 
 /* How long SIGTERM waits for requests in flight before exiting anyway. */
 #define SHUTDOWN_WAIT_S 10
@@ -92,29 +93,14 @@ out:
 /* Opens "host:port" or a Unix socket path; returns the fd or -1. */
 static int open_listen(const char *addr, int backlog)
 {
-    const char *colon = strrchr(addr, ':');
     int fd = -1, one = 1;
 
-    if (addr[0] != '/' && addr[0] != '.' && colon != NULL) {
-        struct addrinfo hints, *res, *ai;
-        char host[256];
-        size_t hl = (size_t)(colon - addr);
-        int rc;
+    if (cq__net_is_hostport(addr)) {
+        struct addrinfo *res, *ai;
+        char err[300];
 
-        if (hl >= sizeof(host))
-            return -1;
-        memcpy(host, addr, hl);
-        host[hl] = '\0';
-        if (host[0] == '[' && hl > 1 && host[hl - 1] == ']') {
-            memmove(host, host + 1, hl - 2);
-            host[hl - 2] = '\0';
-        }
-        memset(&hints, 0, sizeof(hints));
-        hints.ai_socktype = SOCK_STREAM;
-        hints.ai_flags = AI_PASSIVE;
-        rc = getaddrinfo(host[0] ? host : NULL, colon + 1, &hints, &res);
-        if (rc != 0) {
-            cq_log(CQ_LOG_ERROR, "--listen %s: %s", addr, gai_strerror(rc));
+        if (cq__net_resolve_listen(addr, &res, err, sizeof(err)) != CQ_OK) {
+            cq_log(CQ_LOG_ERROR, "--listen %s", err);
             return -1;
         }
         for (ai = res; ai != NULL; ai = ai->ai_next) {
@@ -349,7 +335,7 @@ int cq_fcgi_main(int argc, char **argv)
         }
     }
     wait_and_stop(&set, conf.log_file, listen_fd, w, (int)conf.threads);
-    if (conf.listen != NULL && strchr(conf.listen, '/') != NULL)
+    if (conf.listen != NULL && !cq__net_is_hostport(conf.listen))
         unlink(conf.listen); /* The socket this process made. */
     cq_log(CQ_LOG_INFO, "stopped");
     free(w);

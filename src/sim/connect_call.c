@@ -67,24 +67,6 @@ int cq__sim_wfault_parse(const char *spec, cq__sim_fault *out, char *err,
     return rc;
 }
 
-/* The fault for action or base, as cq__sim_fault_find() chooses. */
-static const cq__sim_fault *find_fault(const cq__sim_client *cl,
-                                       const char *action, const char *base)
-{
-    size_t i;
-
-    for (i = 0; i < cl->nfaults; i++) {
-        const char *a = cl->faults[i].action;
-
-        if (a[0] != '\0' && (strcmp(a, action) == 0 || strcmp(a, base) == 0))
-            return &cl->faults[i];
-    }
-    for (i = 0; i < cl->nfaults; i++)
-        if (cl->faults[i].action[0] == '\0')
-            return &cl->faults[i];
-    return NULL;
-}
-
 static void call_free(cq__sim_wcall *w)
 {
     if (w->timer != NULL)
@@ -244,35 +226,6 @@ static void finish(cq__sim_wcall *w)
     call_free(w);
 }
 
-static yajl_val member(yajl_val obj, const char *key)
-{
-    size_t i;
-
-    for (i = 0; i < obj->u.object.len; i++)
-        if (strcmp(obj->u.object.keys[i], key) == 0)
-            return obj->u.object.values[i];
-    return NULL;
-}
-
-/* Strips an _async or _rate_limited suffix into base; 1 if there was one. */
-static int strip_suffix(const char *action, char *base, size_t len)
-{
-    static const char *const suffixes[] = {"_async", "_rate_limited"};
-    size_t n = strlen(action), i, k;
-
-    snprintf(base, len, "%s", action);
-    if (cq__action_find(action) != NULL)
-        return 0;
-    for (i = 0; i < 2; i++) {
-        k = strlen(suffixes[i]);
-        if (n > k && n - k < len && strcmp(action + n - k, suffixes[i]) == 0) {
-            base[n - k] = '\0';
-            return 1;
-        }
-    }
-    return 0;
-}
-
 /*
  * Reads the frame into w. Returns 0, or 1 after storing the 1400 answer of
  * a frame that is not a call.
@@ -289,9 +242,9 @@ static int read_frame(cq__sim_wcall *w, const char *msg, size_t len)
         answer(w, "failed", 1400, w->error, NULL);
         return 1;
     }
-    action = member(w->frame, "action");
-    params = member(w->frame, "params");
-    w->echo = member(w->frame, "echo");
+    action = (yajl_val)cq_value_get(w->frame, "action");
+    params = (yajl_val)cq_value_get(w->frame, "params");
+    w->echo = (yajl_val)cq_value_get(w->frame, "echo");
     if (YAJL_IS_STRING(action)) {
         w->action = strdup(action->u.string);
         if (w->action == NULL) {
@@ -343,7 +296,7 @@ static int apply_fault(cq__sim_wcall *w)
 static void dispatch(cq__sim_wcall *w)
 {
     char base[CQ__SIM_ACTION_MAX], msg[sizeof(w->error)];
-    int queued = strip_suffix(w->action, base, sizeof(base));
+    int queued = cq__sim_strip_suffix(w->action, base, sizeof(base));
     const cq__action *a = cq__action_find(base);
 
     if (a == NULL) {
@@ -351,7 +304,8 @@ static void dispatch(cq__sim_wcall *w)
         answer(w, "failed", 1404, NULL, NULL);
         return;
     }
-    w->fault = find_fault(w->conn->cl, w->action, base);
+    w->fault = cq__sim_fault_find(w->conn->cl->faults, w->conn->cl->nfaults,
+                                  w->action, base);
     if (w->fault != NULL && apply_fault(w))
         return;
     if (queued) {

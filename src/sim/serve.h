@@ -130,11 +130,18 @@ void cq__sim_call_abandon(cq__sim_call *c);
 int cq__sim_fault_parse(const char *spec, cq__sim_fault *out, char *err,
                         size_t errlen);
 /*
+ * Copies action into base (len bytes) without an _async or _rate_limited
+ * suffix, unless action itself is in the table; returns 1 if one was cut.
+ */
+int cq__sim_strip_suffix(const char *action, char *base, size_t len);
+
+/*
  * The fault for action (as requested) or base (without an _async suffix):
  * the first naming either, else the first for every action, else NULL.
  */
-const cq__sim_fault *cq__sim_fault_find(const cq__sim_server *srv,
-                                        const char *action, const char *base);
+const cq__sim_fault *cq__sim_fault_find(const cq__sim_fault *faults,
+                                        size_t nfaults, const char *action,
+                                        const char *base);
 
 /*
  * serve_req.c: decides c's answer (http_status, body, status, retcode,

@@ -88,20 +88,21 @@ int cq__sim_fault_parse(const char *spec, cq__sim_fault *out, char *err,
     return rc;
 }
 
-const cq__sim_fault *cq__sim_fault_find(const cq__sim_server *srv,
-                                        const char *action, const char *base)
+const cq__sim_fault *cq__sim_fault_find(const cq__sim_fault *faults,
+                                        size_t nfaults, const char *action,
+                                        const char *base)
 {
     size_t i;
 
-    for (i = 0; i < srv->nfaults; i++) {
-        const char *a = srv->faults[i].action;
+    for (i = 0; i < nfaults; i++) {
+        const char *a = faults[i].action;
 
         if (a[0] != '\0' && (strcmp(a, action) == 0 || strcmp(a, base) == 0))
-            return &srv->faults[i];
+            return &faults[i];
     }
-    for (i = 0; i < srv->nfaults; i++)
-        if (srv->faults[i].action[0] == '\0')
-            return &srv->faults[i];
+    for (i = 0; i < nfaults; i++)
+        if (faults[i].action[0] == '\0')
+            return &faults[i];
     return NULL;
 }
 

@@ -213,16 +213,6 @@ static int read_query(cq__sim_call *c, const char *query, parts *p)
     return 0;
 }
 
-static yajl_val member(yajl_val obj, const char *key)
-{
-    size_t i;
-
-    for (i = 0; obj != NULL && i < obj->u.object.len; i++)
-        if (strcmp(obj->u.object.keys[i], key) == 0)
-            return obj->u.object.values[i];
-    return NULL;
-}
-
 static int is_root(const char *path)
 {
     return path == NULL || path[0] == '\0' || strcmp(path, "/") == 0;
@@ -264,8 +254,8 @@ static int route(cq__sim_call *c, const char *path, parts *p)
             return reject(c, 404, "no such path");
         return 0;
     }
-    action = member(p->body, "action");
-    params = member(p->body, "params");
+    action = (yajl_val)cq_value_get(p->body, "action");
+    params = (yajl_val)cq_value_get(p->body, "params");
     if (YAJL_IS_STRING(action))
         c->action = dup_fixed(action->u.string, CQ__SIM_ACTION_MAX);
     if (c->action == NULL)
@@ -438,7 +428,7 @@ static int apply_fault(cq__sim_call *c)
 }
 
 /* Strips an _async or _rate_limited suffix into base; 1 if there was one. */
-static int strip_suffix(const char *action, char *base, size_t len)
+int cq__sim_strip_suffix(const char *action, char *base, size_t len)
 {
     static const char *const suffixes[] = {"_async", "_rate_limited"};
     size_t n = strlen(action), i, k;
@@ -459,14 +449,15 @@ static int strip_suffix(const char *action, char *base, size_t len)
 static void dispatch(cq__sim_call *c)
 {
     char base[CQ__SIM_ACTION_MAX], msg[sizeof(c->error)];
-    int queued = strip_suffix(c->action, base, sizeof(base));
+    int queued = cq__sim_strip_suffix(c->action, base, sizeof(base));
     const cq__action *a = cq__action_find(base);
 
     if (a == NULL) {
         reject(c, 404, "unknown action %s", base);
         return;
     }
-    c->fault = cq__sim_fault_find(c->srv, c->action, base);
+    c->fault =
+        cq__sim_fault_find(c->srv->faults, c->srv->nfaults, c->action, base);
     if (c->fault != NULL && apply_fault(c))
         return;
     if (queued) {

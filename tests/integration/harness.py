@@ -42,6 +42,12 @@ class Skip(Exception):
 
 
 _variants = []
+_at_exit = []
+
+
+def at_exit(fn):
+    """Runs fn at the end of the run (to stop a peer a module shares)."""
+    _at_exit.append(fn)
 
 
 def test(fn):
@@ -223,6 +229,8 @@ class Harness:
         return self.stacks[key]
 
     def cleanup(self, results):
+        for fn in _at_exit:
+            fn()
         for key, s in self.stacks.items():
             name = "teardown %s %s%s %s" % (
                 key[4], os.path.basename(s.binary),

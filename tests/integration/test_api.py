@@ -10,7 +10,7 @@ import json
 import time
 
 from apiserver import ApiServer
-from harness import check, eq, fixture, free_port, test
+from harness import at_exit, check, eq, fixture, free_port, test
 
 TOKEN = "api-token-1"
 TEST_FCGI = "tests/integration/cqhttp-fcgi-test"
@@ -23,6 +23,7 @@ def server():
     global _server
     if _server is None:
         _server = ApiServer()
+        at_exit(_server.stop)
     return _server
 
 
@@ -218,12 +219,3 @@ def typed_wrappers_put_exact_params(h):
                           {"type": "face", "data": {"id": "178"}}]}),
         ("get_login_info", {}),
     ])
-
-
-@test
-def api_server_stops(h):
-    """Not a cqhttp check: shuts the Python server down after the others."""
-    global _server
-    if _server is not None:
-        _server.stop()
-        _server = None

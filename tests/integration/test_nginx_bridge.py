@@ -15,7 +15,7 @@ import time
 import websockets
 
 from apiserver import ApiServer
-from harness import check, eq, fixture, test
+from harness import at_exit, check, eq, test
 
 TEST_FCGI = "tests/integration/cqhttp-fcgi-test"
 SELF = 10001000
@@ -26,6 +26,7 @@ def api():
     global _api
     if _api is None:
         _api = ApiServer()
+        at_exit(_api.stop)
     return _api
 
 
@@ -179,12 +180,3 @@ def killing_bridge_mid_call_fails_fast_then_http(h):
     r = s.post(body)
     eq(r.json()["code"], 0, "the next call falls back to HTTP")
     eq([c["action"] for c in api().take()], ["get_status"])
-
-
-@test
-def api_server_stops_nginx_bridge(h):
-    """Not a cqhttp check: shuts the Python server down."""
-    global _api
-    if _api is not None:
-        _api.stop()
-        _api = None

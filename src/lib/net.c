@@ -1,0 +1,49 @@
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "cqhttp.h"
+#include "lib/net.h"
+
+int cq__net_is_hostport(const char *addr)
+{
+    return addr[0] != '/' && addr[0] != '.' && strrchr(addr, ':') != NULL;
+}
+
+
+int cq__net_resolve_listen(const char *addr, struct addrinfo **res, char *err,
+                           size_t errlen)
+{
+    const char *colon = strrchr(addr, ':');
+    struct addrinfo hints;
+    char host[256];
+    size_t hl;
+    int rc;
+
+    *res = NULL;
+    if (colon == NULL || (hl = (size_t)(colon - addr)) >= sizeof(host)) {
+        snprintf(err, errlen, "%s: expected host:port", addr);
+        return CQ_EINVAL;
+    }
+    memcpy(host, addr, hl);
+    host[hl] = '\0';
+    if (host[0] == '[' && hl > 1 && host[hl - 1] == ']') {
+        memmove(host, host + 1, hl - 2);
+        host[hl - 2] = '\0';
+    }
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE;
+    rc = getaddrinfo(host[0] ? host : NULL, colon + 1, &hints, res);
+    if (rc != 0 || *res == NULL) {
+        snprintf(err, errlen, "%s: %s", addr,
+                 rc != 0 ? gai_strerror(rc) : "no address");
+        if (*res != NULL)
+            freeaddrinfo(*res);
+        *res = NULL;
+        return CQ_EINVAL;
+    }
+    return CQ_OK;
+}

@@ -1,0 +1,22 @@
+/*
+ * net: the one place a "host:port" setting becomes addresses to listen on,
+ * for cqhttp-fcgi --listen and cqhttp-bridge's WebSocket port.
+ */
+#ifndef CQ_NET_H
+#define CQ_NET_H
+
+#include <netdb.h>
+#include <stddef.h>
+
+/* Is addr a host:port (else it names a Unix socket path)? */
+int cq__net_is_hostport(const char *addr);
+
+/*
+ * Resolves "host:port", "[v6]:port" or ":port" (every address) for a
+ * passive stream socket. Stores the list in *res (free it with
+ * freeaddrinfo). Returns CQ_OK, or CQ_EINVAL with one line in err.
+ */
+int cq__net_resolve_listen(const char *addr, struct addrinfo **res, char *err,
+                           size_t errlen);
+
+#endif
