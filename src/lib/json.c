@@ -71,6 +71,9 @@ yajl_gen cq__json_gen_new(void)
 
     if (g != NULL)
         yajl_gen_config(g, yajl_gen_validate_utf8, 1);
+    /* yajl's generator counts depth itself and fails past its own limit
+     * (128); values written here come from depth-checked trees or from code,
+     * so reaching it means a bug, reported as CQ_EDEPTH. */
     return g;
 }
 
@@ -80,10 +83,11 @@ static int gen_status(yajl_gen_status st)
     switch (st) {
     case yajl_gen_status_ok:
         return CQ_OK;
+    case yajl_max_depth_exceeded:
+        return CQ_EDEPTH;
     case yajl_gen_invalid_string:
     case yajl_gen_invalid_number:
     case yajl_gen_keys_must_be_strings:
-    case yajl_max_depth_exceeded:
     case yajl_gen_in_error_state:
     case yajl_gen_generation_complete:
     case yajl_gen_no_buf:
@@ -162,4 +166,126 @@ char *cq__json_gen_dup(yajl_gen g)
     memcpy(s, p, n);
     s[n] = '\0';
     return s;
+}
+
+
+int cq__jw_init(cq__jw *w)
+{
+    w->g = cq__json_gen_new();
+    w->err = w->g != NULL ? CQ_OK : CQ_ENOMEM;
+    return w->err;
+}
+
+void cq__jw_free(cq__jw *w)
+{
+    if (w->g != NULL)
+        yajl_gen_free(w->g);
+    w->g = NULL;
+}
+
+char *cq__jw_dup(cq__jw *w, size_t *len)
+{
+    char *s;
+
+    if (w->err != CQ_OK)
+        return NULL;
+    s = cq__json_gen_dup(w->g);
+    if (s != NULL && len != NULL)
+        *len = strlen(s);
+    return s;
+}
+
+/* Latches the first failure of a yajl_gen call. */
+static void status(cq__jw *w, yajl_gen_status st)
+{
+    if (w->err == CQ_OK)
+        w->err = gen_status(st);
+}
+
+void cq__jw_open(cq__jw *w)
+{
+    if (w->err == CQ_OK)
+        status(w, yajl_gen_map_open(w->g));
+}
+
+void cq__jw_close(cq__jw *w)
+{
+    if (w->err == CQ_OK)
+        status(w, yajl_gen_map_close(w->g));
+}
+
+void cq__jw_aopen(cq__jw *w)
+{
+    if (w->err == CQ_OK)
+        status(w, yajl_gen_array_open(w->g));
+}
+
+void cq__jw_aclose(cq__jw *w)
+{
+    if (w->err == CQ_OK)
+        status(w, yajl_gen_array_close(w->g));
+}
+
+void cq__jw_str(cq__jw *w, const char *s)
+{
+    if (w->err != CQ_OK)
+        return;
+    if (s == NULL)
+        status(w, yajl_gen_null(w->g));
+    else
+        w->err = cq__json_gen_str(w->g, s);
+}
+
+void cq__jw_int(cq__jw *w, int64_t v)
+{
+    if (w->err == CQ_OK)
+        status(w, yajl_gen_integer(w->g, (long long)v));
+}
+
+void cq__jw_bool(cq__jw *w, int v)
+{
+    if (w->err == CQ_OK)
+        status(w, yajl_gen_bool(w->g, v != 0));
+}
+
+void cq__jw_null(cq__jw *w)
+{
+    if (w->err == CQ_OK)
+        status(w, yajl_gen_null(w->g));
+}
+
+void cq__jw_value(cq__jw *w, yajl_val v)
+{
+    if (w->err == CQ_OK)
+        w->err = cq__json_gen_value(w->g, v);
+}
+
+void cq__jw_key(cq__jw *w, const char *key)
+{
+    if (w->err == CQ_OK)
+        w->err = cq__json_gen_str(w->g, key);
+}
+
+void cq__jw_kstr(cq__jw *w, const char *key, const char *s)
+{
+    cq__jw_key(w, key);
+    cq__jw_str(w, s);
+}
+
+void cq__jw_kint(cq__jw *w, const char *key, int64_t v)
+{
+    cq__jw_key(w, key);
+    cq__jw_int(w, v);
+}
+
+void cq__jw_kbool(cq__jw *w, const char *key, int v)
+{
+    cq__jw_key(w, key);
+    cq__jw_bool(w, v);
+}
+
+void cq__jw_knull(cq__jw *w, const char *key)
+{
+    cq__jw_key(w, key);
+    cq__jw_null(w);
 }

@@ -11,6 +11,7 @@
 #define CQ_JSON_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <yajl/yajl_gen.h>
 #include <yajl/yajl_tree.h>
 
@@ -38,5 +39,45 @@ int cq__json_gen_strn(yajl_gen g, const char *s, size_t len);
 int cq__json_gen_value(yajl_gen g, yajl_val v);
 /* Copies the generator's output into a new C string; NULL on ENOMEM. */
 char *cq__json_gen_dup(yajl_gen g);
+
+/*
+ * The latched writer: a validating generator whose first error latches, so
+ * that a caller writes a whole document and checks once. Every call after an
+ * error does nothing. err is CQ_OK, CQ_EINVAL (invalid UTF-8, or a value
+ * where a key is due), CQ_EDEPTH (nesting past yajl's YAJL_MAX_DEPTH, 128) or
+ * CQ_ENOMEM. Messages, params, the quick operation, the bridge's status and
+ * IPC answers and the simulator all write JSON through it.
+ */
+typedef struct cq__jw {
+    yajl_gen g;
+    int err;
+} cq__jw;
+
+/* Starts w on a new generator; returns CQ_OK or CQ_ENOMEM. */
+int cq__jw_init(cq__jw *w);
+/* Frees the generator. Never fails. */
+void cq__jw_free(cq__jw *w);
+/*
+ * Returns a copy of the output (the caller frees it) and stores its length in
+ * *len (may be NULL), or returns NULL when a write failed or out of memory.
+ */
+char *cq__jw_dup(cq__jw *w, size_t *len);
+
+void cq__jw_open(cq__jw *w);               /* { */
+void cq__jw_close(cq__jw *w);              /* } */
+void cq__jw_aopen(cq__jw *w);              /* [ */
+void cq__jw_aclose(cq__jw *w);             /* ] */
+void cq__jw_str(cq__jw *w, const char *s); /* NULL writes null. */
+void cq__jw_int(cq__jw *w, int64_t v);
+void cq__jw_bool(cq__jw *w, int v);
+void cq__jw_null(cq__jw *w);
+void cq__jw_value(cq__jw *w, yajl_val v); /* NULL writes null. */
+/* A key followed by a value, inside an object. */
+void cq__jw_kstr(cq__jw *w, const char *key, const char *s);
+void cq__jw_kint(cq__jw *w, const char *key, int64_t v);
+void cq__jw_kbool(cq__jw *w, const char *key, int v);
+void cq__jw_knull(cq__jw *w, const char *key);
+/* Writes a key only: an object or array value follows. */
+void cq__jw_key(cq__jw *w, const char *key);
 
 #endif

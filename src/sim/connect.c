@@ -333,20 +333,20 @@ static int send_event(cq__sim_wsc *c, const char *json, size_t len)
 /* The lifecycle "connect" meta event, in the sample's field order. */
 static char *lifecycle_json(const cq__sim_client *cl, size_t *len)
 {
-    cq__sim_jw w;
+    cq__jw w;
     char *json;
 
-    if (cq__sim_jw_init(&w) != CQ_OK)
+    if (cq__jw_init(&w) != CQ_OK)
         return NULL;
-    cq__sim_jw_open(&w);
-    cq__sim_jw_kint(&w, "time", (int64_t)time(NULL));
-    cq__sim_jw_kint(&w, "self_id", cl->self_id);
-    cq__sim_jw_kstr(&w, "post_type", "meta_event");
-    cq__sim_jw_kstr(&w, "meta_event_type", "lifecycle");
-    cq__sim_jw_kstr(&w, "sub_type", "connect");
-    cq__sim_jw_close(&w);
-    json = cq__sim_jw_dup(&w, len);
-    cq__sim_jw_free(&w);
+    cq__jw_open(&w);
+    cq__jw_kint(&w, "time", (int64_t)time(NULL));
+    cq__jw_kint(&w, "self_id", cl->self_id);
+    cq__jw_kstr(&w, "post_type", "meta_event");
+    cq__jw_kstr(&w, "meta_event_type", "lifecycle");
+    cq__jw_kstr(&w, "sub_type", "connect");
+    cq__jw_close(&w);
+    json = cq__jw_dup(&w, len);
+    cq__jw_free(&w);
     return json;
 }
 
@@ -357,35 +357,35 @@ static char *heartbeat_json(const cq__sim_client *cl, size_t *len)
                                         "packet_lost",     "message_received",
                                         "message_sent",    "disconnect_times",
                                         "lost_times",      "last_message_time"};
-    cq__sim_jw w;
+    cq__jw w;
     char *json;
     size_t i;
 
-    if (cq__sim_jw_init(&w) != CQ_OK)
+    if (cq__jw_init(&w) != CQ_OK)
         return NULL;
-    cq__sim_jw_open(&w);
-    cq__sim_jw_kstr(&w, "post_type", "meta_event");
-    cq__sim_jw_kstr(&w, "meta_event_type", "heartbeat");
-    cq__sim_jw_kint(&w, "time", (int64_t)time(NULL));
-    cq__sim_jw_kint(&w, "self_id", cl->self_id);
-    cq__sim_jw_key(&w, "status");
-    cq__sim_jw_open(&w);
-    cq__sim_jw_kbool(&w, "app_enabled", 1);
-    cq__sim_jw_kbool(&w, "app_good", 1);
-    cq__sim_jw_kbool(&w, "app_initialized", 1);
-    cq__sim_jw_kbool(&w, "good", 1);
-    cq__sim_jw_kbool(&w, "online", 1);
-    cq__sim_jw_knull(&w, "plugins_good");
-    cq__sim_jw_key(&w, "stat");
-    cq__sim_jw_open(&w);
+    cq__jw_open(&w);
+    cq__jw_kstr(&w, "post_type", "meta_event");
+    cq__jw_kstr(&w, "meta_event_type", "heartbeat");
+    cq__jw_kint(&w, "time", (int64_t)time(NULL));
+    cq__jw_kint(&w, "self_id", cl->self_id);
+    cq__jw_key(&w, "status");
+    cq__jw_open(&w);
+    cq__jw_kbool(&w, "app_enabled", 1);
+    cq__jw_kbool(&w, "app_good", 1);
+    cq__jw_kbool(&w, "app_initialized", 1);
+    cq__jw_kbool(&w, "good", 1);
+    cq__jw_kbool(&w, "online", 1);
+    cq__jw_knull(&w, "plugins_good");
+    cq__jw_key(&w, "stat");
+    cq__jw_open(&w);
     for (i = 0; i < sizeof(stats) / sizeof(stats[0]); i++)
-        cq__sim_jw_kint(&w, stats[i], 0);
-    cq__sim_jw_close(&w);
-    cq__sim_jw_close(&w);
-    cq__sim_jw_kint(&w, "interval", cl->heartbeat_ms);
-    cq__sim_jw_close(&w);
-    json = cq__sim_jw_dup(&w, len);
-    cq__sim_jw_free(&w);
+        cq__jw_kint(&w, stats[i], 0);
+    cq__jw_close(&w);
+    cq__jw_close(&w);
+    cq__jw_kint(&w, "interval", cl->heartbeat_ms);
+    cq__jw_close(&w);
+    json = cq__jw_dup(&w, len);
+    cq__jw_free(&w);
     return json;
 }
 

@@ -82,35 +82,35 @@ static void call_free(cq__sim_wcall *w)
 static void write_log(cq__sim_wcall *w)
 {
     cq__sim_client *cl = w->conn->cl;
-    cq__sim_jw j;
+    cq__jw j;
     char *line;
 
-    if (cq__sim_jw_init(&j) != CQ_OK)
+    if (cq__jw_init(&j) != CQ_OK)
         return;
-    cq__sim_jw_open(&j);
-    cq__sim_jw_kint(&j, "seq", (int64_t)++cl->seq);
-    cq__sim_jw_kint(&j, "time", (int64_t)time(NULL));
-    cq__sim_jw_kstr(&j, "role", w->conn->role);
-    cq__sim_jw_kstr(&j, "action", w->action);
-    cq__sim_jw_key(&j, "params");
-    cq__sim_jw_value(&j, w->params);
+    cq__jw_open(&j);
+    cq__jw_kint(&j, "seq", (int64_t)++cl->seq);
+    cq__jw_kint(&j, "time", (int64_t)time(NULL));
+    cq__jw_kstr(&j, "role", w->conn->role);
+    cq__jw_kstr(&j, "action", w->action);
+    cq__jw_key(&j, "params");
+    cq__jw_value(&j, w->params);
     if (w->echo != NULL) {
-        cq__sim_jw_key(&j, "echo");
-        cq__sim_jw_value(&j, w->echo);
+        cq__jw_key(&j, "echo");
+        cq__jw_value(&j, w->echo);
     }
-    cq__sim_jw_kstr(&j, "auth", cl->auth[0] ? cl->auth : NULL);
-    cq__sim_jw_kstr(&j, "status", w->status);
+    cq__jw_kstr(&j, "auth", cl->auth[0] ? cl->auth : NULL);
+    cq__jw_kstr(&j, "status", w->status);
     if (w->status != NULL)
-        cq__sim_jw_kint(&j, "retcode", w->retcode);
+        cq__jw_kint(&j, "retcode", w->retcode);
     else
-        cq__sim_jw_knull(&j, "retcode");
+        cq__jw_knull(&j, "retcode");
     if (w->fault != NULL)
-        cq__sim_jw_kstr(&j, "fault", fault_names[w->fault->kind]);
+        cq__jw_kstr(&j, "fault", fault_names[w->fault->kind]);
     if (w->error[0] != '\0')
-        cq__sim_jw_kstr(&j, "error", w->error);
-    cq__sim_jw_close(&j);
-    line = cq__sim_jw_dup(&j, NULL);
-    cq__sim_jw_free(&j);
+        cq__jw_kstr(&j, "error", w->error);
+    cq__jw_close(&j);
+    line = cq__jw_dup(&j, NULL);
+    cq__jw_free(&j);
     if (line == NULL) {
         cq_log(CQ_LOG_ERROR, "cannot write log line %llu: out of memory",
                (unsigned long long)cl->seq);
@@ -141,14 +141,14 @@ static void answer(cq__sim_wcall *w, const char *status, int64_t retcode,
                    const char *msg, const char *action)
 {
     cq__sim_client *cl = w->conn->cl;
-    cq__sim_jw j;
+    cq__jw j;
 
-    if (cq__sim_jw_init(&j) != CQ_OK) {
+    if (cq__jw_init(&j) != CQ_OK) {
         set_error(w, "out of memory");
         return;
     }
-    cq__sim_jw_open(&j);
-    cq__sim_jw_key(&j, "data");
+    cq__jw_open(&j);
+    cq__jw_key(&j, "data");
     if (action == NULL ||
         cq__sim_data(&j, action, w->params ? w->params : &no_params,
                      &cl->world)) {
@@ -156,21 +156,21 @@ static void answer(cq__sim_wcall *w, const char *status, int64_t retcode,
             status = "async";
             retcode = 1;
         }
-        cq__sim_jw_null(&j);
+        cq__jw_null(&j);
     }
     if (w->echo != NULL) {
-        cq__sim_jw_key(&j, "echo");
-        cq__sim_jw_value(&j, w->echo);
+        cq__jw_key(&j, "echo");
+        cq__jw_value(&j, w->echo);
     }
     if (msg != NULL)
-        cq__sim_jw_kstr(&j, "msg", msg);
-    cq__sim_jw_kint(&j, "retcode", retcode);
-    cq__sim_jw_kstr(&j, "status", status);
+        cq__jw_kstr(&j, "msg", msg);
+    cq__jw_kint(&j, "retcode", retcode);
+    cq__jw_kstr(&j, "status", status);
     if (msg != NULL)
-        cq__sim_jw_kstr(&j, "wording", msg);
-    cq__sim_jw_close(&j);
-    w->body = cq__sim_jw_dup(&j, &w->body_len);
-    cq__sim_jw_free(&j);
+        cq__jw_kstr(&j, "wording", msg);
+    cq__jw_close(&j);
+    w->body = cq__jw_dup(&j, &w->body_len);
+    cq__jw_free(&j);
     if (w->body == NULL) {
         set_error(w, "cannot write the answer: out of memory");
         return;
@@ -195,21 +195,21 @@ static void raw_answer(cq__sim_wcall *w, const char *text)
 /* {"retcode":0,"echo":...}: a result without "status". */
 static void nostatus_answer(cq__sim_wcall *w)
 {
-    cq__sim_jw j;
+    cq__jw j;
 
-    if (cq__sim_jw_init(&j) != CQ_OK) {
+    if (cq__jw_init(&j) != CQ_OK) {
         set_error(w, "out of memory");
         return;
     }
-    cq__sim_jw_open(&j);
-    cq__sim_jw_kint(&j, "retcode", 0);
+    cq__jw_open(&j);
+    cq__jw_kint(&j, "retcode", 0);
     if (w->echo != NULL) {
-        cq__sim_jw_key(&j, "echo");
-        cq__sim_jw_value(&j, w->echo);
+        cq__jw_key(&j, "echo");
+        cq__jw_value(&j, w->echo);
     }
-    cq__sim_jw_close(&j);
-    w->body = cq__sim_jw_dup(&j, &w->body_len);
-    cq__sim_jw_free(&j);
+    cq__jw_close(&j);
+    w->body = cq__jw_dup(&j, &w->body_len);
+    cq__jw_free(&j);
     if (w->body == NULL)
         set_error(w, "out of memory");
 }

@@ -21,100 +21,97 @@ static int64_t message_id(void)
     return -(int64_t)(cq__sim_random32() & 0x7fffffffu) - 1;
 }
 
-static void private_message(cq__sim_jw *w, const cq__sim_event_spec *s,
-                            int64_t now)
+static void private_message(cq__jw *w, const cq__sim_event_spec *s, int64_t now)
 {
-    cq__sim_jw_kstr(w, "post_type", "message");
-    cq__sim_jw_kstr(w, "message_type", "private");
-    cq__sim_jw_kint(w, "time", now);
-    cq__sim_jw_kint(w, "self_id", s->self_id);
-    cq__sim_jw_kstr(w, "sub_type", "friend");
-    cq__sim_jw_kint(w, "target_id", s->self_id);
-    cq__sim_jw_kstr(w, "message", s->text);
-    cq__sim_jw_kstr(w, "raw_message", s->text);
-    cq__sim_jw_kint(w, "font", 0);
-    cq__sim_jw_key(w, "sender");
-    cq__sim_jw_open(w);
-    cq__sim_jw_kint(w, "age", 0);
-    cq__sim_jw_kstr(w, "nickname", NICKNAME);
-    cq__sim_jw_kstr(w, "sex", "unknown");
-    cq__sim_jw_kint(w, "user_id", s->user_id);
-    cq__sim_jw_close(w);
-    cq__sim_jw_kint(w, "message_id", message_id());
-    cq__sim_jw_kint(w, "user_id", s->user_id);
+    cq__jw_kstr(w, "post_type", "message");
+    cq__jw_kstr(w, "message_type", "private");
+    cq__jw_kint(w, "time", now);
+    cq__jw_kint(w, "self_id", s->self_id);
+    cq__jw_kstr(w, "sub_type", "friend");
+    cq__jw_kint(w, "target_id", s->self_id);
+    cq__jw_kstr(w, "message", s->text);
+    cq__jw_kstr(w, "raw_message", s->text);
+    cq__jw_kint(w, "font", 0);
+    cq__jw_key(w, "sender");
+    cq__jw_open(w);
+    cq__jw_kint(w, "age", 0);
+    cq__jw_kstr(w, "nickname", NICKNAME);
+    cq__jw_kstr(w, "sex", "unknown");
+    cq__jw_kint(w, "user_id", s->user_id);
+    cq__jw_close(w);
+    cq__jw_kint(w, "message_id", message_id());
+    cq__jw_kint(w, "user_id", s->user_id);
 }
 
-static void group_message(cq__sim_jw *w, const cq__sim_event_spec *s,
-                          int64_t now)
+static void group_message(cq__jw *w, const cq__sim_event_spec *s, int64_t now)
 {
-    cq__sim_jw_kstr(w, "post_type", "message");
-    cq__sim_jw_kstr(w, "message_type", "group");
-    cq__sim_jw_kint(w, "time", now);
-    cq__sim_jw_kint(w, "self_id", s->self_id);
-    cq__sim_jw_kstr(w, "sub_type", "normal");
-    cq__sim_jw_knull(w, "anonymous");
-    cq__sim_jw_kint(w, "font", 0);
-    cq__sim_jw_kint(w, "group_id", s->group_id);
-    cq__sim_jw_kstr(w, "raw_message", s->text);
-    cq__sim_jw_key(w, "sender");
-    cq__sim_jw_open(w);
-    cq__sim_jw_kint(w, "age", 0);
-    cq__sim_jw_kstr(w, "area", "");
-    cq__sim_jw_kstr(w, "card", "");
-    cq__sim_jw_kstr(w, "level", "");
-    cq__sim_jw_kstr(w, "nickname", NICKNAME);
-    cq__sim_jw_kstr(w, "role", "member");
-    cq__sim_jw_kstr(w, "sex", "unknown");
-    cq__sim_jw_kstr(w, "title", "");
-    cq__sim_jw_kint(w, "user_id", s->user_id);
-    cq__sim_jw_close(w);
-    cq__sim_jw_kstr(w, "message", s->text);
-    cq__sim_jw_kint(w, "message_seq", (int64_t)(cq__sim_random32() % 100000));
-    cq__sim_jw_kint(w, "user_id", s->user_id);
-    cq__sim_jw_kint(w, "message_id", message_id());
+    cq__jw_kstr(w, "post_type", "message");
+    cq__jw_kstr(w, "message_type", "group");
+    cq__jw_kint(w, "time", now);
+    cq__jw_kint(w, "self_id", s->self_id);
+    cq__jw_kstr(w, "sub_type", "normal");
+    cq__jw_knull(w, "anonymous");
+    cq__jw_kint(w, "font", 0);
+    cq__jw_kint(w, "group_id", s->group_id);
+    cq__jw_kstr(w, "raw_message", s->text);
+    cq__jw_key(w, "sender");
+    cq__jw_open(w);
+    cq__jw_kint(w, "age", 0);
+    cq__jw_kstr(w, "area", "");
+    cq__jw_kstr(w, "card", "");
+    cq__jw_kstr(w, "level", "");
+    cq__jw_kstr(w, "nickname", NICKNAME);
+    cq__jw_kstr(w, "role", "member");
+    cq__jw_kstr(w, "sex", "unknown");
+    cq__jw_kstr(w, "title", "");
+    cq__jw_kint(w, "user_id", s->user_id);
+    cq__jw_close(w);
+    cq__jw_kstr(w, "message", s->text);
+    cq__jw_kint(w, "message_seq", (int64_t)(cq__sim_random32() % 100000));
+    cq__jw_kint(w, "user_id", s->user_id);
+    cq__jw_kint(w, "message_id", message_id());
 }
 
 /* Go marshals maps with sorted keys: this one comes out alphabetical. */
-static void group_increase(cq__sim_jw *w, const cq__sim_event_spec *s,
-                           int64_t now)
+static void group_increase(cq__jw *w, const cq__sim_event_spec *s, int64_t now)
 {
-    cq__sim_jw_kint(w, "group_id", s->group_id);
-    cq__sim_jw_kstr(w, "notice_type", "group_increase");
-    cq__sim_jw_kint(w, "operator_id", 0);
-    cq__sim_jw_kstr(w, "post_type", "notice");
-    cq__sim_jw_kint(w, "self_id", s->self_id);
-    cq__sim_jw_kstr(w, "sub_type", "approve");
-    cq__sim_jw_kint(w, "time", now);
-    cq__sim_jw_kint(w, "user_id", s->user_id);
+    cq__jw_kint(w, "group_id", s->group_id);
+    cq__jw_kstr(w, "notice_type", "group_increase");
+    cq__jw_kint(w, "operator_id", 0);
+    cq__jw_kstr(w, "post_type", "notice");
+    cq__jw_kint(w, "self_id", s->self_id);
+    cq__jw_kstr(w, "sub_type", "approve");
+    cq__jw_kint(w, "time", now);
+    cq__jw_kint(w, "user_id", s->user_id);
 }
 
-static void friend_request(cq__sim_jw *w, const cq__sim_event_spec *s,
-                           int64_t now, const char *flag)
+static void friend_request(cq__jw *w, const cq__sim_event_spec *s, int64_t now,
+                           const char *flag)
 {
-    cq__sim_jw_kstr(w, "post_type", "request");
-    cq__sim_jw_kstr(w, "request_type", "friend");
-    cq__sim_jw_kint(w, "time", now);
-    cq__sim_jw_kint(w, "self_id", s->self_id);
-    cq__sim_jw_kint(w, "user_id", s->user_id);
-    cq__sim_jw_kstr(w, "comment", s->text != NULL ? s->text : "");
-    cq__sim_jw_kstr(w, "flag", flag);
+    cq__jw_kstr(w, "post_type", "request");
+    cq__jw_kstr(w, "request_type", "friend");
+    cq__jw_kint(w, "time", now);
+    cq__jw_kint(w, "self_id", s->self_id);
+    cq__jw_kint(w, "user_id", s->user_id);
+    cq__jw_kstr(w, "comment", s->text != NULL ? s->text : "");
+    cq__jw_kstr(w, "flag", flag);
 }
 
-static void group_request(cq__sim_jw *w, const cq__sim_event_spec *s,
-                          int64_t now, const char *flag)
+static void group_request(cq__jw *w, const cq__sim_event_spec *s, int64_t now,
+                          const char *flag)
 {
-    cq__sim_jw_kstr(w, "comment", s->text != NULL ? s->text : "");
-    cq__sim_jw_kstr(w, "flag", flag);
-    cq__sim_jw_kint(w, "group_id", s->group_id);
-    cq__sim_jw_kstr(w, "post_type", "request");
-    cq__sim_jw_kstr(w, "request_type", "group");
-    cq__sim_jw_kint(w, "self_id", s->self_id);
-    cq__sim_jw_kstr(w, "sub_type", s->sub_type);
-    cq__sim_jw_kint(w, "time", now);
-    cq__sim_jw_kint(w, "user_id", s->user_id);
+    cq__jw_kstr(w, "comment", s->text != NULL ? s->text : "");
+    cq__jw_kstr(w, "flag", flag);
+    cq__jw_kint(w, "group_id", s->group_id);
+    cq__jw_kstr(w, "post_type", "request");
+    cq__jw_kstr(w, "request_type", "group");
+    cq__jw_kint(w, "self_id", s->self_id);
+    cq__jw_kstr(w, "sub_type", s->sub_type);
+    cq__jw_kint(w, "time", now);
+    cq__jw_kint(w, "user_id", s->user_id);
 }
 
-static void heartbeat(cq__sim_jw *w, const cq__sim_event_spec *s, int64_t now)
+static void heartbeat(cq__jw *w, const cq__sim_event_spec *s, int64_t now)
 {
     static const char *const stats[] = {"packet_received", "packet_sent",
                                         "packet_lost",     "message_received",
@@ -122,25 +119,25 @@ static void heartbeat(cq__sim_jw *w, const cq__sim_event_spec *s, int64_t now)
                                         "lost_times",      "last_message_time"};
     size_t i;
 
-    cq__sim_jw_kstr(w, "post_type", "meta_event");
-    cq__sim_jw_kstr(w, "meta_event_type", "heartbeat");
-    cq__sim_jw_kint(w, "time", now);
-    cq__sim_jw_kint(w, "self_id", s->self_id);
-    cq__sim_jw_key(w, "status");
-    cq__sim_jw_open(w);
-    cq__sim_jw_kbool(w, "app_enabled", 1);
-    cq__sim_jw_kbool(w, "app_good", 1);
-    cq__sim_jw_kbool(w, "app_initialized", 1);
-    cq__sim_jw_kbool(w, "good", 1);
-    cq__sim_jw_kbool(w, "online", 1);
-    cq__sim_jw_knull(w, "plugins_good");
-    cq__sim_jw_key(w, "stat");
-    cq__sim_jw_open(w);
+    cq__jw_kstr(w, "post_type", "meta_event");
+    cq__jw_kstr(w, "meta_event_type", "heartbeat");
+    cq__jw_kint(w, "time", now);
+    cq__jw_kint(w, "self_id", s->self_id);
+    cq__jw_key(w, "status");
+    cq__jw_open(w);
+    cq__jw_kbool(w, "app_enabled", 1);
+    cq__jw_kbool(w, "app_good", 1);
+    cq__jw_kbool(w, "app_initialized", 1);
+    cq__jw_kbool(w, "good", 1);
+    cq__jw_kbool(w, "online", 1);
+    cq__jw_knull(w, "plugins_good");
+    cq__jw_key(w, "stat");
+    cq__jw_open(w);
     for (i = 0; i < sizeof(stats) / sizeof(stats[0]); i++)
-        cq__sim_jw_kint(w, stats[i], 0);
-    cq__sim_jw_close(w);
-    cq__sim_jw_close(w);
-    cq__sim_jw_kint(w, "interval", 5000);
+        cq__jw_kint(w, stats[i], 0);
+    cq__jw_close(w);
+    cq__jw_close(w);
+    cq__jw_kint(w, "interval", 5000);
 }
 
 /*
@@ -181,15 +178,15 @@ char *cq__sim_event_build(const cq__sim_event_spec *spec, size_t *len, int *err)
 {
     int64_t now = (int64_t)time(NULL);
     char flag[32], *json, *out;
-    cq__sim_jw w;
+    cq__jw w;
 
     /* Request flags are opaque strings; gocq's look like this. */
     snprintf(flag, sizeof(flag), "%lld%06u", (long long)now,
              cq__sim_random32() % 1000000u);
-    *err = cq__sim_jw_init(&w);
+    *err = cq__jw_init(&w);
     if (*err != CQ_OK)
         return NULL;
-    cq__sim_jw_open(&w);
+    cq__jw_open(&w);
     switch (spec->kind) {
     case CQ__SIM_EV_PRIVATE:
         private_message(&w, spec, now);
@@ -211,11 +208,11 @@ char *cq__sim_event_build(const cq__sim_event_spec *spec, size_t *len, int *err)
         heartbeat(&w, spec, now);
         break;
     }
-    cq__sim_jw_close(&w);
-    json = cq__sim_jw_dup(&w, NULL);
+    cq__jw_close(&w);
+    json = cq__jw_dup(&w, NULL);
     if (json == NULL)
         *err = w.err != CQ_OK ? w.err : CQ_ENOMEM;
-    cq__sim_jw_free(&w);
+    cq__jw_free(&w);
     if (json == NULL)
         return NULL;
     out = gocq_escape(json, len);

@@ -166,7 +166,7 @@ int cq__sim_check_params(const struct cq__action *action, yajl_val params,
  * returns 1 when the action answers status "async" instead (then nothing is
  * written), 0 otherwise.
  */
-int cq__sim_data(cq__sim_jw *w, const char *action, yajl_val params,
+int cq__sim_data(cq__jw *w, const char *action, yajl_val params,
                  cq__sim_world *world);
 /* The value of a parameter, or NULL when absent; JSON null counts absent. */
 yajl_val cq__sim_param(yajl_val params, const char *name);

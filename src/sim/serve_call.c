@@ -122,36 +122,36 @@ static void call_free(cq__sim_call *c)
 static void write_log(cq__sim_call *c)
 {
     cq__sim_server *srv = c->srv;
-    cq__sim_jw w;
+    cq__jw w;
     char *line;
 
-    if (cq__sim_jw_init(&w) != CQ_OK)
+    if (cq__jw_init(&w) != CQ_OK)
         return;
-    cq__sim_jw_open(&w);
-    cq__sim_jw_kint(&w, "seq", (int64_t)++srv->seq);
-    cq__sim_jw_kint(&w, "time", (int64_t)time(NULL));
-    cq__sim_jw_kstr(&w, "peer", c->peer);
-    cq__sim_jw_kstr(&w, "method", c->method);
-    cq__sim_jw_kstr(&w, "action", c->action);
-    cq__sim_jw_key(&w, "params");
-    cq__sim_jw_value(&w, c->params);
-    cq__sim_jw_kstr(&w, "auth", c->auth);
+    cq__jw_open(&w);
+    cq__jw_kint(&w, "seq", (int64_t)++srv->seq);
+    cq__jw_kint(&w, "time", (int64_t)time(NULL));
+    cq__jw_kstr(&w, "peer", c->peer);
+    cq__jw_kstr(&w, "method", c->method);
+    cq__jw_kstr(&w, "action", c->action);
+    cq__jw_key(&w, "params");
+    cq__jw_value(&w, c->params);
+    cq__jw_kstr(&w, "auth", c->auth);
     if (c->http_status > 0)
-        cq__sim_jw_kint(&w, "http_status", c->http_status);
+        cq__jw_kint(&w, "http_status", c->http_status);
     else
-        cq__sim_jw_knull(&w, "http_status");
-    cq__sim_jw_kstr(&w, "status", c->status);
+        cq__jw_knull(&w, "http_status");
+    cq__jw_kstr(&w, "status", c->status);
     if (c->status != NULL)
-        cq__sim_jw_kint(&w, "retcode", c->retcode);
+        cq__jw_kint(&w, "retcode", c->retcode);
     else
-        cq__sim_jw_knull(&w, "retcode");
+        cq__jw_knull(&w, "retcode");
     if (c->fault != NULL)
-        cq__sim_jw_kstr(&w, "fault", fault_names[c->fault->kind]);
+        cq__jw_kstr(&w, "fault", fault_names[c->fault->kind]);
     if (c->error[0] != '\0')
-        cq__sim_jw_kstr(&w, "error", c->error);
-    cq__sim_jw_close(&w);
-    line = cq__sim_jw_dup(&w, NULL);
-    cq__sim_jw_free(&w);
+        cq__jw_kstr(&w, "error", c->error);
+    cq__jw_close(&w);
+    line = cq__jw_dup(&w, NULL);
+    cq__jw_free(&w);
     if (line == NULL) {
         cq_log(CQ_LOG_ERROR, "cannot write log line %llu: out of memory",
                (unsigned long long)srv->seq);

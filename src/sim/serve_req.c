@@ -287,11 +287,11 @@ static int add_pairs(param_ref *refs, size_t *n, struct evkeyvalq *q,
 }
 
 /* Writes the merged object: first position, last value of each key. */
-static void write_merged(cq__sim_jw *w, const param_ref *refs, size_t n)
+static void write_merged(cq__jw *w, const param_ref *refs, size_t n)
 {
     size_t i, j, last;
 
-    cq__sim_jw_open(w);
+    cq__jw_open(w);
     for (i = 0; i < n; i++) {
         for (j = 0; j < i && strcmp(refs[j].key, refs[i].key) != 0; j++)
             ;
@@ -300,13 +300,13 @@ static void write_merged(cq__sim_jw *w, const param_ref *refs, size_t n)
         for (last = i, j = i + 1; j < n; j++)
             if (strcmp(refs[j].key, refs[i].key) == 0)
                 last = j;
-        cq__sim_jw_key(w, refs[i].key);
+        cq__jw_key(w, refs[i].key);
         if (refs[last].json != NULL)
-            cq__sim_jw_value(w, refs[last].json);
+            cq__jw_value(w, refs[last].json);
         else
-            cq__sim_jw_str(w, refs[last].str);
+            cq__jw_str(w, refs[last].str);
     }
-    cq__sim_jw_close(w);
+    cq__jw_close(w);
 }
 
 static int merge(cq__sim_call *c, parts *p)
@@ -314,7 +314,7 @@ static int merge(cq__sim_call *c, parts *p)
     param_ref *refs = calloc(MAX_PARAMS, sizeof(*refs));
     size_t n = 0, i, len = 0;
     int rc = refs != NULL ? CQ_OK : CQ_ENOMEM;
-    cq__sim_jw w;
+    cq__jw w;
     char *text = NULL;
 
     for (i = 0; rc == CQ_OK && p->from_body && i < p->from_body->u.object.len;
@@ -330,11 +330,11 @@ static int merge(cq__sim_call *c, parts *p)
         rc = add_pairs(refs, &n, &p->form, NULL);
     if (rc == CQ_OK && p->have_query)
         rc = add_pairs(refs, &n, &p->query, "access_token");
-    if (rc == CQ_OK && (rc = cq__sim_jw_init(&w)) == CQ_OK) {
+    if (rc == CQ_OK && (rc = cq__jw_init(&w)) == CQ_OK) {
         write_merged(&w, refs, n);
-        text = cq__sim_jw_dup(&w, &len);
+        text = cq__jw_dup(&w, &len);
         rc = text != NULL ? CQ_OK : w.err != CQ_OK ? w.err : CQ_ENOMEM;
-        cq__sim_jw_free(&w);
+        cq__jw_free(&w);
     }
     free(refs);
     if (rc == CQ_OK)
@@ -359,28 +359,28 @@ static int merge(cq__sim_call *c, parts *p)
 static int answer(cq__sim_call *c, const char *status, int64_t retcode,
                   const char *msg, const char *action)
 {
-    cq__sim_jw w;
+    cq__jw w;
 
-    if (cq__sim_jw_init(&w) != CQ_OK)
+    if (cq__jw_init(&w) != CQ_OK)
         return reject(c, 500, "out of memory");
-    cq__sim_jw_open(&w);
-    cq__sim_jw_key(&w, "data");
+    cq__jw_open(&w);
+    cq__jw_key(&w, "data");
     if (action == NULL || cq__sim_data(&w, action, c->params, &c->srv->world)) {
         if (action != NULL) {
             status = "async";
             retcode = 1;
         }
-        cq__sim_jw_null(&w);
+        cq__jw_null(&w);
     }
     if (msg != NULL)
-        cq__sim_jw_kstr(&w, "msg", msg);
-    cq__sim_jw_kint(&w, "retcode", retcode);
-    cq__sim_jw_kstr(&w, "status", status);
+        cq__jw_kstr(&w, "msg", msg);
+    cq__jw_kint(&w, "retcode", retcode);
+    cq__jw_kstr(&w, "status", status);
     if (msg != NULL)
-        cq__sim_jw_kstr(&w, "wording", msg);
-    cq__sim_jw_close(&w);
-    c->body = cq__sim_jw_dup(&w, &c->body_len);
-    cq__sim_jw_free(&w);
+        cq__jw_kstr(&w, "wording", msg);
+    cq__jw_close(&w);
+    c->body = cq__jw_dup(&w, &c->body_len);
+    cq__jw_free(&w);
     if (c->body == NULL)
         return reject(c, 500, "cannot write the answer: out of memory");
     c->http_status = 200;

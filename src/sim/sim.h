@@ -102,42 +102,4 @@ typedef struct cq__sim_event_spec {
 char *cq__sim_event_build(const cq__sim_event_spec *spec, size_t *len,
                           int *err);
 
-/*
- * jw: a JSON writer over a validating yajl generator whose first error
- * latches, so that a caller writes a whole document and checks once. Every
- * call after an error does nothing. err is CQ_OK, CQ_EINVAL (a yajl_gen call
- * failed: invalid UTF-8, or a value where a key is due) or CQ_ENOMEM.
- */
-typedef struct cq__sim_jw {
-    yajl_gen g;
-    int err;
-} cq__sim_jw;
-
-/* Starts w on a new generator; returns CQ_OK or CQ_ENOMEM. */
-int cq__sim_jw_init(cq__sim_jw *w);
-/* Frees the generator. Never fails. */
-void cq__sim_jw_free(cq__sim_jw *w);
-/*
- * Returns a copy of the output (the caller frees it) and stores its length in
- * *len (may be NULL), or returns NULL when a write failed or out of memory.
- */
-char *cq__sim_jw_dup(cq__sim_jw *w, size_t *len);
-
-void cq__sim_jw_open(cq__sim_jw *w);               /* { */
-void cq__sim_jw_close(cq__sim_jw *w);              /* } */
-void cq__sim_jw_aopen(cq__sim_jw *w);              /* [ */
-void cq__sim_jw_aclose(cq__sim_jw *w);             /* ] */
-void cq__sim_jw_str(cq__sim_jw *w, const char *s); /* NULL writes null. */
-void cq__sim_jw_int(cq__sim_jw *w, int64_t v);
-void cq__sim_jw_bool(cq__sim_jw *w, int v);
-void cq__sim_jw_null(cq__sim_jw *w);
-void cq__sim_jw_value(cq__sim_jw *w, yajl_val v); /* NULL writes null. */
-/* A key followed by a value, inside an object. */
-void cq__sim_jw_kstr(cq__sim_jw *w, const char *key, const char *s);
-void cq__sim_jw_kint(cq__sim_jw *w, const char *key, int64_t v);
-void cq__sim_jw_kbool(cq__sim_jw *w, const char *key, int v);
-void cq__sim_jw_knull(cq__sim_jw *w, const char *key);
-/* Writes a key only: an object or array value follows. */
-void cq__sim_jw_key(cq__sim_jw *w, const char *key);
-
 #endif
