@@ -60,7 +60,7 @@ BEGIN {
         args = args ", " ctype(ptype[i]) pname[i]
     }
     if (out == "header") {
-        printf "int %s(cq_ctx *c%s,\n        cq_result *out);\n", fn, args
+        printf "CQ_EXTERN int %s(cq_ctx *c%s,\n        cq_result *out);\n", fn, args
         next
     }
     names[n] = action

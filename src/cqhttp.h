@@ -30,40 +30,106 @@
 extern "C" {
 #endif
 
-#define CQ_VERSION "0.1.0"
-
-/* Return codes. 0 is success; every failure is negative. */
-#define CQ_OK           0
-#define CQ_ENOMEM       (-1)  /* Out of memory. */
-#define CQ_ETOOBIG      (-2)  /* Input above its configured cap. */
-#define CQ_EPARSE       (-3)  /* Malformed JSON, CQ code or HTTP. */
-#define CQ_EAGAIN       (-4)  /* A non-blocking step needs more input. */
-#define CQ_EDEPTH       (-5)  /* JSON nested deeper than allowed. */
-#define CQ_ENOTYPE      (-6)  /* The event has no string "post_type". */
-#define CQ_EINVAL       (-7)  /* An argument or setting is not valid. */
-#define CQ_ENOENT       (-8)  /* The field or item does not exist. */
-#define CQ_ETYPE        (-9)  /* The field exists with another JSON type. */
-#define CQ_ERANGE       (-10) /* A number does not fit the asked type. */
-#define CQ_EAUTHMISSING (-11) /* A required signature or token is absent. */
-#define CQ_EAUTHBAD     (-12) /* A signature or token is wrong or malformed. */
-#define CQ_ENOAPI       (-13) /* No API transport is configured or usable. */
-#define CQ_EFAILED      (-14) /* The action failed: see cq_result.retcode. */
-#define CQ_EHTTP        (-15) /* Non-2xx HTTP answer: see cq_result.status. */
-#define CQ_EBADRESP     (-16) /* The API answer is not a OneBot result. */
-#define CQ_ECONNREFUSED (-17) /* The API server refused the connection. */
-#define CQ_ETIMEDOUT    (-18) /* The API call took longer than allowed. */
-#define CQ_ENETWORK     (-19) /* Any other transport failure. */
-#define CQ_EHANDLER     (-20) /* A handler reported failure. */
-#define CQ_EIO          (-21) /* Reading or writing a file or socket failed. */
-
-/* Returns a static English sentence for any CQ_E* code (or "success"). */
-const char *cq_strerror(int err);
+/*
+ * The version of this header. The package version (configure.ac) is read
+ * from these three lines, so they are its one source. cq_version() gives the
+ * version of the library actually loaded, which may differ from the header a
+ * program was compiled with.
+ */
+#define CQ_VERSION_MAJOR 0
+#define CQ_VERSION_MINOR 1
+#define CQ_VERSION_PATCH 0
+#define CQ_VERSION_HEX                                                         \
+    ((CQ_VERSION_MAJOR << 16) | (CQ_VERSION_MINOR << 8) | CQ_VERSION_PATCH)
+#define CQ__STR(x)  #x
+#define CQ__XSTR(x) CQ__STR(x)
+#define CQ_VERSION                                                             \
+    CQ__XSTR(CQ_VERSION_MAJOR)                                                 \
+    "." CQ__XSTR(CQ_VERSION_MINOR) "." CQ__XSTR(CQ_VERSION_PATCH)
 
 /*
- * Values: read-only views into parsed JSON. A cq_value is owned by whatever
- * produced it (an event, a result) and lives as long as its owner.
+ * Marks the declarations the library exports. The library is built with
+ * -fvisibility=hidden, so everything else, the internal cq__ functions
+ * included, stays out of its dynamic symbol table.
  */
-typedef struct yajl_val_s cq_value;
+#if defined(__GNUC__) || defined(__clang__)
+#define CQ_EXTERN __attribute__((visibility("default")))
+#else
+#define CQ_EXTERN
+#endif
+
+/* CQ_VERSION_HEX of the library loaded at run time. */
+CQ_EXTERN unsigned cq_version(void);
+/* CQ_VERSION of the library loaded at run time ("0.1.0"). */
+CQ_EXTERN const char *cq_version_string(void);
+
+/*
+ * Return codes. 0 (CQ_OK) is success; every failure is negative. One list
+ * gives the codes, cq_strerror() (the sentence) and cq_err_name() (the
+ * name): XX(name, value, sentence), where the comment on each line says
+ * when it is returned.
+ */
+#define CQ_ERRNO_MAP(XX)                                                       \
+    /* Out of memory. */                                                       \
+    XX(ENOMEM, -1, "out of memory")                                            \
+    /* Input above its configured cap. */                                      \
+    XX(ETOOBIG, -2, "input larger than its configured limit")                  \
+    /* Malformed JSON, CQ code or HTTP. */                                     \
+    XX(EPARSE, -3, "malformed input")                                          \
+    /* A non-blocking step needs more input. */                                \
+    XX(EAGAIN, -4, "more input needed")                                        \
+    /* JSON nested deeper than allowed. */                                     \
+    XX(EDEPTH, -5, "JSON nested deeper than allowed")                          \
+    /* The event has no string "post_type". */                                 \
+    XX(ENOTYPE, -6, "event has no post_type")                                  \
+    /* An argument or setting is not valid. */                                 \
+    XX(EINVAL, -7, "invalid argument")                                         \
+    /* The field or item does not exist. */                                    \
+    XX(ENOENT, -8, "no such field")                                            \
+    /* The field exists with another JSON type. */                             \
+    XX(ETYPE, -9, "field has another type")                                    \
+    /* A number does not fit the asked type. */                                \
+    XX(ERANGE, -10, "number out of range")                                     \
+    /* A required signature or token is absent. */                             \
+    XX(EAUTHMISSING, -11, "credentials missing")                               \
+    /* A signature or token is wrong or malformed. */                          \
+    XX(EAUTHBAD, -12, "credentials wrong or malformed")                        \
+    /* No API transport is configured or usable. */                            \
+    XX(ENOAPI, -13,                                                            \
+       "no API available (set api_root, or connect the account "               \
+       "to the bridge)")                                                       \
+    /* The action failed: see cq_result.retcode. */                            \
+    XX(EFAILED, -14, "the action failed (see retcode)")                        \
+    /* Non-2xx HTTP answer: see cq_result.status. */                           \
+    XX(EHTTP, -15, "the API answered with an HTTP error status")               \
+    /* The API answer is not a OneBot result. */                               \
+    XX(EBADRESP, -16, "the API answer is not a OneBot result")                 \
+    /* The API server refused the connection. */                               \
+    XX(ECONNREFUSED, -17, "the API server refused the connection")             \
+    /* The API call took longer than allowed. */                               \
+    XX(ETIMEDOUT, -18, "the API call timed out")                               \
+    /* Any other transport failure. */                                         \
+    XX(ENETWORK, -19, "network error talking to the API")                      \
+    /* A handler reported failure. */                                          \
+    XX(EHANDLER, -20, "a handler failed")                                      \
+    /* Reading or writing a file or socket failed. */                          \
+    XX(EIO, -21, "input/output error")
+
+#define CQ_OK                             0
+#define CQ__ERRNO_ENUM(name, value, text) CQ_##name = value,
+enum cq_errno { CQ_ERRNO_MAP(CQ__ERRNO_ENUM) };
+
+/* Returns a static English sentence for any CQ_E* code (or "success"). */
+CQ_EXTERN const char *cq_strerror(int err);
+/* Returns the code's name ("CQ_ENOMEM", "CQ_OK"), or "CQ_E?" for others. */
+CQ_EXTERN const char *cq_err_name(int err);
+
+/*
+ * Values: read-only views into parsed JSON. A cq_value is opaque, read through
+ * the accessors below; it is owned by whatever produced it (an event, a
+ * result) and lives as long as its owner.
+ */
+typedef struct cq_value cq_value;
 
 typedef enum cq_type {
     CQ_TNONE = 0, /* The value is NULL (absent). */
@@ -76,33 +142,33 @@ typedef enum cq_type {
     CQ_TOBJECT
 } cq_type;
 
-cq_type cq_value_type(const cq_value *v);
+CQ_EXTERN cq_type cq_value_type(const cq_value *v);
 /*
  * Follows a dotted path from v: object keys by name, array items by decimal
  * index ("message.0.data.text"). Returns NULL when any step is missing.
  */
-const cq_value *cq_value_get(const cq_value *v, const char *path);
+CQ_EXTERN const cq_value *cq_value_get(const cq_value *v, const char *path);
 /* NULL unless v is a string. */
-const char *cq_value_string(const cq_value *v);
+CQ_EXTERN const char *cq_value_string(const cq_value *v);
 /*
  * Stores an integer in *out. A JSON integer or a decimal string (NapCat sends
  * both) is accepted. Returns CQ_OK, CQ_ENOENT (v is NULL), CQ_ETYPE (not an
  * integer or a decimal string) or CQ_ERANGE (does not fit int64_t).
  */
-int cq_value_int(const cq_value *v, int64_t *out);
+CQ_EXTERN int cq_value_int(const cq_value *v, int64_t *out);
 /* Returns 1 for true, 0 for false, or CQ_ENOENT / CQ_ETYPE. */
-int cq_value_bool(const cq_value *v);
+CQ_EXTERN int cq_value_bool(const cq_value *v);
 /* Item count of an array or object; 0 for anything else. */
-size_t cq_value_len(const cq_value *v);
+CQ_EXTERN size_t cq_value_len(const cq_value *v);
 /* The i-th item of an array or value of an object; NULL past the end. */
-const cq_value *cq_value_at(const cq_value *v, size_t i);
+CQ_EXTERN const cq_value *cq_value_at(const cq_value *v, size_t i);
 /* The i-th key of an object; NULL past the end or for non-objects. */
-const char *cq_value_key(const cq_value *v, size_t i);
+CQ_EXTERN const char *cq_value_key(const cq_value *v, size_t i);
 /*
  * Serialises v as compact JSON. Returns a string the caller frees with
  * free(), or NULL when out of memory or v is NULL.
  */
-char *cq_value_to_json(const cq_value *v);
+CQ_EXTERN char *cq_value_to_json(const cq_value *v);
 
 /*
  * Events. An event is one parsed OneBot event object. Parsing checks the
@@ -123,43 +189,44 @@ typedef struct cq_event cq_event;
  * CQ_ENOTYPE  the object has no string "post_type".
  * CQ_ENOMEM   out of memory.
  */
-int cq_event_parse(cq_event **ev, const char *buf, size_t len, int max_depth);
-void cq_event_free(cq_event *ev); /* NULL is a no-op. */
+CQ_EXTERN int cq_event_parse(cq_event **ev, const char *buf, size_t len,
+                             int max_depth);
+CQ_EXTERN void cq_event_free(cq_event *ev); /* NULL is a no-op. */
 
 /* The whole event object. */
-const cq_value *cq_event_root(const cq_event *e);
+CQ_EXTERN const cq_value *cq_event_root(const cq_event *e);
 /* Any field by dotted path, as cq_value_get() on the root. */
-const cq_value *cq_event_get(const cq_event *e, const char *path);
+CQ_EXTERN const cq_value *cq_event_get(const cq_event *e, const char *path);
 /* The body bytes the event was parsed from (NUL-terminated). */
-const char *cq_event_raw(const cq_event *e, size_t *len);
+CQ_EXTERN const char *cq_event_raw(const cq_event *e, size_t *len);
 
 /* "message", "notice", "request", "meta_event", or another string. */
-const char *cq_event_post_type(const cq_event *e);
+CQ_EXTERN const char *cq_event_post_type(const cq_event *e);
 /* The value of "<post_type>_type" ("private", "group_increase", ...). */
-const char *cq_event_detail_type(const cq_event *e);
+CQ_EXTERN const char *cq_event_detail_type(const cq_event *e);
 /* "sub_type", or NULL when absent or empty. */
-const char *cq_event_sub_type(const cq_event *e);
+CQ_EXTERN const char *cq_event_sub_type(const cq_event *e);
 /*
  * The event name used for dispatch: post_type, detail type and sub type
  * joined by dots ("message.private.friend", "meta_event.heartbeat").
  */
-const char *cq_event_name(const cq_event *e);
+CQ_EXTERN const char *cq_event_name(const cq_event *e);
 
 /* Integer fields; 0 when absent or not an integer. */
-int64_t cq_event_self_id(const cq_event *e);
-int64_t cq_event_user_id(const cq_event *e);
-int64_t cq_event_group_id(const cq_event *e);
-int64_t cq_event_message_id(const cq_event *e); /* Often negative. */
-int64_t cq_event_time(const cq_event *e);
+CQ_EXTERN int64_t cq_event_self_id(const cq_event *e);
+CQ_EXTERN int64_t cq_event_user_id(const cq_event *e);
+CQ_EXTERN int64_t cq_event_group_id(const cq_event *e);
+CQ_EXTERN int64_t cq_event_message_id(const cq_event *e); /* Often negative. */
+CQ_EXTERN int64_t cq_event_time(const cq_event *e);
 /* Integer field by path; returns as cq_value_int(). */
-int cq_event_int(const cq_event *e, const char *path, int64_t *out);
+CQ_EXTERN int cq_event_int(const cq_event *e, const char *path, int64_t *out);
 /* String field by path; NULL when absent or not a string. */
-const char *cq_event_string(const cq_event *e, const char *path);
+CQ_EXTERN const char *cq_event_string(const cq_event *e, const char *path);
 
 /* "message": a string (CQ code) or an array of segments, as received. */
-const cq_value *cq_event_message(const cq_event *e);
-const char *cq_event_raw_message(const cq_event *e);
-const char *cq_event_flag(const cq_event *e);
+CQ_EXTERN const cq_value *cq_event_message(const cq_event *e);
+CQ_EXTERN const char *cq_event_raw_message(const cq_event *e);
+CQ_EXTERN const char *cq_event_flag(const cq_event *e);
 
 /*
  * Messages: an ordered list of segments, in OneBot v11's two forms.
@@ -181,8 +248,8 @@ const char *cq_event_flag(const cq_event *e);
  *
  * Two forms (PROTOCOL.md section 8): the CQ-code string, read by
  * cq_msg_parse_cq() and written by cq_msg_format_cq(), and the JSON array of
- * {"type", "data"} objects, read by cq_msg_from_json() or cq_msg_from_yajl()
- * and written by cq_msg_to_json(). Literal text is never parsed: use
+ * {"type", "data"} objects, read by cq_msg_from_json() or cq_msg_from_value()
+ * and written by cq_msg_to_json_string(). Literal text is never parsed: use
  * cq_msg_add_text() for user input and cq_msg_parse_cq() for CQ code.
  *
  * Ownership: a message owns copies of every string given to it; strings
@@ -199,11 +266,6 @@ const char *cq_event_flag(const cq_event *e);
  * value may nest CQ_MSG_MAX_DEPTH - 3 levels. All recursion is bounded by
  * that depth. Exceeding a cap is CQ_ETOOBIG.
  */
-/* yajl's generator, declared so that users need not include yajl. */
-struct yajl_val_s;
-typedef struct yajl_gen_t *yajl_gen;
-
-
 #define CQ_MSG_MAX_BYTES (16 * 1024 * 1024)
 #define CQ_MSG_MAX_SEGS  100000
 #define CQ_MSG_MAX_DEPTH 32
@@ -213,14 +275,14 @@ typedef struct yajl_gen_t *yajl_gen;
 typedef struct cq_msg cq_msg;
 
 /* Returns a new empty message, or NULL when out of memory. */
-cq_msg *cq_msg_new(void);
+CQ_EXTERN cq_msg *cq_msg_new(void);
 
 /* Frees m and everything it owns. Never fails; NULL is a no-op. */
-void cq_msg_free(cq_msg *m);
+CQ_EXTERN void cq_msg_free(cq_msg *m);
 
 /* Returns a deep copy of m (NULL is copied as an empty message), or NULL when
  * out of memory. */
-cq_msg *cq_msg_dup(const cq_msg *m);
+CQ_EXTERN cq_msg *cq_msg_dup(const cq_msg *m);
 
 /*
  * Appends text as literal text: it is never parsed as CQ code. It merges into
@@ -230,7 +292,7 @@ cq_msg *cq_msg_dup(const cq_msg *m);
  * CQ_ETOOBIG  the message would exceed a cap.
  * CQ_ENOMEM   out of memory.
  */
-int cq_msg_add_text(cq_msg *m, const char *text);
+CQ_EXTERN int cq_msg_add_text(cq_msg *m, const char *text);
 
 /*
  * Appends one segment of the given type with parameters given as key, value
@@ -244,7 +306,7 @@ int cq_msg_add_text(cq_msg *m, const char *text);
  * CQ_ETOOBIG  the message would exceed a cap.
  * CQ_ENOMEM   out of memory.
  */
-int cq_msg_add_seg(cq_msg *m, const char *type, ...);
+CQ_EXTERN int cq_msg_add_seg(cq_msg *m, const char *type, ...);
 
 /*
  * Appends a copy of every segment of other (which may be m itself); a leading
@@ -254,7 +316,7 @@ int cq_msg_add_seg(cq_msg *m, const char *type, ...);
  * CQ_ETOOBIG  the message would exceed a cap.
  * CQ_ENOMEM   out of memory.
  */
-int cq_msg_append(cq_msg *m, const cq_msg *other);
+CQ_EXTERN int cq_msg_append(cq_msg *m, const cq_msg *other);
 
 /*
  * Builders for the standard segments of PROTOCOL.md 8.2. Integers are written
@@ -268,65 +330,67 @@ int cq_msg_append(cq_msg *m, const cq_msg *other);
  *             also content nested deeper than a value may).
  * CQ_ENOMEM   out of memory.
  */
-int cq_msg_add_face(cq_msg *m, int id);
-int cq_msg_add_at(cq_msg *m, int64_t qq);
-int cq_msg_add_at_all(cq_msg *m);
-int cq_msg_add_image(cq_msg *m, const char *file);
-int cq_msg_add_record(cq_msg *m, const char *file);
-int cq_msg_add_video(cq_msg *m, const char *file);
-int cq_msg_add_reply(cq_msg *m, int64_t id);
-int cq_msg_add_share(cq_msg *m, const char *url, const char *title,
-                     const char *content, const char *image);
-int cq_msg_add_poke(cq_msg *m, int type, int64_t id);
+CQ_EXTERN int cq_msg_add_face(cq_msg *m, int id);
+CQ_EXTERN int cq_msg_add_at(cq_msg *m, int64_t qq);
+CQ_EXTERN int cq_msg_add_at_all(cq_msg *m);
+CQ_EXTERN int cq_msg_add_image(cq_msg *m, const char *file);
+CQ_EXTERN int cq_msg_add_record(cq_msg *m, const char *file);
+CQ_EXTERN int cq_msg_add_video(cq_msg *m, const char *file);
+CQ_EXTERN int cq_msg_add_reply(cq_msg *m, int64_t id);
+CQ_EXTERN int cq_msg_add_share(cq_msg *m, const char *url, const char *title,
+                               const char *content, const char *image);
+CQ_EXTERN int cq_msg_add_poke(cq_msg *m, int type, int64_t id);
 /* Type is "qq", "163" or "xm". */
-int cq_msg_add_music(cq_msg *m, const char *type, int64_t id);
-int cq_msg_add_music_custom(cq_msg *m, const char *url, const char *audio,
-                            const char *title, const char *content,
-                            const char *image);
-int cq_msg_add_location(cq_msg *m, const char *lat, const char *lon,
-                        const char *title, const char *content);
+CQ_EXTERN int cq_msg_add_music(cq_msg *m, const char *type, int64_t id);
+CQ_EXTERN int cq_msg_add_music_custom(cq_msg *m, const char *url,
+                                      const char *audio, const char *title,
+                                      const char *content, const char *image);
+CQ_EXTERN int cq_msg_add_location(cq_msg *m, const char *lat, const char *lon,
+                                  const char *title, const char *content);
 /* Type is "qq" or "group". */
-int cq_msg_add_contact(cq_msg *m, const char *type, int64_t id);
-int cq_msg_add_rps(cq_msg *m);
-int cq_msg_add_dice(cq_msg *m);
-int cq_msg_add_shake(cq_msg *m);
+CQ_EXTERN int cq_msg_add_contact(cq_msg *m, const char *type, int64_t id);
+CQ_EXTERN int cq_msg_add_rps(cq_msg *m);
+CQ_EXTERN int cq_msg_add_dice(cq_msg *m);
+CQ_EXTERN int cq_msg_add_shake(cq_msg *m);
 /* Ignore non-zero sends the message even if anonymity fails. */
-int cq_msg_add_anonymous(cq_msg *m, int ignore);
-int cq_msg_add_forward(cq_msg *m, const char *id);
+CQ_EXTERN int cq_msg_add_anonymous(cq_msg *m, int ignore);
+CQ_EXTERN int cq_msg_add_forward(cq_msg *m, const char *id);
 /* A node that forwards the existing message id. */
-int cq_msg_add_node(cq_msg *m, int64_t id);
+CQ_EXTERN int cq_msg_add_node(cq_msg *m, int64_t id);
 /* A custom node; content is kept as a nested message (array form). */
-int cq_msg_add_node_custom(cq_msg *m, int64_t user_id, const char *nickname,
-                           const cq_msg *content);
-int cq_msg_add_xml(cq_msg *m, const char *data);
-int cq_msg_add_json(cq_msg *m, const char *data);
+CQ_EXTERN int cq_msg_add_node_custom(cq_msg *m, int64_t user_id,
+                                     const char *nickname,
+                                     const cq_msg *content);
+CQ_EXTERN int cq_msg_add_xml(cq_msg *m, const char *data);
+CQ_EXTERN int cq_msg_add_json(cq_msg *m, const char *data);
 
 /* Returns the number of segments; 0 for NULL. */
-size_t cq_msg_count(const cq_msg *m);
+CQ_EXTERN size_t cq_msg_count(const cq_msg *m);
 
 /* Returns the type of segment i, or NULL when m is NULL or i out of range. */
-const char *cq_msg_seg_type(const cq_msg *m, size_t i);
+CQ_EXTERN const char *cq_msg_seg_type(const cq_msg *m, size_t i);
 
 /* Returns the value of key in segment i: the string, or the JSON text of a
  * non-string value; NULL when absent or out of range. */
-const char *cq_msg_seg_get(const cq_msg *m, size_t i, const char *key);
+CQ_EXTERN const char *cq_msg_seg_get(const cq_msg *m, size_t i,
+                                     const char *key);
 
 /* Returns the number of parameters of segment i; 0 when out of range. */
-size_t cq_msg_seg_nparams(const cq_msg *m, size_t i);
+CQ_EXTERN size_t cq_msg_seg_nparams(const cq_msg *m, size_t i);
 
 /* Return the key and value (as cq_msg_seg_get) of parameter j of segment i,
  * or NULL when out of range. */
-const char *cq_msg_seg_key(const cq_msg *m, size_t i, size_t j);
-const char *cq_msg_seg_value(const cq_msg *m, size_t i, size_t j);
+CQ_EXTERN const char *cq_msg_seg_key(const cq_msg *m, size_t i, size_t j);
+CQ_EXTERN const char *cq_msg_seg_value(const cq_msg *m, size_t i, size_t j);
 
 /* Returns 1 if parameter j of segment i holds JSON text (a non-string value
  * read from the array form or a custom node's content), 0 otherwise. */
-int cq_msg_seg_is_json(const cq_msg *m, size_t i, size_t j);
+CQ_EXTERN int cq_msg_seg_is_json(const cq_msg *m, size_t i, size_t j);
 
 /* Returns the string "text" values of the "text" segments joined with one
  * space, as aiocqhttp's extract_plain_text() (NULL m gives ""), or NULL when
  * out of memory. */
-char *cq_msg_plain_text(const cq_msg *m);
+CQ_EXTERN char *cq_msg_plain_text(const cq_msg *m);
 
 /*
  * Parses CQ code (s, len bytes, need not be NUL-terminated) into a new
@@ -342,7 +406,7 @@ char *cq_msg_plain_text(const cq_msg *m);
  * CQ_ETOOBIG  len exceeds CQ_MSG_MAX_BYTES, or the result a cap.
  * CQ_ENOMEM   out of memory.
  */
-int cq_msg_parse_cq(cq_msg **out, const char *s, size_t len);
+CQ_EXTERN int cq_msg_parse_cq(cq_msg **out, const char *s, size_t len);
 
 /*
  * Returns m as CQ code (NULL m gives ""): pure text segments escaped without
@@ -352,16 +416,16 @@ int cq_msg_parse_cq(cq_msg **out, const char *s, size_t len);
  * value that is a message (a node's content) is written as its CQ code, null
  * is left out, any other as its JSON text. Returns NULL when out of memory.
  */
-char *cq_msg_format_cq(const cq_msg *m);
+CQ_EXTERN char *cq_msg_format_cq(const cq_msg *m);
 
 /* Returns s with '&', '[', ']' and, if escape_comma, ',' replaced by their
  * entities, or NULL when s is NULL or out of memory. */
-char *cq_escape(const char *s, int escape_comma);
+CQ_EXTERN char *cq_escape(const char *s, int escape_comma);
 
 /* Returns s with "&#44;", "&#91;", "&#93;" and "&amp;" decoded, "&amp;"
  * last (so "&amp;#91;" gives "&#91;"), or NULL when s is NULL or out of
  * memory. Other entities stay literal. */
-char *cq_unescape(const char *s);
+CQ_EXTERN char *cq_unescape(const char *s);
 
 /*
  * Reads a message from JSON (json, len bytes, need not be NUL-terminated), as
@@ -378,28 +442,18 @@ char *cq_unescape(const char *s);
  *             the outer array CQ_MSG_MAX_SEGS members, or the result a cap.
  * CQ_ENOMEM   out of memory.
  */
-int cq_msg_from_json(cq_msg **out, const char *json, size_t len);
+CQ_EXTERN int cq_msg_from_json(cq_msg **out, const char *json, size_t len);
 
-/* As cq_msg_from_json(), from a value of a tree parsed by yajl_tree_parse()
- * (string, array or object). Same return codes; CQ_EINVAL if v is NULL. */
-int cq_msg_from_yajl(cq_msg **out, const struct yajl_val_s *v);
+/* As cq_msg_from_json(), from a value (a string, array or object), such as
+ * cq_event_message() or a field of a result's data. Same return codes;
+ * CQ_EINVAL if v is NULL. */
+CQ_EXTERN int cq_msg_from_value(cq_msg **out, const cq_value *v);
 
-/*
- * Writes m (NULL as empty) as a JSON array of {"type", "data"} objects into
- * g, at a place where g accepts a value. "data" is always an object (also
- * when it was read as null or absent); non-string values are written back as
- * they were read. Returns CQ_OK or:
- *
- * CQ_EINVAL   g is NULL, or a yajl_gen call failed (g not expecting a value,
- *             or invalid UTF-8 while g validates it).
- * CQ_ETOOBIG  g's nesting limit was reached.
- * CQ_ENOMEM   out of memory.
- */
-int cq_msg_to_json(const cq_msg *m, yajl_gen g);
-
-/* Returns m as a JSON array string (UTF-8 validated), or NULL when out of
- * memory or when a string in m is not valid UTF-8. */
-char *cq_msg_to_json_string(const cq_msg *m);
+/* Returns m as a JSON array of {"type", "data"} objects (UTF-8 validated):
+ * "data" is always an object, also when it was read as null or absent, and
+ * non-string values are written back as they were read. Returns NULL when
+ * out of memory or when a string in m is not valid UTF-8. */
+CQ_EXTERN char *cq_msg_to_json_string(const cq_msg *m);
 
 /*
  * Results of API calls. Fill by cq_call(); release with cq_result_free().
@@ -415,7 +469,8 @@ typedef struct cq_result {
     void *priv__;         /* Internal: the parsed answer. */
 } cq_result;
 
-void cq_result_free(cq_result *r); /* Leaves r zeroed; NULL is a no-op. */
+CQ_EXTERN void
+cq_result_free(cq_result *r); /* Leaves r zeroed; NULL is a no-op. */
 
 /*
  * Handler context: one per event being handled. It carries the quick
@@ -424,7 +479,7 @@ void cq_result_free(cq_result *r); /* Leaves r zeroed; NULL is a no-op. */
 typedef struct cq_ctx cq_ctx;
 
 /* The event being handled. */
-const cq_event *cq_ctx_event(const cq_ctx *c);
+CQ_EXTERN const cq_event *cq_ctx_event(const cq_ctx *c);
 
 /*
  * Quick operation. The first handler (in dispatch order) that sets any
@@ -438,18 +493,18 @@ const cq_event *cq_ctx_event(const cq_ctx *c);
  * are done (the event's own values do; a cq_result's data does only until
  * cq_result_free(): use cq_reply_msg() or cq_reply_text() for those).
  */
-int cq_reply(cq_ctx *c, const cq_value *message);
-int cq_reply_text(cq_ctx *c, const char *cq_string);
+CQ_EXTERN int cq_reply(cq_ctx *c, const cq_value *message);
+CQ_EXTERN int cq_reply_text(cq_ctx *c, const char *cq_string);
 /* Replies with a copy of m, written as a segment array. */
-int cq_reply_msg(cq_ctx *c, const cq_msg *m);
-int cq_quick_bool(cq_ctx *c, const char *key, int value);
-int cq_quick_int(cq_ctx *c, const char *key, int64_t value);
-int cq_quick_string(cq_ctx *c, const char *key, const char *value);
+CQ_EXTERN int cq_reply_msg(cq_ctx *c, const cq_msg *m);
+CQ_EXTERN int cq_quick_bool(cq_ctx *c, const char *key, int value);
+CQ_EXTERN int cq_quick_int(cq_ctx *c, const char *key, int64_t value);
+CQ_EXTERN int cq_quick_string(cq_ctx *c, const char *key, const char *value);
 /* Shorthands for the fields of PROTOCOL.md section 2.2. */
-int cq_approve(cq_ctx *c, int approve);
-int cq_ban(cq_ctx *c, int64_t seconds);
-int cq_kick(cq_ctx *c);
-int cq_delete(cq_ctx *c);
+CQ_EXTERN int cq_approve(cq_ctx *c, int approve);
+CQ_EXTERN int cq_ban(cq_ctx *c, int64_t seconds);
+CQ_EXTERN int cq_kick(cq_ctx *c);
+CQ_EXTERN int cq_delete(cq_ctx *c);
 
 /*
  * API calls. params_json is a JSON object text (NULL means {}). Transport
@@ -464,8 +519,8 @@ int cq_delete(cq_ctx *c);
  * CQ_EBADRESP, CQ_ECONNREFUSED, CQ_ETIMEDOUT, CQ_ENETWORK, CQ_EINVAL (bad
  * action name or params) or CQ_ENOMEM. A failure is logged in one line.
  */
-int cq_call(cq_ctx *c, const char *action, const char *params_json,
-            cq_result *out);
+CQ_EXTERN int cq_call(cq_ctx *c, const char *action, const char *params_json,
+                      cq_result *out);
 
 /*
  * A params object built field by field. The first failing addition latches
@@ -478,22 +533,22 @@ typedef struct cq_params cq_params;
 #define CQ_OMIT      INT64_MIN /* Leaves an optional integer out. */
 #define CQ_OMIT_BOOL (-1)      /* Leaves an optional boolean out. */
 
-cq_params *cq_params_new(void);    /* NULL when out of memory. */
-void cq_params_free(cq_params *p); /* NULL is a no-op. */
-int cq_params_int(cq_params *p, const char *key, int64_t v);
-int cq_params_bool(cq_params *p, const char *key, int v);
-int cq_params_string(cq_params *p, const char *key, const char *v);
-int cq_params_msg(cq_params *p, const char *key, const cq_msg *m);
-int cq_params_value(cq_params *p, const char *key, const cq_value *v);
+CQ_EXTERN cq_params *cq_params_new(void);    /* NULL when out of memory. */
+CQ_EXTERN void cq_params_free(cq_params *p); /* NULL is a no-op. */
+CQ_EXTERN int cq_params_int(cq_params *p, const char *key, int64_t v);
+CQ_EXTERN int cq_params_bool(cq_params *p, const char *key, int v);
+CQ_EXTERN int cq_params_string(cq_params *p, const char *key, const char *v);
+CQ_EXTERN int cq_params_msg(cq_params *p, const char *key, const cq_msg *m);
+CQ_EXTERN int cq_params_value(cq_params *p, const char *key, const cq_value *v);
 /* Any JSON value given as text; it is parsed, checked and copied. */
-int cq_params_json(cq_params *p, const char *key, const char *json);
+CQ_EXTERN int cq_params_json(cq_params *p, const char *key, const char *json);
 
 /*
  * Calls action with p's object (p stays the caller's; a NULL p gives
  * CQ_ENOMEM). Returns as cq_call(), or p's latched error.
  */
-int cq_call_params(cq_ctx *c, const char *action, const cq_params *p,
-                   cq_result *out);
+CQ_EXTERN int cq_call_params(cq_ctx *c, const char *action, const cq_params *p,
+                             cq_result *out);
 
 #define CQ_SEND_AT_SENDER   0x1 /* Prefix @sender outside private chats. */
 #define CQ_SEND_AUTO_ESCAPE 0x2 /* Send the message as plain text. */
@@ -505,9 +560,9 @@ int cq_call_params(cq_ctx *c, const char *action, const cq_params *p,
  * present, else a discuss, else a private chat. Returns as cq_call(), or
  * CQ_EINVAL when the event names no target.
  */
-int cq_send(cq_ctx *c, const cq_event *e, const char *message);
-int cq_send_ex(cq_ctx *c, const cq_event *e, const char *message, int flags,
-               cq_result *out);
+CQ_EXTERN int cq_send(cq_ctx *c, const cq_event *e, const char *message);
+CQ_EXTERN int cq_send_ex(cq_ctx *c, const cq_event *e, const char *message,
+                         int flags, cq_result *out);
 /*
  * As cq_send_ex() with a segment message, sent as an array. With
  * CQ_SEND_AT_SENDER outside private chats the array starts with an at
@@ -515,8 +570,8 @@ int cq_send_ex(cq_ctx *c, const cq_event *e, const char *message, int flags,
  * effect on arrays, which are never parsed. (cq_send_ex() with both flags
  * sends that array too, with the string as literal text.)
  */
-int cq_send_message(cq_ctx *c, const cq_event *e, const cq_msg *message,
-                    int flags, cq_result *out);
+CQ_EXTERN int cq_send_message(cq_ctx *c, const cq_event *e,
+                              const cq_msg *message, int flags, cq_result *out);
 
 /*
  * Handlers and dispatch. A handler returns CQ_OK, or any negative value to
@@ -544,7 +599,7 @@ typedef struct cq_handler {
  * means the prefix itself. Call before any event is dispatched; not thread
  * safe. Returns CQ_OK, CQ_EINVAL or CQ_ENOMEM.
  */
-int cq_register(const cq_handler *h);
+CQ_EXTERN int cq_register(const cq_handler *h);
 
 #define CQ__REGISTER(prefix, fn, ...)                                          \
     static const char *const cq__names_##fn[] = {__VA_ARGS__};                 \
@@ -569,16 +624,6 @@ int cq_register(const cq_handler *h);
 #define CQ_ON_REQUEST(...)    CQ__REGISTER("request", __VA_ARGS__, NULL)
 #define CQ_ON_META_EVENT(...) CQ__REGISTER("meta_event", __VA_ARGS__, NULL)
 
-/*
- * The programs, as functions: a bot author's own responder or bridge is a
- * main() that calls one of these, linked with the author's handler objects
- * (see README, "Handlers in your own tree"). Each reads the settings from
- * argv, the environment and --config, runs until SIGTERM, and returns the
- * exit code: 0, 1 (could not start) or 2 (bad arguments).
- */
-int cq_fcgi_main(int argc, char **argv);
-int cq_bridge_main(int argc, char **argv);
-
 /* Logging, for handlers as for the library: one line to stderr. */
 typedef enum cq_log_level {
     CQ_LOG_ERROR = 0,
@@ -587,7 +632,7 @@ typedef enum cq_log_level {
     CQ_LOG_DEBUG
 } cq_log_level;
 
-void cq_log(cq_log_level level, const char *fmt, ...)
+CQ_EXTERN void cq_log(cq_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 #include "cqhttp_actions.h"

@@ -21,6 +21,7 @@
 #include <event2/thread.h>
 
 #include "bridge/bridge.h"
+#include "cqhttp_runtime.h"
 #include "lib/conf.h"
 #include "lib/dispatch.h"
 #include "lib/log.h"

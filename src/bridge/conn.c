@@ -239,7 +239,7 @@ static void on_text(cq__ws_conn *c, const char *msg, size_t len)
         yajl_tree_free(v);
         return;
     }
-    if (cq_value_get(v, "post_type") != NULL) {
+    if (cq__json_get(v, "post_type") != NULL) {
         if (c->role == CQ__WS_API) {
             c->br->n.frames_ignored++;
             cq_log(CQ_LOG_WARN, "%s: event on an API connection ignored",
@@ -248,7 +248,7 @@ static void on_text(cq__ws_conn *c, const char *msg, size_t len)
             offer_event(c, msg, len);
         }
     } else {
-        cq__account_on_result(c->br, c, v);
+        cq__account_on_result(c->br, c, cq__cv(v));
     }
     yajl_tree_free(v);
 }

@@ -150,7 +150,7 @@ static void answer_status(cq__ipc_client *cl, const char *id)
     yajl_val v = NULL;
 
     if (json != NULL && cq__json_parse(&v, json, strlen(json), 32) == CQ_OK)
-        write_answer(cl, v, CQ__BR_OK, NULL, id);
+        write_answer(cl, cq__cv(v), CQ__BR_OK, NULL, id);
     else
         write_answer(cl, NULL, CQ__BR_BUSY, "out of memory", id);
     yajl_tree_free(v);
@@ -164,7 +164,7 @@ static void on_request(cq__ipc_client *cl, const char *line, size_t len)
     cq__bridge *br = cl->br;
     yajl_val req = NULL;
     const char *action;
-    const cq_value *params, *idv;
+    yajl_val params, idv;
     char *id = NULL, *ptext = NULL;
     int64_t self_id = 0;
     cq__account *a;
@@ -176,16 +176,16 @@ static void on_request(cq__ipc_client *cl, const char *line, size_t len)
                      "a request is one JSON object per line", NULL);
         goto out;
     }
-    idv = cq_value_get(req, "id");
-    id = idv != NULL ? cq_value_to_json(idv) : NULL;
-    action = cq_value_string(cq_value_get(req, "action"));
-    params = cq_value_get(req, "params");
+    idv = cq__json_get(req, "id");
+    id = idv != NULL ? cq_value_to_json(cq__cv(idv)) : NULL;
+    action = YAJL_GET_STRING(cq__json_get(req, "action"));
+    params = cq__json_get(req, "params");
     if (action == NULL || action[0] == '\0' ||
         strspn(action, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
                        "0123456789_.") != strlen(action) ||
         (params != NULL && !YAJL_IS_OBJECT(params)) ||
-        (cq_value_get(req, "self_id") != NULL &&
-         (cq_value_int(cq_value_get(req, "self_id"), &self_id) != CQ_OK ||
+        (cq__json_get(req, "self_id") != NULL &&
+         (cq_value_int(cq_value_get(cq__cv(req), "self_id"), &self_id) != CQ_OK ||
           self_id <= 0))) {
         write_answer(cl, NULL, CQ__BR_BAD_REQUEST,
                      "need a string \"action\" ([A-Za-z0-9_.]), an object "
@@ -198,7 +198,7 @@ static void on_request(cq__ipc_client *cl, const char *line, size_t len)
         goto out;
     }
     a = self_id > 0 ? cq__account_find(br, self_id) : cq__account_sole(br);
-    ptext = params != NULL ? cq_value_to_json(params) : NULL;
+    ptext = params != NULL ? cq_value_to_json(cq__cv(params)) : NULL;
     ic = calloc(1, sizeof(*ic));
     if (ic == NULL || (params != NULL && ptext == NULL)) {
         free(ic);

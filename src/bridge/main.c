@@ -2,7 +2,7 @@
  * cqhttp-bridge: the bridge with the handlers of handlers/ linked in. A bot
  * author's own bridge is this file with their handlers beside it.
  */
-#include <cqhttp.h>
+#include <cqhttp_runtime.h>
 
 int main(int argc, char **argv)
 {

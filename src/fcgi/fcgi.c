@@ -23,7 +23,7 @@
 #include <curl/curl.h>
 #include <fcgiapp.h>
 
-#include "cqhttp.h"
+#include "cqhttp_runtime.h"
 #include "fcgi/post.h"
 #include "lib/api.h"
 #include "lib/conf.h"
@@ -178,16 +178,10 @@ static int serve_cgi(const cq__conf *conf)
 }
 
 
-/*
- * Waits for SIGTERM or SIGINT, then stops the workers: libfcgi's own
- * handler only sets a flag, which a thread blocked in accept() never sees
- * (PITFALLS.md 1.6), so the listening socket is shut down to wake them.
- */
-static void wait_and_stop(const sigset_t *set, const char *log_file,
-                          int listen_fd, worker *w, int n)
+/* Waits for SIGTERM or SIGINT, reopening the log file on SIGHUP. */
+static void wait_for_stop(const sigset_t *set, const char *log_file)
 {
-    struct timespec deadline;
-    int sig = 0, i, left;
+    int sig = 0;
 
     for (;;) {
         if (sigwait(set, &sig) != 0)
@@ -206,6 +200,22 @@ static void wait_and_stop(const sigset_t *set, const char *log_file,
            "signal %d: finishing requests in flight (up to %d "
            "s), then exiting",
            sig, SHUTDOWN_WAIT_S);
+}
+
+
+/*
+ * Stops the first n workers: libfcgi's own handler only sets a flag, which a
+ * thread blocked in accept() never sees (PITFALLS.md 1.6), so the listening
+ * socket is shut down to wake them. Waits at most SHUTDOWN_WAIT_S for them,
+ * joins those that finished and detaches the others. Returns how many are
+ * still busy: they keep using the settings and the worker array, which the
+ * caller must then leave allocated.
+ */
+static int stop_workers(int listen_fd, worker *w, int n)
+{
+    struct timespec deadline;
+    int i, left = 0;
+
     FCGX_ShutdownPending();
     shutdown(listen_fd, SHUT_RDWR);
     clock_gettime(CLOCK_REALTIME, &deadline);
@@ -218,16 +228,51 @@ static void wait_and_stop(const sigset_t *set, const char *log_file,
                                                 &deadline) == ETIMEDOUT)
             break;
     }
-    pthread_mutex_unlock(&done_lock);
-    if (left > 0) {
-        cq_log(CQ_LOG_WARN,
-               "%d workers still busy after %d s; exiting "
-               "anyway",
-               left, SHUTDOWN_WAIT_S);
-        exit(0);
+    for (left = 0, i = 0; i < n; i++) {
+        if (w[i].done) {
+            pthread_join(w[i].thread, NULL);
+        } else {
+            pthread_detach(w[i].thread);
+            left++;
+        }
     }
-    for (i = 0; i < n; i++)
-        pthread_join(w[i].thread, NULL);
+    pthread_mutex_unlock(&done_lock);
+    if (left > 0)
+        cq_log(CQ_LOG_WARN, "%d workers still busy after %d s; exiting anyway",
+               left, SHUTDOWN_WAIT_S);
+    return left;
+}
+
+
+/*
+ * Starts conf->threads workers on listen_fd. Returns the array, or NULL
+ * after stopping any that started (out of memory, or a thread that could
+ * not start); *busy is set as stop_workers() returns.
+ */
+static worker *start_workers(const cq__conf *conf, int listen_fd, int *busy)
+{
+    worker *w = calloc((size_t)conf->threads, sizeof(*w));
+    int i;
+
+    *busy = 0;
+    if (w == NULL) {
+        cq_log(CQ_LOG_ERROR, "out of memory starting %ld threads",
+               conf->threads);
+        return NULL;
+    }
+    for (i = 0; i < conf->threads; i++) {
+        w[i].index = i;
+        w[i].listen_fd = listen_fd;
+        w[i].conf = conf;
+        if (pthread_create(&w[i].thread, NULL, worker_main, &w[i]) != 0) {
+            cq_log(CQ_LOG_ERROR, "cannot start thread %d", i);
+            *busy = stop_workers(listen_fd, w, i);
+            if (*busy == 0)
+                free(w);
+            return NULL;
+        }
+    }
+    return w;
 }
 
 
@@ -254,10 +299,36 @@ static void usage(void *out)
 }
 
 
+/*
+ * Finds the FastCGI socket: the one --listen names, else fd 0 from
+ * spawn-fcgi, else none (a CGI request, served here). Returns -1 with
+ * *listen_fd set when workers should start, else the exit code.
+ */
+static int choose_socket(const cq__conf *conf, int *listen_fd)
+{
+    if (conf->listen != NULL) {
+        *listen_fd = open_listen(conf->listen, (int)conf->backlog);
+        return *listen_fd < 0 ? 1 : -1;
+    }
+    if (!FCGX_IsCGI()) {
+        *listen_fd = 0;
+        return -1;
+    }
+    if (getenv("REQUEST_METHOD") == NULL) {
+        fprintf(stderr,
+                "cqhttp-fcgi: no FastCGI socket on fd 0 and no CGI "
+                "request in the environment.\nStart it under spawn-fcgi, "
+                "give --listen ADDR, or run it as a CGI program.\n");
+        return 2;
+    }
+    return serve_cgi(conf);
+}
+
+
 int cq_fcgi_main(int argc, char **argv)
 {
     cq__conf conf;
-    int i, listen_fd, nhandlers, status;
+    int listen_fd, nhandlers, status, busy = 0;
     sigset_t set;
     worker *w = NULL;
 
@@ -296,47 +367,30 @@ int cq_fcgi_main(int argc, char **argv)
         status = 1;
         goto done;
     }
-    if (conf.listen != NULL) {
-        listen_fd = open_listen(conf.listen, (int)conf.backlog);
-        if (listen_fd < 0) {
-            status = 1;
-            goto done;
-        }
-    } else if (FCGX_IsCGI()) {
-        if (getenv("REQUEST_METHOD") == NULL) {
-            fprintf(stderr,
-                    "cqhttp-fcgi: no FastCGI socket on fd 0 and no CGI "
-                    "request in the environment.\nStart it under spawn-fcgi, "
-                    "give --listen ADDR, or run it as a CGI program.\n");
-            status = 2;
-            goto done;
-        }
-        status = serve_cgi(&conf);
+    status = choose_socket(&conf, &listen_fd);
+    if (status >= 0)
         goto done;
-    } else {
-        listen_fd = 0;
-    }
+    status = 0;
     cq_log(CQ_LOG_INFO, "cqhttp-fcgi %s: %ld threads, %d handlers, API %s%s",
            CQ_VERSION, conf.threads, nhandlers,
            conf.api_root ? conf.api_root : "none",
            conf.secret ? ", signatures required" : "");
-    w = calloc((size_t)conf.threads, sizeof(*w));
+    w = start_workers(&conf, listen_fd, &busy);
+    if (w != NULL) {
+        wait_for_stop(&set, conf.log_file);
+        busy = stop_workers(listen_fd, w, (int)conf.threads);
+    }
+    if (conf.listen != NULL && !cq__net_is_hostport(conf.listen))
+        unlink(conf.listen); /* The socket this process made. */
+    if (busy > 0) {
+        /* Busy workers still read the settings: leave them to the exit. */
+        cq_log(CQ_LOG_INFO, "stopped");
+        return 0;
+    }
     if (w == NULL) {
         status = 1;
         goto done;
     }
-    for (i = 0; i < conf.threads; i++) {
-        w[i].index = i;
-        w[i].listen_fd = listen_fd;
-        w[i].conf = &conf;
-        if (pthread_create(&w[i].thread, NULL, worker_main, &w[i]) != 0) {
-            cq_log(CQ_LOG_ERROR, "cannot start thread %d", i);
-            exit(1);
-        }
-    }
-    wait_and_stop(&set, conf.log_file, listen_fd, w, (int)conf.threads);
-    if (conf.listen != NULL && !cq__net_is_hostport(conf.listen))
-        unlink(conf.listen); /* The socket this process made. */
     cq_log(CQ_LOG_INFO, "stopped");
     free(w);
 done:

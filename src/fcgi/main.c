@@ -2,7 +2,7 @@
  * cqhttp-fcgi: the responder with the handlers of handlers/ linked in. A
  * bot author's own responder is this file with their handlers beside it.
  */
-#include <cqhttp.h>
+#include <cqhttp_runtime.h>
 
 int main(int argc, char **argv)
 {

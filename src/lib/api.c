@@ -102,10 +102,10 @@ int cq__api_result_from_body(const char *body, size_t len, cq_result *out)
     out->priv__ = root;
     if (!YAJL_IS_OBJECT(root))
         return cq__api_fail(out, CQ_EBADRESP, "answer is not a JSON object");
-    status = cq_value_string(cq_value_get(root, "status"));
-    if (cq_value_int(cq_value_get(root, "retcode"), &retcode) == CQ_OK)
+    status = cq_value_string(cq_value_get(cq__cv(root), "status"));
+    if (cq_value_int(cq_value_get(cq__cv(root), "retcode"), &retcode) == CQ_OK)
         out->retcode = retcode;
-    out->data = cq_value_get(root, "data");
+    out->data = cq_value_get(cq__cv(root), "data");
     if (status == NULL)
         return cq__api_fail(out, CQ_EBADRESP, "answer has no status");
     /* The status is authoritative, whatever the retcode says. */
@@ -114,10 +114,10 @@ int cq__api_result_from_body(const char *body, size_t len, cq_result *out)
         return CQ_OK;
     }
     if (strcmp(status, "failed") == 0) {
-        const char *msg = cq_value_string(cq_value_get(root, "wording"));
+        const char *msg = cq_value_string(cq_value_get(cq__cv(root), "wording"));
 
         if (msg == NULL)
-            msg = cq_value_string(cq_value_get(root, "msg"));
+            msg = cq_value_string(cq_value_get(cq__cv(root), "msg"));
         return cq__api_fail(out, CQ_EFAILED, "retcode %lld%s%s",
                             (long long)out->retcode, msg ? ": " : "",
                             msg ? msg : "");

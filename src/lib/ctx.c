@@ -6,6 +6,7 @@
 #include "cqhttp.h"
 #include "lib/ctx.h"
 #include "lib/json.h"
+#include "lib/message.h"
 
 void cq__ctx_init(cq_ctx *c, const cq_event *e, const cq__conf *conf,
                   struct cq__api *api)
@@ -230,7 +231,7 @@ static int gen_field(yajl_gen g, const cq__quick_field *f)
     case QF_STRING:
         return cq__json_gen_str(g, f->s);
     case QF_MSG:
-        return cq_msg_to_json(f->m, g);
+        return cq__msg_to_json(f->m, g);
     case QF_VALUE:
     default:
         return cq__json_gen_value(g, (yajl_val)f->v);

@@ -100,13 +100,13 @@ void cq_event_free(cq_event *e)
 
 const cq_value *cq_event_root(const cq_event *e)
 {
-    return e->root;
+    return cq__cv(e->root);
 }
 
 
 const cq_value *cq_event_get(const cq_event *e, const char *path)
 {
-    return cq_value_get(e->root, path);
+    return cq_value_get(cq__cv(e->root), path);
 }
 
 
@@ -144,7 +144,7 @@ const char *cq_event_name(const cq_event *e)
 
 int cq_event_int(const cq_event *e, const char *path, int64_t *out)
 {
-    return cq_value_int(cq_value_get(e->root, path), out);
+    return cq_value_int(cq_value_get(cq__cv(e->root), path), out);
 }
 
 
@@ -188,13 +188,13 @@ int64_t cq_event_time(const cq_event *e)
 
 const char *cq_event_string(const cq_event *e, const char *path)
 {
-    return cq_value_string(cq_value_get(e->root, path));
+    return cq_value_string(cq_value_get(cq__cv(e->root), path));
 }
 
 
 const cq_value *cq_event_message(const cq_event *e)
 {
-    return cq_value_get(e->root, "message");
+    return cq_value_get(cq__cv(e->root), "message");
 }
 
 

@@ -15,6 +15,31 @@
 #include <yajl/yajl_gen.h>
 #include <yajl/yajl_tree.h>
 
+#include "cqhttp.h"
+
+/*
+ * cq_value, public and opaque, is a yajl tree node inside the library. These
+ * two are the only places that say so.
+ */
+static inline yajl_val cq__yv(const cq_value *v)
+{
+    return (yajl_val)(uintptr_t)v;
+}
+
+
+static inline const cq_value *cq__cv(yajl_val v)
+{
+    return (const cq_value *)v;
+}
+
+
+/* cq_value_get() on a tree node, for code that holds yajl_val. */
+static inline yajl_val cq__json_get(yajl_val v, const char *path)
+{
+    return cq__yv(cq_value_get(cq__cv(v), path));
+}
+
+
 /*
  * Checks that buf (len bytes) has no NUL byte, no comment and nesting of at
  * most max_depth outside strings. It does not validate JSON otherwise.

@@ -9,6 +9,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <yajl/yajl_gen.h>
+#include <yajl/yajl_tree.h>
+
 #include "cqhttp.h"
 
 
@@ -50,5 +53,20 @@ int cq__msg_push(cq_msg *m, cq__msg_seg *seg);
  * CQ_ETOOBIG or CQ_EPARSE. */
 int cq__msg_json_scan(const char *s, size_t len, int max_depth,
                       size_t max_items);
+
+/* cq_msg_from_value() on a tree node. Same return codes. */
+int cq__msg_from_yajl(cq_msg **out, yajl_val v);
+
+/*
+ * Writes m (NULL as empty) as a JSON array of {"type", "data"} objects into
+ * g, at a place where g accepts a value (see cq_msg_to_json_string()).
+ * Returns CQ_OK or:
+ *
+ * CQ_EINVAL   g is NULL, or a yajl_gen call failed (g not expecting a value,
+ *             or invalid UTF-8 while g validates it).
+ * CQ_ETOOBIG  g's nesting limit was reached.
+ * CQ_ENOMEM   out of memory.
+ */
+int cq__msg_to_json(const cq_msg *m, yajl_gen g);
 
 #endif

@@ -10,6 +10,7 @@
  */
 #include "config.h"
 
+#include "lib/json.h"
 #include "lib/message.h"
 
 #include <inttypes.h>
@@ -196,7 +197,7 @@ static int seg_from_yajl(cq_msg *m, const struct yajl_val_s *v)
     return cq__msg_push(m, &seg);
 }
 
-int cq_msg_from_yajl(cq_msg **out, const struct yajl_val_s *v)
+int cq__msg_from_yajl(cq_msg **out, yajl_val v)
 {
     cq_msg *m;
     size_t i;
@@ -269,7 +270,7 @@ int cq_msg_from_json(cq_msg **out, const char *json, size_t len)
     if (tree == NULL) {
         return CQ_EPARSE;
     }
-    rc = cq_msg_from_yajl(out, tree);
+    rc = cq__msg_from_yajl(out, tree);
     yajl_tree_free(tree);
     return rc;
 }
@@ -290,7 +291,7 @@ static int gen_json_text(yajl_gen g, const char *text)
     return rc;
 }
 
-int cq_msg_to_json(const cq_msg *m, yajl_gen g)
+int cq__msg_to_json(const cq_msg *m, yajl_gen g)
 {
     size_t i, j, n = cq_msg_count(m);
     int rc;
@@ -335,7 +336,7 @@ static int to_json_text(const cq_msg *m, char **out)
     if (g == NULL) {
         return CQ_ENOMEM;
     }
-    rc = cq_msg_to_json(m, g);
+    rc = cq__msg_to_json(m, g);
     if (rc == CQ_OK) {
         rc = gen_rc(yajl_gen_get_buf(g, &buf, &len));
     }
@@ -393,4 +394,10 @@ int cq_msg_add_node_custom(cq_msg *m, int64_t user_id, const char *nickname,
         return rc;
     }
     return cq__msg_push(m, &seg);
+}
+
+
+int cq_msg_from_value(cq_msg **out, const cq_value *v)
+{
+    return cq__msg_from_yajl(out, cq__yv(v));
 }

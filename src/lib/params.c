@@ -12,6 +12,7 @@
 #include "lib/actions.h"
 #include "lib/api.h"
 #include "lib/json.h"
+#include "lib/message.h"
 
 struct cq_params {
     yajl_gen g;
@@ -101,7 +102,7 @@ int cq_params_msg(cq_params *p, const char *key, const cq_msg *m)
         p->err = CQ_EINVAL;
     if (begin(p, key) != CQ_OK)
         return p ? p->err : CQ_ENOMEM;
-    return end(p, cq_msg_to_json(m, p->g));
+    return end(p, cq__msg_to_json(m, p->g));
 }
 
 
@@ -134,7 +135,7 @@ int cq_params_json(cq_params *p, const char *key, const char *json)
             p->err = rc;
         return p->err;
     }
-    rc = cq_params_value(p, key, v);
+    rc = cq_params_value(p, key, cq__cv(v));
     yajl_tree_free(v);
     return rc;
 }

@@ -1,5 +1,6 @@
 /*
- * Public read-only access to parsed JSON (cq_value is yajl's tree node).
+ * Public read-only access to parsed JSON. A cq_value is a yajl tree node
+ * (lib/json.h converts); each function turns it back once, on entry.
  */
 #include "config.h"
 
@@ -10,8 +11,9 @@
 #include "cqhttp.h"
 #include "lib/json.h"
 
-cq_type cq_value_type(const cq_value *v)
+cq_type cq_value_type(const cq_value *cv)
 {
+    yajl_val v = cq__yv(cv);
     if (v == NULL)
         return CQ_TNONE;
     switch (v->type) {
@@ -35,7 +37,7 @@ cq_type cq_value_type(const cq_value *v)
 
 
 /* One path step: an object key, or an array index written in decimal. */
-static const cq_value *step(const cq_value *v, const char *name, size_t len)
+static yajl_val step(yajl_val v, const char *name, size_t len)
 {
     size_t i;
 
@@ -62,31 +64,35 @@ static const cq_value *step(const cq_value *v, const char *name, size_t len)
 }
 
 
-const cq_value *cq_value_get(const cq_value *v, const char *path)
+const cq_value *cq_value_get(const cq_value *cv, const char *path)
 {
+    yajl_val v = cq__yv(cv);
     const char *p = path, *dot;
+
 
     if (path == NULL)
         return NULL;
     while (v != NULL && *p != '\0') {
         dot = strchr(p, '.');
         if (dot == NULL)
-            return step(v, p, strlen(p));
+            return cq__cv(step(v, p, strlen(p)));
         v = step(v, p, (size_t)(dot - p));
         p = dot + 1;
     }
-    return v;
+    return cq__cv(v);
 }
 
 
-const char *cq_value_string(const cq_value *v)
+const char *cq_value_string(const cq_value *cv)
 {
+    yajl_val v = cq__yv(cv);
     return v != NULL && v->type == yajl_t_string ? v->u.string : NULL;
 }
 
 
-int cq_value_int(const cq_value *v, int64_t *out)
+int cq_value_int(const cq_value *cv, int64_t *out)
 {
+    yajl_val v = cq__yv(cv);
     if (v == NULL)
         return CQ_ENOENT;
     if (v->type == yajl_t_number) {
@@ -119,8 +125,9 @@ int cq_value_int(const cq_value *v, int64_t *out)
 }
 
 
-int cq_value_bool(const cq_value *v)
+int cq_value_bool(const cq_value *cv)
 {
+    yajl_val v = cq__yv(cv);
     if (v == NULL)
         return CQ_ENOENT;
     if (v->type == yajl_t_true)
@@ -131,8 +138,9 @@ int cq_value_bool(const cq_value *v)
 }
 
 
-size_t cq_value_len(const cq_value *v)
+size_t cq_value_len(const cq_value *cv)
 {
+    yajl_val v = cq__yv(cv);
     if (v == NULL)
         return 0;
     if (v->type == yajl_t_array)
@@ -143,26 +151,29 @@ size_t cq_value_len(const cq_value *v)
 }
 
 
-const cq_value *cq_value_at(const cq_value *v, size_t i)
+const cq_value *cq_value_at(const cq_value *cv, size_t i)
 {
-    if (i >= cq_value_len(v))
+    yajl_val v = cq__yv(cv);
+    if (i >= cq_value_len(cv))
         return NULL;
     if (v->type == yajl_t_array)
-        return v->u.array.values[i];
-    return v->u.object.values[i];
+        return cq__cv(v->u.array.values[i]);
+    return cq__cv(v->u.object.values[i]);
 }
 
 
-const char *cq_value_key(const cq_value *v, size_t i)
+const char *cq_value_key(const cq_value *cv, size_t i)
 {
+    yajl_val v = cq__yv(cv);
     if (v == NULL || v->type != yajl_t_object || i >= v->u.object.len)
         return NULL;
     return v->u.object.keys[i];
 }
 
 
-char *cq_value_to_json(const cq_value *v)
+char *cq_value_to_json(const cq_value *cv)
 {
+    yajl_val v = cq__yv(cv);
     yajl_gen g;
     char *s = NULL;
 
@@ -171,7 +182,7 @@ char *cq_value_to_json(const cq_value *v)
     g = cq__json_gen_new();
     if (g == NULL)
         return NULL;
-    if (cq__json_gen_value(g, (yajl_val)v) == CQ_OK)
+    if (cq__json_gen_value(g, v) == CQ_OK)
         s = cq__json_gen_dup(g);
     yajl_gen_free(g);
     return s;

@@ -242,9 +242,9 @@ static int read_frame(cq__sim_wcall *w, const char *msg, size_t len)
         answer(w, "failed", 1400, w->error, NULL);
         return 1;
     }
-    action = (yajl_val)cq_value_get(w->frame, "action");
-    params = (yajl_val)cq_value_get(w->frame, "params");
-    w->echo = (yajl_val)cq_value_get(w->frame, "echo");
+    action = cq__json_get(w->frame, "action");
+    params = cq__json_get(w->frame, "params");
+    w->echo = cq__json_get(w->frame, "echo");
     if (YAJL_IS_STRING(action)) {
         w->action = strdup(action->u.string);
         if (w->action == NULL) {

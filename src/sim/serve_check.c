@@ -41,7 +41,7 @@ static int is_bool(yajl_val v)
     if (YAJL_IS_TRUE(v) || YAJL_IS_FALSE(v))
         return 1;
     if (YAJL_IS_INTEGER(v))
-        return cq_value_int(v, &n) == CQ_OK && (n == 0 || n == 1);
+        return cq_value_int(cq__cv(v), &n) == CQ_OK && (n == 0 || n == 1);
     if (!YAJL_IS_STRING(v))
         return 0;
     for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
@@ -58,7 +58,7 @@ static int is_message(yajl_val v)
     if (YAJL_IS_STRING(v))
         rc = cq_msg_parse_cq(&m, v->u.string, strlen(v->u.string));
     else if (YAJL_IS_ARRAY(v) || YAJL_IS_OBJECT(v))
-        rc = cq_msg_from_yajl(&m, v);
+        rc = cq_msg_from_value(&m, cq__cv(v));
     else
         rc = CQ_EINVAL;
     cq_msg_free(m);
@@ -72,7 +72,7 @@ static const char *type_error(yajl_val v, enum cq__param_kind kind)
 
     switch (kind) {
     case CQ__P_I64:
-        return cq_value_int(v, &n) == CQ_OK ? NULL : "an integer";
+        return cq_value_int(cq__cv(v), &n) == CQ_OK ? NULL : "an integer";
     case CQ__P_BOOL:
         return is_bool(v) ? NULL : "a boolean (true, false, 1, 0, yes, no)";
     case CQ__P_STR:
@@ -90,7 +90,7 @@ static const char *type_error(yajl_val v, enum cq__param_kind kind)
 /* send_msg names its target by message_type or by which id it gives. */
 static int check_send_msg(yajl_val params, char *msg, size_t msglen)
 {
-    const char *type = cq_value_string(cq__sim_param(params, "message_type"));
+    const char *type = YAJL_GET_STRING(cq__sim_param(params, "message_type"));
     static const char *const kinds[][2] = {{"private", "user_id"},
                                            {"group", "group_id"},
                                            {"discuss", "discuss_id"}};

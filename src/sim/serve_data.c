@@ -39,14 +39,14 @@ int64_t cq__sim_param_i64(yajl_val params, const char *name, int64_t dflt)
 {
     int64_t v;
 
-    if (cq_value_int(cq__sim_param(params, name), &v) != CQ_OK)
+    if (cq_value_int(cq__cv(cq__sim_param(params, name)), &v) != CQ_OK)
         return dflt;
     return v;
 }
 
 static const char *param_str(yajl_val params, const char *name)
 {
-    const char *s = cq_value_string(cq__sim_param(params, name));
+    const char *s = YAJL_GET_STRING(cq__sim_param(params, name));
 
     return s != NULL ? s : "";
 }

@@ -254,8 +254,8 @@ static int route(cq__sim_call *c, const char *path, parts *p)
             return reject(c, 404, "no such path");
         return 0;
     }
-    action = (yajl_val)cq_value_get(p->body, "action");
-    params = (yajl_val)cq_value_get(p->body, "params");
+    action = cq__json_get(p->body, "action");
+    params = cq__json_get(p->body, "params");
     if (YAJL_IS_STRING(action))
         c->action = dup_fixed(action->u.string, CQ__SIM_ACTION_MAX);
     if (c->action == NULL)

@@ -1,5 +1,7 @@
 """make install into a DESTDIR, then a bot author's handler built out of
-this tree against the installed library with pkg-config, run for real."""
+this tree against the installed libraries with pkg-config, run for real as
+both programs; and the library boundary: libcqhttp exports only cq_ names
+and links none of the runtimes' libraries."""
 
 import json
 import os
@@ -9,9 +11,10 @@ import subprocess
 import tempfile
 
 from harness import BUILDDIR, check, eq, test
+from servers import free_port, start_bridge, stop_responder
 
 HANDLER = r'''
-#include <cqhttp.h>
+#include <cqhttp_runtime.h>
 
 /* An out-of-tree handler: answers every private message with a fixed text
  * built as segments, and counts on nothing from cqhttp's own handlers/. */
@@ -31,7 +34,11 @@ CQ_ON_MESSAGE(on_private, "private");
 
 int main(int argc, char **argv)
 {
+#ifdef BOT_BRIDGE
+    return cq_bridge_main(argc, argv);
+#else
     return cq_fcgi_main(argc, argv);
+#endif
 }
 '''
 
@@ -66,7 +73,9 @@ def destdir_install_has_everything(h):
     root = dest + prefix
     for path in ("bin/cqhttp-fcgi", "bin/cqhttp-bridge", "bin/cqhttp-sim",
                  "include/cqhttp.h", "include/cqhttp_actions.h",
+                 "include/cqhttp_runtime.h",
                  "lib/libcqhttp.a", "lib/pkgconfig/cqhttp.pc",
+                 "lib/libcqhttp-runtime.a", "lib/pkgconfig/cqhttp-runtime.pc",
                  "share/man/man8/cqhttp-fcgi.8", "share/man/man8/cqhttp-bridge.8",
                  "share/man/man1/cqhttp-sim.1", "share/man/man3/cqhttp.3",
                  "share/doc/cqhttp/examples/nginx/cqhttp.conf",
@@ -74,35 +83,89 @@ def destdir_install_has_everything(h):
                  "share/doc/cqhttp/examples/systemd/cqhttp-fcgi.service",
                  "share/doc/cqhttp/examples/handlers/example.c"):
         check(os.path.exists(os.path.join(root, path)), "installed: " + path)
-    check([f for f in os.listdir(os.path.join(root, "lib"))
-           if f.startswith("libcqhttp.so")], "shared library installed")
+    for lib in ("libcqhttp.so", "libcqhttp-runtime.so"):
+        check([f for f in os.listdir(os.path.join(root, "lib"))
+               if f.startswith(lib)], lib + " installed")
+
+
+def dynamic_symbols(path):
+    p = subprocess.run(["nm", "-D", "--defined-only", path],
+                       capture_output=True, text=True)
+    eq(p.returncode, 0, "nm: " + p.stderr)
+    return [l.split()[-1] for l in p.stdout.splitlines() if l.strip()]
 
 
 @test
-def out_of_tree_handler_builds_and_answers(h):
+def libraries_export_only_the_public_interface(h):
     dest, prefix = install(h)
-    work = tempfile.mkdtemp(prefix="cq-oot-", dir=h.tmp)
-    with open(os.path.join(work, "bot.c"), "w") as f:
-        f.write(HANDLER)
+    lib = os.path.join(dest + prefix, "lib")
+    header = "".join(
+        open(os.path.join(dest + prefix, "include", f)).read()
+        for f in ("cqhttp.h", "cqhttp_actions.h", "cqhttp_runtime.h"))
+    for name in ("libcqhttp.so", "libcqhttp-runtime.so"):
+        syms = dynamic_symbols(os.path.join(lib, name))
+        check("cq_event_parse" in syms and "cq_call" in syms,
+              "%s exports the SDK: %r" % (name, syms[:20]))
+        eq([s for s in syms if not s.startswith("cq_")], [],
+           name + ": exported names other than cq_")
+        eq([s for s in syms if s.startswith("cq__")], [],
+           name + ": internal names exported")
+        # Every export is declared in an installed header.
+        undeclared = [s for s in syms if not re.search(
+            r"\b%s\(" % re.escape(s), header)]
+        eq(undeclared, [], name + ": exports not declared in the headers")
+    runtime = dynamic_symbols(os.path.join(lib, "libcqhttp-runtime.so"))
+    check("cq_fcgi_main" in runtime and "cq_bridge_main" in runtime,
+          "the runtime library exports both programs")
+    check("cq_fcgi_main" not in dynamic_symbols(
+        os.path.join(lib, "libcqhttp.so")), "libcqhttp has no runtime")
+    p = subprocess.run(["ldd", os.path.join(lib, "libcqhttp.so")],
+                       capture_output=True, text=True)
+    eq(p.returncode, 0, "ldd: " + p.stderr)
+    for dep in ("libfcgi", "libevent", "libwslay"):
+        check(dep not in p.stdout, "libcqhttp.so links %s:\n%s"
+              % (dep, p.stdout))
+    for dep in ("libyajl", "libcurl", "libcrypto"):
+        check(dep in p.stdout, "libcqhttp.so links %s" % dep)
+
+
+def build_bot(h, work, *defines):
+    """Compiles bot.c in work against the DESTDIR install; returns the
+    program's path and the environment that runs it."""
+    dest, prefix = install(h)
     env = dict(os.environ,
                PKG_CONFIG_PATH=os.path.join(dest + prefix, "lib",
                                             "pkgconfig"),
                PKG_CONFIG_SYSROOT_DIR=dest)
-    flags = subprocess.run(["pkg-config", "--cflags", "--libs", "cqhttp"],
+    flags = subprocess.run(["pkg-config", "--cflags", "--libs",
+                            "cqhttp-runtime"],
                            env=env, capture_output=True, text=True)
     eq(flags.returncode, 0, "pkg-config: " + flags.stderr)
+    check("-lcqhttp-runtime" in flags.stdout.split() and
+          "-lcqhttp" not in flags.stdout.split(),
+          "the runtime links alone: " + flags.stdout)
+    exe = os.path.join(work, "bot" + "".join(d.lower() for d in defines))
     cc = ["cc", "-std=c11", "-Wall", "-Wextra", "-Werror"] + build_flags() + \
-        ["-o", os.path.join(work, "bot"), os.path.join(work, "bot.c")] + \
-        flags.stdout.split()
+        ["-D" + d for d in defines] + \
+        ["-o", exe, os.path.join(work, "bot.c")] + flags.stdout.split()
     p = subprocess.run(cc, capture_output=True, text=True)
     eq(p.returncode, 0, "compile: %s\n%s" % (" ".join(cc), p.stderr))
+    run_env = {"PATH": "/usr/bin:/bin",
+               "LD_LIBRARY_PATH": os.path.join(dest + prefix, "lib")}
+    return exe, run_env
+
+
+@test
+def out_of_tree_handler_builds_and_answers(h):
+    work = tempfile.mkdtemp(prefix="cq-oot-", dir=h.tmp)
+    with open(os.path.join(work, "bot.c"), "w") as f:
+        f.write(HANDLER)
+    exe, run_env = build_bot(h, work)
     # Run it as a CGI program: one request from the environment and stdin.
     body = json.dumps({"post_type": "message", "message_type": "private",
                        "self_id": 1, "user_id": 2, "message": "x"}).encode()
-    run_env = {"PATH": "/usr/bin:/bin", "REQUEST_METHOD": "POST",
-               "CONTENT_LENGTH": str(len(body)),
-               "LD_LIBRARY_PATH": os.path.join(dest + prefix, "lib")}
-    p = subprocess.run([os.path.join(work, "bot")], input=body, env=run_env,
+    run_env.update(REQUEST_METHOD="POST", CONTENT_LENGTH=str(len(body)))
+    p = subprocess.run([exe], input=body, env=run_env,
                        capture_output=True, timeout=30)
     eq(p.returncode, 0, "exit code; stderr: " + p.stderr.decode()[-2000:])
     head, _, answer = p.stdout.partition(b"\r\n\r\n")
@@ -110,4 +173,36 @@ def out_of_tree_handler_builds_and_answers(h):
     eq(json.loads(answer), {"reply": [
         {"type": "text", "data": {"text": "out of tree "}},
         {"type": "face", "data": {"id": "1"}}]})
+    shutil.rmtree(work, ignore_errors=True)
+
+
+@test
+def out_of_tree_bridge_runs_the_handler(h):
+    work = tempfile.mkdtemp(prefix="cq-oot-bridge-", dir=h.tmp)
+    with open(os.path.join(work, "bot.c"), "w") as f:
+        f.write(HANDLER)
+    exe, run_env = build_bot(h, work, "BOT_BRIDGE")
+    port, sock = free_port(), os.path.join(work, "api.sock")
+    log_path, calls = os.path.join(work, "bridge.log"), \
+        os.path.join(work, "calls.log")
+    p = start_bridge(exe, port, sock, run_env, log_path)
+    try:
+        sim = subprocess.run(
+            [os.path.join(BUILDDIR, "src/sim/cqhttp-sim"), "connect", "--once",
+             "--log", calls, "--url", "ws://127.0.0.1:%d/ws/" % port,
+             "--private", "12345", "hi"],
+            capture_output=True, text=True, timeout=30,
+            env={"PATH": "/usr/bin:/bin"})
+        eq(sim.returncode, 0, "cqhttp-sim connect: " + sim.stderr[-1500:])
+    finally:
+        rc = stop_responder(p)
+    eq(rc, 0, "the bridge exits 0 on SIGTERM; log:\n" +
+       open(log_path).read()[-1500:])
+    with open(calls) as f:
+        logged = [json.loads(l) for l in f]
+    quick = [c for c in logged if c["action"] == ".handle_quick_operation"]
+    eq(len(quick), 1, "one quick operation: %r" % logged)
+    eq(quick[0]["params"]["operation"]["reply"], [
+        {"type": "text", "data": {"text": "out of tree "}},
+        {"type": "face", "data": {"id": "1"}}], "the handler's reply")
     shutil.rmtree(work, ignore_errors=True)

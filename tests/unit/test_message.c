@@ -460,7 +460,7 @@ T_CASE(json_depth)
     T_STR_FREE(json2json(ok), ok);
     rc1 = cq_msg_from_json(&m, deep, strlen(deep));
     tree = yajl_tree_parse(tree_text, NULL, 0);
-    rc2 = tree != NULL ? cq_msg_from_yajl(&m, tree) : 99;
+    rc2 = tree != NULL ? cq__msg_from_yajl(&m, tree) : 99;
     rc3 = cq_msg_from_json(&m, tree_text, strlen(tree_text));
     yajl_tree_free(tree);
     free(ok);
@@ -526,10 +526,10 @@ T_CASE(json_gen)
     T_EQ_INT(cq_msg_add_text(m, " hi & "), CQ_OK);
     T_EQ_INT(yajl_gen_map_open(g), yajl_gen_status_ok);
     /* A key is expected here, not an array. */
-    T_EQ_INT(cq_msg_to_json(m, g), CQ_EINVAL);
+    T_EQ_INT(cq__msg_to_json(m, g), CQ_EINVAL);
     T_EQ_INT(yajl_gen_string(g, (const unsigned char *)"message", 7),
              yajl_gen_status_ok);
-    T_EQ_INT(cq_msg_to_json(m, g), CQ_OK);
+    T_EQ_INT(cq__msg_to_json(m, g), CQ_OK);
     T_EQ_INT(yajl_gen_map_close(g), yajl_gen_status_ok);
     T_EQ_INT(yajl_gen_get_buf(g, &buf, &len), yajl_gen_status_ok);
     ok = strcmp((const char *)buf,
@@ -537,7 +537,7 @@ T_CASE(json_gen)
                 "{\"type\":\"text\",\"data\":{\"text\":\" hi & \"}}]}") == 0;
     yajl_gen_free(g);
     T_CHECK(ok);
-    T_EQ_INT(cq_msg_to_json(m, NULL), CQ_EINVAL);
+    T_EQ_INT(cq__msg_to_json(m, NULL), CQ_EINVAL);
     /* Invalid UTF-8 is refused by the validating generator. */
     T_EQ_INT(cq_msg_add_text(m, "\xc3"), CQ_OK);
     T_CHECK(cq_msg_to_json_string(m) == NULL);
@@ -558,9 +558,9 @@ T_CASE(json_from_yajl)
     int rc1, rc2, rc3, eq;
 
     T_CHECK(root != NULL);
-    rc1 = cq_msg_from_yajl(&a, yajl_tree_get(root, msg_path, yajl_t_any));
-    rc2 = cq_msg_from_yajl(&b, yajl_tree_get(root, raw_path, yajl_t_any));
-    rc3 = cq_msg_from_yajl(&c, yajl_tree_get(root, font_path, yajl_t_any));
+    rc1 = cq__msg_from_yajl(&a, yajl_tree_get(root, msg_path, yajl_t_any));
+    rc2 = cq__msg_from_yajl(&b, yajl_tree_get(root, raw_path, yajl_t_any));
+    rc3 = cq__msg_from_yajl(&c, yajl_tree_get(root, font_path, yajl_t_any));
     yajl_tree_free(root);
     eq = rc1 == CQ_OK && rc2 == CQ_OK && msg_eq(a, b) && cq_msg_count(a) == 1;
     cq_msg_free(a);
@@ -568,7 +568,7 @@ T_CASE(json_from_yajl)
     T_CHECK(eq);
     T_EQ_INT(rc3, CQ_EPARSE);
     T_CHECK(c == NULL);
-    T_EQ_INT(cq_msg_from_yajl(&c, NULL), CQ_EINVAL);
+    T_EQ_INT(cq__msg_from_yajl(&c, NULL), CQ_EINVAL);
 }
 
 T_CASE(builders)
@@ -838,7 +838,7 @@ T_CASE(null_inputs)
     T_EQ_INT(cq_msg_from_json(NULL, "[]", 2), CQ_EINVAL);
     T_EQ_INT(cq_msg_from_json(&m, NULL, 0), CQ_EINVAL);
     T_EQ_INT(cq_msg_from_json(&m, "", 0), CQ_EPARSE);
-    T_EQ_INT(cq_msg_from_yajl(NULL, NULL), CQ_EINVAL);
+    T_EQ_INT(cq__msg_from_yajl(NULL, NULL), CQ_EINVAL);
     T_EQ_INT(cq_msg_parse_cq(&m, "", 0), CQ_OK);
     T_EQ_INT(cq_msg_count(m), 0);
     cq_msg_free(m);

@@ -1,0 +1,34 @@
+/*
+ * cqhttp_runtime.h: the public interface of libcqhttp-runtime, the two
+ * programs of cqhttp as functions.
+ *
+ * libcqhttp-runtime contains libcqhttp (every cq_ function of cqhttp.h) and
+ * adds the FastCGI responder and the WebSocket bridge, with their libfcgi,
+ * libevent and wslay. A bot author's own responder or bridge is a main() that
+ * calls one of these, linked with the author's handler objects and with
+ * libcqhttp-runtime alone (pkg-config cqhttp-runtime; see README, "Handlers in
+ * your own tree"). A program links either libcqhttp or libcqhttp-runtime,
+ * never both: the handler table and the API settings must exist once.
+ */
+#ifndef CQHTTP_RUNTIME_H
+#define CQHTTP_RUNTIME_H
+
+#include "cqhttp.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+ * Each reads the settings from argv, the environment and --config, runs until
+ * SIGTERM, and returns the exit code: 0, 1 (could not start) or 2 (bad
+ * arguments). Call once per process, from the main thread.
+ */
+CQ_EXTERN int cq_fcgi_main(int argc, char **argv);
+CQ_EXTERN int cq_bridge_main(int argc, char **argv);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
