@@ -32,10 +32,11 @@ extern const size_t cq__nactions;
 const cq__action *cq__action_find(const char *name);
 
 /*
- * Finishes p's object and returns a copy of its text (the caller frees it),
- * or NULL with *err set to p's latched error or CQ_ENOMEM.
+ * Returns a copy of p's object text, closed (the caller frees it), or NULL
+ * with *err set to p's latched error or CQ_ENOMEM. p itself is unchanged and
+ * may grow further.
  */
-char *cq__params_json(cq_params *p, int *err);
+char *cq__params_json(const cq_params *p, int *err);
 
 /* Calls action with p's object, frees p, returns as cq_call_params(). */
 int cq__call_params_free(cq_ctx *c, const char *action, cq_params *p,

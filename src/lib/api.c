@@ -7,6 +7,7 @@
 
 #include "cqhttp.h"
 #include "lib/api.h"
+#include "lib/caps.h"
 #include "lib/actions.h"
 #include "lib/api_bridge.h"
 #include "lib/api_http.h"
@@ -14,8 +15,6 @@
 #include "lib/json.h"
 #include "lib/unittest.h"
 
-/* Results are never nested deeper than this; events are checked the same. */
-#define RESULT_MAX_DEPTH 64
 
 struct cq__api {
     const cq__conf *conf;
@@ -95,7 +94,7 @@ int cq__api_result_from_body(const char *body, size_t len, cq_result *out)
     int64_t retcode = 0;
     int rc;
 
-    rc = cq__json_parse(&root, body, len, RESULT_MAX_DEPTH);
+    rc = cq__json_parse(&root, body, len, CQ__CAP_ANSWER_DEPTH);
     if (rc != CQ_OK)
         return cq__api_fail(out, rc == CQ_ENOMEM ? rc : CQ_EBADRESP,
                             "answer is not JSON (%s)", cq_strerror(rc));
@@ -114,7 +113,8 @@ int cq__api_result_from_body(const char *body, size_t len, cq_result *out)
         return CQ_OK;
     }
     if (strcmp(status, "failed") == 0) {
-        const char *msg = cq_value_string(cq_value_get(cq__cv(root), "wording"));
+        const char *msg =
+            cq_value_string(cq_value_get(cq__cv(root), "wording"));
 
         if (msg == NULL)
             msg = cq_value_string(cq_value_get(cq__cv(root), "msg"));
@@ -149,7 +149,8 @@ static int valid_params(const char *params)
     yajl_val v;
     int ok;
 
-    if (cq__json_parse(&v, params, strlen(params), RESULT_MAX_DEPTH) != CQ_OK)
+    if (cq__json_parse(&v, params, strlen(params), CQ__CAP_ANSWER_DEPTH) !=
+        CQ_OK)
         return 0;
     ok = YAJL_IS_OBJECT(v);
     yajl_tree_free(v);

@@ -12,12 +12,12 @@
 
 #include "cqhttp.h"
 #include "lib/api.h"
+#include "lib/caps.h"
 #include "lib/api_bridge.h"
 #include "lib/buf.h"
 #include "lib/json.h"
 
 /* Answers above this are refused, as over HTTP. */
-#define ANSWER_TOOBIG (16u << 20)
 /* The bridge times calls out itself; this margin lets its answer arrive. */
 #define MARGIN_MS 2000
 
@@ -35,7 +35,7 @@ cq__api_bridge *cq__api_bridge_new(const cq__conf *conf)
         return NULL;
     b->conf = conf;
     b->fd = -1;
-    cq__buf_init(&b->line, ANSWER_TOOBIG);
+    cq__buf_init(&b->line, CQ__CAP_ANSWER);
     return b;
 }
 
@@ -188,7 +188,7 @@ static char *request_line(int64_t self_id, const char *action,
 {
     cq__buf req;
 
-    cq__buf_init(&req, (size_t)-1);
+    cq__buf_init(&req, CQ__CAP_REQUEST);
     /* action has only [A-Za-z0-9_.] and params is a checked JSON object. */
     if (cq__buf_printf(&req, "{\"action\":\"%s\",\"params\":%s", action,
                        params) != CQ_OK)

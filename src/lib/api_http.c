@@ -8,11 +8,11 @@
 
 #include "cqhttp.h"
 #include "lib/api.h"
+#include "lib/caps.h"
 #include "lib/api_http.h"
 #include "lib/buf.h"
 
 /* Answers above this are refused; member lists of big groups fit. */
-#define ANSWER_TOOBIG (16u << 20)
 
 struct cq__api_http {
     const cq__conf *conf;
@@ -45,7 +45,7 @@ cq__api_http *cq__api_http_new(const cq__conf *conf)
     if (h == NULL)
         return NULL;
     h->conf = conf;
-    cq__buf_init(&h->answer, ANSWER_TOOBIG);
+    cq__buf_init(&h->answer, CQ__CAP_ANSWER);
     cq__buf_init(&h->url, 8192);
     h->curl = curl_easy_init();
     if (h->curl == NULL)
@@ -141,7 +141,7 @@ int cq__api_http_call(cq__api_http *h, const char *action, const char *params,
     if (cc != CURLE_OK) {
         if (h->answer_overflow)
             return cq__api_fail(out, CQ_EBADRESP, "answer over %u bytes",
-                                ANSWER_TOOBIG);
+                                CQ__CAP_ANSWER);
         return cq__api_fail(out, map_curl_error(cc), "%s: %s", h->url.data,
                             h->errbuf[0] ? h->errbuf : curl_easy_strerror(cc));
     }

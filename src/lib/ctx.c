@@ -214,53 +214,48 @@ int cq_delete(cq_ctx *c)
 }
 
 
-static int gen_field(yajl_gen g, const cq__quick_field *f)
+static void write_field(cq__jw *w, const cq__quick_field *f)
 {
-    int rc = cq__json_gen_str(g, f->key);
-
-    if (rc != CQ_OK)
-        return rc;
+    cq__jw_key(w, f->key);
     switch (f->kind) {
     case QF_BOOL:
-        return yajl_gen_bool(g, (int)f->i) == yajl_gen_status_ok ? CQ_OK
-                                                                 : CQ_EINVAL;
+        cq__jw_bool(w, (int)f->i);
+        break;
     case QF_INT:
-        return yajl_gen_integer(g, (long long)f->i) == yajl_gen_status_ok
-                   ? CQ_OK
-                   : CQ_EINVAL;
+        cq__jw_int(w, f->i);
+        break;
     case QF_STRING:
-        return cq__json_gen_str(g, f->s);
+        cq__jw_str(w, f->s);
+        break;
     case QF_MSG:
-        return cq__msg_to_json(f->m, g);
+        if (w->err == CQ_OK)
+            cq__jw_latch(w, cq__msg_to_json(f->m, w->g));
+        break;
     case QF_VALUE:
     default:
-        return cq__json_gen_value(g, (yajl_val)f->v);
+        cq__jw_value(w, cq__yv(f->v));
+        break;
     }
 }
 
 
 int cq__ctx_quick_json(const cq_ctx *c, char **out)
 {
-    yajl_gen g;
+    cq__jw w;
     size_t i;
-    int rc;
 
     *out = NULL;
     if (c->nfields == 0)
         return CQ_OK;
-    g = cq__json_gen_new();
-    if (g == NULL)
+    if (cq__jw_init(&w) != CQ_OK)
         return CQ_ENOMEM;
-    rc = yajl_gen_map_open(g) == yajl_gen_status_ok ? CQ_OK : CQ_ENOMEM;
-    for (i = 0; rc == CQ_OK && i < c->nfields; i++)
-        rc = gen_field(g, &c->fields[i]);
-    if (rc == CQ_OK && yajl_gen_map_close(g) != yajl_gen_status_ok)
-        rc = CQ_EINVAL;
-    if (rc == CQ_OK) {
-        *out = cq__json_gen_dup(g);
-        if (*out == NULL)
-            rc = CQ_ENOMEM;
-    }
-    yajl_gen_free(g);
-    return rc;
+    cq__jw_open(&w);
+    for (i = 0; i < c->nfields; i++)
+        write_field(&w, &c->fields[i]);
+    cq__jw_close(&w);
+    *out = cq__jw_dup(&w, NULL);
+    if (*out == NULL && w.err == CQ_OK)
+        w.err = CQ_ENOMEM;
+    cq__jw_free(&w);
+    return w.err;
 }

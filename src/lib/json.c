@@ -183,16 +183,37 @@ void cq__jw_free(cq__jw *w)
     w->g = NULL;
 }
 
-char *cq__jw_dup(cq__jw *w, size_t *len)
+char *cq__jw_dup_tail(const cq__jw *w, const char *tail, size_t *len)
 {
+    const unsigned char *p;
+    size_t n, t = tail != NULL ? strlen(tail) : 0;
     char *s;
 
-    if (w->err != CQ_OK)
+    if (w->err != CQ_OK || yajl_gen_get_buf(w->g, &p, &n) != yajl_gen_status_ok)
         return NULL;
-    s = cq__json_gen_dup(w->g);
-    if (s != NULL && len != NULL)
-        *len = strlen(s);
+    s = malloc(n + t + 1);
+    if (s == NULL)
+        return NULL;
+    memcpy(s, p, n);
+    if (t > 0)
+        memcpy(s + n, tail, t);
+    s[n + t] = '\0';
+    if (len != NULL)
+        *len = n + t;
     return s;
+}
+
+
+char *cq__jw_dup(cq__jw *w, size_t *len)
+{
+    return cq__jw_dup_tail(w, NULL, len);
+}
+
+
+void cq__jw_latch(cq__jw *w, int rc)
+{
+    if (w->err == CQ_OK)
+        w->err = rc;
 }
 
 /* Latches the first failure of a yajl_gen call. */

@@ -87,6 +87,14 @@ void cq__jw_free(cq__jw *w);
  * *len (may be NULL), or returns NULL when a write failed or out of memory.
  */
 char *cq__jw_dup(cq__jw *w, size_t *len);
+/*
+ * As cq__jw_dup(), with tail appended to the copy and the writer left as it
+ * is: a caller can end a document it has not closed ("}") and go on writing.
+ */
+char *cq__jw_dup_tail(const cq__jw *w, const char *tail, size_t *len);
+/* Latches rc (a CQ_E* code from a write made on w->g directly) if it is the
+ * first failure; CQ_OK changes nothing. */
+void cq__jw_latch(cq__jw *w, int rc);
 
 void cq__jw_open(cq__jw *w);               /* { */
 void cq__jw_close(cq__jw *w);              /* } */

@@ -1,7 +1,8 @@
 /*
- * params: a small builder for API parameter objects, over yajl_gen. The
- * first error latches: later additions are ignored and cq_call_params()
- * reports it, so a caller adds every field and checks once.
+ * params: a small builder for API parameter objects, over the library's
+ * latched JSON writer (lib/json.h). The first error latches: later additions
+ * are ignored and cq_call_params() reports it, so a caller adds every field and
+ * checks once.
  */
 #include "config.h"
 
@@ -14,10 +15,14 @@
 #include "lib/json.h"
 #include "lib/message.h"
 
+/*
+ * The object is written as it is built and never closed: the JSON handed to
+ * a call is a copy with the closing brace added, so building reads as a
+ * const operation to cq_call_params() and a params object can grow after a
+ * call.
+ */
 struct cq_params {
-    yajl_gen g;
-    int err;    /* The first error, or CQ_OK. */
-    int closed; /* The object's closing brace is written. */
+    cq__jw w; /* Its err is the latched error. */
 };
 
 cq_params *cq_params_new(void)
@@ -26,8 +31,9 @@ cq_params *cq_params_new(void)
 
     if (p == NULL)
         return NULL;
-    p->g = cq__json_gen_new();
-    if (p->g == NULL || yajl_gen_map_open(p->g) != yajl_gen_status_ok) {
+    if (cq__jw_init(&p->w) == CQ_OK)
+        cq__jw_open(&p->w);
+    if (p->w.err != CQ_OK) {
         cq_params_free(p);
         return NULL;
     }
@@ -39,80 +45,71 @@ void cq_params_free(cq_params *p)
 {
     if (p == NULL)
         return;
-    if (p->g != NULL)
-        yajl_gen_free(p->g);
+    cq__jw_free(&p->w);
     free(p);
 }
 
 
-/* Checks p and writes key; returns CQ_OK or the latched error. */
-static int begin(cq_params *p, const char *key)
+/*
+ * Latches CQ_EINVAL for a NULL key or a missing value, then writes the key.
+ * Returns CQ_OK when the value is to be written, else the latched error.
+ */
+static int begin(cq_params *p, const char *key, int has_value)
 {
-    if (p == NULL)
-        return CQ_ENOMEM;
-    if (p->err == CQ_OK && (key == NULL || p->closed))
-        p->err = CQ_EINVAL;
-    if (p->err == CQ_OK)
-        p->err = cq__json_gen_str(p->g, key);
-    return p->err;
-}
-
-
-static int end(cq_params *p, int rc)
-{
-    if (p->err == CQ_OK)
-        p->err = rc;
-    return p->err;
+    if (key == NULL || !has_value)
+        cq__jw_latch(&p->w, CQ_EINVAL);
+    cq__jw_key(&p->w, key);
+    return p->w.err;
 }
 
 
 int cq_params_int(cq_params *p, const char *key, int64_t v)
 {
-    if (begin(p, key) != CQ_OK)
-        return p ? p->err : CQ_ENOMEM;
-    return end(p, yajl_gen_integer(p->g, (long long)v) == yajl_gen_status_ok
-                      ? CQ_OK
-                      : CQ_EINVAL);
+    if (p == NULL)
+        return CQ_ENOMEM;
+    if (begin(p, key, 1) == CQ_OK)
+        cq__jw_int(&p->w, v);
+    return p->w.err;
 }
 
 
 int cq_params_bool(cq_params *p, const char *key, int v)
 {
-    if (begin(p, key) != CQ_OK)
-        return p ? p->err : CQ_ENOMEM;
-    return end(p, yajl_gen_bool(p->g, v != 0) == yajl_gen_status_ok
-                      ? CQ_OK
-                      : CQ_EINVAL);
+    if (p == NULL)
+        return CQ_ENOMEM;
+    if (begin(p, key, 1) == CQ_OK)
+        cq__jw_bool(&p->w, v);
+    return p->w.err;
 }
 
 
 int cq_params_string(cq_params *p, const char *key, const char *v)
 {
-    if (p != NULL && v == NULL && p->err == CQ_OK)
-        p->err = CQ_EINVAL;
-    if (begin(p, key) != CQ_OK)
-        return p ? p->err : CQ_ENOMEM;
-    return end(p, cq__json_gen_str(p->g, v));
+    if (p == NULL)
+        return CQ_ENOMEM;
+    if (begin(p, key, v != NULL) == CQ_OK)
+        cq__jw_str(&p->w, v);
+    return p->w.err;
 }
 
 
 int cq_params_msg(cq_params *p, const char *key, const cq_msg *m)
 {
-    if (p != NULL && m == NULL && p->err == CQ_OK)
-        p->err = CQ_EINVAL;
-    if (begin(p, key) != CQ_OK)
-        return p ? p->err : CQ_ENOMEM;
-    return end(p, cq__msg_to_json(m, p->g));
+    if (p == NULL)
+        return CQ_ENOMEM;
+    if (begin(p, key, m != NULL) == CQ_OK)
+        cq__jw_latch(&p->w, cq__msg_to_json(m, p->w.g));
+    return p->w.err;
 }
 
 
 int cq_params_value(cq_params *p, const char *key, const cq_value *v)
 {
-    if (p != NULL && v == NULL && p->err == CQ_OK)
-        p->err = CQ_EINVAL;
-    if (begin(p, key) != CQ_OK)
-        return p ? p->err : CQ_ENOMEM;
-    return end(p, cq__json_gen_value(p->g, (yajl_val)v));
+    if (p == NULL)
+        return CQ_ENOMEM;
+    if (begin(p, key, v != NULL) == CQ_OK)
+        cq__jw_value(&p->w, cq__yv(v));
+    return p->w.err;
 }
 
 
@@ -131,9 +128,8 @@ int cq_params_json(cq_params *p, const char *key, const char *json)
             rc = CQ_EINVAL;
     }
     if (rc != CQ_OK) {
-        if (p->err == CQ_OK)
-            p->err = rc;
-        return p->err;
+        cq__jw_latch(&p->w, rc);
+        return p->w.err;
     }
     rc = cq_params_value(p, key, cq__cv(v));
     yajl_tree_free(v);
@@ -141,33 +137,23 @@ int cq_params_json(cq_params *p, const char *key, const char *json)
 }
 
 
-char *cq__params_json(cq_params *p, int *err)
+char *cq__params_json(const cq_params *p, int *err)
 {
     char *json;
 
-    *err = p == NULL ? CQ_ENOMEM : p->err;
+    *err = p == NULL ? CQ_ENOMEM : p->w.err;
     if (*err != CQ_OK)
         return NULL;
-    if (!p->closed) {
-        /* Closing once keeps the object complete for later calls. */
-        if (yajl_gen_map_close(p->g) != yajl_gen_status_ok)
-            p->err = CQ_EINVAL;
-        p->closed = 1;
-    }
-    *err = p->err;
-    if (*err != CQ_OK)
-        return NULL;
-    json = cq__json_gen_dup(p->g);
+    json = cq__jw_dup_tail(&p->w, "}", NULL);
     if (json == NULL)
         *err = CQ_ENOMEM;
     return json;
 }
 
 
-int cq_call_params(cq_ctx *c, const char *action, const cq_params *cp,
+int cq_call_params(cq_ctx *c, const char *action, const cq_params *p,
                    cq_result *out)
 {
-    cq_params *p = (cq_params *)cp;
     cq_result local;
     char *json;
     int rc;

@@ -73,8 +73,32 @@ T_CASE(empty_object_and_no_api)
 
     T_EQ_INT(cq_call_params(NULL, "get_status", p, &r), CQ_ENOAPI);
     cq_result_free(&r);
-    /* Calling again with the same params is fine: the object is closed. */
+    /* Calling again with the same params is fine, and they may grow. */
     T_EQ_INT(cq_call_params(NULL, "get_status", p, NULL), CQ_ENOAPI);
+    T_EQ_INT(cq_params_int(p, "a", 1), CQ_OK);
+    cq_params_free(p);
+}
+
+
+/* The text handed to a call is closed; the builder stays open. */
+T_CASE(params_stay_open_after_a_call)
+{
+    cq_params *p = cq_params_new();
+    char *json;
+    int rc;
+
+    json = cq__params_json(p, &rc);
+    T_EQ_STR(json, "{}");
+    free(json);
+    T_EQ_INT(cq_params_int(p, "a", 1), CQ_OK);
+    json = cq__params_json(p, &rc);
+    T_EQ_STR(json, "{\"a\":1}");
+    free(json);
+    T_EQ_INT(cq_params_string(p, "b", "x"), CQ_OK);
+    json = cq__params_json(p, &rc);
+    T_EQ_INT(rc, CQ_OK);
+    T_EQ_STR(json, "{\"a\":1,\"b\":\"x\"}");
+    free(json);
     cq_params_free(p);
 }
 
@@ -116,6 +140,7 @@ T_SUITE(test_params_cases) = {
     {"params/builder_kinds", builder_kinds},
     {"params/builder_latches", builder_latches},
     {"params/empty_object_and_no_api", empty_object_and_no_api},
+    {"params/stay_open_after_a_call", params_stay_open_after_a_call},
     {"params/action_table", action_table},
     {"params/wrapper_checks_required", wrapper_checks_required},
     {NULL, NULL},
