@@ -47,26 +47,53 @@ static void drain(request *r, uint64_t limit)
 }
 
 
-/* Parses a CONTENT_LENGTH; returns 1 and stores it, or 0 when malformed. */
+/*
+ * The HTTP status for an outcome: the one place where the codes the checks
+ * below return become statuses (DESIGN.md section 6).
+ */
+static int status_of(int rc)
+{
+    switch (rc) {
+    case CQ_OK:
+        return 200;
+    case CQ_ETOOBIG:
+        return 413;
+    case CQ_EAUTHMISSING:
+        return 401;
+    case CQ_EAUTHBAD:
+        return 403;
+    case CQ_EPARSE:
+    case CQ_EDEPTH:
+    case CQ_ENOTYPE:
+    case CQ_EINVAL:
+        return 400;
+    default:
+        return 500;
+    }
+}
+
+
+/* Parses a decimal CONTENT_LENGTH or X-Self-ID; CQ_OK or CQ_EPARSE. */
 static int parse_length(const char *s, uint64_t *out)
 {
     char *end;
     unsigned long long n;
 
     if (s[0] < '0' || s[0] > '9')
-        return 0;
+        return CQ_EPARSE;
     errno = 0;
     n = strtoull(s, &end, 10);
     if (*end != '\0' || errno != 0)
-        return 0;
+        return CQ_EPARSE;
     *out = n;
-    return 1;
+    return CQ_OK;
 }
 
 
 /*
- * Reads the body into r->body. Returns 0, or the HTTP status to answer
- * (400 or 413) after logging why.
+ * Reads the body into r->body. Returns CQ_OK, or after logging why CQ_EPARSE
+ * (a malformed length, or a body shorter than it), CQ_ETOOBIG (over
+ * max_body) or CQ_ENOMEM.
  */
 static int read_body(request *r)
 {
@@ -75,14 +102,14 @@ static int read_body(request *r)
     int known = 0, n;
 
     if (cl != NULL && cl[0] != '\0') {
-        if (!parse_length(cl, &length)) {
+        if (parse_length(cl, &length) != CQ_OK) {
             cq_log(CQ_LOG_WARN,
                    "400 from %s: CONTENT_LENGTH \"%.32s\" is "
                    "not a number",
                    r->peer, cl);
             if (!r->io->cgi)
                 drain(r, UINT64_MAX);
-            return 400;
+            return CQ_EPARSE;
         }
         if (length > max) {
             cq_log(CQ_LOG_WARN,
@@ -91,7 +118,7 @@ static int read_body(request *r)
                    r->peer, (unsigned long long)length,
                    (unsigned long long)max);
             drain(r, length);
-            return 413;
+            return CQ_ETOOBIG;
         }
         known = 1;
         want = length;
@@ -102,7 +129,7 @@ static int read_body(request *r)
     /* Without a length (chunked upload), read to the end under the cap. */
     cq__buf_init(&r->body, (size_t)max + 1);
     if (cq__buf_add(&r->body, "", 0) != CQ_OK)
-        return 500;
+        return CQ_ENOMEM;
     while (r->body.len < want) {
         char chunk[16384];
         uint64_t left = want - r->body.len;
@@ -112,7 +139,7 @@ static int read_body(request *r)
         if (n <= 0)
             break;
         if (cq__buf_add(&r->body, chunk, (size_t)n) != CQ_OK)
-            return 500;
+            return CQ_ENOMEM;
     }
     if (!known && r->body.len > max) {
         cq_log(CQ_LOG_WARN,
@@ -120,20 +147,21 @@ static int read_body(request *r)
                "max_body %llu",
                r->peer, (unsigned long long)max);
         drain(r, UINT64_MAX);
-        return 413;
+        return CQ_ETOOBIG;
     }
     if (known && r->body.len < length) {
         cq_log(CQ_LOG_WARN,
                "400 from %s: body ended after %zu of %llu "
                "bytes",
                r->peer, r->body.len, (unsigned long long)length);
-        return 400;
+        return CQ_EPARSE;
     }
-    return 0;
+    return CQ_OK;
 }
 
 
-/* Returns 0 when the credentials pass, else the status to answer. */
+/* Returns CQ_OK when the credentials pass, else CQ_EAUTHMISSING or
+ * CQ_EAUTHBAD after logging why. */
 static int check_auth(request *r)
 {
     const char *sig = param(r, "HTTP_X_SIGNATURE");
@@ -149,14 +177,14 @@ static int check_auth(request *r)
                    "401 from %s: X-Signature missing (a secret "
                    "is set)",
                    r->peer);
-            return 401;
+            return CQ_EAUTHMISSING;
         }
         if (rc != CQ_OK) {
             cq_log(CQ_LOG_WARN,
                    "403 from %s: X-Signature does not match "
                    "the body",
                    r->peer);
-            return 403;
+            return CQ_EAUTHBAD;
         }
     }
     if (r->conf->access_token != NULL) {
@@ -170,14 +198,15 @@ static int check_auth(request *r)
                    "403 from %s: access token wrong or "
                    "malformed",
                    r->peer);
-            return 403;
+            return CQ_EAUTHBAD;
         }
     }
-    return 0;
+    return CQ_OK;
 }
 
 
-/* X-Self-ID, when present, must be a number equal to the body's self_id. */
+/* X-Self-ID, when present, must be a number equal to the body's self_id.
+ * Returns CQ_OK, or CQ_EINVAL after logging why. */
 static int check_self_id(request *r, const cq_event *e)
 {
     const char *h = param(r, "HTTP_X_SELF_ID");
@@ -185,13 +214,13 @@ static int check_self_id(request *r, const cq_event *e)
     uint64_t hdr_id;
 
     if (h == NULL)
-        return 0;
-    if (!parse_length(h, &hdr_id) || hdr_id > INT64_MAX) {
+        return CQ_OK;
+    if (parse_length(h, &hdr_id) != CQ_OK || hdr_id > INT64_MAX) {
         cq_log(CQ_LOG_WARN,
                "400 from %s: X-Self-ID \"%.32s\" is not a "
                "number",
                r->peer, h);
-        return 400;
+        return CQ_EINVAL;
     }
     if (cq_event_int(e, "self_id", &body_id) != CQ_OK ||
         (uint64_t)body_id != hdr_id) {
@@ -199,9 +228,9 @@ static int check_self_id(request *r, const cq_event *e)
                "400 from %s: X-Self-ID %s is not the body's "
                "self_id",
                r->peer, h);
-        return 400;
+        return CQ_EINVAL;
     }
-    return 0;
+    return CQ_OK;
 }
 
 
@@ -249,24 +278,27 @@ static int answer(cq__buf *out, int status, const char *json)
 }
 
 
-/* Parses, checks and dispatches; returns the status and the JSON body. */
+/*
+ * Parses, checks and dispatches. Returns CQ_OK with the quick operation in
+ * *json (NULL when there is none), or the failure after logging it.
+ */
 static int handle_event(request *r, cq__api *api, char **json)
 {
     cq_event *e;
     cq_ctx ctx;
-    int rc, status;
+    int rc;
 
     rc = cq_event_parse(&e, r->body.data, r->body.len, (int)r->conf->max_depth);
     if (rc != CQ_OK) {
         cq_log(rc == CQ_ENOMEM ? CQ_LOG_ERROR : CQ_LOG_WARN,
-               "%d from %s: body is not an event: %s",
-               rc == CQ_ENOMEM ? 500 : 400, r->peer, cq_strerror(rc));
-        return rc == CQ_ENOMEM ? 500 : 400;
+               "%d from %s: body is not an event: %s", status_of(rc), r->peer,
+               cq_strerror(rc));
+        return rc;
     }
-    status = check_self_id(r, e);
-    if (status != 0) {
+    rc = check_self_id(r, e);
+    if (rc != CQ_OK) {
         cq_event_free(e);
-        return status;
+        return rc;
     }
     cq__ctx_init(&ctx, e, r->conf, api);
     rc = cq__dispatch(&ctx);
@@ -278,15 +310,15 @@ static int handle_event(request *r, cq__api *api, char **json)
                    "500 from %s: quick operation for %s cannot "
                    "be written: %s",
                    r->peer, cq_event_name(e), cq_strerror(rc));
-        status = 500;
+        /* Whatever the cause, the event was fine: the answer is 500. */
+        rc = CQ_EHANDLER;
     } else {
-        status = *json != NULL ? 200 : 204;
-        cq_log(CQ_LOG_DEBUG, "%d for %s from %s", status, cq_event_name(e),
-               r->peer);
+        cq_log(CQ_LOG_DEBUG, "%d for %s from %s", *json != NULL ? 200 : 204,
+               cq_event_name(e), r->peer);
     }
     cq__ctx_free(&ctx);
     cq_event_free(e);
-    return status;
+    return rc;
 }
 
 
@@ -296,7 +328,7 @@ int cq__post_handle(const cq__conf *conf, cq__api *api, const cq__post_io *io,
     request r;
     const char *method;
     char *json = NULL;
-    int status;
+    int rc, status;
 
     memset(&r, 0, sizeof(r));
     r.conf = conf;
@@ -313,18 +345,21 @@ int cq__post_handle(const cq__conf *conf, cq__api *api, const cq__post_io *io,
                "405 from %s: method %.16s, only POST carries "
                "events",
                r.peer, method ? method : "(none)");
-        if (cl != NULL && parse_length(cl, &length))
+        if (cl != NULL && parse_length(cl, &length) == CQ_OK)
             drain(&r, length);
         else if (!io->cgi)
             drain(&r, UINT64_MAX);
         return answer(out, 405, NULL);
     }
-    status = read_body(&r);
-    if (status == 0)
-        status = check_auth(&r);
-    if (status == 0)
-        status = handle_event(&r, api, &json);
+    rc = read_body(&r);
+    if (rc == CQ_OK)
+        rc = check_auth(&r);
+    if (rc == CQ_OK)
+        rc = handle_event(&r, api, &json);
     cq__buf_free(&r.body);
+    status = status_of(rc);
+    if (status == 200 && json == NULL)
+        status = 204;
     status = answer(out, status, status == 200 ? json : NULL);
     free(json);
     return status;
