@@ -21,9 +21,9 @@
 
 #include <event2/event.h>
 #include <event2/listener.h>
-#include <wslay/wslay.h>
 
-#include "bridge/handshake.h"
+#include "ws/handshake.h"
+#include "ws/stream.h"
 #include "cqhttp.h"
 #include "lib/conf.h"
 
@@ -119,14 +119,13 @@ typedef enum cq__conn_state {
 struct cq__ws_conn {
     cq__bridge *br;
     struct bufferevent *bev;
-    wslay_event_context_ptr ws; /* NULL during the handshake. */
+    cq__ws_stream *ws; /* NULL during the handshake. */
     cq__conn_state state;
     cq__ws_role role;
     int64_t self_id;
     cq__account *acct;   /* NULL until registered. */
     struct event *timer; /* Handshake deadline, then keepalive. */
     uint64_t last_rx_ms;
-    int paused;            /* Reading stopped: workers are full. */
     struct cq__held *held; /* Events waiting for a worker, in order. */
     struct cq__held *held_tail;
     size_t held_bytes;

@@ -1,12 +1,11 @@
 /*
  * One TCP connection on the WebSocket port: the upgrade handshake (parsed
- * by handshake.c), then WebSocket frames through wslay on a bufferevent, the
- * keepalive timer and the close. Loop thread only.
+ * by ws/handshake.c), then WebSocket frames through a ws/stream.c stream on
+ * a bufferevent, the keepalive timer and the close. Loop thread only.
  *
- * wslay reads from the bufferevent's input and writes into its output, which
- * never blocks; back-pressure is the output length plus wslay's queue,
- * bounded by ws_max_queue. Bytes after the handshake head stay in the input:
- * they are the first frames.
+ * The stream's outgoing queue (the output plus wslay's) is bounded by
+ * ws_max_queue. Bytes after the handshake head stay in the input: they are
+ * the first frames.
  */
 #include "config.h"
 
@@ -43,7 +42,7 @@ static void set_timer(cq__ws_conn *c, long ms)
 }
 
 
-/* Frees c now: the socket, wslay, its account slot and its list entry. */
+/* Frees c now: the socket, the stream, its account slot and its list entry. */
 static void conn_free(cq__ws_conn *c)
 {
     cq__bridge *br = c->br;
@@ -56,8 +55,7 @@ static void conn_free(cq__ws_conn *c)
     if (c->next != NULL)
         c->next->prev = c->prev;
     br->nconns--;
-    if (c->ws != NULL)
-        wslay_event_context_free(c->ws);
+    cq__ws_stream_free(c->ws);
     if (c->timer != NULL)
         event_free(c->timer);
     bufferevent_free(c->bev);
@@ -120,57 +118,20 @@ static void close_after_flush(cq__ws_conn *c)
 }
 
 
-static ssize_t ws_recv(wslay_event_context_ptr ws, uint8_t *buf, size_t len,
-                       int flags, void *arg)
-{
-    cq__ws_conn *c = arg;
-    int n;
-
-    (void)flags;
-    /* While paused, nothing more is read (back-pressure). */
-    n = c->paused ? 0
-                  : evbuffer_remove(bufferevent_get_input(c->bev), buf, len);
-    if (n <= 0) {
-        wslay_event_set_error(ws, WSLAY_ERR_WOULDBLOCK);
-        return -1;
-    }
-    return n;
-}
-
-
-static ssize_t ws_send(wslay_event_context_ptr ws, const uint8_t *data,
-                       size_t len, int flags, void *arg)
-{
-    cq__ws_conn *c = arg;
-
-    (void)flags;
-    if (bufferevent_write(c->bev, data, len) != 0) {
-        wslay_event_set_error(ws, WSLAY_ERR_CALLBACK_FAILURE);
-        return -1;
-    }
-    return (ssize_t)len;
-}
-
-
 static void pause_reading(cq__ws_conn *c)
 {
-    if (!c->paused)
+    if (!cq__ws_stream_paused(c->ws))
         cq_log(CQ_LOG_DEBUG, "%s: workers busy, reading paused", c->peer);
-    c->paused = 1;
-    bufferevent_disable(c->bev, EV_READ);
+    cq__ws_stream_pause(c->ws);
 }
 
 
 static void resume_reading(cq__ws_conn *c)
 {
-    if (!c->paused)
+    if (!cq__ws_stream_paused(c->ws))
         return;
-    c->paused = 0;
-    bufferevent_enable(c->bev, EV_READ);
+    cq__ws_stream_resume(c->ws);
     cq_log(CQ_LOG_DEBUG, "%s: reading resumed", c->peer);
-    /* Frames already in the input are read from the loop, not from here. */
-    bufferevent_trigger(c->bev, EV_READ,
-                        BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
 }
 
 
@@ -254,76 +215,43 @@ static void on_text(cq__ws_conn *c, const char *msg, size_t len)
 }
 
 
-static void ws_on_msg(wslay_event_context_ptr ws,
-                      const struct wslay_event_on_msg_recv_arg *arg, void *user)
+/* The stream's text callback: a NULL text (out of memory) is dropped. */
+static void on_message(void *arg, const char *text, size_t len)
 {
-    cq__ws_conn *c = user;
-    char *text;
-
-    (void)ws;
-    if (arg->opcode != WSLAY_TEXT_FRAME)
-        return; /* Binary is ignored (as gocq does); control is wslay's. */
-    /* The tree parser needs a terminated copy. */
-    text = malloc(arg->msg_length + 1);
-    if (text == NULL)
-        return;
-    memcpy(text, arg->msg, arg->msg_length);
-    text[arg->msg_length] = '\0';
-    on_text(c, text, arg->msg_length);
-    free(text);
+    if (text != NULL)
+        on_text(arg, text, len);
 }
 
 
-static const struct wslay_event_callbacks ws_callbacks = {
-    ws_recv, ws_send, NULL, NULL, NULL, NULL, ws_on_msg,
-};
-
-/* Lets wslay read what arrived and write what is queued; closes when done. */
-static void pump(cq__ws_conn *c)
+/* Ends the connection when the stream says it is over. */
+static void end_if_over(cq__ws_conn *c, int outcome)
 {
-    if (c->state != CQ__CONN_OPEN)
-        return;
-    if (!c->paused && wslay_event_recv(c->ws) != 0) {
-        /* A protocol error: wslay has queued its close (1002); send it. */
-        wslay_event_send(c->ws);
-        close_after_flush(c);
-        return;
-    }
-    if (c->state != CQ__CONN_OPEN)
-        return;
-    if (wslay_event_send(c->ws) != 0) {
-        close_after_flush(c);
-        return;
-    }
-    if (!wslay_event_want_read(c->ws) && !wslay_event_want_write(c->ws)) {
-        /* The close handshake is over (or the peer closed first). */
-        uint16_t code = wslay_event_get_status_code_received(c->ws);
+    uint16_t code;
 
-        if (wslay_event_get_close_received(c->ws) && code != 1000 &&
-            code != 1001)
-            cq_log(CQ_LOG_INFO, "%s: peer closed with code %u", c->peer, code);
-        close_after_flush(c);
-    }
+    if (outcome == CQ__WS_OPEN || c->state != CQ__CONN_OPEN)
+        return;
+    /* Over: the close handshake ended (or the peer closed first), or wslay
+     * gave up; what it queued (a close, say) is in the output. */
+    if (outcome == CQ__WS_CLOSED && cq__ws_stream_peer_closed(c->ws, &code) &&
+        code != 1000 && code != 1001)
+        cq_log(CQ_LOG_INFO, "%s: peer closed with code %u", c->peer, code);
+    close_after_flush(c);
 }
 
 
 int cq__conn_send_text(cq__ws_conn *c, const char *text, size_t len)
 {
-    struct wslay_event_msg m = {WSLAY_TEXT_FRAME, (const uint8_t *)text, len};
-    size_t queued;
+    int rc;
 
     if (c->state != CQ__CONN_OPEN)
         return -1;
-    queued = evbuffer_get_length(bufferevent_get_output(c->bev)) +
-             wslay_event_get_queued_msg_length(c->ws);
-    if (queued + len > (size_t)c->br->conf->ws_max_queue) {
+    rc = cq__ws_stream_queue_text(c->ws, text, len);
+    if (rc == CQ_ETOOBIG)
         cq_log(CQ_LOG_WARN, "%s: %zu bytes already queued; message refused",
-               c->peer, queued);
+               c->peer, cq__ws_stream_queued(c->ws));
+    if (rc != CQ_OK)
         return -1;
-    }
-    if (wslay_event_queue_msg(c->ws, &m) != 0)
-        return -1;
-    pump(c);
+    end_if_over(c, cq__ws_stream_flush(c->ws));
     return 0;
 }
 
@@ -333,10 +261,8 @@ void cq__conn_close(cq__ws_conn *c, uint16_t code, const char *reason)
     if (c->state != CQ__CONN_OPEN)
         return;
     cq__account_detach(c->br, c);
-    wslay_event_queue_close(c->ws, code, (const uint8_t *)reason,
-                            strlen(reason));
-    wslay_event_shutdown_read(c->ws);
-    pump(c);
+    cq__ws_stream_queue_close(c->ws, code, reason);
+    end_if_over(c, cq__ws_stream_flush(c->ws));
     if (c->state == CQ__CONN_OPEN)
         set_timer(c, 5000); /* The peer has that long to answer the close. */
 }
@@ -371,7 +297,7 @@ static void on_keepalive(cq__ws_conn *c)
     uint64_t idle;
 
     /* While we do not read, the peer's silence is ours: do not judge it. */
-    if (c->paused)
+    if (cq__ws_stream_paused(c->ws))
         c->last_rx_ms = cq__now_ms();
     idle = cq__now_ms() - c->last_rx_ms;
 
@@ -382,10 +308,8 @@ static void on_keepalive(cq__ws_conn *c)
         return;
     }
     if (idle >= (uint64_t)conf->ws_ping_interval_ms) {
-        struct wslay_event_msg ping = {WSLAY_PING, NULL, 0};
-
-        wslay_event_queue_msg(c->ws, &ping);
-        pump(c);
+        cq__ws_stream_queue_ping(c->ws);
+        end_if_over(c, cq__ws_stream_flush(c->ws));
         if (c->state != CQ__CONN_OPEN)
             return;
     }
@@ -434,12 +358,12 @@ static void finish_handshake(cq__ws_conn *c, const cq__ws_request *req,
         close_after_flush(c);
         return;
     }
-    if (wslay_event_context_server_init(&c->ws, &ws_callbacks, c) != 0) {
+    c->ws = cq__ws_stream_new(c->bev, 0, (size_t)c->br->conf->ws_max_message,
+                              (size_t)c->br->conf->ws_max_queue, on_message, c);
+    if (c->ws == NULL) {
         close_after_flush(c);
         return;
     }
-    wslay_event_config_set_max_recv_msg_length(
-        c->ws, (uint64_t)c->br->conf->ws_max_message);
     c->role = v->role;
     c->self_id = v->self_id;
     c->state = CQ__CONN_OPEN;
@@ -449,7 +373,8 @@ static void finish_handshake(cq__ws_conn *c, const cq__ws_request *req,
         return;
     }
     set_timer(c, c->br->conf->ws_ping_interval_ms);
-    pump(c); /* Frames sent right behind the request. */
+    /* Frames sent right behind the request. */
+    end_if_over(c, cq__ws_stream_pump(c->ws));
 }
 
 
@@ -483,8 +408,8 @@ static void on_read(struct bufferevent *bev, void *arg)
     c->last_rx_ms = cq__now_ms();
     if (c->state == CQ__CONN_HANDSHAKE)
         on_handshake_bytes(c);
-    else
-        pump(c);
+    else if (c->state == CQ__CONN_OPEN)
+        end_if_over(c, cq__ws_stream_pump(c->ws));
 }
 
 

@@ -5,14 +5,15 @@
  * connect.c owns the client: options, the loop, the signals, the feed of
  * events (given on the command line or read from stdin), the heartbeat and
  * the end of the run (--once, a signal, a lost connection). connect_ws.c
- * owns one connection (a cq__sim_wsc): the dial, the hand-written opening
- * handshake, wslay on a bufferevent, the close and the redial.
+ * owns one connection (a cq__sim_wsc): the dial, the opening handshake
+ * (ws/handshake.h), a ws/stream.h stream on a bufferevent, the close and
+ * the redial.
  * connect_call.c answers one API call frame with the data table and faults
  * of "serve" (serve_data.c, serve_check.c) and writes its log line.
  *
  * A client has one Universal connection, or with --split an API and an
  * Event connection; they live in the client, which outlives them. Each
- * connection owns its socket, its wslay context and the answers a slow
+ * connection owns its socket, its stream and the answers a slow
  * fault holds back.
  *
  * Everything runs on the loop thread; nothing is thread-safe.
@@ -27,10 +28,10 @@
 #include <sys/socket.h>
 
 #include <event2/event.h>
-#include <wslay/wslay.h>
 
 #include "sim/serve.h"
 #include "sim/sim.h"
+#include "ws/stream.h"
 
 #define CQ__SIM_WS_MAX_HEAD   8192 /* The handshake answer's head cap. */
 #define CQ__SIM_WS_MAX_TARGET 1024 /* The longest request target. */
@@ -62,20 +63,17 @@ struct cq__sim_wsc {
     int carries_events;                 /* Universal or Event. */
     char target[CQ__SIM_WS_MAX_TARGET]; /* Path and query to GET. */
     enum cq__sim_wsc_state state;
-    struct bufferevent *bev;    /* NULL while IDLE or DONE. */
-    wslay_event_context_ptr ws; /* NULL unless OPEN or CLOSING. */
-    struct event *timer;        /* Deadlines and the redial. */
-    char accept[29];            /* Sec-WebSocket-Accept expected. */
-    int refused_status;         /* The status of a refusal. */
-    char refused_reason[64];    /* Its reason phrase. */
-    size_t refused_body;        /* Its body bytes to wait for. */
-    int in_recv;                /* Inside wslay_event_recv(). */
-    int dropping;               /* Flushing, then the end. */
-    int drop_deadline;          /* The flush's time is running. */
-    int peer_closed;            /* A close frame came. */
-    uint16_t peer_code;         /* Its status code. */
-    uint64_t calls;             /* Calls answered on it. */
-    cq__sim_wcall *held;        /* Answers a slow fault holds. */
+    struct bufferevent *bev; /* NULL while IDLE or DONE. */
+    cq__ws_stream *ws;       /* NULL unless OPEN or CLOSING. */
+    struct event *timer;     /* Deadlines and the redial. */
+    char accept[29];         /* Sec-WebSocket-Accept expected. */
+    int refused_status;      /* The status of a refusal. */
+    char refused_reason[64]; /* Its reason phrase. */
+    size_t refused_body;     /* Its body bytes to wait for. */
+    int dropping;            /* Flushing, then the end. */
+    int drop_deadline;       /* The flush's time is running. */
+    uint64_t calls;          /* Calls answered on it. */
+    cq__sim_wcall *held;     /* Answers a slow fault holds. */
     size_t nheld;
 };
 

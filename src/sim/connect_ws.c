@@ -1,36 +1,31 @@
 /*
  * connect_ws: one WebSocket connection of "cqhttp-sim connect", the client
- * side of RFC 6455: the TCP connect, a hand-written opening handshake (a
- * random key, the 101 and its Sec-WebSocket-Accept checked), then wslay on
- * a bufferevent, as the bridge's conn.c does on the server side, except that
- * client frames are masked (genmask from getrandom).
+ * side of RFC 6455: the TCP connect, the opening handshake (a random key,
+ * the 101 and its Sec-WebSocket-Accept checked by ws/handshake.h), then a
+ * ws/stream.h stream on the bufferevent, as the bridge's conn.c has on the
+ * server side.
  *
- * wslay reads from the bufferevent's input and writes into its output,
- * which never blocks; the output's length is the back-pressure, bounded by
- * ws_max_queue. Bytes after the handshake answer's head stay in the input:
- * they are the first frames. Ending a connection always flushes the output
- * first (a close frame or a fault's partial answer may sit there), then
- * frees everything and tells the client, which redials or stops.
+ * The stream's outgoing queue is bounded by ws_max_queue. Bytes after the
+ * handshake answer's head stay in the input: they are the first frames.
+ * Ending a connection always flushes the output first (a close frame or a
+ * fault's partial answer may sit there), then frees everything and tells
+ * the client, which redials or stops.
  */
 #include "config.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
-#include <openssl/evp.h>
 
-#include "bridge/handshake.h"
 #include "cqhttp.h"
 #include "sim/connect.h"
+#include "ws/handshake.h"
+#include "ws/stream.h"
 
 /* How long a flush before the end, or the peer's close answer, may take. */
 #define CLOSE_WAIT_MS 2000
@@ -48,16 +43,21 @@ static void set_timer(cq__sim_wsc *c, long ms)
     evtimer_add(c->timer, &tv);
 }
 
-/* Frees what the connection holds and tells the client. */
-static void conn_end(cq__sim_wsc *c)
+/* Frees the held answers, the stream and the socket. */
+static void release(cq__sim_wsc *c)
 {
     cq__sim_wcall_abandon_all(c);
-    if (c->ws != NULL)
-        wslay_event_context_free(c->ws);
+    cq__ws_stream_free(c->ws);
     c->ws = NULL;
     if (c->bev != NULL)
         bufferevent_free(c->bev);
     c->bev = NULL;
+}
+
+/* Frees what the connection holds and tells the client. */
+static void conn_end(cq__sim_wsc *c)
+{
+    release(c);
     evtimer_del(c->timer);
     c->state = CQ__SIM_WSC_IDLE;
     c->dropping = 0;
@@ -66,7 +66,7 @@ static void conn_end(cq__sim_wsc *c)
 
 /*
  * Ends the connection once its output is flushed (or after CLOSE_WAIT_MS),
- * reading nothing more. Safe inside wslay's callbacks: the end itself runs
+ * reading nothing more. Safe inside the stream's text callback: the end runs
  * from the loop.
  */
 static void finish(cq__sim_wsc *c)
@@ -98,157 +98,69 @@ void cq__sim_wsc_drop(cq__sim_wsc *c, const char *why)
     finish(c);
 }
 
-static ssize_t ws_recv(wslay_event_context_ptr ws, uint8_t *buf, size_t len,
-                       int flags, void *arg)
-{
-    cq__sim_wsc *c = arg;
-    int n;
-
-    (void)flags;
-    n = evbuffer_remove(bufferevent_get_input(c->bev), buf, len);
-    if (n <= 0) {
-        wslay_event_set_error(ws, WSLAY_ERR_WOULDBLOCK);
-        return -1;
-    }
-    return n;
-}
-
-static ssize_t ws_send(wslay_event_context_ptr ws, const uint8_t *data,
-                       size_t len, int flags, void *arg)
+/* The stream's text callback: a call, unless the connection is going. */
+static void on_message(void *arg, const char *text, size_t len)
 {
     cq__sim_wsc *c = arg;
 
-    (void)flags;
-    if (bufferevent_write(c->bev, data, len) != 0) {
-        wslay_event_set_error(ws, WSLAY_ERR_CALLBACK_FAILURE);
-        return -1;
-    }
-    return (ssize_t)len;
-}
-
-/* Client frames are masked with 4 random bytes each (RFC 6455 5.3). */
-static int ws_genmask(wslay_event_context_ptr ws, uint8_t *buf, size_t len,
-                      void *arg)
-{
-    size_t got = 0;
-    ssize_t n;
-
-    (void)arg;
-    while (got < len) {
-        n = getrandom(buf + got, len - got, 0);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            wslay_event_set_error(ws, WSLAY_ERR_CALLBACK_FAILURE);
-            return -1;
-        }
-        got += (size_t)n;
-    }
-    return 0;
-}
-
-static void ws_on_msg(wslay_event_context_ptr ws,
-                      const struct wslay_event_on_msg_recv_arg *arg, void *user)
-{
-    cq__sim_wsc *c = user;
-    char *text;
-
-    (void)ws;
-    if (arg->opcode == WSLAY_CONNECTION_CLOSE) {
-        c->peer_closed = 1;
-        c->peer_code = arg->status_code;
-    }
-    /* Binary is ignored (as gocq does); control frames are wslay's. */
-    if (arg->opcode != WSLAY_TEXT_FRAME || c->dropping)
+    if (c->dropping)
         return;
-    /* The tree parser needs a terminated copy. */
-    text = malloc(arg->msg_length + 1);
     if (text == NULL) {
         cq_log(CQ_LOG_ERROR, "%s connection: out of memory: a call is lost",
                c->role);
         return;
     }
-    memcpy(text, arg->msg, arg->msg_length);
-    text[arg->msg_length] = '\0';
-    cq__sim_wcall_handle(c, text, arg->msg_length);
-    free(text);
+    cq__sim_wcall_handle(c, text, len);
 }
 
-static const struct wslay_event_callbacks ws_callbacks = {
-    ws_recv, ws_send, ws_genmask, NULL, NULL, NULL, ws_on_msg,
-};
-
-/*
- * Lets wslay write what is queued; ends the connection when that fails or
- * when the close handshake is over.
- */
-static void flush_ws(cq__sim_wsc *c)
+/* Ends the connection when the stream says it is over. */
+static void end_if_over(cq__sim_wsc *c, int outcome)
 {
     char why[96];
+    uint16_t code;
 
-    if (wslay_event_send(c->ws) != 0) {
-        if (!c->dropping)
-            fail(c, CQ_LOG_ERROR, "cannot write: closing");
+    /* Dropping (a fault): what was queued is out; the end is on its way. */
+    if (outcome == CQ__WS_OPEN || c->dropping)
+        return;
+    if (outcome < 0) {
+        fail(c, CQ_LOG_ERROR,
+             outcome == CQ_ENOMEM ? "cannot read: closing"
+                                  : "cannot write: closing");
         return;
     }
-    /* Dropping (a fault): what was queued is out; the end is on its way. */
-    if (c->dropping || wslay_event_want_read(c->ws) ||
-        wslay_event_want_write(c->ws))
-        return;
     if (c->state == CQ__SIM_WSC_CLOSING) {
         cq_log(CQ_LOG_DEBUG, "%s connection: closed", c->role);
         finish(c);
         return;
     }
-    if (c->peer_closed)
+    if (cq__ws_stream_peer_closed(c->ws, &code))
         snprintf(why, sizeof(why), "the bridge closed the connection (code %u)",
-                 c->peer_code);
+                 code);
     else
         snprintf(why, sizeof(why), "closed by us with code %u",
-                 wslay_event_get_status_code_sent(c->ws));
+                 cq__ws_stream_code_sent(c->ws));
     fail(c, CQ_LOG_WARN, why);
-}
-
-/* Lets wslay read what arrived, then write what is queued. */
-static void pump(cq__sim_wsc *c)
-{
-    int rc;
-
-    if (c->ws == NULL || c->dropping)
-        return;
-    c->in_recv = 1;
-    rc = wslay_event_recv(c->ws);
-    c->in_recv = 0;
-    if (rc != 0) {
-        /* A callback failed or memory ran out: wslay gives up. */
-        wslay_event_send(c->ws);
-        fail(c, CQ_LOG_ERROR, "cannot read: closing");
-        return;
-    }
-    flush_ws(c);
 }
 
 int cq__sim_wsc_send(cq__sim_wsc *c, const char *text, size_t len)
 {
-    struct wslay_event_msg m = {WSLAY_TEXT_FRAME, (const uint8_t *)text, len};
-    size_t queued;
+    int rc;
 
     if (c->state != CQ__SIM_WSC_OPEN || c->ws == NULL || c->dropping)
         return CQ_EIO;
-    queued = cq__sim_wsc_queued(c) + wslay_event_get_queued_msg_length(c->ws);
-    if (queued + len > (size_t)c->cl->conf->ws_max_queue) {
+    rc = cq__ws_stream_queue_text(c->ws, text, len);
+    if (rc == CQ_ETOOBIG) {
         cq_log(CQ_LOG_ERROR,
                "%s connection: %zu bytes wait to go out (ws_max_queue "
                "%ld): the bridge does not read",
-               c->role, queued, c->cl->conf->ws_max_queue);
+               c->role, cq__ws_stream_queued(c->ws), c->cl->conf->ws_max_queue);
         finish(c);
         return CQ_ETOOBIG;
     }
-    if (wslay_event_queue_msg(c->ws, &m) != 0)
-        return CQ_ENOMEM;
-    /* Inside wslay_event_recv() (an answer), pump() writes it after. */
-    if (!c->in_recv)
-        flush_ws(c);
+    if (rc != CQ_OK)
+        return rc;
+    /* Inside the text callback (an answer), the stream writes it after. */
+    end_if_over(c, cq__ws_stream_flush(c->ws));
     return CQ_OK;
 }
 
@@ -263,16 +175,13 @@ size_t cq__sim_wsc_queued(const cq__sim_wsc *c)
 static int send_request(cq__sim_wsc *c)
 {
     cq__sim_client *cl = c->cl;
-    unsigned char raw[16];
-    char key[32];
+    char key[25];
     struct evbuffer *out = bufferevent_get_output(c->bev);
     int rc;
 
-    if (ws_genmask(NULL, raw, sizeof(raw), NULL) != 0)
-        return CQ_EIO;
-    EVP_EncodeBlock((unsigned char *)key, raw, sizeof(raw));
-    if (cq__ws_accept_key(key, strlen(key), c->accept) != CQ_OK)
-        return CQ_ENOMEM;
+    rc = cq__ws_client_key(key, c->accept);
+    if (rc != CQ_OK)
+        return rc;
     rc = evbuffer_add_printf(out,
                              "GET %s HTTP/1.1\r\n"
                              "Host: %s\r\n"
@@ -289,89 +198,6 @@ static int send_request(cq__sim_wsc *c)
                              c->role, cl->auth[0] ? "Authorization: " : "",
                              cl->auth, cl->auth[0] ? "\r\n" : "");
     return rc < 0 ? CQ_ENOMEM : CQ_OK;
-}
-
-/* Does the comma-separated list hold token (any case)? */
-static int has_token(const char *list, const char *token)
-{
-    size_t n = strlen(token), k;
-
-    while (list != NULL && *list != '\0') {
-        while (*list == ' ' || *list == '\t' || *list == ',')
-            list++;
-        k = strcspn(list, ",");
-        while (k > 0 && (list[k - 1] == ' ' || list[k - 1] == '\t'))
-            k--;
-        if (k == n && strncasecmp(list, token, n) == 0)
-            return 1;
-        list += strcspn(list, ",");
-    }
-    return 0;
-}
-
-/* What the answer's head says. Pointers into the NUL-terminated copy. */
-typedef struct answer_head {
-    int status;
-    const char *reason;
-    const char *upgrade, *connection, *accept;
-    long content_length; /* -1 when absent or unreadable. */
-} answer_head;
-
-/*
- * Parses the head (text, NUL-terminated, ending with an empty line) in
- * place. Returns CQ_OK or CQ_EPARSE. Lines may end with CRLF or LF alone:
- * a client can afford to be lenient.
- */
-static int parse_head(char *text, answer_head *h)
-{
-    char *line = text, *next, *colon, *v, *end;
-    int first = 1;
-
-    memset(h, 0, sizeof(*h));
-    h->content_length = -1;
-    for (; *line != '\0'; line = next) {
-        next = strchr(line, '\n');
-        if (next == NULL)
-            break;
-        *next++ = '\0';
-        if (next - line >= 2 && next[-2] == '\r')
-            next[-2] = '\0';
-        if (*line == '\0')
-            break;
-        if (first) {
-            first = 0;
-            if (strncmp(line, "HTTP/1.", 7) != 0 || line[7] == '\0' ||
-                line[8] != ' ')
-                return CQ_EPARSE;
-            h->status = (int)strtol(line + 9, &end, 10);
-            if (end != line + 12 || h->status < 100 || h->status > 599)
-                return CQ_EPARSE;
-            h->reason = *end == ' ' ? end + 1 : "";
-            continue;
-        }
-        colon = strchr(line, ':');
-        if (colon == NULL)
-            return CQ_EPARSE;
-        *colon = '\0';
-        for (v = colon + 1; *v == ' ' || *v == '\t'; v++)
-            ;
-        for (end = v + strlen(v);
-             end > v && (end[-1] == ' ' || end[-1] == '\t'); end--)
-            end[-1] = '\0';
-        if (strcasecmp(line, "Upgrade") == 0 && h->upgrade == NULL)
-            h->upgrade = v;
-        else if (strcasecmp(line, "Connection") == 0 && h->connection == NULL)
-            h->connection = v;
-        else if (strcasecmp(line, "Sec-WebSocket-Accept") == 0 &&
-                 h->accept == NULL)
-            h->accept = v;
-        else if (strcasecmp(line, "Content-Length") == 0) {
-            h->content_length = strtol(v, &end, 10);
-            if (*end != '\0' || h->content_length < 0)
-                h->content_length = -1;
-        }
-    }
-    return first ? CQ_EPARSE : CQ_OK;
 }
 
 /* Prints the refusal with the first line of what arrived of its body. */
@@ -401,16 +227,22 @@ static void on_refused_bytes(cq__sim_wsc *c)
         report_refusal(c);
 }
 
-/* The connection is a WebSocket now: wslay takes it over. */
+/* Lets the stream read what arrived, then write what is queued. */
+static void pump(cq__sim_wsc *c)
+{
+    if (c->ws != NULL && !c->dropping)
+        end_if_over(c, cq__ws_stream_pump(c->ws));
+}
+
+/* The connection is a WebSocket now: the stream takes it over. */
 static void open_ws(cq__sim_wsc *c)
 {
-    if (wslay_event_context_client_init(&c->ws, &ws_callbacks, c) != 0) {
-        c->ws = NULL;
+    c->ws = cq__ws_stream_new(c->bev, 1, (size_t)c->cl->conf->ws_max_message,
+                              (size_t)c->cl->conf->ws_max_queue, on_message, c);
+    if (c->ws == NULL) {
         fail(c, CQ_LOG_ERROR, "out of memory");
         return;
     }
-    wslay_event_config_set_max_recv_msg_length(
-        c->ws, (uint64_t)c->cl->conf->ws_max_message);
     c->state = CQ__SIM_WSC_OPEN;
     evtimer_del(c->timer);
     cq_log(CQ_LOG_INFO, "%s connection: open (%s%s)", c->role,
@@ -426,7 +258,8 @@ static void on_handshake_bytes(cq__sim_wsc *c)
     struct evbuffer_ptr end = evbuffer_search(in, "\r\n\r\n", 4, NULL);
     size_t len = evbuffer_get_length(in), head_len;
     char head[CQ__SIM_WS_MAX_HEAD + 1];
-    answer_head h;
+    cq__ws_response h;
+    const char *why;
 
     if (end.pos < 0 && len < CQ__SIM_WS_MAX_HEAD)
         return;
@@ -437,7 +270,7 @@ static void on_handshake_bytes(cq__sim_wsc *c)
     }
     evbuffer_remove(in, head, head_len);
     head[head_len] = '\0';
-    if (parse_head(head, &h) != CQ_OK) {
+    if (cq__ws_parse_response(head, &h) != CQ_OK) {
         fail(c, CQ_LOG_ERROR, "the handshake answer is not HTTP/1.x");
         return;
     }
@@ -452,15 +285,8 @@ static void on_handshake_bytes(cq__sim_wsc *c)
         on_refused_bytes(c);
         return;
     }
-    if (h.upgrade == NULL || !has_token(h.upgrade, "websocket") ||
-        h.connection == NULL || !has_token(h.connection, "upgrade")) {
-        fail(c, CQ_LOG_ERROR,
-             "101 without \"Upgrade: websocket\" and "
-             "\"Connection: Upgrade\"");
-        return;
-    }
-    if (h.accept == NULL || strcmp(h.accept, c->accept) != 0) {
-        fail(c, CQ_LOG_ERROR, "101 with a wrong Sec-WebSocket-Accept");
+    if (cq__ws_check_response(&h, c->accept, &why) != CQ_OK) {
+        fail(c, CQ_LOG_ERROR, why);
         return;
     }
     open_ws(c);
@@ -609,8 +435,6 @@ void cq__sim_wsc_dial(cq__sim_wsc *c)
 
     if (c->state != CQ__SIM_WSC_IDLE)
         return;
-    c->peer_closed = 0;
-    c->peer_code = 0;
     c->bev = bufferevent_socket_new(cl->base, -1, BEV_OPT_CLOSE_ON_FREE);
     if (c->bev == NULL) {
         fail(c, CQ_LOG_ERROR, "out of memory");
@@ -642,9 +466,9 @@ void cq__sim_wsc_close(cq__sim_wsc *c)
         if (c->dropping)
             return;
         c->state = CQ__SIM_WSC_CLOSING;
-        wslay_event_queue_close(c->ws, 1000, NULL, 0);
+        cq__ws_stream_queue_close(c->ws, 1000, NULL);
         set_timer(c, CLOSE_WAIT_MS);
-        flush_ws(c);
+        end_if_over(c, cq__ws_stream_flush(c->ws));
         break;
     case CQ__SIM_WSC_CLOSING:
     case CQ__SIM_WSC_DONE:
@@ -661,13 +485,7 @@ void cq__sim_wsc_close(cq__sim_wsc *c)
 
 void cq__sim_wsc_free(cq__sim_wsc *c)
 {
-    cq__sim_wcall_abandon_all(c);
-    if (c->ws != NULL)
-        wslay_event_context_free(c->ws);
-    c->ws = NULL;
-    if (c->bev != NULL)
-        bufferevent_free(c->bev);
-    c->bev = NULL;
+    release(c);
     if (c->timer != NULL)
         event_free(c->timer);
     c->timer = NULL;

@@ -1,19 +1,26 @@
 /*
- * handshake: the server side of the WebSocket opening handshake (RFC 6455
- * section 4.2) for the reverse-WebSocket connections of OneBot
- * implementations, without I/O.
+ * handshake: both sides of the WebSocket opening handshake (RFC 6455
+ * section 4), without I/O. The server side serves the reverse-WebSocket
+ * connections of OneBot implementations (cqhttp-bridge); the client side
+ * serves "cqhttp-sim connect", which plays such an implementation.
  *
- * The bridge feeds cq__ws_parse_request() all the bytes received so far on
- * a new connection until it returns a head length; then cq__ws_judge()
- * applies the policy below and cq__ws_answer() writes the bytes to send. A
- * parse error is turned into a verdict by cq__ws_verdict_for_error(), so
- * that every rejection is a complete HTTP answer.
+ * Server: the bridge feeds cq__ws_parse_request() all the bytes received so
+ * far on a new connection until it returns a head length; then
+ * cq__ws_judge() applies the policy below and cq__ws_answer() writes the
+ * bytes to send. A parse error is turned into a verdict by
+ * cq__ws_verdict_for_error(), so that every rejection is a complete HTTP
+ * answer.
  *
- * Ownership: the parser neither allocates nor copies; cq__ws_request holds
- * views into the caller's buffer (not NUL-terminated), valid while that
- * buffer is. Bytes after the head are never looked at: they are the first
- * WebSocket frames and stay with the caller. Every function is reentrant
- * and keeps no state between calls, so any thread may use it.
+ * Client (handshake_client.c): cq__ws_client_key() makes a random key and
+ * the Sec-WebSocket-Accept to expect; once the answer's head is complete,
+ * cq__ws_parse_response() splits it and cq__ws_check_response() tells
+ * whether a 101 really accepts the key.
+ *
+ * Ownership: the server parser neither allocates nor copies; cq__ws_request
+ * holds views into the caller's buffer (not NUL-terminated), valid while
+ * that buffer is. Bytes after the head are never looked at: they are the
+ * first WebSocket frames and stay with the caller. Every function is
+ * reentrant and keeps no state between calls, so any thread may use it.
  *
  * Syntax accepted by the parser (RFC 9112, strictly):
  *  - request line: method (token), one SP, request target (visible ASCII),
@@ -54,8 +61,8 @@
  * then 101. When a header is repeated only its first occurrence counts;
  * Host is recorded but not checked.
  */
-#ifndef CQ_BRIDGE_HANDSHAKE_H
-#define CQ_BRIDGE_HANDSHAKE_H
+#ifndef CQ_WS_HANDSHAKE_H
+#define CQ_WS_HANDSHAKE_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -162,5 +169,53 @@ int cq__ws_answer(const cq__ws_request *req, const cq__ws_verdict *v, char *out,
  * CQ_ENOMEM   OpenSSL could not compute the digest.
  */
 int cq__ws_accept_key(const char *key, size_t key_len, char out[29]);
+
+/*
+ * Whether the comma-separated list s[0..n) (s may be NULL) holds the token
+ * tok, given in lower case; list items are trimmed of SP and HT and compared
+ * ignoring ASCII case. Cannot fail.
+ */
+int cq__ws_list_has(const char *s, size_t n, const char *tok);
+
+/* Client side (handshake_client.c). */
+
+/* What a handshake answer's head says: views into the parsed text. */
+typedef struct cq__ws_response {
+    int status;         /* 100 to 599. */
+    const char *reason; /* The reason phrase, maybe "". */
+    /* The first of each header that matters; NULL when absent. */
+    const char *upgrade, *connection, *accept;
+    long content_length; /* -1 when absent or unreadable. */
+} cq__ws_response;
+
+/*
+ * Fills buf with len random bytes from the kernel (getrandom), for keys and
+ * frame masks. Returns CQ_OK or CQ_EIO (no randomness to be had).
+ */
+int cq__ws_random(void *buf, size_t len);
+
+/*
+ * Writes a new random Sec-WebSocket-Key (24 characters and a NUL) into key
+ * and the Sec-WebSocket-Accept a server must answer into accept. Returns
+ * CQ_OK, CQ_EIO (no randomness) or CQ_ENOMEM (OpenSSL failed).
+ */
+int cq__ws_client_key(char key[25], char accept[29]);
+
+/*
+ * Parses the head of a handshake answer in place: text is NUL-terminated,
+ * ends with an empty line, and is cut into NUL-terminated pieces that *r
+ * points to. Lines may end with CRLF or LF alone (a client can afford to be
+ * lenient). Returns CQ_OK, or CQ_EPARSE when the status line is not
+ * "HTTP/1.x NNN" or a header line has no colon.
+ */
+int cq__ws_parse_response(char *text, cq__ws_response *r);
+
+/*
+ * Checks a 101 answer: "Upgrade: websocket", "Connection: Upgrade" and the
+ * Sec-WebSocket-Accept that accept (from cq__ws_client_key()) predicts.
+ * Returns CQ_OK, or CQ_EPARSE with a static sentence in *why.
+ */
+int cq__ws_check_response(const cq__ws_response *r, const char *accept,
+                          const char **why);
 
 #endif

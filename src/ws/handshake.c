@@ -11,7 +11,7 @@
 #include <openssl/sha.h>
 
 #include "cqhttp.h"
-#include "bridge/handshake.h"
+#include "ws/handshake.h"
 #include "lib/auth.h"
 
 /* The longest Sec-WebSocket-Key cq__ws_accept_key() hashes. */
@@ -263,8 +263,7 @@ static int path_role(const char *path, size_t len, cq__ws_role *role)
     return 0;
 }
 
-/* Whether the comma-separated list s[0..n) holds tok, ignoring ASCII case. */
-static int list_has(const char *s, size_t n, const char *tok)
+int cq__ws_list_has(const char *s, size_t n, const char *tok)
 {
     size_t i = 0, start, stop;
 
@@ -409,9 +408,9 @@ static int judge(const cq__ws_request *req, const char *token,
         return fail(v, 405, "method is not GET");
     if (req->minor_version < 1)
         return fail(v, 400, "HTTP/1.0 request, WebSocket needs HTTP/1.1");
-    if (!list_has(req->upgrade, req->upgrade_len, "websocket"))
+    if (!cq__ws_list_has(req->upgrade, req->upgrade_len, "websocket"))
         return fail(v, 400, "not a WebSocket upgrade (Upgrade)");
-    if (!list_has(req->connection, req->connection_len, "upgrade"))
+    if (!cq__ws_list_has(req->connection, req->connection_len, "upgrade"))
         return fail(v, 400, "not a WebSocket upgrade (Connection)");
     if (!span_eq(req->ws_version, req->ws_version_len, "13"))
         return fail(v, 426, "Sec-WebSocket-Version is not 13");

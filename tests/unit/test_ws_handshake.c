@@ -2,7 +2,7 @@
 #include <string.h>
 
 #include "cqhttp.h"
-#include "bridge/handshake.h"
+#include "ws/handshake.h"
 #include "test.h"
 
 #define TOKEN    "kSLuTF2GC2Q4q4ugm3"

@@ -1,0 +1,130 @@
+/*
+ * stream: one WebSocket connection's frames (wslay) over a libevent
+ * bufferevent, for either end: the bridge's server connections (conn.c) and
+ * the simulator's client connections (connect_ws.c). The opening handshake
+ * is done before, by the owner, with handshake.h; bytes after the head stay
+ * in the bufferevent's input and are read as the first frames.
+ *
+ * wslay reads from the bufferevent's input and writes into its output,
+ * which never blocks. Client frames are masked with random bytes (RFC 6455
+ * section 5.3). Every complete text message is handed to the owner's
+ * cq__ws_text_cb as a NUL-terminated copy; binary messages are ignored (as
+ * go-cqhttp does) and control frames (ping, pong, close) are wslay's.
+ *
+ * The outgoing queue is the bytes wslay holds plus the output's length;
+ * cq__ws_stream_queue_text() refuses a message that would take it over the
+ * max_queue given at creation, which is how a peer that does not read is
+ * bounded.
+ *
+ * Never send from inside receive: wslay must not be asked to write while
+ * wslay_event_recv() runs, and that is exactly when the owner's text
+ * callback runs (the bridge answering an event, the simulator answering a
+ * call, either closing). So while the stream is inside wslay_event_recv(),
+ * cq__ws_stream_flush() only queues: the frames wait in wslay, and
+ * cq__ws_stream_pump() writes them as soon as wslay_event_recv() returns,
+ * reporting the outcome there. The owner may therefore queue and flush from
+ * anywhere, its callback included, and need not know where it is.
+ *
+ * Outcomes: cq__ws_stream_pump() and cq__ws_stream_flush() return
+ * CQ__WS_OPEN while frames may still flow, CQ__WS_CLOSED once the close
+ * handshake is over (either side started it, or wslay closed for a
+ * protocol error or a message over max_message, codes 1002 and 1009), or a
+ * negative code when wslay gave up; in the last two cases the owner ends
+ * the connection once the output is flushed. What goes to the network after
+ * that (lingering, timers) is the owner's.
+ *
+ * Ownership: the owner owns the bufferevent, keeps its callbacks and
+ * outlives the stream; the stream owns its wslay context. Loop thread only.
+ */
+#ifndef CQ_WS_STREAM_H
+#define CQ_WS_STREAM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/bufferevent.h>
+
+/* Non-negative outcomes (see above). */
+#define CQ__WS_OPEN   0
+#define CQ__WS_CLOSED 1
+
+typedef struct cq__ws_stream cq__ws_stream;
+
+/*
+ * Told about one complete text message: text is a NUL-terminated copy of
+ * its len bytes, valid during the call, or NULL when no copy could be made
+ * (out of memory; the message is lost). May queue, flush or close the
+ * stream; must not free it.
+ */
+typedef void cq__ws_text_cb(void *arg, const char *text, size_t len);
+
+/*
+ * Creates the stream of an opened connection on bev: client selects
+ * masking, max_message caps a received message (a larger one closes with
+ * 1009), max_queue bounds the outgoing queue. Returns NULL when out of
+ * memory.
+ */
+cq__ws_stream *cq__ws_stream_new(struct bufferevent *bev, int client,
+                                 size_t max_message, size_t max_queue,
+                                 cq__ws_text_cb *on_text, void *arg);
+/* Frees the stream, not the bufferevent. Never fails; NULL is a no-op. */
+void cq__ws_stream_free(cq__ws_stream *s);
+
+/*
+ * Reads the frames that arrived (unless paused), telling the owner of each
+ * text message, then writes what is queued. Call it from the bufferevent's
+ * read callback. Inside the text callback it does nothing and returns
+ * CQ__WS_OPEN. Returns CQ__WS_OPEN, CQ__WS_CLOSED, or:
+ *
+ * CQ_ENOMEM   wslay gave up reading (out of memory, or a callback failed);
+ *             what it had queued was written.
+ * CQ_EIO      writing into the output failed.
+ */
+int cq__ws_stream_pump(cq__ws_stream *s);
+
+/*
+ * Writes what is queued into the output, or, inside the text callback,
+ * leaves it for cq__ws_stream_pump() and returns CQ__WS_OPEN. Returns
+ * CQ__WS_OPEN, CQ__WS_CLOSED or CQ_EIO (writing failed).
+ */
+int cq__ws_stream_flush(cq__ws_stream *s);
+
+/*
+ * Queues a text message (copied) without writing it: flush next. Returns
+ * CQ_OK or:
+ *
+ * CQ_ETOOBIG  it would take the outgoing queue over max_queue.
+ * CQ_ENOMEM   out of memory.
+ * CQ_EIO      a close was queued already: nothing more may go.
+ */
+int cq__ws_stream_queue_text(cq__ws_stream *s, const char *text, size_t len);
+
+/* Queues a ping without writing it. Returns CQ_OK, CQ_ENOMEM or CQ_EIO. */
+int cq__ws_stream_queue_ping(cq__ws_stream *s);
+
+/*
+ * Queues a close frame with code and reason (NULL for none) and stops
+ * reading, without writing it: flush next. Returns CQ_OK, CQ_ENOMEM or
+ * CQ_EIO (a close was queued already).
+ */
+int cq__ws_stream_queue_close(cq__ws_stream *s, uint16_t code,
+                              const char *reason);
+
+/*
+ * Stops reading frames (back-pressure): the input is left alone and
+ * read events are disabled until cq__ws_stream_resume(), which enables them
+ * and has the loop read what is waiting (not from inside the call).
+ */
+void cq__ws_stream_pause(cq__ws_stream *s);
+void cq__ws_stream_resume(cq__ws_stream *s);
+
+/* Queries. */
+int cq__ws_stream_paused(const cq__ws_stream *s);
+/* The outgoing queue: bytes held by wslay plus the output's length. */
+size_t cq__ws_stream_queued(const cq__ws_stream *s);
+/* Whether a close frame came; if so *code is its status code (1005 none). */
+int cq__ws_stream_peer_closed(const cq__ws_stream *s, uint16_t *code);
+/* The status code of the close frame sent (1006 when none was). */
+uint16_t cq__ws_stream_code_sent(const cq__ws_stream *s);
+
+#endif
