@@ -10,29 +10,8 @@
 #include <string.h>
 
 #include "bridge/bridge.h"
-#include "lib/buf.h"
 
 static const char *const role_names[] = {"Universal", "API", "Event"};
-
-const char *cq__bridge_err_name(cq__bridge_err e)
-{
-    switch (e) {
-    case CQ__BR_OK:
-        return "ok";
-    case CQ__BR_NO_CONNECTION:
-        return "no_connection";
-    case CQ__BR_TIMEOUT:
-        return "timeout";
-    case CQ__BR_CLOSED:
-        return "closed";
-    case CQ__BR_BUSY:
-        return "busy";
-    case CQ__BR_BAD_REQUEST:
-    default:
-        return "bad_request";
-    }
-}
-
 
 static size_t bucket(int64_t self_id)
 {
@@ -73,7 +52,7 @@ int cq__account_attach(cq__bridge *br, cq__ws_conn *c)
     if (a == NULL) {
         a = calloc(1, sizeof(*a));
         if (a == NULL)
-            return -1;
+            return CQ_ENOMEM;
         a->self_id = c->self_id;
         a->next = br->buckets[bucket(c->self_id)];
         br->buckets[bucket(c->self_id)] = a;
@@ -92,16 +71,17 @@ int cq__account_attach(cq__bridge *br, cq__ws_conn *c)
                "replaces the one from %s",
                a->self_id, role_names[c->role], c->peer, old->peer);
         cq__account_detach(br, old);
-        cq__conn_close(old, 1000, "replaced by a new connection");
+        cq__conn_close(old, cq__bridge_close_code(CQ_OK),
+                       "replaced by a new connection");
     }
     cq_log(CQ_LOG_INFO, "account %" PRId64 ": %s connection from %s open",
            a->self_id, role_names[c->role], c->peer);
-    return 0;
+    return CQ_OK;
 }
 
 
-static void pending_end(cq__pending *p, const cq_value *frame,
-                        cq__bridge_err err, const char *msg)
+static void pending_end(cq__pending *p, const cq_value *frame, int err,
+                        const char *msg)
 {
     cq__account *a = p->acct;
 
@@ -143,7 +123,7 @@ void cq__account_detach(cq__bridge *br, cq__ws_conn *c)
         next = p->next;
         if (p->conn == c) {
             br->n.calls_failed++;
-            pending_end(p, NULL, CQ__BR_CLOSED,
+            pending_end(p, NULL, CQ_ENETWORK,
                         "the connection carrying the call closed");
         }
     }
@@ -181,42 +161,67 @@ static void on_timeout(evutil_socket_t fd, short what, void *arg)
            "answer in time",
            p->acct->self_id, p->id);
     p->conn->br->n.calls_failed++;
-    pending_end(p, NULL, CQ__BR_TIMEOUT, "no answer within api_timeout_ms");
+    pending_end(p, NULL, CQ_ETIMEDOUT, "no answer within api_timeout_ms");
 }
 
 
-cq__bridge_err cq__account_call(cq__bridge *br, cq__account *acct,
-                                const char *action, const char *params,
-                                cq__pending_cb *cb, void *arg,
-                                cq__pending **out)
+/* The frame {action, params, echo} as text; NULL when it cannot be written. */
+static char *call_frame(const char *action, yajl_val params, uint64_t id,
+                        size_t *len)
+{
+    char echo[32];
+    cq__jw w;
+    char *s;
+
+    snprintf(echo, sizeof(echo), "cq:%" PRIu64, id);
+    cq__jw_init(&w);
+    cq__jw_open(&w);
+    cq__jw_kstr(&w, "action", action);
+    cq__jw_key(&w, "params");
+    if (params != NULL) {
+        cq__jw_value(&w, params);
+    } else {
+        cq__jw_open(&w);
+        cq__jw_close(&w);
+    }
+    cq__jw_kstr(&w, "echo", echo);
+    cq__jw_close(&w);
+    s = cq__jw_dup(&w, len);
+    cq__jw_free(&w);
+    return s;
+}
+
+
+int cq__account_call(cq__bridge *br, cq__account *acct, const char *action,
+                     yajl_val params, cq__pending_cb *cb, void *arg,
+                     cq__pending **out)
 {
     cq__ws_conn *c = cq__account_api_conn(acct);
     struct timeval tv;
     cq__pending *p;
-    cq__buf frame;
+    char *frame;
+    size_t len;
+    int rc;
 
     if (out != NULL)
         *out = NULL;
     if (c == NULL)
-        return CQ__BR_NO_CONNECTION;
+        return CQ_ENOAPI;
     if (acct->npending >= (size_t)br->conf->max_pending)
-        return CQ__BR_BUSY;
+        return CQ_EAGAIN;
     p = calloc(1, sizeof(*p));
     if (p == NULL)
-        return CQ__BR_BUSY;
+        return CQ_ENOMEM;
     p->id = ++br->next_id;
-    cq__buf_init(&frame, (size_t)-1);
-    /* action is checked ([A-Za-z0-9_.]) and params is a JSON object. */
-    if (cq__buf_printf(&frame,
-                       "{\"action\":\"%s\",\"params\":%s,"
-                       "\"echo\":\"cq:%" PRIu64 "\"}",
-                       action, params, p->id) != CQ_OK ||
-        cq__conn_send_text(c, frame.data, frame.len) != 0) {
-        cq__buf_free(&frame);
+    frame = call_frame(action, params, p->id, &len);
+    rc = frame == NULL                            ? CQ_ENOMEM
+         : cq__conn_send_text(c, frame, len) != 0 ? CQ_EAGAIN
+                                                  : CQ_OK;
+    free(frame);
+    if (rc != CQ_OK) {
         free(p);
-        return CQ__BR_BUSY;
+        return rc;
     }
-    cq__buf_free(&frame);
     p->acct = acct;
     p->conn = c;
     p->cb = cb;
@@ -239,7 +244,7 @@ cq__bridge_err cq__account_call(cq__bridge *br, cq__account *acct,
     cq__conn_reading_needed(c);
     if (out != NULL)
         *out = p;
-    return CQ__BR_OK;
+    return CQ_OK;
 }
 
 
@@ -262,7 +267,7 @@ void cq__account_on_result(cq__bridge *br, cq__ws_conn *c,
     for (p = c->acct->pending; p != NULL; p = p->next) {
         if (p->id == id) {
             br->n.calls_answered++;
-            pending_end(p, frame, CQ__BR_OK, NULL);
+            pending_end(p, frame, CQ_OK, NULL);
             return;
         }
     }
@@ -281,17 +286,33 @@ void cq__pending_detach(cq__pending *p)
 }
 
 
+size_t cq__accounts_fail_all(cq__bridge *br, int err, const char *msg)
+{
+    size_t i, n = 0;
+    cq__account *a;
+
+    for (i = 0; i < CQ__ACCOUNT_BUCKETS; i++) {
+        for (a = br->buckets[i]; a != NULL; a = a->next) {
+            while (a->pending != NULL) {
+                pending_end(a->pending, NULL, err, msg);
+                n++;
+            }
+        }
+    }
+    br->n.calls_failed += n;
+    return n;
+}
+
+
 void cq__accounts_free(cq__bridge *br)
 {
     size_t i;
 
+    cq__accounts_fail_all(br, CQ_ENETWORK, "the bridge is stopping");
     for (i = 0; i < CQ__ACCOUNT_BUCKETS; i++) {
         while (br->buckets[i] != NULL) {
             cq__account *a = br->buckets[i];
 
-            while (a->pending != NULL)
-                pending_end(a->pending, NULL, CQ__BR_CLOSED,
-                            "the bridge is stopping");
             br->buckets[i] = a->next;
             free(a);
         }

@@ -29,6 +29,11 @@
 
 /* How long SIGTERM waits for handlers and calls in flight. */
 #define SHUTDOWN_WAIT_MS 10000
+/*
+ * How long the workers get, at least, once the loop stopped and failed
+ * their calls: enough to return from the handler, not to run another.
+ */
+#define JOIN_GRACE_MS 1000
 
 typedef struct shutdown_state {
     cq__bridge *br;
@@ -36,6 +41,55 @@ typedef struct shutdown_state {
     uint64_t deadline_ms;
     int closing; /* Close frames are out; exit at the next tick. */
 } shutdown_state;
+
+/*
+ * The edge: the bridge's only mapping from its CQ_E* codes to the wire.
+ * "ipc" is the "bridge" member of a failed answer on the API socket, which
+ * api_bridge.c reads back (no_connection, timeout and bad_request have
+ * their own codes there; anything else is CQ_ENETWORK). "close" is the
+ * WebSocket close code (RFC 6455 section 7.4.1) for closing a connection
+ * because of that code; 1011 where no better one applies.
+ */
+static const struct wire {
+    int err;
+    const char *ipc;
+    uint16_t close;
+} wire[] = {
+    {CQ_OK, "ok", 1000},                /* Normal: replaced. */
+    {CQ_ENOAPI, "no_connection", 1011}, /* Not a reason to close. */
+    {CQ_ETIMEDOUT, "timeout", 1001},    /* Going away: silent peer. */
+    {CQ_ENETWORK, "closed", 1001},      /* Going away: stopping. */
+    {CQ_EAGAIN, "busy", 1013},          /* Try again later. */
+    {CQ_ENOMEM, "busy", 1011},          /* Internal error. */
+    {CQ_EINVAL, "bad_request", 1008},   /* Policy violation. */
+    {CQ_EPARSE, "bad_request", 1007},   /* Inconsistent data. */
+};
+
+/* Any other failure. */
+static const struct wire other = {0, "busy", 1011};
+
+static const struct wire *wire_for(int err)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof(wire) / sizeof(wire[0]); i++)
+        if (wire[i].err == err)
+            return &wire[i];
+    return &other;
+}
+
+
+const char *cq__bridge_ipc_name(int err)
+{
+    return wire_for(err)->ipc;
+}
+
+
+uint16_t cq__bridge_close_code(int err)
+{
+    return wire_for(err)->close;
+}
+
 
 static void on_accept(struct evconnlistener *l, evutil_socket_t fd,
                       struct sockaddr *sa, int salen, void *arg)
@@ -120,7 +174,8 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
                SHUTDOWN_WAIT_MS);
     for (c = br->conns; c != NULL; c = next) {
         next = c->next;
-        cq__conn_close(c, 1001, "bridge stopping");
+        cq__conn_close(c, cq__bridge_close_code(CQ_ENETWORK),
+                       "bridge stopping");
     }
     s->closing = 1;
     tv.tv_usec = 300000; /* Time for the close frames to leave. */
@@ -189,11 +244,42 @@ static void usage(void *out)
 }
 
 
+/*
+ * After the loop: nothing answers any more, so every call still waiting
+ * fails now (CQ_ENETWORK), which lets the workers waiting on them return;
+ * then the workers get until the drain deadline (at least JOIN_GRACE_MS).
+ */
+static void stop_all(cq__bridge *br, const shutdown_state *s)
+{
+    uint64_t now = cq__now_ms();
+    long wait = JOIN_GRACE_MS;
+    size_t n;
+
+    br->stopping = 1;
+    if (br->workers != NULL) {
+        cq__workers_stop(br->workers);
+        cq__workers_close(br->workers);
+    }
+    cq__ipc_free_all(br);
+    n = cq__accounts_fail_all(br, CQ_ENETWORK, "the bridge is stopping");
+    if (n > 0)
+        cq_log(CQ_LOG_WARN, "stopping: %zu API calls without an answer failed",
+               n);
+    cq__conn_free_all(br);
+    if (s->deadline_ms > now + JOIN_GRACE_MS)
+        wait = (long)(s->deadline_ms - now);
+    cq__workers_free(br->workers, wait);
+    br->workers = NULL;
+    cq__accounts_free(br);
+}
+
+
+/* Returns CQ_OK after a signal, or CQ_ENOMEM, CQ_EINVAL or CQ_EIO. */
 static int run(cq__bridge *br)
 {
     shutdown_state s = {br, NULL, 0, 0};
     struct event *sigterm, *sigint, *sighup;
-    int rc = 1;
+    int rc = CQ_ENOMEM;
 
     sigterm = evsignal_new(br->base, SIGTERM, on_signal, &s);
     sigint = evsignal_new(br->base, SIGINT, on_signal, &s);
@@ -207,12 +293,13 @@ static int run(cq__bridge *br)
     evsignal_add(sigterm, NULL);
     evsignal_add(sigint, NULL);
     evsignal_add(sighup, NULL);
+    rc = CQ_EIO;
     br->ws_listener =
         listen_ws(br, br->conf->listen ? br->conf->listen : "127.0.0.1:8081");
     if (br->ws_listener == NULL)
         goto out;
     if (br->conf->bridge_socket != NULL &&
-        cq__ipc_listen(br, br->conf->bridge_socket) != 0)
+        (rc = cq__ipc_listen(br, br->conf->bridge_socket)) != CQ_OK)
         goto out;
     cq_log(CQ_LOG_INFO,
            "cqhttp-bridge %s: WebSocket on %s, API socket %s, "
@@ -222,15 +309,9 @@ static int run(cq__bridge *br)
            br->conf->threads,
            br->conf->access_token ? ", access token required" : "");
     event_base_dispatch(br->base);
-    rc = 0;
+    rc = CQ_OK;
 out:
-    if (br->workers != NULL)
-        cq__workers_stop(br->workers);
-    cq__workers_free(br->workers);
-    br->stopping = 1;
-    cq__ipc_free_all(br);
-    cq__conn_free_all(br);
-    cq__accounts_free(br);
+    stop_all(br, &s);
     if (br->ws_listener != NULL)
         evconnlistener_free(br->ws_listener);
     if (br->ipc_listener != NULL) {
@@ -278,7 +359,7 @@ int cq_bridge_main(int argc, char **argv)
         return 1;
     }
     cq__dispatch_prepare();
-    rc = run(&br);
+    rc = run(&br) == CQ_OK ? 0 : 1;
     event_base_free(br.base);
     libevent_global_shutdown();
     curl_global_cleanup();

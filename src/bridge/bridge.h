@@ -26,6 +26,7 @@
 #include "ws/stream.h"
 #include "cqhttp.h"
 #include "lib/conf.h"
+#include "lib/json.h"
 
 typedef struct cq__bridge cq__bridge;
 typedef struct cq__ws_conn cq__ws_conn;
@@ -34,24 +35,37 @@ typedef struct cq__pending cq__pending;
 typedef struct cq__workers cq__workers;
 typedef struct cq__ipc_client cq__ipc_client;
 
-/* Why the bridge itself could not get a result (the "bridge" field). */
-typedef enum cq__bridge_err {
-    CQ__BR_OK = 0,
-    CQ__BR_NO_CONNECTION,
-    CQ__BR_TIMEOUT,
-    CQ__BR_CLOSED,
-    CQ__BR_BUSY,
-    CQ__BR_BAD_REQUEST
-} cq__bridge_err;
+/*
+ * Return codes: every function here returns CQ_OK or a negative CQ_E* code
+ * from cqhttp.h, and a pending call ends with one. The bridge uses them so:
+ *
+ *   CQ_ENOAPI     no API connection for the account (or no account chosen)
+ *   CQ_ETIMEDOUT  no answer within api_timeout_ms
+ *   CQ_ENETWORK   the connection carrying the call closed, or the bridge is
+ *                 stopping (the loop no longer runs, so no answer can come)
+ *   CQ_EAGAIN     a queue is full: calls waiting, outgoing bytes, events
+ *   CQ_ENOMEM     out of memory
+ *   CQ_EINVAL     a malformed request on the API socket
+ *
+ * What goes on the wire for each (the API socket's "bridge" member, the
+ * WebSocket close code) is decided only by the two functions below, in
+ * bridge.c.
+ */
 
-const char *cq__bridge_err_name(cq__bridge_err e);
+/* The "bridge" member of a failed API-socket answer ("timeout", ...). */
+const char *cq__bridge_ipc_name(int err);
+/* The WebSocket close code for closing a connection because of err. */
+uint16_t cq__bridge_close_code(int err);
+
+/* An API-socket request nests no deeper than this (params included). */
+#define CQ__IPC_MAX_DEPTH 64
 
 /*
  * Told once when a call ends: frame is the answer (a parsed JSON object, or
- * NULL when err is not CQ__BR_OK) and msg says why it failed. Loop thread.
+ * NULL when err is not CQ_OK) and msg says why it failed. Loop thread.
  */
-typedef void cq__pending_cb(void *arg, const cq_value *frame,
-                            cq__bridge_err err, const char *msg);
+typedef void cq__pending_cb(void *arg, const cq_value *frame, int err,
+                            const char *msg);
 
 struct cq__pending {
     uint64_t id; /* Sent as the echo "cq:<id>". */
@@ -153,7 +167,10 @@ uint64_t cq__now_ms(void);
 cq__account *cq__account_find(cq__bridge *br, int64_t self_id);
 /* The only account when exactly one is connected, else NULL. */
 cq__account *cq__account_sole(cq__bridge *br);
-/* Puts c in its account's slot, closing the connection it replaces. */
+/*
+ * Puts c in its account's slot, closing the connection it replaces.
+ * Returns CQ_OK or CQ_ENOMEM.
+ */
 int cq__account_attach(cq__bridge *br, cq__ws_conn *c);
 /* Takes c out of its slot and fails the calls that went out on it. */
 void cq__account_detach(cq__bridge *br, cq__ws_conn *c);
@@ -161,29 +178,35 @@ void cq__account_detach(cq__bridge *br, cq__ws_conn *c);
 cq__ws_conn *cq__account_api_conn(cq__account *a);
 /*
  * Sends {action, params, echo} for acct and registers a pending call that
- * ends through cb. params is a JSON object text (checked by the caller).
- * On failure cb is not called and the error is returned.
+ * ends through cb. params is a JSON object, or NULL for {}. On failure cb is
+ * not called and the error is returned: CQ_ENOAPI (acct NULL or without an
+ * API connection), CQ_EAGAIN (max_pending calls wait, or the connection's
+ * queue is full) or CQ_ENOMEM (or what writing params reports).
  */
-cq__bridge_err cq__account_call(cq__bridge *br, cq__account *acct,
-                                const char *action, const char *params,
-                                cq__pending_cb *cb, void *arg,
-                                cq__pending **out);
+int cq__account_call(cq__bridge *br, cq__account *acct, const char *action,
+                     yajl_val params, cq__pending_cb *cb, void *arg,
+                     cq__pending **out);
 /* Handles a text message that is not an event: an API answer. */
 void cq__account_on_result(cq__bridge *br, cq__ws_conn *c,
                            const cq_value *frame);
 /* Cancels the callback of a pending call whose requester went away. */
 void cq__pending_detach(cq__pending *p);
+/* Ends every pending call with err and msg; returns how many there were. */
+size_t cq__accounts_fail_all(cq__bridge *br, int err, const char *msg);
+/* Frees every account, failing their calls (CQ_ENETWORK). */
 void cq__accounts_free(cq__bridge *br);
 
-/* ipc.c: the API socket. */
+/* ipc.c: the API socket. Returns CQ_OK, CQ_EINVAL (path too long) or
+ * CQ_EIO (cannot bind). */
 int cq__ipc_listen(cq__bridge *br, const char *path);
 void cq__ipc_free_all(cq__bridge *br);
 
-/* workers.c: the handler pool. */
+/* workers.c: the handler pool. NULL when out of memory or no thread. */
 cq__workers *cq__workers_new(cq__bridge *br, int n, size_t queue_cap);
 /*
  * Offers an event (its bytes, copied) from account self_id to the pool.
- * Returns 0, or -1 when the queue is full: the caller pauses reading.
+ * Returns CQ_OK, CQ_EAGAIN (queue full or stopping: the caller pauses
+ * reading) or CQ_ENOMEM.
  */
 int cq__workers_offer(cq__workers *w, int64_t self_id, const char *json,
                       size_t len);
@@ -193,10 +216,25 @@ int cq__workers_offer(cq__workers *w, int64_t self_id, const char *json,
  */
 void cq__workers_stop(cq__workers *w);
 int cq__workers_running(cq__workers *w);
-/* Joins the workers and drops queued events with a log line. */
-void cq__workers_free(cq__workers *w);
+/*
+ * The loop has stopped: calls queued by workers and every later one fail at
+ * once with CQ_ENETWORK, and workers no longer wake the loop. Loop thread,
+ * after event_base_dispatch() returned.
+ */
+void cq__workers_close(cq__workers *w);
+/*
+ * Stops and closes the pool, waits up to wait_ms for its workers, joins
+ * those that ended and drops queued events with a log line. Workers still
+ * busy after that are logged in one line and left running, detached; the
+ * pool stays allocated for them (the process is exiting). Never blocks
+ * longer than wait_ms.
+ */
+void cq__workers_free(cq__workers *w, long wait_ms);
 
-/* status.c: counters and accounts as JSON (the ".bridge_status" call). */
-char *cq__bridge_status_json(cq__bridge *br);
+/*
+ * status.c: counters and accounts (the ".bridge_status" call), written as
+ * the members of an answer object already open in w.
+ */
+void cq__bridge_status_write(cq__bridge *br, cq__jw *w);
 
 #endif

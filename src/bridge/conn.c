@@ -163,13 +163,14 @@ static void offer_event(cq__ws_conn *c, const char *msg, size_t len)
                "%s: over %ld bytes of events wait for workers; "
                "closing (1013)",
                c->peer, c->br->conf->ws_max_queue);
-        cq__conn_close(c, 1013, "too many events waiting for workers");
+        cq__conn_close(c, cq__bridge_close_code(CQ_EAGAIN),
+                       "too many events waiting for workers");
         return;
     }
     h = malloc(sizeof(*h) + len);
     if (h == NULL) {
         cq_log(CQ_LOG_ERROR, "%s: out of memory; closing", c->peer);
-        cq__conn_close(c, 1011, "out of memory");
+        cq__conn_close(c, cq__bridge_close_code(CQ_ENOMEM), "out of memory");
         return;
     }
     h->next = NULL;
@@ -369,7 +370,7 @@ static void finish_handshake(cq__ws_conn *c, const cq__ws_request *req,
     c->state = CQ__CONN_OPEN;
     c->last_rx_ms = cq__now_ms();
     if (cq__account_attach(c->br, c) != 0) {
-        cq__conn_close(c, 1011, "out of memory");
+        cq__conn_close(c, cq__bridge_close_code(CQ_ENOMEM), "out of memory");
         return;
     }
     set_timer(c, c->br->conf->ws_ping_interval_ms);

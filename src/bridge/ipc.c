@@ -73,71 +73,93 @@ static void forget_call(cq__ipc_client *cl, cq__pending *p)
 }
 
 
-/* Writes one answer line: frame without its echo, plus the id. */
-static void write_answer(cq__ipc_client *cl, const cq_value *frame,
-                         cq__bridge_err err, const char *msg, const char *id)
+/*
+ * Ends the answer w holds (an open object with its members): the request's
+ * id (JSON text, or NULL), the closing brace, the line. Frees w. Returns
+ * CQ_OK, or w's error (then nothing was written).
+ */
+static int send_answer(cq__ipc_client *cl, cq__jw *w, const char *id)
 {
-    yajl_gen g = cq__json_gen_new();
-    const unsigned char *out;
-    size_t i, len;
-    int ok = g != NULL;
+    char *line;
+    size_t len;
 
-    ok = ok && yajl_gen_map_open(g) == yajl_gen_status_ok;
-    if (frame != NULL) {
-        for (i = 0; ok && i < cq_value_len(frame); i++) {
-            const char *k = cq_value_key(frame, i);
-
-            if (strcmp(k, "echo") == 0 || strcmp(k, "id") == 0)
-                continue;
-            ok =
-                cq__json_gen_str(g, k) == CQ_OK &&
-                cq__json_gen_value(g, (yajl_val)cq_value_at(frame, i)) == CQ_OK;
-        }
-    } else {
-        ok = ok && cq__json_gen_str(g, "status") == CQ_OK &&
-             cq__json_gen_str(g, "failed") == CQ_OK &&
-             cq__json_gen_str(g, "retcode") == CQ_OK &&
-             yajl_gen_integer(g, -1) == yajl_gen_status_ok &&
-             cq__json_gen_str(g, "data") == CQ_OK &&
-             yajl_gen_null(g) == yajl_gen_status_ok &&
-             cq__json_gen_str(g, "bridge") == CQ_OK &&
-             cq__json_gen_str(g, cq__bridge_err_name(err)) == CQ_OK &&
-             cq__json_gen_str(g, "msg") == CQ_OK &&
-             cq__json_gen_str(g, msg ? msg : "") == CQ_OK;
-    }
-    if (ok && id != NULL) {
+    if (id != NULL && w->err == CQ_OK) {
         yajl_val idv = NULL;
 
-        ok = cq__json_gen_str(g, "id") == CQ_OK &&
-             cq__json_parse(&idv, id, strlen(id), 32) == CQ_OK &&
-             cq__json_gen_value(g, idv) == CQ_OK;
+        w->err = cq__json_parse(&idv, id, strlen(id), CQ__IPC_MAX_DEPTH);
+        cq__jw_key(w, "id");
+        cq__jw_value(w, idv);
         yajl_tree_free(idv);
     }
-    ok = ok && yajl_gen_map_close(g) == yajl_gen_status_ok &&
-         yajl_gen_get_buf(g, &out, &len) == yajl_gen_status_ok;
-    if (ok) {
-        bufferevent_write(cl->bev, out, len);
-        bufferevent_write(cl->bev, "\n", 1);
-    } else {
-        static const char fail[] = "{\"status\":\"failed\",\"retcode\":-1,"
-                                   "\"data\":null,\"bridge\":\"busy\","
-                                   "\"msg\":\"answer could not be written\""
-                                   "}\n";
-
-        bufferevent_write(cl->bev, fail, sizeof(fail) - 1);
-    }
-    if (g != NULL)
-        yajl_gen_free(g);
+    cq__jw_close(w);
+    line = cq__jw_dup(w, &len);
+    cq__jw_free(w);
+    if (line == NULL)
+        return w->err != CQ_OK ? w->err : CQ_ENOMEM;
+    bufferevent_write(cl->bev, line, len);
+    bufferevent_write(cl->bev, "\n", 1);
+    free(line);
+    return CQ_OK;
 }
 
 
-static void on_done(void *arg, const cq_value *frame, cq__bridge_err err,
-                    const char *msg)
+/*
+ * The bridge's own failure: "bridge" names err as the edge maps it, "msg"
+ * says why in words.
+ */
+static void answer_error(cq__ipc_client *cl, int err, const char *msg,
+                         const char *id)
+{
+    /* Out of memory even for this: the one answer that needs no memory. */
+    static const char oom[] = "{\"status\":\"failed\",\"retcode\":-1,"
+                              "\"data\":null,\"bridge\":\"busy\","
+                              "\"msg\":\"answer could not be written\""
+                              "}\n";
+    cq__jw w;
+
+    cq__jw_init(&w);
+    cq__jw_open(&w);
+    cq__jw_kstr(&w, "status", "failed");
+    cq__jw_kint(&w, "retcode", -1);
+    cq__jw_knull(&w, "data");
+    cq__jw_kstr(&w, "bridge", cq__bridge_ipc_name(err));
+    cq__jw_kstr(&w, "msg", msg != NULL ? msg : "");
+    if (send_answer(cl, &w, id) != CQ_OK)
+        bufferevent_write(cl->bev, oom, sizeof(oom) - 1);
+}
+
+
+/* An account's answer: the frame without its echo, plus the request's id. */
+static void answer_frame(cq__ipc_client *cl, const cq_value *frame,
+                         const char *id)
+{
+    cq__jw w;
+    size_t i;
+
+    cq__jw_init(&w);
+    cq__jw_open(&w);
+    for (i = 0; i < cq_value_len(frame); i++) {
+        const char *k = cq_value_key(frame, i);
+
+        if (strcmp(k, "echo") == 0 || strcmp(k, "id") == 0)
+            continue;
+        cq__jw_key(&w, k);
+        cq__jw_value(&w, (yajl_val)cq_value_at(frame, i));
+    }
+    if (send_answer(cl, &w, id) != CQ_OK)
+        answer_error(cl, CQ_ENOMEM, "answer could not be written", NULL);
+}
+
+
+static void on_done(void *arg, const cq_value *frame, int err, const char *msg)
 {
     ipc_call *ic = arg;
 
     forget_call(ic->cl, ic->p);
-    write_answer(ic->cl, frame, err, msg, ic->id);
+    if (err == CQ_OK)
+        answer_frame(ic->cl, frame, ic->id);
+    else
+        answer_error(ic->cl, err, msg, ic->id);
     free(ic->id);
     free(ic);
 }
@@ -146,15 +168,13 @@ static void on_done(void *arg, const cq_value *frame, cq__bridge_err err,
 /* The answer to ".bridge_status": accounts, connections and counters. */
 static void answer_status(cq__ipc_client *cl, const char *id)
 {
-    char *json = cq__bridge_status_json(cl->br);
-    yajl_val v = NULL;
+    cq__jw w;
 
-    if (json != NULL && cq__json_parse(&v, json, strlen(json), 32) == CQ_OK)
-        write_answer(cl, cq__cv(v), CQ__BR_OK, NULL, id);
-    else
-        write_answer(cl, NULL, CQ__BR_BUSY, "out of memory", id);
-    yajl_tree_free(v);
-    free(json);
+    cq__jw_init(&w);
+    cq__jw_open(&w);
+    cq__bridge_status_write(cl->br, &w);
+    if (send_answer(cl, &w, id) != CQ_OK)
+        answer_error(cl, CQ_ENOMEM, "out of memory", id);
 }
 
 
@@ -165,15 +185,16 @@ static void on_request(cq__ipc_client *cl, const char *line, size_t len)
     yajl_val req = NULL;
     const char *action;
     yajl_val params, idv;
-    char *id = NULL, *ptext = NULL;
+    char *id = NULL;
     int64_t self_id = 0;
     cq__account *a;
-    cq__bridge_err err;
     ipc_call *ic;
+    int rc;
 
-    if (cq__json_parse(&req, line, len, 64) != CQ_OK || !YAJL_IS_OBJECT(req)) {
-        write_answer(cl, NULL, CQ__BR_BAD_REQUEST,
-                     "a request is one JSON object per line", NULL);
+    if (cq__json_parse(&req, line, len, CQ__IPC_MAX_DEPTH) != CQ_OK ||
+        !YAJL_IS_OBJECT(req)) {
+        answer_error(cl, CQ_EINVAL, "a request is one JSON object per line",
+                     NULL);
         goto out;
     }
     idv = cq__json_get(req, "id");
@@ -185,9 +206,10 @@ static void on_request(cq__ipc_client *cl, const char *line, size_t len)
                        "0123456789_.") != strlen(action) ||
         (params != NULL && !YAJL_IS_OBJECT(params)) ||
         (cq__json_get(req, "self_id") != NULL &&
-         (cq_value_int(cq_value_get(cq__cv(req), "self_id"), &self_id) != CQ_OK ||
+         (cq_value_int(cq_value_get(cq__cv(req), "self_id"), &self_id) !=
+              CQ_OK ||
           self_id <= 0))) {
-        write_answer(cl, NULL, CQ__BR_BAD_REQUEST,
+        answer_error(cl, CQ_EINVAL,
                      "need a string \"action\" ([A-Za-z0-9_.]), an object "
                      "\"params\" and a positive \"self_id\"",
                      id);
@@ -198,22 +220,19 @@ static void on_request(cq__ipc_client *cl, const char *line, size_t len)
         goto out;
     }
     a = self_id > 0 ? cq__account_find(br, self_id) : cq__account_sole(br);
-    ptext = params != NULL ? cq_value_to_json(cq__cv(params)) : NULL;
     ic = calloc(1, sizeof(*ic));
-    if (ic == NULL || (params != NULL && ptext == NULL)) {
-        free(ic);
-        write_answer(cl, NULL, CQ__BR_BUSY, "out of memory", id);
+    if (ic == NULL) {
+        answer_error(cl, CQ_ENOMEM, "out of memory", id);
         goto out;
     }
     ic->cl = cl;
     ic->id = id;
-    err = cq__account_call(br, a, action, ptext ? ptext : "{}", on_done, ic,
-                           &ic->p);
-    if (err != CQ__BR_OK) {
+    rc = cq__account_call(br, a, action, params, on_done, ic, &ic->p);
+    if (rc != CQ_OK) {
         ic->id = NULL;
         free(ic);
-        write_answer(cl, NULL, err,
-                     err == CQ__BR_NO_CONNECTION
+        answer_error(cl, rc,
+                     rc == CQ_ENOAPI
                          ? (self_id > 0 ? "no API connection for this account"
                                         : "no self_id, and not exactly one "
                                           "account connected")
@@ -226,7 +245,6 @@ static void on_request(cq__ipc_client *cl, const char *line, size_t len)
     ic->p->owner_next = cl->calls;
     cl->calls = ic->p;
 out:
-    free(ptext);
     free(id);
     yajl_tree_free(req);
 }
@@ -306,7 +324,7 @@ int cq__ipc_listen(cq__bridge *br, const char *path)
     sa.sun_family = AF_UNIX;
     if (strlen(path) >= sizeof(sa.sun_path)) {
         cq_log(CQ_LOG_ERROR, "bridge_socket %s: path too long", path);
-        return -1;
+        return CQ_EINVAL;
     }
     strcpy(sa.sun_path, path);
     unlink(path); /* A stale socket from an earlier run. */
@@ -318,9 +336,9 @@ int cq__ipc_listen(cq__bridge *br, const char *path)
     umask(old);
     if (br->ipc_listener == NULL) {
         cq_log(CQ_LOG_ERROR, "bridge_socket %s: %s", path, strerror(errno));
-        return -1;
+        return CQ_EIO;
     }
-    return 0;
+    return CQ_OK;
 }
 
 

@@ -1,55 +1,60 @@
 /*
- * The bridge's status as JSON, for ".bridge_status" on the API socket:
- * connected accounts with their roles and waiting calls, and the counters,
- * in a flat form monitoring can scrape.
+ * The bridge's status for ".bridge_status" on the API socket: connected
+ * accounts with their roles and waiting calls, and the counters, in a flat
+ * form monitoring can scrape.
  */
 #include "config.h"
 
-#include <inttypes.h>
-#include <stdlib.h>
 
 #include "bridge/bridge.h"
-#include "lib/buf.h"
 
 static const char *const role_keys[] = {"universal", "api", "event"};
 
-char *cq__bridge_status_json(cq__bridge *br)
+/* Writes the accounts array; returns the calls waiting in all of them. */
+static size_t write_accounts(cq__bridge *br, cq__jw *w)
 {
-    const cq__counters *n = &br->n;
-    cq__buf b;
     size_t i, pending = 0;
-    int first = 1, r, rc;
+    cq__account *a;
+    int r;
 
-    cq__buf_init(&b, 64u << 20);
-    rc = cq__buf_addstr(&b, "{\"status\":\"ok\",\"retcode\":0,\"data\":"
-                            "{\"accounts\":[");
-    for (i = 0; rc == CQ_OK && i < CQ__ACCOUNT_BUCKETS; i++) {
-        cq__account *a;
-
-        for (a = br->buckets[i]; rc == CQ_OK && a != NULL; a = a->next) {
+    cq__jw_key(w, "accounts");
+    cq__jw_aopen(w);
+    for (i = 0; i < CQ__ACCOUNT_BUCKETS; i++) {
+        for (a = br->buckets[i]; a != NULL; a = a->next) {
             pending += a->npending;
-            rc = cq__buf_printf(&b, "%s{\"self_id\":%" PRId64, first ? "" : ",",
-                                a->self_id);
-            for (r = 0; rc == CQ_OK && r < 3; r++)
-                rc = cq__buf_printf(&b, ",\"%s\":%s", role_keys[r],
-                                    a->slot[r] ? "true" : "false");
-            if (rc == CQ_OK)
-                rc = cq__buf_printf(&b, ",\"pending\":%zu}", a->npending);
-            first = 0;
+            cq__jw_open(w);
+            cq__jw_kint(w, "self_id", a->self_id);
+            for (r = 0; r < 3; r++)
+                cq__jw_kbool(w, role_keys[r], a->slot[r] != NULL);
+            cq__jw_kint(w, "pending", (int64_t)a->npending);
+            cq__jw_close(w);
         }
     }
-    if (rc == CQ_OK)
-        rc = cq__buf_printf(
-            &b,
-            "],\"connections\":%zu,\"api_clients\":%zu,\"pending\":%zu,"
-            "\"connections_accepted\":%" PRIu64
-            ",\"handshakes_rejected\":%" PRIu64 ",\"events_received\":%" PRIu64
-            ",\"events_handled\":%" PRIu64 ",\"calls_sent\":%" PRIu64
-            ",\"calls_answered\":%" PRIu64 ",\"calls_failed\":%" PRIu64
-            ",\"frames_ignored\":%" PRIu64 "}}",
-            br->nconns, br->nclients, pending, n->connections_accepted,
-            n->handshakes_rejected, n->events_received, n->events_handled,
-            n->calls_sent, n->calls_answered, n->calls_failed,
-            n->frames_ignored);
-    return rc == CQ_OK ? cq__buf_detach(&b) : NULL;
+    cq__jw_aclose(w);
+    return pending;
+}
+
+
+void cq__bridge_status_write(cq__bridge *br, cq__jw *w)
+{
+    const cq__counters *n = &br->n;
+    size_t pending;
+
+    cq__jw_kstr(w, "status", "ok");
+    cq__jw_kint(w, "retcode", 0);
+    cq__jw_key(w, "data");
+    cq__jw_open(w);
+    pending = write_accounts(br, w);
+    cq__jw_kint(w, "connections", (int64_t)br->nconns);
+    cq__jw_kint(w, "api_clients", (int64_t)br->nclients);
+    cq__jw_kint(w, "pending", (int64_t)pending);
+    cq__jw_kint(w, "connections_accepted", (int64_t)n->connections_accepted);
+    cq__jw_kint(w, "handshakes_rejected", (int64_t)n->handshakes_rejected);
+    cq__jw_kint(w, "events_received", (int64_t)n->events_received);
+    cq__jw_kint(w, "events_handled", (int64_t)n->events_handled);
+    cq__jw_kint(w, "calls_sent", (int64_t)n->calls_sent);
+    cq__jw_kint(w, "calls_answered", (int64_t)n->calls_answered);
+    cq__jw_kint(w, "calls_failed", (int64_t)n->calls_failed);
+    cq__jw_kint(w, "frames_ignored", (int64_t)n->frames_ignored);
+    cq__jw_close(w);
 }

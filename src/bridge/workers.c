@@ -3,23 +3,33 @@
  * so a slow handler never stalls the loop. Their API calls (and the quick
  * operation, sent as .handle_quick_operation) go to the loop through a
  * queue and out over the account's WebSocket; the worker waits for the
- * answer, which the loop always delivers (answer, timeout or close).
+ * answer, which the loop always delivers (answer, timeout or close), and
+ * once the loop has stopped every call fails at once (cq__workers_close).
  *
  * The event queue is bounded: when it is full the connection stops reading
  * (conn.c), and every finished event wakes the loop to resume it.
+ *
+ * Shutdown never blocks for long: cq__workers_free() waits a bounded time
+ * and leaves a worker stuck in its handler running, detached, with the pool
+ * kept for it in `abandoned`.
  */
 #include "config.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "bridge/bridge.h"
 #include "lib/api.h"
 #include "lib/ctx.h"
 #include "lib/dispatch.h"
 #include "lib/event.h"
+
+/* Why every call fails once the loop has stopped. */
+#define STOPPING_MSG "the bridge is stopping"
 
 typedef struct job {
     struct job *next;
@@ -32,52 +42,66 @@ typedef struct job {
 typedef struct call {
     struct call *next;
     int64_t self_id;
-    const char *action, *params;
+    const char *action;
+    yajl_val params; /* Parsed by the worker, so the loop need not. */
     int done;
-    cq__bridge_err berr;
+    int err;      /* CQ_OK or the CQ_E* code the call ended with. */
     char *answer; /* The answer frame as JSON text. */
     char msg[160];
     pthread_cond_t cond;
 } call;
 
+/* One thread of the pool. */
+typedef struct worker {
+    cq__workers *w;
+    pthread_t thread;
+    int exited; /* Under the lock: worker_main is returning. */
+} worker;
+
 struct cq__workers {
     cq__bridge *br;
-    cq__conf conf; /* The bridge's, without bridge_socket: no loop back. */
-    pthread_t *threads;
+    /*
+     * The handlers' settings: a deep copy owned by the pool (freed with it),
+     * since a detached worker may outlive the bridge's own, and without
+     * bridge_socket, so that calls never loop back through the API socket.
+     */
+    cq__conf conf;
+    worker *threads;
     int n, running;
     pthread_mutex_t lock;
     pthread_cond_t has_job;
+    pthread_cond_t exited; /* A worker ended; running went down. */
     job *head, *tail;
     size_t njobs, cap;
     int stop;
+    int closed;               /* The loop has stopped: no call is sent. */
     call *calls, *calls_tail; /* For the loop to send. */
     unsigned finished;        /* Events handled since the loop looked. */
     struct event *wake;
+    cq__workers *next_abandoned;
 };
 
-static void wake_loop(cq__workers *w)
+/* Pools with workers still running at exit; they point into them. */
+static cq__workers *abandoned;
+
+/* Wakes the loop, unless it has stopped. Called with w->lock held. */
+static void wake_loop_locked(cq__workers *w)
 {
-    event_active(w->wake, EV_READ, 0);
+    if (!w->closed && w->wake != NULL)
+        event_active(w->wake, EV_READ, 0);
 }
 
 
-/* Loop thread: a call ended; hand the result to the waiting worker. */
-static void on_call_done(void *arg, const cq_value *frame, cq__bridge_err err,
-                         const char *msg)
+/* Ends a call: hands the result to the waiting worker. Any thread. */
+static void finish_call(cq__workers *w, call *c, const cq_value *frame, int err,
+                        const char *msg)
 {
-    call *c = arg;
+    char *answer = frame != NULL ? cq_value_to_json(frame) : NULL;
 
-    c->answer = frame != NULL ? cq_value_to_json(frame) : NULL;
-    c->berr = frame != NULL && c->answer == NULL ? CQ__BR_BUSY : err;
-    snprintf(c->msg, sizeof(c->msg), "%s", msg ? msg : "");
-}
-
-
-static void finish_call(cq__workers *w, call *c, const cq_value *frame,
-                        cq__bridge_err err, const char *msg)
-{
-    on_call_done(c, frame, err, msg);
     pthread_mutex_lock(&w->lock);
+    c->answer = answer;
+    c->err = frame != NULL && answer == NULL ? CQ_ENOMEM : err;
+    snprintf(c->msg, sizeof(c->msg), "%s", msg ? msg : "");
     c->done = 1;
     pthread_cond_signal(&c->cond);
     pthread_mutex_unlock(&w->lock);
@@ -89,8 +113,8 @@ typedef struct call_ref {
     call *c;
 } call_ref;
 
-static void on_pending_done(void *arg, const cq_value *frame,
-                            cq__bridge_err err, const char *msg)
+static void on_pending_done(void *arg, const cq_value *frame, int err,
+                            const char *msg)
 {
     call_ref *r = arg;
 
@@ -99,26 +123,37 @@ static void on_pending_done(void *arg, const cq_value *frame,
 }
 
 
+/* Takes the calls queued for the loop. */
+static call *take_calls(cq__workers *w, unsigned *finished)
+{
+    call *list;
+
+    pthread_mutex_lock(&w->lock);
+    list = w->calls;
+    w->calls = w->calls_tail = NULL;
+    if (finished != NULL) {
+        *finished = w->finished;
+        w->finished = 0;
+    }
+    pthread_mutex_unlock(&w->lock);
+    return list;
+}
+
+
 /* Loop thread: sends the calls workers queued, resumes paused readers. */
 static void on_wake(evutil_socket_t fd, short what, void *arg)
 {
     cq__workers *w = arg;
-    call *list, *c, *next;
+    call *c, *next;
     unsigned finished;
 
     (void)fd;
     (void)what;
-    pthread_mutex_lock(&w->lock);
-    list = w->calls;
-    w->calls = w->calls_tail = NULL;
-    finished = w->finished;
-    w->finished = 0;
-    pthread_mutex_unlock(&w->lock);
-    for (c = list; c != NULL; c = next) {
+    for (c = take_calls(w, &finished); c != NULL; c = next) {
         cq__account *a = c->self_id > 0 ? cq__account_find(w->br, c->self_id)
                                         : cq__account_sole(w->br);
         call_ref *r = malloc(sizeof(*r));
-        cq__bridge_err err = CQ__BR_BUSY;
+        int err = CQ_ENOMEM;
 
         next = c->next;
         if (r != NULL) {
@@ -127,7 +162,7 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
             err = cq__account_call(w->br, a, c->action, c->params,
                                    on_pending_done, r, NULL);
         }
-        if (err != CQ__BR_OK) {
+        if (err != CQ_OK) {
             free(r);
             finish_call(w, c, NULL, err, "the bridge could not send it");
         }
@@ -138,7 +173,34 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
 }
 
 
-/* Worker thread: the in-process transport of the worker's cq__api. */
+/* Worker thread: queues c for the loop and waits until it ended. */
+static void run_call(cq__workers *w, call *c)
+{
+    pthread_mutex_lock(&w->lock);
+    if (w->closed) {
+        c->err = CQ_ENETWORK;
+        snprintf(c->msg, sizeof(c->msg), "%s", STOPPING_MSG);
+        c->done = 1;
+    } else {
+        if (w->calls_tail != NULL)
+            w->calls_tail->next = c;
+        else
+            w->calls = c;
+        w->calls_tail = c;
+        wake_loop_locked(w);
+    }
+    while (!c->done)
+        pthread_cond_wait(&c->cond, &w->lock);
+    pthread_mutex_unlock(&w->lock);
+}
+
+
+/*
+ * Worker thread: the in-process transport of the worker's cq__api. This is
+ * where the bridge's codes meet the handler's cq_result: CQ_ENOAPI lets the
+ * next transport try, and the detail names the failure as the API socket
+ * would.
+ */
 static int local_call(void *arg, int64_t self_id, const char *action,
                       const char *params, cq_result *out)
 {
@@ -149,34 +211,26 @@ static int local_call(void *arg, int64_t self_id, const char *action,
     memset(&c, 0, sizeof(c));
     c.self_id = self_id;
     c.action = action;
-    c.params = params;
+    rc = cq__json_parse(&c.params, params, strlen(params), CQ__IPC_MAX_DEPTH);
+    if (rc != CQ_OK)
+        return cq__api_fail(out, rc, "bridge: params: %s", cq_strerror(rc));
     pthread_cond_init(&c.cond, NULL);
-    pthread_mutex_lock(&w->lock);
-    if (w->calls_tail != NULL)
-        w->calls_tail->next = &c;
-    else
-        w->calls = &c;
-    w->calls_tail = &c;
-    pthread_mutex_unlock(&w->lock);
-    wake_loop(w);
-    pthread_mutex_lock(&w->lock);
-    while (!c.done)
-        pthread_cond_wait(&c.cond, &w->lock);
-    pthread_mutex_unlock(&w->lock);
+    run_call(w, &c);
     pthread_cond_destroy(&c.cond);
-    switch (c.berr) {
-    case CQ__BR_OK:
+    yajl_tree_free(c.params);
+    switch (c.err) {
+    case CQ_OK:
         rc = cq__api_result_from_body(c.answer, strlen(c.answer), out);
         break;
-    case CQ__BR_NO_CONNECTION:
+    case CQ_ENOAPI:
         rc = CQ_ENOAPI; /* HTTP may still carry it. */
         break;
-    case CQ__BR_TIMEOUT:
+    case CQ_ETIMEDOUT:
         rc = cq__api_fail(out, CQ_ETIMEDOUT, "bridge: %s", c.msg);
         break;
     default:
         rc = cq__api_fail(out, CQ_ENETWORK, "bridge: %s: %s",
-                          cq__bridge_err_name(c.berr), c.msg);
+                          cq__bridge_ipc_name(c.err), c.msg);
         break;
     }
     free(c.answer);
@@ -228,43 +282,104 @@ static void handle(cq__workers *w, cq__api *api, job *j)
 }
 
 
-static void *worker_main(void *arg)
+/* Takes the next event; NULL once the pool stops. */
+static job *next_job(cq__workers *w)
 {
-    cq__workers *w = arg;
-    cq__api *api = cq__api_new(&w->conf);
+    job *j = NULL;
 
-    if (api != NULL)
-        cq__api_set_local(api, local_call, w);
-    for (;;) {
-        job *j;
-
-        pthread_mutex_lock(&w->lock);
-        while (w->head == NULL && !w->stop)
-            pthread_cond_wait(&w->has_job, &w->lock);
-        if (w->stop) {
-            pthread_mutex_unlock(&w->lock);
-            break;
-        }
+    pthread_mutex_lock(&w->lock);
+    while (w->head == NULL && !w->stop)
+        pthread_cond_wait(&w->has_job, &w->lock);
+    if (!w->stop) {
         j = w->head;
         w->head = j->next;
         if (w->head == NULL)
             w->tail = NULL;
         w->njobs--;
-        pthread_mutex_unlock(&w->lock);
+    }
+    pthread_mutex_unlock(&w->lock);
+    return j;
+}
+
+
+static void *worker_main(void *arg)
+{
+    worker *me = arg;
+    cq__workers *w = me->w;
+    cq__api *api = cq__api_new(&w->conf);
+    job *j;
+
+    if (api != NULL)
+        cq__api_set_local(api, local_call, w);
+    while ((j = next_job(w)) != NULL) {
         if (api != NULL)
             handle(w, api, j);
         free(j);
         pthread_mutex_lock(&w->lock);
         w->finished++;
+        wake_loop_locked(w);
         pthread_mutex_unlock(&w->lock);
-        wake_loop(w);
     }
     cq__api_free(api);
     pthread_mutex_lock(&w->lock);
     w->running--;
+    me->exited = 1;
+    pthread_cond_broadcast(&w->exited);
+    wake_loop_locked(w);
     pthread_mutex_unlock(&w->lock);
-    wake_loop(w);
     return NULL;
+}
+
+
+static char *dup_or_null(const char *s, int *ok)
+{
+    char *d = s != NULL ? strdup(s) : NULL;
+
+    if (s != NULL && d == NULL)
+        *ok = 0;
+    return d;
+}
+
+
+/*
+ * Copies the settings the handlers use, owning its strings (freed with
+ * cq__conf_free). The bridge-only strings are left out; so is bridge_socket
+ * (see struct cq__workers). Returns CQ_OK or CQ_ENOMEM.
+ */
+static int conf_copy(cq__conf *dst, const cq__conf *src)
+{
+    int ok = 1;
+
+    *dst = *src;
+    dst->bridge_socket = NULL;
+    dst->listen = NULL;
+    dst->log_file = NULL;
+    dst->config = NULL;
+    dst->api_root = dup_or_null(src->api_root, &ok);
+    dst->access_token = dup_or_null(src->access_token, &ok);
+    dst->secret = dup_or_null(src->secret, &ok);
+    return ok ? CQ_OK : CQ_ENOMEM;
+}
+
+
+/* The pool's own parts, before any thread; CQ_OK or CQ_ENOMEM. */
+static int pool_init(cq__workers *w, cq__bridge *br, int n)
+{
+    pthread_condattr_t ca;
+
+    w->br = br;
+    pthread_mutex_init(&w->lock, NULL);
+    pthread_cond_init(&w->has_job, NULL);
+    /* cq__workers_free() waits on it with a monotonic deadline. */
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&w->exited, &ca);
+    pthread_condattr_destroy(&ca);
+    if (conf_copy(&w->conf, br->conf) != CQ_OK)
+        return CQ_ENOMEM;
+    w->wake = event_new(br->base, -1, 0, on_wake, w);
+    w->threads = calloc((size_t)n, sizeof(*w->threads));
+    return w->wake != NULL && w->threads != NULL ? CQ_OK : CQ_ENOMEM;
 }
 
 
@@ -275,26 +390,25 @@ cq__workers *cq__workers_new(cq__bridge *br, int n, size_t queue_cap)
 
     if (w == NULL)
         return NULL;
-    w->br = br;
-    w->conf = *br->conf;
-    w->conf.bridge_socket = NULL;
     w->cap = queue_cap;
-    pthread_mutex_init(&w->lock, NULL);
-    pthread_cond_init(&w->has_job, NULL);
-    w->wake = event_new(br->base, -1, 0, on_wake, w);
-    w->threads = calloc((size_t)n, sizeof(pthread_t));
-    if (w->wake == NULL || w->threads == NULL) {
-        cq__workers_free(w);
+    if (pool_init(w, br, n) != CQ_OK) {
+        cq__workers_free(w, 0);
         return NULL;
     }
     for (i = 0; i < n; i++) {
-        if (pthread_create(&w->threads[i], NULL, worker_main, w) != 0)
+        w->threads[i].w = w;
+        pthread_mutex_lock(&w->lock);
+        if (pthread_create(&w->threads[i].thread, NULL, worker_main,
+                           &w->threads[i]) == 0) {
+            w->n++;
+            w->running++;
+        }
+        pthread_mutex_unlock(&w->lock);
+        if (w->n != i + 1)
             break;
-        w->n++;
-        w->running++;
     }
     if (w->n == 0) {
-        cq__workers_free(w);
+        cq__workers_free(w, 0);
         return NULL;
     }
     return w;
@@ -309,12 +423,12 @@ int cq__workers_offer(cq__workers *w, int64_t self_id, const char *json,
     pthread_mutex_lock(&w->lock);
     if (w->njobs >= w->cap || w->stop) {
         pthread_mutex_unlock(&w->lock);
-        return -1;
+        return CQ_EAGAIN;
     }
     pthread_mutex_unlock(&w->lock);
     j = malloc(sizeof(*j) + len);
     if (j == NULL)
-        return -1;
+        return CQ_ENOMEM;
     j->next = NULL;
     j->self_id = self_id;
     j->len = len;
@@ -328,7 +442,7 @@ int cq__workers_offer(cq__workers *w, int64_t self_id, const char *json,
     w->njobs++;
     pthread_cond_signal(&w->has_job);
     pthread_mutex_unlock(&w->lock);
-    return 0;
+    return CQ_OK;
 }
 
 
@@ -338,8 +452,8 @@ void cq__workers_stop(cq__workers *w)
     pthread_mutex_lock(&w->lock);
     w->stop = 1;
     pthread_cond_broadcast(&w->has_job);
+    wake_loop_locked(w);
     pthread_mutex_unlock(&w->lock);
-    wake_loop(w);
 }
 
 
@@ -354,16 +468,64 @@ int cq__workers_running(cq__workers *w)
 }
 
 
-void cq__workers_free(cq__workers *w)
+void cq__workers_close(cq__workers *w)
+{
+    call *c, *next;
+
+    pthread_mutex_lock(&w->lock);
+    w->closed = 1;
+    pthread_mutex_unlock(&w->lock);
+    /* New calls now fail in run_call; these were queued before. */
+    for (c = take_calls(w, NULL); c != NULL; c = next) {
+        next = c->next;
+        finish_call(w, c, NULL, CQ_ENETWORK, STOPPING_MSG);
+    }
+}
+
+
+/*
+ * Waits up to wait_ms for the workers to end, joins those that did and
+ * detaches the others. Returns how many are still running.
+ */
+static int join_bounded(cq__workers *w, long wait_ms)
+{
+    struct timespec until;
+    int i, stuck, rc = 0;
+
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += wait_ms / 1000;
+    until.tv_nsec += (wait_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&w->lock);
+    while (w->running > 0 && rc != ETIMEDOUT)
+        rc = pthread_cond_timedwait(&w->exited, &w->lock, &until);
+    stuck = w->running;
+    /* An exited worker has released the lock for good: joining is quick. */
+    for (i = 0; i < w->n; i++) {
+        if (w->threads[i].exited)
+            pthread_join(w->threads[i].thread, NULL);
+        else
+            pthread_detach(w->threads[i].thread);
+    }
+    pthread_mutex_unlock(&w->lock);
+    return stuck;
+}
+
+
+void cq__workers_free(cq__workers *w, long wait_ms)
 {
     size_t dropped = 0;
-    int i;
+    int stuck;
 
     if (w == NULL)
         return;
     cq__workers_stop(w);
-    for (i = 0; i < w->n; i++)
-        pthread_join(w->threads[i], NULL);
+    cq__workers_close(w);
+    stuck = join_bounded(w, wait_ms);
+    pthread_mutex_lock(&w->lock);
     while (w->head != NULL) {
         job *j = w->head;
 
@@ -371,12 +533,27 @@ void cq__workers_free(cq__workers *w)
         free(j);
         dropped++;
     }
+    w->tail = NULL;
+    w->njobs = 0;
+    pthread_mutex_unlock(&w->lock);
     if (dropped > 0)
         cq_log(CQ_LOG_WARN, "stopping: %zu queued events not handled", dropped);
+    if (stuck > 0) {
+        /* They still use the pool: it stays, reachable, until exit. */
+        cq_log(CQ_LOG_WARN,
+               "stopping: %d workers still in a handler after %ld ms; "
+               "exiting without them",
+               stuck, wait_ms);
+        w->next_abandoned = abandoned;
+        abandoned = w;
+        return;
+    }
     if (w->wake != NULL)
         event_free(w->wake);
+    pthread_cond_destroy(&w->exited);
     pthread_cond_destroy(&w->has_job);
     pthread_mutex_destroy(&w->lock);
+    cq__conf_free(&w->conf);
     free(w->threads);
     free(w);
 }

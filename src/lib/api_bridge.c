@@ -58,6 +58,10 @@ void cq__api_bridge_free(cq__api_bridge *b)
 }
 
 
+/*
+ * Connects to the bridge's API socket. Returns CQ_OK, or CQ_ENOAPI when the
+ * bridge cannot be reached (path too long, no socket, nobody listening).
+ */
 static int connect_bridge(cq__api_bridge *b)
 {
     struct sockaddr_un sa;
@@ -66,20 +70,21 @@ static int connect_bridge(cq__api_bridge *b)
     memset(&sa, 0, sizeof(sa));
     sa.sun_family = AF_UNIX;
     if (strlen(path) >= sizeof(sa.sun_path))
-        return -1;
+        return CQ_ENOAPI;
     strcpy(sa.sun_path, path);
     b->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (b->fd < 0)
-        return -1;
+        return CQ_ENOAPI;
     if (connect(b->fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
         cq_log(CQ_LOG_DEBUG, "bridge %s: %s", path, strerror(errno));
         disconnect(b);
-        return -1;
+        return CQ_ENOAPI;
     }
-    return 0;
+    return CQ_OK;
 }
 
 
+/* Sends all n bytes. Returns CQ_OK or CQ_ENETWORK. */
 static int send_all(int fd, const char *p, size_t n)
 {
     while (n > 0) {
@@ -88,11 +93,11 @@ static int send_all(int fd, const char *p, size_t n)
         if (k < 0 && errno == EINTR)
             continue;
         if (k <= 0)
-            return -1;
+            return CQ_ENETWORK;
         p += k;
         n -= (size_t)k;
     }
-    return 0;
+    return CQ_OK;
 }
 
 
@@ -139,7 +144,11 @@ static int read_line(cq__api_bridge *b, long timeout_ms)
 }
 
 
-/* Maps a bridge-side failure ("bridge": WHY) to a code. */
+/*
+ * Maps a bridge-side failure ("bridge": WHY) back to a code. The bridge
+ * writes WHY from its CQ_E* code through the one table in
+ * src/bridge/bridge.c (cq__bridge_ipc_name).
+ */
 static int bridge_error(const cq_result *out, const char **why)
 {
     *why =
@@ -215,11 +224,11 @@ int cq__api_bridge_call(cq__api_bridge *b, int64_t self_id, const char *action,
      * send means the request never left, so one new connection is tried.
      */
     for (attempt = 0; attempt < 2; attempt++) {
-        if (b->fd < 0 && connect_bridge(b) != 0) {
+        if (b->fd < 0 && connect_bridge(b) != CQ_OK) {
             free(req);
             return CQ_ENOAPI;
         }
-        if (send_all(b->fd, req, strlen(req)) == 0)
+        if (send_all(b->fd, req, strlen(req)) == CQ_OK)
             break;
         disconnect(b);
     }

@@ -124,3 +124,69 @@ def bridge_sighup_reopens_log_and_sigterm_exits_0(h):
         check("stopped" in read(logf), read(logf))
     finally:
         stop_responder(br)
+
+
+
+def private_msg(self_id):
+    return {"time": 1700000000, "self_id": self_id, "post_type": "message",
+            "message_type": "private", "sub_type": "friend", "message_id": 1,
+            "user_id": 12345, "message": "hello", "raw_message": "hello",
+            "font": 0, "sender": {"user_id": 12345, "nickname": "n"}}
+
+
+@test
+def bridge_sigterm_is_bounded_with_handlers_waiting_on_calls(h):
+    """Two handlers wait in cq_call for answers that never come. Account A's
+    raw client reads the send_msg call, then neither answers nor reads the
+    close frame. Account B is connected with the Event role only, so its
+    handler's call goes over HTTP to an api_root that accepts and never
+    answers (api_timeout_ms is 60 s). SIGTERM still ends the bridge after
+    its 10 s drain and a 1 s grace: A's call fails, the workers still in
+    curl are counted in one line and left behind, and the exit code is 0."""
+    import wsraw
+
+    d = workdir(h)
+    logf = os.path.join(d, "bridge.log")
+    errf = os.path.join(d, "stderr.log")
+    port = free_port()
+    hole = socket.socket()
+    hole.bind(("127.0.0.1", 0))
+    hole.listen(8)                      # accepted below, never answered
+    env = dict(os.environ, CQHTTP_LOG_FILE=logf, CQHTTP_LOG_LEVEL="info",
+               CQHTTP_API_TIMEOUT_MS="60000",
+               CQHTTP_API_ROOT="http://127.0.0.1:%d" % hole.getsockname()[1])
+    br = start_bridge(program("src/bridge/cqhttp-bridge"), port,
+                      os.path.join(d, "api.sock"), env, errf)
+    conns = []  # RawWS and socket objects, all with close()
+    try:
+        a = wsraw.RawWS.connect(port, 101)
+        conns.append(a)
+        b = wsraw.RawWS.connect(port, 202, role="Event")
+        conns.append(b)
+        a.send_text(json.dumps(private_msg(101)))
+        eq(json.loads(a.recv_data()[1])["action"], "send_msg",
+           "A's handler's call")
+        b.send_text(json.dumps(private_msg(202)))
+        hole.settimeout(5)
+        conns.append(hole.accept()[0])  # B's handler waits in curl now
+        t0 = time.monotonic()
+        br.send_signal(signal.SIGTERM)
+        rc = stop_responder(br, timeout=20)
+        dt = time.monotonic() - t0
+        eq(rc, 0, "exit code after SIGTERM")
+        check(10 <= dt < 13, "exited %.1fs after SIGTERM, want 10 s drain "
+              "+ 1 s grace" % dt)
+        log = read(logf)
+        check("bridge: closed: the connection carrying the call closed"
+              in log, log)
+        # A's quick operation, after send_msg failed, goes to the hole too.
+        check("stopping: 2 workers still in a handler after 1000 ms; "
+              "exiting without them" in log, log)
+        check("stopped" in log, log)
+        err = read(errf)
+        check("Sanitizer" not in err and "runtime error" not in err, err)
+    finally:
+        for c in conns:
+            c.close()
+        hole.close()
+        stop_responder(br)
