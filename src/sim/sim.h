@@ -81,7 +81,8 @@ enum cq__sim_event_kind {
     CQ__SIM_EV_GROUP_INCREASE, /* group_id, user_id */
     CQ__SIM_EV_FRIEND_REQUEST, /* user_id, text (the comment) */
     CQ__SIM_EV_GROUP_REQUEST,  /* group_id, user_id, sub_type */
-    CQ__SIM_EV_HEARTBEAT
+    CQ__SIM_EV_HEARTBEAT,      /* interval */
+    CQ__SIM_EV_LIFECYCLE       /* sub_type ("connect" when NULL) */
 };
 
 typedef struct cq__sim_event_spec {
@@ -91,6 +92,7 @@ typedef struct cq__sim_event_spec {
     int64_t group_id;
     const char *text;     /* CQ code, or the request comment; may be NULL. */
     const char *sub_type; /* "add" or "invite" for group requests. */
+    int64_t interval;     /* A heartbeat's, in ms; 0 says 5000. */
 } cq__sim_event_spec;
 
 /*
