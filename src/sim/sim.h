@@ -71,9 +71,11 @@ int cq__sim_read_all(FILE *f, cq__buf *b);
 uint32_t cq__sim_random32(void);
 
 /*
- * Events that "post" builds (post_event.c), shaped like go-cqhttp's: fields in
- * gocq's order, a random negative int32 message_id, the message as a CQ-code
- * string in both message and raw_message.
+ * Events that "post" and "connect" send, built in one place (post_event.c)
+ * so that both show a bot the same shapes: go-cqhttp's fields in gocq's
+ * order, a random negative int32 message_id, the message as a CQ-code
+ * string in both message and raw_message, and the meta events (heartbeat,
+ * lifecycle) a connection carries.
  */
 enum cq__sim_event_kind {
     CQ__SIM_EV_PRIVATE,        /* user_id, text */
