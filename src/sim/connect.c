@@ -278,7 +278,7 @@ int cq__sim_connect(int argc, char **argv)
     cq__sim_client *cl;
     cq__conf conf;
     char **args, base_target[CQ__SIM_WS_MAX_TARGET];
-    int *rest, nrest = 0, i, rc, split = 0;
+    int nargs = 0, rc, split = 0;
 
     if (cq__sim_wants_help(argc, argv)) {
         cq__sim_connect_usage(stdout);
@@ -287,23 +287,20 @@ int cq__sim_connect(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     cq__conf_init(&conf);
     cl = calloc(1, sizeof(*cl));
-    rest = calloc((size_t)argc + 1, sizeof(*rest));
     args = calloc((size_t)argc + 1, sizeof(*args));
     if (cl != NULL) {
         cq__sim_core_init(&cl->core, CQ__SIM_SELF_ID);
         cl->conf = &conf;
         cl->feed = cq__sim_feed_new((size_t)argc);
     }
-    rc = cl != NULL && cl->feed != NULL && rest != NULL && args != NULL ? 0 : 1;
+    rc = cl != NULL && cl->feed != NULL && args != NULL ? 0 : 1;
     if (rc != 0)
         fprintf(stderr, "%s connect: out of memory\n", CQ__SIM_PROG);
     if (rc == 0)
-        rc = cq__sim_conf("connect", &conf, argc, argv, rest, &nrest);
-    for (i = 0; rc == 0 && i < nrest; i++)
-        args[i] = argv[rest[i]];
+        rc = cq__sim_conf("connect", &conf, argc, argv, args, &nargs);
     if (rc == 0) {
         /* The edge: codes become exit statuses. */
-        rc = setup(cl, args, nrest, base_target, sizeof(base_target), &split);
+        rc = setup(cl, args, nargs, base_target, sizeof(base_target), &split);
         rc = rc == CQ_OK ? 0 : rc == CQ_EINVAL ? CQ__SIM_EXIT_USAGE : 1;
     }
     if (rc == 0)
@@ -313,7 +310,6 @@ int cq__sim_connect(int argc, char **argv)
         cq__sim_feed_free(cl->feed);
     }
     free(cl);
-    free(rest);
     free(args);
     cq__conf_free(&conf);
     return rc;

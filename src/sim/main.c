@@ -114,12 +114,18 @@ int cq__sim_wants_help(int argc, char **argv)
 }
 
 int cq__sim_conf(const char *cmd, cq__conf *conf, int argc, char **argv,
-                 int *rest, int *nrest)
+                 char **args, int *nargs)
 {
     char err[512] = "";
-    int rc;
+    int *rest = calloc((size_t)argc + 1, sizeof(*rest));
+    int rc = rest != NULL ? CQ_OK : CQ_ENOMEM, i;
 
-    rc = cq__conf_load(conf, argc, argv, rest, nrest, err, sizeof(err));
+    *nargs = 0;
+    if (rc == CQ_OK)
+        rc = cq__conf_load(conf, argc, argv, rest, nargs, err, sizeof(err));
+    for (i = 0; rc == CQ_OK && i < *nargs; i++)
+        args[i] = argv[rest[i]];
+    free(rest);
     if (rc == CQ_ENOMEM) {
         fprintf(stderr, "%s %s: out of memory\n", CQ__SIM_PROG, cmd);
         return 1;

@@ -462,7 +462,7 @@ int cq__sim_serve(int argc, char **argv)
     serve_args a;
     cq__conf conf;
     char **args;
-    int *rest, nrest = 0, i, rc;
+    int nargs = 0, rc;
 
     if (cq__sim_wants_help(argc, argv)) {
         usage(stdout);
@@ -472,20 +472,17 @@ int cq__sim_serve(int argc, char **argv)
     memset(&a, 0, sizeof(a));
     cq__conf_init(&conf);
     srv = calloc(1, sizeof(*srv));
-    rest = calloc((size_t)argc + 1, sizeof(*rest));
     args = calloc((size_t)argc + 1, sizeof(*args));
-    rc = srv != NULL && rest != NULL && args != NULL ? 0 : 1;
+    rc = srv != NULL && args != NULL ? 0 : 1;
     if (rc != 0)
         fprintf(stderr, "%s serve: out of memory\n", CQ__SIM_PROG);
     if (rc == 0)
-        rc = cq__sim_conf("serve", &conf, argc, argv, rest, &nrest);
-    for (i = 0; rc == 0 && i < nrest; i++)
-        args[i] = argv[rest[i]];
+        rc = cq__sim_conf("serve", &conf, argc, argv, args, &nargs);
     if (rc == 0) {
         cq__sim_core_init(&srv->core, CQ__SIM_SELF_ID);
         srv->max_depth = (int)conf.max_depth;
         srv->token = conf.access_token;
-        rc = parse_args(srv, &a, args, nrest);
+        rc = parse_args(srv, &a, args, nargs);
     }
     if (rc == 0)
         rc = resolve_listen(conf.listen ? conf.listen : DEFAULT_LISTEN,
@@ -500,7 +497,6 @@ int cq__sim_serve(int argc, char **argv)
     if (srv != NULL)
         cq__sim_core_free(&srv->core);
     free(srv);
-    free(rest);
     free(args);
     cq__conf_free(&conf);
     return rc;

@@ -47,12 +47,12 @@ int cq__sim_wants_help(int argc, char **argv);
 
 /*
  * Loads the shared settings (--config, CQHTTP_* and their flags) into conf,
- * which the caller has initialised, and stores the indexes of the arguments
- * left for the subcommand in rest[0..*nrest) (rest holds argc entries). Also
- * sets up logging. Returns 0, or an exit status after printing why.
+ * which the caller has initialised, and stores the arguments left for the
+ * subcommand in args[0..*nargs) (args holds argc entries). Also sets up
+ * logging. Returns 0, or an exit status after printing why.
  */
 int cq__sim_conf(const char *cmd, cq__conf *conf, int argc, char **argv,
-                 int *rest, int *nrest);
+                 char **args, int *nargs);
 
 /*
  * Parses a QQ number or group id: decimal digits only, from 1 to INT64_MAX.
