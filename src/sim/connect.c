@@ -28,6 +28,7 @@ void cq__sim_client_rearm(cq__sim_client *cl)
         evtimer_add(cl->quiet, &tv);
 }
 
+
 int cq__sim_client_ready(const cq__sim_client *cl)
 {
     size_t i;
@@ -38,6 +39,7 @@ int cq__sim_client_ready(const cq__sim_client *cl)
     return 1;
 }
 
+
 void cq__sim_client_opened(cq__sim_client *cl, cq__sim_wsc *c)
 {
     if (c->carries_events &&
@@ -47,11 +49,13 @@ void cq__sim_client_opened(cq__sim_client *cl, cq__sim_wsc *c)
     cq__sim_client_rearm(cl);
 }
 
+
 void cq__sim_client_drained(cq__sim_client *cl, cq__sim_wsc *c)
 {
     if (c == cl->events)
         cq__sim_feed_pump(cl);
 }
+
 
 static void check_done(cq__sim_client *cl)
 {
@@ -62,6 +66,7 @@ static void check_done(cq__sim_client *cl)
             return;
     event_base_loopbreak(cl->base);
 }
+
 
 void cq__sim_client_lost(cq__sim_client *cl, cq__sim_wsc *c)
 {
@@ -78,6 +83,7 @@ void cq__sim_client_lost(cq__sim_client *cl, cq__sim_wsc *c)
     }
     cq__sim_client_stop(cl, 1);
 }
+
 
 void cq__sim_client_stop(cq__sim_client *cl, int code)
 {
@@ -99,6 +105,7 @@ void cq__sim_client_stop(cq__sim_client *cl, int code)
     check_done(cl);
 }
 
+
 static int settled(const cq__sim_client *cl)
 {
     size_t i;
@@ -108,6 +115,7 @@ static int settled(const cq__sim_client *cl)
             return 0;
     return cq__sim_client_ready(cl);
 }
+
 
 static void on_quiet(evutil_socket_t fd, short what, void *arg)
 {
@@ -125,6 +133,7 @@ static void on_quiet(evutil_socket_t fd, short what, void *arg)
     cq__sim_client_stop(cl, 0);
 }
 
+
 static void on_heartbeat(evutil_socket_t fd, short what, void *arg)
 {
     cq__sim_client *cl = arg;
@@ -134,6 +143,7 @@ static void on_heartbeat(evutil_socket_t fd, short what, void *arg)
     if (cl->events->state == CQ__SIM_WSC_OPEN)
         cq__sim_feed_meta(cl, cl->events, CQ__SIM_EV_HEARTBEAT);
 }
+
 
 static void on_deadline(evutil_socket_t fd, short what, void *arg)
 {
@@ -145,6 +155,7 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
            STOP_DEADLINE_MS);
     event_base_loopbreak(cl->base);
 }
+
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
@@ -158,6 +169,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     cq_log(CQ_LOG_INFO, "signal %d: closing", (int)sig);
     cq__sim_client_stop(cl, 0);
 }
+
 
 /* Makes the timers and watches the signals. CQ_OK or CQ_ENOMEM. */
 static int setup_loop(cq__sim_client *cl)

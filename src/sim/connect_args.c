@@ -93,6 +93,7 @@ void cq__sim_connect_usage(FILE *f)
         CQ__SIM_PROG, CQ__SIM_SELF_ID, DEFAULT_QUIET_MS);
 }
 
+
 /* Parses a number of milliseconds from 1 to 86400000. */
 static int parse_ms(const char *flag, const char *s, long *out)
 {
