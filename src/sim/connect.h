@@ -2,14 +2,21 @@
  * connect: "cqhttp-sim connect", the reverse-WebSocket client of a OneBot
  * implementation (PROTOCOL.md section 5) pointed at cqhttp-bridge.
  *
- * connect.c owns the client: options, the loop, the signals, the feed of
- * events (given on the command line or read from stdin), the heartbeat and
- * the end of the run (--once, a signal, a lost connection). connect_ws.c
- * owns one connection (a cq__sim_wsc): the dial, the opening handshake
- * (ws/handshake.h), a ws/stream.h stream on a bufferevent, the close and
- * the redial.
- * connect_call.c answers one API call frame with the data table and faults
- * of "serve" (serve_data.c, serve_check.c) and writes its log line.
+ * Its files, one job each:
+ *
+ * connect.c       the run: the loop, the connections' comings and goings,
+ *                 the heartbeat timer, --once, the stop and the signals.
+ * connect_args.c  the options, the usage text, the URL and its address.
+ * connect_feed.c  the events: the ones given (--private, --event-file),
+ *                 stdin's lines, paced by the event connection's output,
+ *                 and the lifecycle and heartbeat events, all built by
+ *                 post_event.c's event builder.
+ * connect_ws.c    one connection (a cq__sim_wsc): the dial, the opening
+ *                 handshake (ws/handshake.h), a ws/stream.h stream on a
+ *                 bufferevent, the close, the redial.
+ * connect_call.c  one API call frame: read into the call core (call.c),
+ *                 which answers as "serve" does; the answer frame, the
+ *                 slow fault's hold, the close and partial faults' drop.
  *
  * A client has one Universal connection, or with --split an API and an
  * Event connection; they live in the client, which outlives them. Each
@@ -29,6 +36,7 @@
 
 #include <event2/event.h>
 
+#include "sim/call.h"
 #include "sim/serve.h"
 #include "sim/sim.h"
 #include "ws/stream.h"
@@ -45,6 +53,7 @@
 typedef struct cq__sim_client cq__sim_client;
 typedef struct cq__sim_wsc cq__sim_wsc;
 typedef struct cq__sim_wcall cq__sim_wcall;
+typedef struct cq__sim_feed cq__sim_feed;
 
 enum cq__sim_wsc_state {
     CQ__SIM_WSC_IDLE,       /* Not connected; a redial may be due. */
@@ -88,14 +97,7 @@ struct cq__sim_client {
     socklen_t addrlen;
     char auth[512]; /* "Token <t>", or "" without a token. */
     int64_t self_id;
-    /* The call log. */
-    FILE *log;
-    int log_owned;
-    uint64_t seq;
-    /* Answers. */
-    cq__sim_fault faults[CQ__SIM_MAX_FAULTS];
-    size_t nfaults;
-    cq__sim_world world;
+    cq__sim_core core; /* Faults, the account, the call log. */
     /* Connections: conns[0] is Universal, or API and conns[1] Event. */
     cq__sim_wsc conns[2];
     size_t nconns;
@@ -105,14 +107,14 @@ struct cq__sim_client {
     long heartbeat_ms; /* 0: no heartbeat. */
     long quiet_ms;
     int once;
-    /* The event feed (connect.c). */
-    struct connect_feed *feed;
+    /* The event feed (connect_feed.c). */
+    cq__sim_feed *feed;
     int fed_all;         /* Every given event has been sent. */
     uint64_t events_out; /* Events sent, lifecycle and heartbeats aside. */
     /* Timers and signals. */
     struct event *quiet, *heartbeat, *sigterm, *sigint, *deadline;
     int stopping;
-    int exit_code;
+    int exit_code; /* The run's exit status. */
 };
 
 /*
@@ -151,8 +153,68 @@ void cq__sim_wsc_drop(cq__sim_wsc *c, const char *why);
 void cq__sim_client_opened(cq__sim_client *cl, cq__sim_wsc *c);
 void cq__sim_client_drained(cq__sim_client *cl, cq__sim_wsc *c);
 void cq__sim_client_lost(cq__sim_client *cl, cq__sim_wsc *c);
-/* Told by connect_call.c after each call frame. */
-void cq__sim_client_called(cq__sim_client *cl);
+/* Starts --once's quiet period again: a call came, or the feed ended. */
+void cq__sim_client_rearm(cq__sim_client *cl);
+/* Whether every connection is open and none is being dropped. */
+int cq__sim_client_ready(const cq__sim_client *cl);
+/*
+ * Closes every connection (code 1000), then the loop ends; code is the
+ * run's exit status. Does nothing when already stopping.
+ */
+void cq__sim_client_stop(cq__sim_client *cl, int code);
+
+/*
+ * connect_args.c. Prints the usage text. cq__sim_connect_args() reads the
+ * subcommand's arguments (args[0..n)) into cl, cl->feed, cl->core's faults
+ * and *url, *log_path and *split. Returns CQ_OK, or CQ_EINVAL after saying
+ * why (bad usage).
+ */
+void cq__sim_connect_usage(FILE *f);
+int cq__sim_connect_args(cq__sim_client *cl, char **args, int n,
+                         const char **url, const char **log_path, int *split);
+/*
+ * Splits a ws:// URL into cl's host and Host header and the base target
+ * (path and query) in base, and resolves the host once. Returns CQ_OK,
+ * CQ_EINVAL (bad usage, said) or CQ_ENETWORK (the host does not resolve,
+ * said).
+ */
+int cq__sim_connect_url(cq__sim_client *cl, const char *url, char *base,
+                        size_t baselen);
+/* target = base's path + sub + base's query. */
+void cq__sim_connect_target(const char *base, const char *sub, char *out,
+                            size_t len);
+
+/*
+ * connect_feed.c. A feed holds up to max_items given events, so that
+ * adding one cannot fail: give it one per argument. NULL when out of
+ * memory. cq__sim_feed_free() never fails and accepts NULL.
+ */
+cq__sim_feed *cq__sim_feed_new(size_t max_items);
+void cq__sim_feed_free(cq__sim_feed *fd);
+/* Adds an --event-file (path is kept, not copied). */
+void cq__sim_feed_add_file(cq__sim_feed *fd, const char *path);
+/* Adds a --private event (text is kept, not copied). */
+void cq__sim_feed_add_private(cq__sim_feed *fd, int64_t user_id,
+                              const char *text);
+/* Asks for stdin's lines after the given events. */
+void cq__sim_feed_use_stdin(cq__sim_feed *fd);
+/* Sets stdin up on cl->base when it is used. CQ_OK or CQ_ENOMEM. */
+int cq__sim_feed_start(cq__sim_client *cl);
+/* Stops reading stdin: the run is stopping. */
+void cq__sim_feed_stop(cq__sim_feed *fd);
+/*
+ * Sends events on cl->events while every connection is open and the event
+ * connection's output takes them; ends the run (exit 1) when an event
+ * cannot be read or built.
+ */
+void cq__sim_feed_pump(cq__sim_client *cl);
+/*
+ * Sends the meta event of kind (CQ__SIM_EV_LIFECYCLE or
+ * CQ__SIM_EV_HEARTBEAT) on c. Returns CQ_OK, CQ_ENOMEM, or what
+ * cq__sim_wsc_send() returns.
+ */
+int cq__sim_feed_meta(cq__sim_client *cl, cq__sim_wsc *c,
+                      enum cq__sim_event_kind kind);
 
 /*
  * connect_call.c. Answers the API call in a text message (msg, len bytes,
@@ -162,12 +224,5 @@ void cq__sim_client_called(cq__sim_client *cl);
 void cq__sim_wcall_handle(cq__sim_wsc *c, const char *msg, size_t len);
 /* Logs and frees the answers c holds: its connection is going. */
 void cq__sim_wcall_abandon_all(cq__sim_wsc *c);
-/*
- * Parses a --fault for connect: serve's kinds except http:STATUS, which
- * has no meaning over WebSocket. Returns CQ_OK or CQ_EINVAL with a sentence
- * in err.
- */
-int cq__sim_wfault_parse(const char *spec, cq__sim_fault *out, char *err,
-                         size_t errlen);
 
 #endif

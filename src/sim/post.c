@@ -403,7 +403,7 @@ int cq__sim_post(int argc, char **argv)
     post_args p;
     cq__conf conf;
     char **args;
-    int *rest, nrest = 0, i, rc;
+    int nargs = 0, rc;
 
     if (cq__sim_wants_help(argc, argv)) {
         usage(stdout);
@@ -413,22 +413,16 @@ int cq__sim_post(int argc, char **argv)
     p.url = DEFAULT_URL;
     p.spec.self_id = CQ__SIM_SELF_ID;
     cq__conf_init(&conf);
-    rest = calloc((size_t)argc + 1, sizeof(*rest));
     args = calloc((size_t)argc + 1, sizeof(*args));
-    if (rest == NULL || args == NULL) {
-        free(rest);
-        free(args);
+    if (args == NULL) {
         fprintf(stderr, "%s post: out of memory\n", CQ__SIM_PROG);
         return 1;
     }
-    rc = cq__sim_conf("post", &conf, argc, argv, rest, &nrest);
-    for (i = 0; rc == 0 && i < nrest; i++)
-        args[i] = argv[rest[i]];
+    rc = cq__sim_conf("post", &conf, argc, argv, args, &nargs);
     if (rc == 0)
-        rc = parse_args(&p, args, nrest);
+        rc = parse_args(&p, args, nargs);
     if (rc == 0)
         rc = run(&p, &conf);
-    free(rest);
     free(args);
     cq__conf_free(&conf);
     return rc;

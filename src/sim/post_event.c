@@ -137,7 +137,17 @@ static void heartbeat(cq__jw *w, const cq__sim_event_spec *s, int64_t now)
         cq__jw_kint(w, stats[i], 0);
     cq__jw_close(w);
     cq__jw_close(w);
-    cq__jw_kint(w, "interval", 5000);
+    cq__jw_kint(w, "interval", s->interval > 0 ? s->interval : 5000);
+}
+
+/* The lifecycle event a OneBot implementation sends as it connects. */
+static void lifecycle(cq__jw *w, const cq__sim_event_spec *s, int64_t now)
+{
+    cq__jw_kint(w, "time", now);
+    cq__jw_kint(w, "self_id", s->self_id);
+    cq__jw_kstr(w, "post_type", "meta_event");
+    cq__jw_kstr(w, "meta_event_type", "lifecycle");
+    cq__jw_kstr(w, "sub_type", s->sub_type != NULL ? s->sub_type : "connect");
 }
 
 /*
@@ -202,6 +212,9 @@ char *cq__sim_event_build(const cq__sim_event_spec *spec, size_t *len, int *err)
         break;
     case CQ__SIM_EV_GROUP_REQUEST:
         group_request(&w, spec, now, flag);
+        break;
+    case CQ__SIM_EV_LIFECYCLE:
+        lifecycle(&w, spec, now);
         break;
     case CQ__SIM_EV_HEARTBEAT:
     default:

@@ -231,7 +231,7 @@ static void conn_gone(cq__sim_conn *conn)
     cq__sim_server *srv = conn->srv;
 
     if (conn->call != NULL)
-        cq__sim_call_abandon(conn->call);
+        cq__sim_hcall_abandon(conn->call);
     if (conn->adopt != NULL)
         event_free(conn->adopt);
     if (conn->prev != NULL)
@@ -385,16 +385,13 @@ static int parse_args(cq__sim_server *srv, serve_args *a, char **args, int n)
         if (strcmp(f, "--log") == 0) {
             a->log_path = val;
         } else if (strcmp(f, "--self-id") == 0) {
-            if (cq__sim_parse_id(val, &srv->world.self_id) != CQ_OK)
+            if (cq__sim_parse_id(val, &srv->core.world.self_id) != CQ_OK)
                 return cq__sim_usage_error("serve",
                                            "--self-id: \"%s\" is "
                                            "not a QQ number",
                                            val);
-        } else if (srv->nfaults >= CQ__SIM_MAX_FAULTS) {
-            return cq__sim_usage_error("serve", "more than %d --fault",
-                                       CQ__SIM_MAX_FAULTS);
-        } else if (cq__sim_fault_parse(val, &srv->faults[srv->nfaults++], err,
-                                       sizeof(err)) != CQ_OK) {
+        } else if (cq__sim_core_add_fault(&srv->core, val, 1, err,
+                                          sizeof(err)) != CQ_OK) {
             return cq__sim_usage_error("serve", "%s", err);
         }
     }
@@ -465,7 +462,7 @@ int cq__sim_serve(int argc, char **argv)
     serve_args a;
     cq__conf conf;
     char **args;
-    int *rest, nrest = 0, i, rc;
+    int nargs = 0, rc;
 
     if (cq__sim_wants_help(argc, argv)) {
         usage(stdout);
@@ -475,41 +472,31 @@ int cq__sim_serve(int argc, char **argv)
     memset(&a, 0, sizeof(a));
     cq__conf_init(&conf);
     srv = calloc(1, sizeof(*srv));
-    rest = calloc((size_t)argc + 1, sizeof(*rest));
     args = calloc((size_t)argc + 1, sizeof(*args));
-    rc = srv != NULL && rest != NULL && args != NULL ? 0 : 1;
+    rc = srv != NULL && args != NULL ? 0 : 1;
     if (rc != 0)
         fprintf(stderr, "%s serve: out of memory\n", CQ__SIM_PROG);
     if (rc == 0)
-        rc = cq__sim_conf("serve", &conf, argc, argv, rest, &nrest);
-    for (i = 0; rc == 0 && i < nrest; i++)
-        args[i] = argv[rest[i]];
+        rc = cq__sim_conf("serve", &conf, argc, argv, args, &nargs);
     if (rc == 0) {
-        srv->world.self_id = CQ__SIM_SELF_ID;
-        srv->world.next_message_id = cq__sim_random32();
+        cq__sim_core_init(&srv->core, CQ__SIM_SELF_ID);
         srv->max_depth = (int)conf.max_depth;
         srv->token = conf.access_token;
-        rc = parse_args(srv, &a, args, nrest);
+        rc = parse_args(srv, &a, args, nargs);
     }
     if (rc == 0)
         rc = resolve_listen(conf.listen ? conf.listen : DEFAULT_LISTEN,
                             a.any_address, &a);
     if (rc == 0) {
         srv->max_conns = max_conns(&conf);
-        srv->log = a.log_path != NULL ? fopen(a.log_path, "a") : stdout;
-        srv->log_owned = a.log_path != NULL;
-        if (srv->log == NULL) {
-            cq_log(CQ_LOG_ERROR, "cannot open %s: %s", a.log_path,
-                   strerror(errno));
+        if (cq__sim_core_open_log(&srv->core, a.log_path) != CQ_OK)
             rc = 1;
-        }
     }
     if (rc == 0)
         rc = run(srv, &conf, &a);
-    if (srv != NULL && srv->log_owned && srv->log != NULL)
-        fclose(srv->log);
+    if (srv != NULL)
+        cq__sim_core_free(&srv->core);
     free(srv);
-    free(rest);
     free(args);
     cq__conf_free(&conf);
     return rc;

@@ -1,8 +1,9 @@
 /*
  * serve_req: decides the answer to one API request, in the order of
  * PROTOCOL.md section 3: method (405), access token (401, 403), body
- * (406, 400), action (404), then an injected fault, the _async suffix, the
- * parameter checks (retcode 100) and the plausible data.
+ * (406, 400), action (404), then what the call core (call.c) answers: an
+ * injected fault, the _async suffix, the parameter checks (retcode 100) and
+ * the plausible data, mapped here onto HTTP.
  *
  * Parameters merge as CQHTTP 4.x merges them: the JSON body, then the form
  * body, then the query string; a later source wins and a key keeps its first
@@ -42,17 +43,20 @@ typedef struct param_ref {
     const char *str; /* ... from a form or the query. */
 } param_ref;
 
-/* Stores the reason and the status of a rejection; returns 1 (answered). */
+/*
+ * Stores the reason and the status of a rejection. Returns CQ_EINVAL, so
+ * that the steps of cq__sim_evaluate() stop at the first that answered.
+ */
 __attribute__((format(printf, 3, 4))) static int
-reject(cq__sim_call *c, int http_status, const char *fmt, ...)
+reject(cq__sim_hcall *c, int http_status, const char *fmt, ...)
 {
     va_list ap;
 
     va_start(ap, fmt);
-    vsnprintf(c->error, sizeof(c->error), fmt, ap);
+    vsnprintf(c->call.error, sizeof(c->call.error), fmt, ap);
     va_end(ap);
-    c->http_status = http_status;
-    return 1;
+    c->call.http_status = http_status;
+    return CQ_EINVAL;
 }
 
 /*
@@ -99,17 +103,17 @@ static char *dup_fixed(const char *s, size_t max)
     return d;
 }
 
-static int check_method(cq__sim_call *c)
+static int check_method(cq__sim_hcall *c)
 {
     enum evhttp_cmd_type cmd = evhttp_request_get_command(c->req);
 
     if (cmd == EVHTTP_REQ_GET || cmd == EVHTTP_REQ_POST)
-        return 0;
+        return CQ_OK;
     c->allow = "GET, POST";
-    return reject(c, 405, "method %s not allowed", c->method);
+    return reject(c, 405, "method %s not allowed", c->call.method);
 }
 
-static int check_auth(cq__sim_call *c, const char *query)
+static int check_auth(cq__sim_hcall *c, const char *query)
 {
     const char *hdr = evhttp_find_header(
         evhttp_request_get_input_headers(c->req), "Authorization");
@@ -125,15 +129,16 @@ static int check_auth(cq__sim_call *c, const char *query)
                  (int)(len < 400 ? len : 400), tok);
         c->auth = dup_fixed(shown, sizeof(shown));
     }
+    c->call.auth = c->auth;
     if (c->srv->token == NULL)
-        return 0;
+        return CQ_OK;
     if (rc == CQ_EAUTHMISSING)
         return reject(c, 401, "no access token offered");
     if (rc != CQ_OK)
         return reject(c, 403, "Authorization is not \"Bearer|Token <token>\"");
     if (cq__auth_token_equal(c->srv->token, tok, len) != CQ_OK)
         return reject(c, 403, "wrong access token");
-    return 0;
+    return CQ_OK;
 }
 
 enum media { MEDIA_NONE, MEDIA_JSON, MEDIA_FORM, MEDIA_OTHER };
@@ -159,7 +164,7 @@ static enum media media_type(const char *ct)
     return MEDIA_OTHER;
 }
 
-static int read_body(cq__sim_call *c, parts *p)
+static int read_body(cq__sim_hcall *c, parts *p)
 {
     struct evbuffer *in = evhttp_request_get_input_buffer(c->req);
     size_t len = evbuffer_get_length(in);
@@ -172,11 +177,11 @@ static int read_body(cq__sim_call *c, parts *p)
     if (m == MEDIA_OTHER) {
         /* A GET's body means nothing; a POST's must be one of the two. */
         if (evhttp_request_get_command(c->req) != EVHTTP_REQ_POST)
-            return 0;
+            return CQ_OK;
         return reject(c, 406, "Content-Type is neither JSON nor a form");
     }
     if (len == 0 || m == MEDIA_NONE)
-        return 0;
+        return CQ_OK;
     text = malloc(len + 1);
     if (text == NULL)
         return reject(c, 500, "out of memory");
@@ -193,24 +198,24 @@ static int read_body(cq__sim_call *c, parts *p)
             return reject(c, 400, "the body is not JSON: %s", cq_strerror(rc));
         if (p->body->type != yajl_t_object)
             return reject(c, 400, "the JSON body is not an object");
-        return 0;
+        return CQ_OK;
     }
     p->have_form = 1;
     rc = evhttp_parse_query_str(text, &p->form);
     free(text);
     if (rc != 0)
         return reject(c, 400, "the form body is not key=value pairs");
-    return 0;
+    return CQ_OK;
 }
 
-static int read_query(cq__sim_call *c, const char *query, parts *p)
+static int read_query(cq__sim_hcall *c, const char *query, parts *p)
 {
     if (query == NULL || query[0] == '\0')
-        return 0;
+        return CQ_OK;
     p->have_query = 1;
     if (evhttp_parse_query_str(query, &p->query) != 0)
         return reject(c, 400, "the query string is not key=value pairs");
-    return 0;
+    return CQ_OK;
 }
 
 static int is_root(const char *path)
@@ -222,7 +227,7 @@ static int is_root(const char *path)
  * Reads the action named by the path, /<action> or /<action>/, before any
  * check, so that even a rejected call's log line names it.
  */
-static void path_action(cq__sim_call *c, const char *path)
+static void path_action(cq__sim_hcall *c, const char *path)
 {
     char *name;
     size_t n;
@@ -235,37 +240,38 @@ static void path_action(cq__sim_call *c, const char *path)
     n = strlen(name);
     if (n > 0 && name[n - 1] == '/')
         name[n - 1] = '\0';
-    c->action = dup_fixed(name, CQ__SIM_ACTION_MAX);
+    c->call.action = dup_fixed(name, CQ__SIM_ACTION_MAX);
     free(name);
 }
 
 /* Checks the action of the path, or takes POST / {"action", "params"}. */
-static int route(cq__sim_call *c, const char *path, parts *p)
+static int route(cq__sim_hcall *c, const char *path, parts *p)
 {
     yajl_val action, params;
     size_t n;
 
     if (!is_root(path)) {
         p->from_body = p->body;
-        if (c->action == NULL)
+        if (c->call.action == NULL)
             return reject(c, 500, "out of memory");
-        n = strlen(c->action);
-        if (n == 0 || n >= CQ__SIM_ACTION_MAX || strchr(c->action, '/') != NULL)
+        n = strlen(c->call.action);
+        if (n == 0 || n >= CQ__SIM_ACTION_MAX ||
+            strchr(c->call.action, '/') != NULL)
             return reject(c, 404, "no such path");
-        return 0;
+        return CQ_OK;
     }
     action = cq__json_get(p->body, "action");
     params = cq__json_get(p->body, "params");
     if (YAJL_IS_STRING(action))
-        c->action = dup_fixed(action->u.string, CQ__SIM_ACTION_MAX);
-    if (c->action == NULL)
+        c->call.action = dup_fixed(action->u.string, CQ__SIM_ACTION_MAX);
+    if (c->call.action == NULL)
         return reject(c, 404,
                       "no action: use /<action> or POST / "
                       "with {\"action\": ...}");
     if (params != NULL && !YAJL_IS_OBJECT(params) && !YAJL_IS_NULL(params))
         return reject(c, 400, "\"params\" is not an object");
     p->from_body = YAJL_IS_OBJECT(params) ? params : NULL;
-    return 0;
+    return CQ_OK;
 }
 
 /* Appends the pairs of q to refs, skipping skip (may be NULL). */
@@ -309,7 +315,7 @@ static void write_merged(cq__jw *w, const param_ref *refs, size_t n)
     cq__jw_close(w);
 }
 
-static int merge(cq__sim_call *c, parts *p)
+static int merge(cq__sim_hcall *c, parts *p)
 {
     param_ref *refs = calloc(MAX_PARAMS, sizeof(*refs));
     size_t n = 0, i, len = 0;
@@ -339,6 +345,7 @@ static int merge(cq__sim_call *c, parts *p)
     free(refs);
     if (rc == CQ_OK)
         rc = cq__json_parse(&c->params, text, len, c->srv->max_depth + 1);
+    c->call.params = c->params;
     free(text);
     if (rc == CQ_ETOOBIG)
         return reject(c, 400, "more than %d parameters", MAX_PARAMS);
@@ -347,132 +354,31 @@ static int merge(cq__sim_call *c, parts *p)
     if (rc != CQ_OK)
         return reject(c, 500, "cannot merge the parameters: %s",
                       cq_strerror(rc));
-    return 0;
+    return CQ_OK;
 }
 
-/*
- * Stores a OneBot answer. Keys come in go-cqhttp's order (Go sorts map
- * keys): data, msg on failure, retcode, status, wording on failure. With
- * action set the data comes from serve_data.c, which may turn the answer
- * into an "async" one.
- */
-static int answer(cq__sim_call *c, const char *status, int64_t retcode,
-                  const char *msg, const char *action)
+/* Maps the call core's answer onto HTTP. */
+static void dispatch(cq__sim_hcall *c)
 {
-    cq__jw w;
+    int rc = cq__sim_call_eval(&c->srv->core, &c->call);
+    enum cq__sim_fault_kind kind =
+        c->call.fault != NULL ? c->call.fault->kind : CQ__SIM_FAULT_SLOW;
 
-    if (cq__jw_init(&w) != CQ_OK)
-        return reject(c, 500, "out of memory");
-    cq__jw_open(&w);
-    cq__jw_key(&w, "data");
-    if (action == NULL || cq__sim_data(&w, action, c->params, &c->srv->world)) {
-        if (action != NULL) {
-            status = "async";
-            retcode = 1;
-        }
-        cq__jw_null(&w);
+    if (rc == CQ_ENOENT) {
+        c->call.http_status = 404;
+    } else if (rc != CQ_OK) {
+        c->call.http_status = 500;
+    } else if (kind == CQ__SIM_FAULT_HTTP) {
+        c->call.http_status = (int)c->call.fault->arg;
+    } else if (kind != CQ__SIM_FAULT_CLOSE && kind != CQ__SIM_FAULT_PARTIAL) {
+        /* Close and partial answer nothing: serve_call.c closes. */
+        c->call.http_status = 200;
+        c->content_type = JSON_TYPE;
     }
-    if (msg != NULL)
-        cq__jw_kstr(&w, "msg", msg);
-    cq__jw_kint(&w, "retcode", retcode);
-    cq__jw_kstr(&w, "status", status);
-    if (msg != NULL)
-        cq__jw_kstr(&w, "wording", msg);
-    cq__jw_close(&w);
-    c->body = cq__jw_dup(&w, &c->body_len);
-    cq__jw_free(&w);
-    if (c->body == NULL)
-        return reject(c, 500, "cannot write the answer: out of memory");
-    c->http_status = 200;
-    c->content_type = JSON_TYPE;
-    c->status = status;
-    c->retcode = retcode;
-    if (msg != NULL && msg != c->error)
-        snprintf(c->error, sizeof(c->error), "%s", msg);
-    return 1;
 }
 
-/* Answers for the faults that replace the answer; 0 for the others. */
-static int apply_fault(cq__sim_call *c)
-{
-    static const char garbage[] = "<html>this is not JSON</html>\n";
-    static const char nostatus[] = "{\"retcode\":0}";
-    const char *body = NULL;
 
-    switch (c->fault->kind) {
-    case CQ__SIM_FAULT_FAILED:
-        return answer(c, "failed", c->fault->arg, "fault injected", NULL);
-    case CQ__SIM_FAULT_HTTP:
-        c->http_status = (int)c->fault->arg;
-        return 1;
-    case CQ__SIM_FAULT_GARBAGE:
-        body = garbage;
-        break;
-    case CQ__SIM_FAULT_NOJSON_STATUS:
-        body = nostatus;
-        break;
-    case CQ__SIM_FAULT_CLOSE:
-    case CQ__SIM_FAULT_PARTIAL:
-        return 1; /* No answer: serve_call.c closes the connection. */
-    case CQ__SIM_FAULT_SLOW:
-    default:
-        return 0;
-    }
-    c->body = strdup(body);
-    if (c->body == NULL)
-        return reject(c, 500, "out of memory");
-    c->body_len = strlen(body);
-    c->http_status = 200;
-    c->content_type = JSON_TYPE;
-    return 1;
-}
-
-/* Strips an _async or _rate_limited suffix into base; 1 if there was one. */
-int cq__sim_strip_suffix(const char *action, char *base, size_t len)
-{
-    static const char *const suffixes[] = {"_async", "_rate_limited"};
-    size_t n = strlen(action), i, k;
-
-    snprintf(base, len, "%s", action);
-    if (cq__action_find(action) != NULL)
-        return 0;
-    for (i = 0; i < 2; i++) {
-        k = strlen(suffixes[i]);
-        if (n > k && n - k < len && strcmp(action + n - k, suffixes[i]) == 0) {
-            base[n - k] = '\0';
-            return 1;
-        }
-    }
-    return 0;
-}
-
-static void dispatch(cq__sim_call *c)
-{
-    char base[CQ__SIM_ACTION_MAX], msg[sizeof(c->error)];
-    int queued = cq__sim_strip_suffix(c->action, base, sizeof(base));
-    const cq__action *a = cq__action_find(base);
-
-    if (a == NULL) {
-        reject(c, 404, "unknown action %s", base);
-        return;
-    }
-    c->fault =
-        cq__sim_fault_find(c->srv->faults, c->srv->nfaults, c->action, base);
-    if (c->fault != NULL && apply_fault(c))
-        return;
-    if (queued) {
-        /* Queued actions are not checked: the answer comes before. */
-        answer(c, "async", 1, NULL, NULL);
-        return;
-    }
-    if (cq__sim_check_params(a, c->params, msg, sizeof(msg)) != CQ_OK) {
-        answer(c, "failed", 100, msg, NULL);
-        return;
-    }
-    answer(c, "ok", 0, NULL, base);
-}
-
-void cq__sim_evaluate(cq__sim_call *c)
+void cq__sim_evaluate(cq__sim_hcall *c)
 {
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(c->req);
     const char *path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
@@ -481,9 +387,9 @@ void cq__sim_evaluate(cq__sim_call *c)
 
     memset(&p, 0, sizeof(p));
     path_action(c, path);
-    if (check_method(c) == 0 && check_auth(c, query) == 0 &&
-        read_body(c, &p) == 0 && read_query(c, query, &p) == 0 &&
-        route(c, path, &p) == 0 && merge(c, &p) == 0)
+    if (check_method(c) == CQ_OK && check_auth(c, query) == CQ_OK &&
+        read_body(c, &p) == CQ_OK && read_query(c, query, &p) == CQ_OK &&
+        route(c, path, &p) == CQ_OK && merge(c, &p) == CQ_OK)
         dispatch(c);
     if (p.body != NULL)
         yajl_tree_free(p.body);

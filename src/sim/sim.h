@@ -47,12 +47,12 @@ int cq__sim_wants_help(int argc, char **argv);
 
 /*
  * Loads the shared settings (--config, CQHTTP_* and their flags) into conf,
- * which the caller has initialised, and stores the indexes of the arguments
- * left for the subcommand in rest[0..*nrest) (rest holds argc entries). Also
- * sets up logging. Returns 0, or an exit status after printing why.
+ * which the caller has initialised, and stores the arguments left for the
+ * subcommand in args[0..*nargs) (args holds argc entries). Also sets up
+ * logging. Returns 0, or an exit status after printing why.
  */
 int cq__sim_conf(const char *cmd, cq__conf *conf, int argc, char **argv,
-                 int *rest, int *nrest);
+                 char **args, int *nargs);
 
 /*
  * Parses a QQ number or group id: decimal digits only, from 1 to INT64_MAX.
@@ -71,9 +71,11 @@ int cq__sim_read_all(FILE *f, cq__buf *b);
 uint32_t cq__sim_random32(void);
 
 /*
- * Events that "post" builds (post_event.c), shaped like go-cqhttp's: fields in
- * gocq's order, a random negative int32 message_id, the message as a CQ-code
- * string in both message and raw_message.
+ * Events that "post" and "connect" send, built in one place (post_event.c)
+ * so that both show a bot the same shapes: go-cqhttp's fields in gocq's
+ * order, a random negative int32 message_id, the message as a CQ-code
+ * string in both message and raw_message, and the meta events (heartbeat,
+ * lifecycle) a connection carries.
  */
 enum cq__sim_event_kind {
     CQ__SIM_EV_PRIVATE,        /* user_id, text */
@@ -81,7 +83,8 @@ enum cq__sim_event_kind {
     CQ__SIM_EV_GROUP_INCREASE, /* group_id, user_id */
     CQ__SIM_EV_FRIEND_REQUEST, /* user_id, text (the comment) */
     CQ__SIM_EV_GROUP_REQUEST,  /* group_id, user_id, sub_type */
-    CQ__SIM_EV_HEARTBEAT
+    CQ__SIM_EV_HEARTBEAT,      /* interval */
+    CQ__SIM_EV_LIFECYCLE       /* sub_type ("connect" when NULL) */
 };
 
 typedef struct cq__sim_event_spec {
@@ -91,6 +94,7 @@ typedef struct cq__sim_event_spec {
     int64_t group_id;
     const char *text;     /* CQ code, or the request comment; may be NULL. */
     const char *sub_type; /* "add" or "invite" for group requests. */
+    int64_t interval;     /* A heartbeat's, in ms; 0 says 5000. */
 } cq__sim_event_spec;
 
 /*
