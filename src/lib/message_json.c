@@ -204,9 +204,10 @@ static int gen_json_text(yajl_gen g, const char *text)
     yajl_tree_free(v);
     /*
      * The text is a valid value in valid UTF-8 and g expects a value, so the
-     * generator can refuse it only for reaching its nesting limit.
+     * generator can refuse it only for reaching its nesting limit, whatever
+     * code the JSON layer gives that.
      */
-    return rc == CQ_EINVAL ? CQ_ETOOBIG : rc;
+    return rc == CQ_OK ? CQ_OK : CQ_ETOOBIG;
 }
 
 

@@ -35,15 +35,14 @@ int t_msg_eq(const cq_msg *a, const cq_msg *b)
     return 1;
 }
 
-char *t_json2cq(const char *json)
+char *t_json_to(const char *json, char *(*write)(const cq_msg *))
 {
     cq_msg *m;
     char *s;
 
-    if (cq_msg_from_json(&m, json, strlen(json)) != CQ_OK) {
+    if (cq_msg_from_json(&m, json, strlen(json)) != CQ_OK)
         return NULL;
-    }
-    s = cq_msg_format_cq(m);
+    s = write(m);
     cq_msg_free(m);
     return s;
 }

@@ -31,7 +31,8 @@
 /* Returns 1 when a and b hold the same segments, parameters and flags. */
 int t_msg_eq(const cq_msg *a, const cq_msg *b);
 
-/* Reads the array form and returns its CQ code, or NULL. */
-char *t_json2cq(const char *json);
+/* Reads the array form and returns it written by write (cq_msg_format_cq or
+ * cq_msg_to_json_string), or NULL. */
+char *t_json_to(const char *json, char *(*write)(const cq_msg *));
 
 #endif

@@ -131,7 +131,7 @@ static int golden_case(const char *dir, const char *name)
         const char *want = canonical(name, cq);
 
         fmt = cq_msg_format_cq(m);
-        back = t_json2cq(json);
+        back = t_json_to(json, cq_msg_format_cq);
         ok = fmt != NULL && back != NULL && strcmp(fmt, want) == 0 &&
              strcmp(back, want) == 0;
         if (!ok)
