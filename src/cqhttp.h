@@ -414,7 +414,9 @@ CQ_EXTERN int cq_msg_parse_cq(cq_msg **out, const char *s, size_t len);
  * commas, or [CQ:type] without parameters. Types and keys are written
  * verbatim, so a key with ',', '=' or ']' does not survive this form. A JSON
  * value that is a message (a node's content) is written as its CQ code, null
- * is left out, any other as its JSON text. Returns NULL when out of memory.
+ * is left out, any other as its JSON text. Returns NULL when out of memory or
+ * when the CQ code would be longer than CQ_MSG_MAX_BYTES (which
+ * cq_msg_parse_cq() would refuse).
  */
 CQ_EXTERN char *cq_msg_format_cq(const cq_msg *m);
 

@@ -1,16 +1,18 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cqhttp.h"
 #include "lib/json.h"
 
-int cq__json_precheck(const char *buf, size_t len, int max_depth)
+int cq__json_precheck_members(const char *buf, size_t len, int max_depth,
+                              size_t max_members)
 {
     int depth = 0, in_string = 0;
-    size_t i;
+    size_t i, members = 1;
 
     for (i = 0; i < len; i++) {
         char ch = buf[i];
@@ -37,6 +39,10 @@ int cq__json_precheck(const char *buf, size_t len, int max_depth)
         case '}':
             depth--;
             break;
+        case ',':
+            if (depth == 1 && ++members > max_members)
+                return CQ_ETOOBIG;
+            break;
         case '/':
             /* JSON has no comments; yajl's tree parser would take them. */
             return CQ_EPARSE;
@@ -45,6 +51,12 @@ int cq__json_precheck(const char *buf, size_t len, int max_depth)
         }
     }
     return CQ_OK;
+}
+
+
+int cq__json_precheck(const char *buf, size_t len, int max_depth)
+{
+    return cq__json_precheck_members(buf, len, max_depth, SIZE_MAX);
 }
 
 

@@ -48,6 +48,15 @@ static inline yajl_val cq__json_get(yajl_val v, const char *path)
 int cq__json_precheck(const char *buf, size_t len, int max_depth);
 
 /*
+ * As cq__json_precheck(), and also checks that the outermost array or object
+ * has at most max_members members (counted by its commas: an empty one counts
+ * as one), for yajl's tree parser grows an array one realloc() per member.
+ * Returns CQ_OK, CQ_EPARSE, CQ_EDEPTH or CQ_ETOOBIG.
+ */
+int cq__json_precheck_members(const char *buf, size_t len, int max_depth,
+                              size_t max_members);
+
+/*
  * Parses buf (len bytes, NUL-terminated at buf[len]) into a tree, after
  * cq__json_precheck(). Stores the tree in *out (free with yajl_tree_free).
  * Returns CQ_OK, CQ_EPARSE, CQ_EDEPTH or CQ_ENOMEM.

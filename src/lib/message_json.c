@@ -1,12 +1,12 @@
 /*
- * Messages: the JSON array form, read with yajl_tree and written with
- * yajl_gen.
+ * Messages: the JSON array form, on the library's JSON layer (lib/json.h):
+ * its pre-check and parser to read, its generator to write.
  *
- * A non-string parameter value is kept as canonical JSON text (yajl_gen's
- * output, numbers as their source text) and written back by parsing that
- * text again, so that every byte reaching a caller's generator goes through
- * yajl_gen's checks; yajl_gen_number only ever sees number text that yajl's
- * own lexer accepted.
+ * A non-string parameter value is kept as canonical JSON text (the
+ * generator's output, numbers as their source text) and written back by
+ * parsing that text again, so that every byte reaching a caller's generator
+ * goes through yajl_gen's checks; yajl_gen_number only ever sees number text
+ * that yajl's own lexer accepted.
  */
 #include "config.h"
 
@@ -17,138 +17,71 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <yajl/yajl_gen.h>
-#include <yajl/yajl_tree.h>
+
+#include "lib/json.h"
 
 /* Nesting level of a parameter value: array, segment, data, value. */
 #define VALUE_LEVEL 4
+/* The levels a parameter value may nest, itself included. */
+#define VALUE_DEPTH (CQ_MSG_MAX_DEPTH - VALUE_LEVEL + 1)
 
-int cq__msg_json_scan(const char *s, size_t len, int max_depth,
-                      size_t max_items)
+/* The pre-check's depth error is a cap of this module: CQ_ETOOBIG. */
+static int depth_is_cap(int rc)
 {
-    size_t i, items = 1;
-    int depth = 0, in_str = 0;
-
-    for (i = 0; i < len; i++) {
-        char c = s[i];
-
-        if (in_str) {
-            if (c == '\\') {
-                i++;
-            } else if (c == '"') {
-                in_str = 0;
-            }
-        } else if (c == '"') {
-            in_str = 1;
-        } else if (c == '[' || c == '{') {
-            if (++depth > max_depth) {
-                return CQ_ETOOBIG;
-            }
-        } else if (c == ']' || c == '}') {
-            depth -= depth > 0;
-        } else if (c == ',' && depth == 1 && ++items > max_items) {
-            return CQ_ETOOBIG;
-        } else if (c == '/') {
-            /* Outside a string '/' only starts a comment, which
-             * yajl_tree_parse() would accept. */
-            return CQ_EPARSE;
-        }
-    }
-    return CQ_OK;
+    return rc == CQ_EDEPTH ? CQ_ETOOBIG : rc;
 }
 
+
+/* A yajl_gen status of a call made here, with reaching the generator's
+ * nesting limit told apart as CQ_ETOOBIG. */
 static int gen_rc(yajl_gen_status s)
 {
-    if (s == yajl_gen_status_ok) {
+    if (s == yajl_gen_status_ok)
         return CQ_OK;
-    }
     return s == yajl_max_depth_exceeded ? CQ_ETOOBIG : CQ_EINVAL;
 }
 
-static int gen_str(yajl_gen g, const char *s)
-{
-    return gen_rc(yajl_gen_string(g, (const unsigned char *)s, strlen(s)));
-}
 
-/* Writes v, a container at nesting level depth, into g. */
-static int gen_tree(yajl_gen g, const struct yajl_val_s *v, int depth)
+/* Returns 1 if v nests more than levels arrays and objects, itself
+ * included. Recursion stops at levels, so a caller's tree of any depth is
+ * safe to check. */
+static int nests_deeper(const struct yajl_val_s *v, int levels)
 {
+    const yajl_val *kids;
     size_t i, n;
-    int rc;
 
-    if (v == NULL) {
-        return CQ_EPARSE;
+    if (v == NULL || (v->type != yajl_t_array && v->type != yajl_t_object))
+        return 0;
+    if (levels == 0)
+        return 1;
+    n = v->type == yajl_t_array ? v->u.array.len : v->u.object.len;
+    kids = v->type == yajl_t_array ? v->u.array.values : v->u.object.values;
+    for (i = 0; i < n; i++) {
+        if (nests_deeper(kids[i], levels - 1))
+            return 1;
     }
-    switch (v->type) {
-    case yajl_t_string:
-        return gen_str(g, v->u.string);
-    case yajl_t_number:
-        return gen_rc(yajl_gen_number(g, v->u.number.r, strlen(v->u.number.r)));
-    case yajl_t_true:
-    case yajl_t_false:
-        return gen_rc(yajl_gen_bool(g, v->type == yajl_t_true));
-    case yajl_t_null:
-        return gen_rc(yajl_gen_null(g));
-    case yajl_t_object:
-    case yajl_t_array:
-        break;
-    default:
-        return CQ_EPARSE;
-    }
-    if (depth > CQ_MSG_MAX_DEPTH) {
-        return CQ_ETOOBIG;
-    }
-    if (v->type == yajl_t_array) {
-        n = v->u.array.len;
-        rc = gen_rc(yajl_gen_array_open(g));
-        for (i = 0; rc == CQ_OK && i < n; i++) {
-            rc = gen_tree(g, v->u.array.values[i], depth + 1);
-        }
-        return rc == CQ_OK ? gen_rc(yajl_gen_array_close(g)) : rc;
-    }
-    n = v->u.object.len;
-    rc = gen_rc(yajl_gen_map_open(g));
-    for (i = 0; rc == CQ_OK && i < n; i++) {
-        if ((rc = gen_str(g, v->u.object.keys[i])) == CQ_OK) {
-            rc = gen_tree(g, v->u.object.values[i], depth + 1);
-        }
-    }
-    return rc == CQ_OK ? gen_rc(yajl_gen_map_close(g)) : rc;
+    return 0;
 }
 
-static yajl_gen new_gen(void)
-{
-    yajl_gen g = yajl_gen_alloc(NULL);
-
-    if (g != NULL && !yajl_gen_config(g, yajl_gen_validate_utf8, 1)) {
-        yajl_gen_free(g);
-        g = NULL;
-    }
-    return g;
-}
 
 /* Sets key in seg to the canonical JSON text of v (not a string). */
 static int set_json(cq__msg_seg *seg, const char *key,
                     const struct yajl_val_s *v)
 {
-    const unsigned char *buf;
-    size_t len;
-    yajl_gen g = new_gen();
+    yajl_gen g;
     int rc;
 
-    if (g == NULL) {
+    if (nests_deeper(v, VALUE_DEPTH))
+        return CQ_ETOOBIG;
+    if ((g = cq__json_gen_new()) == NULL)
         return CQ_ENOMEM;
-    }
-    rc = gen_tree(g, v, VALUE_LEVEL);
-    if (rc == CQ_OK) {
-        rc = gen_rc(yajl_gen_get_buf(g, &buf, &len));
-    }
-    if (rc == CQ_OK) {
-        rc = cq__msg_seg_set(seg, key, (const char *)buf, len, 1);
-    }
+    rc = cq__json_gen_value(g, (yajl_val)v);
+    if (rc == CQ_OK)
+        rc = cq__msg_seg_put(seg, strdup(key), cq__json_gen_dup(g), 1);
     yajl_gen_free(g);
     return rc;
 }
+
 
 /* Appends the segment object v to m. */
 static int seg_from_yajl(cq_msg *m, const struct yajl_val_s *v)
@@ -158,37 +91,32 @@ static int seg_from_yajl(cq_msg *m, const struct yajl_val_s *v)
     size_t i;
     int rc = CQ_OK;
 
-    if (v == NULL || v->type != yajl_t_object) {
+    if (v == NULL || v->type != yajl_t_object)
         return CQ_EPARSE;
-    }
     for (i = 0; i < v->u.object.len; i++) {
-        if (strcmp(v->u.object.keys[i], "type") == 0) {
+        if (strcmp(v->u.object.keys[i], "type") == 0)
             type = v->u.object.values[i];
-        } else if (strcmp(v->u.object.keys[i], "data") == 0) {
+        else if (strcmp(v->u.object.keys[i], "data") == 0)
             data = v->u.object.values[i];
-        }
     }
     if (type == NULL || type->type != yajl_t_string ||
         type->u.string[0] == '\0' ||
         (data != NULL && data->type != yajl_t_object &&
-         data->type != yajl_t_null)) {
+         data->type != yajl_t_null))
         return CQ_EPARSE;
-    }
-    if ((seg.type = strdup(type->u.string)) == NULL) {
+    if ((seg.type = strdup(type->u.string)) == NULL)
         return CQ_ENOMEM;
-    }
     for (i = 0; data != NULL && data->type == yajl_t_object &&
                 i < data->u.object.len && rc == CQ_OK;
          i++) {
         const char *k = data->u.object.keys[i];
         const struct yajl_val_s *val = data->u.object.values[i];
 
-        if (val != NULL && val->type == yajl_t_string) {
+        if (val != NULL && val->type == yajl_t_string)
             rc = cq__msg_seg_set(&seg, k, val->u.string, strlen(val->u.string),
                                  0);
-        } else {
+        else
             rc = set_json(&seg, k, val);
-        }
     }
     if (rc != CQ_OK) {
         cq__msg_seg_clear(&seg);
@@ -197,37 +125,30 @@ static int seg_from_yajl(cq_msg *m, const struct yajl_val_s *v)
     return cq__msg_push(m, &seg);
 }
 
+
 int cq__msg_from_yajl(cq_msg **out, yajl_val v)
 {
     cq_msg *m;
     size_t i;
     int rc = CQ_OK;
 
-    if (out != NULL) {
+    if (out != NULL)
         *out = NULL;
-    }
-    if (out == NULL || v == NULL) {
+    if (out == NULL || v == NULL)
         return CQ_EINVAL;
-    }
-    if (v->type == yajl_t_string) {
+    if (v->type == yajl_t_string)
         return cq_msg_parse_cq(out, v->u.string, strlen(v->u.string));
-    }
-    if (v->type != yajl_t_array && v->type != yajl_t_object) {
+    if (v->type != yajl_t_array && v->type != yajl_t_object)
         return CQ_EPARSE;
-    }
-    if (v->type == yajl_t_array && v->u.array.len > CQ_MSG_MAX_SEGS) {
+    if (v->type == yajl_t_array && v->u.array.len > CQ_MSG_MAX_SEGS)
         return CQ_ETOOBIG;
-    }
-    if ((m = cq_msg_new()) == NULL) {
+    if ((m = cq_msg_new()) == NULL)
         return CQ_ENOMEM;
-    }
-    if (v->type == yajl_t_object) {
+    if (v->type == yajl_t_object)
         rc = seg_from_yajl(m, v);
-    }
     for (i = 0; v->type == yajl_t_array && rc == CQ_OK && i < v->u.array.len;
-         i++) {
+         i++)
         rc = seg_from_yajl(m, v->u.array.values[i]);
-    }
     if (rc != CQ_OK) {
         cq_msg_free(m);
         return rc;
@@ -236,120 +157,108 @@ int cq__msg_from_yajl(cq_msg **out, yajl_val v)
     return CQ_OK;
 }
 
+
 int cq_msg_from_json(cq_msg **out, const char *json, size_t len)
 {
     yajl_val tree;
-    char *buf, err[128];
+    char *buf;
     int rc;
 
-    if (out != NULL) {
+    if (out != NULL)
         *out = NULL;
-    }
-    if (out == NULL || json == NULL) {
+    if (out == NULL || json == NULL)
         return CQ_EINVAL;
-    }
-    if (len > CQ_MSG_MAX_BYTES) {
+    if (len > CQ_MSG_MAX_BYTES)
         return CQ_ETOOBIG;
-    }
-    if (len > 0 && memchr(json, '\0', len) != NULL) {
-        return CQ_EPARSE;
-    }
-    /* Depth and size first: yajl's parser has no depth limit, its tree is
-     * freed recursively, and it grows an array one element per realloc(). */
-    if ((rc = cq__msg_json_scan(json, len, CQ_MSG_MAX_DEPTH,
-                                CQ_MSG_MAX_SEGS)) != CQ_OK) {
-        return rc;
-    }
-    if ((buf = malloc(len + 1)) == NULL) {
+    /* The outer array's length before parsing: yajl's tree parser grows an
+     * array one realloc() per member. Depth, NUL bytes and comments are
+     * checked again by cq__json_parse(). */
+    rc =
+        cq__json_precheck_members(json, len, CQ_MSG_MAX_DEPTH, CQ_MSG_MAX_SEGS);
+    if (rc != CQ_OK)
+        return depth_is_cap(rc);
+    /* The parser needs a terminating NUL that json need not have. */
+    if ((buf = strndup(json, len)) == NULL)
         return CQ_ENOMEM;
-    }
-    memcpy(buf, json, len);
-    buf[len] = '\0';
-    tree = yajl_tree_parse(buf, err, sizeof(err));
+    rc = cq__json_parse(&tree, buf, len, CQ_MSG_MAX_DEPTH);
     free(buf);
-    if (tree == NULL) {
-        return CQ_EPARSE;
-    }
+    if (rc != CQ_OK)
+        return depth_is_cap(rc);
     rc = cq__msg_from_yajl(out, tree);
     yajl_tree_free(tree);
     return rc;
 }
 
-/* Writes JSON text that this module produced into g. */
+
+/* Writes JSON text that this module stored (a value) into g, whose key for
+ * it was just written. */
 static int gen_json_text(yajl_gen g, const char *text)
 {
-    char err[128];
-    yajl_val v = yajl_tree_parse(text, err, sizeof(err));
-    int rc;
+    yajl_val v;
+    int rc = cq__json_parse(&v, text, strlen(text), VALUE_DEPTH);
 
-    if (v == NULL) {
+    if (rc != CQ_OK) {
         /* The text was valid when stored: only memory can fail. */
         return CQ_ENOMEM;
     }
-    rc = gen_tree(g, v, VALUE_LEVEL);
+    rc = cq__json_gen_value(g, v);
     yajl_tree_free(v);
-    return rc;
+    /*
+     * The text is a valid value in valid UTF-8 and g expects a value, so the
+     * generator can refuse it only for reaching its nesting limit, whatever
+     * code the JSON layer gives that.
+     */
+    return rc == CQ_OK ? CQ_OK : CQ_ETOOBIG;
 }
+
 
 int cq__msg_to_json(const cq_msg *m, yajl_gen g)
 {
     size_t i, j, n = cq_msg_count(m);
     int rc;
 
-    if (g == NULL) {
+    if (g == NULL)
         return CQ_EINVAL;
-    }
     rc = gen_rc(yajl_gen_array_open(g));
     for (i = 0; rc == CQ_OK && i < n; i++) {
         const cq__msg_seg *seg = &m->segs[i];
 
         if ((rc = gen_rc(yajl_gen_map_open(g))) != CQ_OK ||
-            (rc = gen_str(g, "type")) != CQ_OK ||
-            (rc = gen_str(g, seg->type)) != CQ_OK ||
-            (rc = gen_str(g, "data")) != CQ_OK ||
-            (rc = gen_rc(yajl_gen_map_open(g))) != CQ_OK) {
+            (rc = cq__json_gen_str(g, "type")) != CQ_OK ||
+            (rc = cq__json_gen_str(g, seg->type)) != CQ_OK ||
+            (rc = cq__json_gen_str(g, "data")) != CQ_OK ||
+            (rc = gen_rc(yajl_gen_map_open(g))) != CQ_OK)
             return rc;
-        }
         for (j = 0; rc == CQ_OK && j < seg->nparams; j++) {
             const cq__msg_param *p = &seg->params[j];
 
-            if ((rc = gen_str(g, p->key)) == CQ_OK) {
-                rc = p->is_json ? gen_json_text(g, p->val) : gen_str(g, p->val);
-            }
+            if ((rc = cq__json_gen_str(g, p->key)) == CQ_OK)
+                rc = p->is_json ? gen_json_text(g, p->val)
+                                : cq__json_gen_str(g, p->val);
         }
-        if (rc == CQ_OK && (rc = gen_rc(yajl_gen_map_close(g))) == CQ_OK) {
+        if (rc == CQ_OK && (rc = gen_rc(yajl_gen_map_close(g))) == CQ_OK)
             rc = gen_rc(yajl_gen_map_close(g));
-        }
     }
     return rc == CQ_OK ? gen_rc(yajl_gen_array_close(g)) : rc;
 }
 
+
 /* Stores m as a JSON array string in *out (caller frees). */
 static int to_json_text(const cq_msg *m, char **out)
 {
-    const unsigned char *buf;
-    size_t len;
-    yajl_gen g = new_gen();
+    yajl_gen g = cq__json_gen_new();
     int rc;
 
     *out = NULL;
-    if (g == NULL) {
+    if (g == NULL)
         return CQ_ENOMEM;
-    }
     rc = cq__msg_to_json(m, g);
-    if (rc == CQ_OK) {
-        rc = gen_rc(yajl_gen_get_buf(g, &buf, &len));
-    }
-    if (rc == CQ_OK && (*out = malloc(len + 1)) == NULL) {
+    if (rc == CQ_OK && (*out = cq__json_gen_dup(g)) == NULL)
         rc = CQ_ENOMEM;
-    }
-    if (rc == CQ_OK) {
-        memcpy(*out, buf, len);
-        (*out)[len] = '\0';
-    }
     yajl_gen_free(g);
     return rc;
 }
+
 
 char *cq_msg_to_json_string(const cq_msg *m)
 {
@@ -359,6 +268,7 @@ char *cq_msg_to_json_string(const cq_msg *m)
     return s;
 }
 
+
 int cq_msg_add_node_custom(cq_msg *m, int64_t user_id, const char *nickname,
                            const cq_msg *content)
 {
@@ -366,29 +276,23 @@ int cq_msg_add_node_custom(cq_msg *m, int64_t user_id, const char *nickname,
     char uid[24], *json;
     int rc;
 
-    if (m == NULL || nickname == NULL || content == NULL) {
+    if (m == NULL || nickname == NULL || content == NULL)
         return CQ_EINVAL;
-    }
-    if ((rc = to_json_text(content, &json)) != CQ_OK) {
+    if ((rc = to_json_text(content, &json)) != CQ_OK)
         return rc;
-    }
     /* The content is a value: it may nest only as deep as a value may. */
-    rc = cq__msg_json_scan(json, strlen(json),
-                           CQ_MSG_MAX_DEPTH - VALUE_LEVEL + 1, SIZE_MAX);
+    rc = depth_is_cap(cq__json_precheck(json, strlen(json), VALUE_DEPTH));
     snprintf(uid, sizeof(uid), "%" PRId64, user_id);
-    if (rc == CQ_OK && (seg.type = strdup("node")) == NULL) {
+    if (rc == CQ_OK && (seg.type = strdup("node")) == NULL)
         rc = CQ_ENOMEM;
-    }
-    if (rc == CQ_OK) {
+    if (rc == CQ_OK)
         rc = cq__msg_seg_set(&seg, "user_id", uid, strlen(uid), 0);
-    }
-    if (rc == CQ_OK) {
+    if (rc == CQ_OK)
         rc = cq__msg_seg_set(&seg, "nickname", nickname, strlen(nickname), 0);
-    }
-    if (rc == CQ_OK) {
-        rc = cq__msg_seg_set(&seg, "content", json, strlen(json), 1);
-    }
-    free(json);
+    if (rc == CQ_OK)
+        rc = cq__msg_seg_put(&seg, strdup("content"), json, 1);
+    else
+        free(json);
     if (rc != CQ_OK) {
         cq__msg_seg_clear(&seg);
         return rc;
