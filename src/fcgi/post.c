@@ -9,6 +9,7 @@
 
 #include "cqhttp.h"
 #include "fcgi/post.h"
+#include "lib/net.h"
 #include "lib/auth.h"
 #include "lib/ctx.h"
 #include "lib/dispatch.h"
@@ -234,34 +235,12 @@ static int check_self_id(request *r, const cq_event *e)
 }
 
 
-static const char *reason_phrase(int status)
-{
-    switch (status) {
-    case 200:
-        return "OK";
-    case 204:
-        return "No Content";
-    case 400:
-        return "Bad Request";
-    case 401:
-        return "Unauthorized";
-    case 403:
-        return "Forbidden";
-    case 405:
-        return "Method Not Allowed";
-    case 413:
-        return "Payload Too Large";
-    default:
-        return "Internal Server Error";
-    }
-}
-
-
 /* Writes the CGI answer; a JSON body only with 200. */
 static int answer(cq__buf *out, int status, const char *json)
 {
-    int rc =
-        cq__buf_printf(out, "Status: %d %s\r\n", status, reason_phrase(status));
+    const char *reason = cq__net_reason(status);
+    int rc = cq__buf_printf(out, "Status: %d %s\r\n", status,
+                            reason != NULL ? reason : "Internal Server Error");
 
     if (rc == CQ_OK && status == 405)
         rc = cq__buf_addstr(out, "Allow: POST\r\n");

@@ -1,6 +1,7 @@
 /*
  * net: the one place a "host:port" setting becomes addresses to listen on,
- * for cqhttp-fcgi --listen and cqhttp-bridge's WebSocket port.
+ * for cqhttp-fcgi --listen and cqhttp-bridge's WebSocket port, and the one
+ * table of HTTP reason phrases, for every answer the programs write.
  */
 #ifndef CQ_NET_H
 #define CQ_NET_H
@@ -18,5 +19,9 @@ int cq__net_is_hostport(const char *addr);
  */
 int cq__net_resolve_listen(const char *addr, struct addrinfo **res, char *err,
                            size_t errlen);
+
+/* The reason phrase of an HTTP status this project answers with, or NULL
+ * for any other status. */
+const char *cq__net_reason(int status);
 
 #endif

@@ -11,6 +11,7 @@
 #include <openssl/sha.h>
 
 #include "cqhttp.h"
+#include "lib/net.h"
 #include "ws/handshake.h"
 #include "lib/auth.h"
 
@@ -455,36 +456,6 @@ int cq__ws_accept_key(const char *key, size_t key_len, char out[29])
     return CQ_OK;
 }
 
-static const char *status_phrase(int status)
-{
-    switch (status) {
-    case 400:
-        return "Bad Request";
-    case 401:
-        return "Unauthorized";
-    case 403:
-        return "Forbidden";
-    case 404:
-        return "Not Found";
-    case 405:
-        return "Method Not Allowed";
-    case 408:
-        return "Request Timeout";
-    case 426:
-        return "Upgrade Required";
-    case 429:
-        return "Too Many Requests";
-    case 431:
-        return "Request Header Fields Too Large";
-    case 500:
-        return "Internal Server Error";
-    case 503:
-        return "Service Unavailable";
-    default:
-        return NULL;
-    }
-}
-
 /*
  * Checks n, what snprintf() into out returned: returns it when it fit, else
  * leaves "" in out and returns CQ_ETOOBIG.
@@ -530,7 +501,8 @@ int cq__ws_answer(const cq__ws_request *req, const cq__ws_verdict *v, char *out,
         out[0] = '\0';
     if (v->status == 101)
         return answer_101(req, out, outlen);
-    phrase = status_phrase(v->status);
+    /* Anything but 101 is a refusal, so an error status. */
+    phrase = v->status >= 400 ? cq__net_reason(v->status) : NULL;
     if (phrase == NULL)
         return CQ_EINVAL;
     if (v->status == 401)
