@@ -331,16 +331,6 @@ static void *worker_main(void *arg)
 }
 
 
-static char *dup_or_null(const char *s, int *ok)
-{
-    char *d = s != NULL ? strdup(s) : NULL;
-
-    if (s != NULL && d == NULL)
-        *ok = 0;
-    return d;
-}
-
-
 /*
  * Copies the settings the handlers use, owning its strings (freed with
  * cq__conf_free). The bridge-only strings are left out; so is bridge_socket
@@ -348,17 +338,17 @@ static char *dup_or_null(const char *s, int *ok)
  */
 static int conf_copy(cq__conf *dst, const cq__conf *src)
 {
-    int ok = 1;
+    char **unused[] = {&dst->bridge_socket, &dst->listen, &dst->log_file,
+                       &dst->config};
+    size_t i;
 
-    *dst = *src;
-    dst->bridge_socket = NULL;
-    dst->listen = NULL;
-    dst->log_file = NULL;
-    dst->config = NULL;
-    dst->api_root = dup_or_null(src->api_root, &ok);
-    dst->access_token = dup_or_null(src->access_token, &ok);
-    dst->secret = dup_or_null(src->secret, &ok);
-    return ok ? CQ_OK : CQ_ENOMEM;
+    if (cq__conf_copy(dst, src) != CQ_OK)
+        return CQ_ENOMEM;
+    for (i = 0; i < sizeof(unused) / sizeof(unused[0]); i++) {
+        free(*unused[i]);
+        *unused[i] = NULL;
+    }
+    return CQ_OK;
 }
 
 

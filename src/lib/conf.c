@@ -85,20 +85,55 @@ void cq__conf_init(cq__conf *c)
 }
 
 
+/* The string setting at an option's offset in c. */
+static char **str_field(cq__conf *c, const opt *o)
+{
+    return (char **)((char *)c + o->offset);
+}
+
+
 void cq__conf_free(cq__conf *c)
 {
     size_t i;
 
     for (i = 0; i < NOPTS; i++) {
         if (opts[i].kind == OPT_STR) {
-            char **p = (char **)((char *)c + opts[i].offset);
-
-            free(*p);
-            *p = NULL;
+            free(*str_field(c, &opts[i]));
+            *str_field(c, &opts[i]) = NULL;
         }
     }
     free(c->config);
     c->config = NULL;
+}
+
+
+int cq__conf_copy(cq__conf *dst, const cq__conf *src)
+{
+    size_t i;
+
+    *dst = *src;
+    /* Nothing of src's is owned by dst until it is copied. */
+    for (i = 0; i < NOPTS; i++)
+        if (opts[i].kind == OPT_STR)
+            *str_field(dst, &opts[i]) = NULL;
+    dst->config = NULL;
+    for (i = 0; i < NOPTS; i++) {
+        const char *s;
+
+        if (opts[i].kind != OPT_STR)
+            continue;
+        s = *(char *const *)((const char *)src + opts[i].offset);
+        if (s != NULL && (*str_field(dst, &opts[i]) = strdup(s)) == NULL)
+            break;
+    }
+    if (i == NOPTS && src->config != NULL &&
+        (dst->config = strdup(src->config)) == NULL)
+        i = 0;
+    if (i < NOPTS) {
+        cq__conf_free(dst);
+        return CQ_ENOMEM;
+    }
+    return CQ_OK;
 }
 
 

@@ -39,6 +39,9 @@ typedef struct cq__conf {
 
 void cq__conf_init(cq__conf *c);
 void cq__conf_free(cq__conf *c);
+/* Makes dst a deep copy of src, owning its own strings (free it with
+ * cq__conf_free). Returns CQ_OK or CQ_ENOMEM, with dst then empty. */
+int cq__conf_copy(cq__conf *dst, const cq__conf *src);
 
 /*
  * Fills c from the file named by --config or CQHTTP_CONFIG, the environment

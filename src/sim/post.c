@@ -14,13 +14,13 @@
 
 #include "cqhttp.h"
 #include "lib/auth.h"
+#include "lib/caps.h"
 #include "sim/sim.h"
 
 #define DEFAULT_URL "http://127.0.0.1:8080/"
 /* What go-cqhttp sends, whatever its own version. */
 #define USER_AGENT "CQHttp/4.15.0"
 /* Answers are quick operations: small. */
-#define ANSWER_TOOBIG (16u << 20)
 
 enum source { SRC_NONE, SRC_BUILD, SRC_FILE, SRC_STDIN };
 
@@ -324,7 +324,7 @@ static int send_event(const cq__conf *conf, const char *url, const char *body,
     CURLcode cc;
     cq__buf answer;
 
-    cq__buf_init(&answer, ANSWER_TOOBIG);
+    cq__buf_init(&answer, CQ__CAP_ANSWER);
     if (hdrs == NULL || curl == NULL) {
         fprintf(stderr, "%s post: out of memory\n", CQ__SIM_PROG);
         curl_slist_free_all(hdrs);

@@ -114,10 +114,36 @@ T_CASE(file_errors)
 }
 
 
+/* A copy owns its strings: it outlives the original. */
+T_CASE(copy_is_deep)
+{
+    char *argv[] = {
+        "prog",     "--api-root=http://a", "--secret", "s", "--threads=3",
+        "--listen", "127.0.0.1:1",         NULL};
+    int rest[8], nrest;
+    char err[256];
+    cq__conf c, d;
+
+    unsetenv("CQHTTP_CONFIG");
+    T_EQ_INT(load(&c, argv, 7, rest, &nrest, err), CQ_OK);
+    T_EQ_INT(cq__conf_copy(&d, &c), CQ_OK);
+    T_CHECK(d.api_root != c.api_root && d.secret != c.secret);
+    T_CHECK(d.listen != c.listen);
+    cq__conf_free(&c);
+    T_EQ_STR(d.api_root, "http://a");
+    T_EQ_STR(d.secret, "s");
+    T_EQ_STR(d.listen, "127.0.0.1:1");
+    T_EQ_INT(d.threads, 3);
+    T_CHECK(d.access_token == NULL && d.config == NULL);
+    cq__conf_free(&d);
+}
+
+
 T_SUITE(test_conf_cases) = {
     {"conf/defaults", defaults},
     {"conf/precedence", precedence},
     {"conf/bad_values_named", bad_values_named},
     {"conf/file_errors", file_errors},
+    {"conf/copy_is_deep", copy_is_deep},
     {NULL, NULL},
 };
