@@ -180,6 +180,11 @@ static int check_auth(request *r)
                    r->peer);
             return CQ_EAUTHMISSING;
         }
+        if (rc == CQ_ENOMEM) {
+            cq_log(CQ_LOG_ERROR, "500 from %s: no memory to check X-Signature",
+                   r->peer);
+            return rc;
+        }
         if (rc != CQ_OK) {
             cq_log(CQ_LOG_WARN,
                    "403 from %s: X-Signature does not match "

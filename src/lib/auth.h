@@ -11,14 +11,16 @@
 
 #include <stddef.h>
 
-/* Writes "sha1=" and 40 lowercase hex digits plus a NUL into out[46]. */
+/* Writes "sha1=" and 40 lowercase hex digits plus a NUL into out[46]; out of
+ * memory, 45 '!' that no check accepts. */
 void cq__auth_sign(const char *secret, const void *body, size_t len,
                    char out[46]);
 
 /*
  * Checks header (the X-Signature value, or NULL when absent) against body.
- * Returns CQ_OK, CQ_EAUTHMISSING (no header) or CQ_EAUTHBAD (wrong or not of
- * the form "sha1=" + 40 hex digits; uppercase hex is accepted).
+ * Returns CQ_OK, CQ_EAUTHMISSING (no header), CQ_EAUTHBAD (wrong or not of
+ * the form "sha1=" + 40 hex digits; uppercase hex is accepted) or CQ_ENOMEM.
+ * The HMAC is keyed once per thread and secret (see auth.c).
  */
 int cq__auth_check_signature(const char *secret, const void *body, size_t len,
                              const char *header);

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Instructions per request on the responder's path, counted by callgrind:
+# deterministic for a given binary and input, so it survives a busy machine
+# (wrk's req/s do not). Runs bench/post-path for 1 and 1+N requests and
+# divides the difference, so start-up is left out; the "noop" loop is the
+# reference for what the driver itself costs. Usage: bench/instr.sh [BUILD]
+set -eu
+src=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-$src/build/bench}
+n=${CQ_INSTR_N:-200}
+make -C "$build" -s bench/post-path >/dev/null
+count() {
+    valgrind --tool=callgrind --callgrind-out-file=/dev/null "$build/bench/post-path" "$@" 2>&1 |
+        sed -n 's/.*Collected : \([0-9]*\).*/\1/p'
+}
+one=$(count 1) many=$(count $((n + 1)))
+noop1=$(count 1 noop) noopn=$(count $((n + 1)) noop)
+per=$(( (many - one) / n )) loop=$(( (noopn - noop1) / n ))
+printf '%-44s %10s\n' "responder path (signed echo, example bot)" "instr/req"
+printf '%-44s %10d\n' "cq__post_handle, per request" "$per"
+printf '%-44s %10d\n' "driver loop alone (reference)" "$loop"
