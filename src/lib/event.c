@@ -1,11 +1,12 @@
 #include "config.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cqhttp.h"
-#include "lib/buf.h"
+#include "lib/arena.h"
 #include "lib/event.h"
 #include "lib/json.h"
 
@@ -17,69 +18,93 @@ static const char *field_string(yajl_val root, const char *key)
 }
 
 
-/* Builds "post_type[.detail[.sub]]"; returns CQ_OK or CQ_ENOMEM. */
+/* Builds "post_type[.detail[.sub]]" in the event's arena; CQ_OK or
+ * CQ_ENOMEM. */
 static int make_name(cq_event *e)
 {
-    cq__buf b;
-    int rc;
+    size_t p = strlen(e->post_type), d = 0, s = 0;
+    char *name;
 
-    cq__buf_init(&b, 4096);
-    rc = cq__buf_addstr(&b, e->post_type);
-    if (rc == CQ_OK && e->detail_type != NULL) {
-        rc = cq__buf_printf(&b, ".%s", e->detail_type);
-        if (rc == CQ_OK && e->sub_type != NULL)
-            rc = cq__buf_printf(&b, ".%s", e->sub_type);
+    if (e->detail_type != NULL) {
+        d = strlen(e->detail_type) + 1;
+        if (e->sub_type != NULL)
+            s = strlen(e->sub_type) + 1;
     }
-    if (rc != CQ_OK)
-        return rc == CQ_ETOOBIG ? CQ_EPARSE : rc;
-    e->name = cq__buf_detach(&b);
+    name = cq__arena_alloc(e->arena, p + d + s + 1);
+    if (name == NULL)
+        return CQ_ENOMEM;
+    memcpy(name, e->post_type, p);
+    if (d > 0) {
+        name[p] = '.';
+        memcpy(name + p + 1, e->detail_type, d - 1);
+    }
+    if (s > 0) {
+        name[p + d] = '.';
+        memcpy(name + p + d + 1, e->sub_type, s - 1);
+    }
+    name[p + d + s] = '\0';
+    e->name = name;
     return CQ_OK;
+}
+
+
+/* Reads post_type, the detail and sub types and the name from the root. */
+static int read_types(cq_event *e)
+{
+    char type_key[64];
+
+    if (!YAJL_IS_OBJECT(e->root))
+        return CQ_EPARSE;
+    e->post_type = field_string(e->root, "post_type");
+    if (e->post_type == NULL || e->post_type[0] == '\0')
+        return CQ_ENOTYPE;
+    if (strlen(e->post_type) < sizeof(type_key) - 5) {
+        snprintf(type_key, sizeof(type_key), "%s_type", e->post_type);
+        e->detail_type = field_string(e->root, type_key);
+    }
+    if (e->detail_type != NULL && e->detail_type[0] == '\0')
+        e->detail_type = NULL;
+    e->sub_type = field_string(e->root, "sub_type");
+    if (e->sub_type != NULL && e->sub_type[0] == '\0')
+        e->sub_type = NULL;
+    return make_name(e);
 }
 
 
 int cq_event_parse(cq_event **ev, const char *buf, size_t len, int max_depth)
 {
+    cq__arena *a;
     cq_event *e;
-    char type_key[64];
     int rc;
 
     *ev = NULL;
     if (buf == NULL)
         return CQ_EPARSE;
-    e = calloc(1, sizeof(*e));
-    if (e == NULL)
+    if (len > SIZE_MAX / 4)
         return CQ_ENOMEM;
-    e->raw = malloc(len + 1);
-    if (e->raw == NULL) {
-        free(e);
+    /*
+     * The body copy, the tree (about a node per eight bytes of body) and
+     * the parser's buffers fit in one chunk of this size for most events.
+     */
+    a = cq__arena_new(sizeof(*e) + 3 * len + 4096);
+    e = a != NULL ? cq__arena_alloc(a, sizeof(*e)) : NULL;
+    if (e == NULL) {
+        cq__arena_free(a);
         return CQ_ENOMEM;
     }
-    memcpy(e->raw, buf, len);
-    e->raw[len] = '\0';
+    memset(e, 0, sizeof(*e));
+    e->arena = a;
+    e->raw = cq__arena_strndup(a, buf, len);
     e->raw_len = len;
-    rc = cq__json_parse(&e->root, e->raw, len,
-                        max_depth > 0 ? max_depth : CQ_JSON_MAX_DEPTH);
-    if (rc == CQ_OK && !YAJL_IS_OBJECT(e->root))
-        rc = CQ_EPARSE;
-    if (rc == CQ_OK) {
-        e->post_type = field_string(e->root, "post_type");
-        if (e->post_type == NULL || e->post_type[0] == '\0')
-            rc = CQ_ENOTYPE;
-    }
-    if (rc == CQ_OK) {
-        if (strlen(e->post_type) < sizeof(type_key) - 5) {
-            snprintf(type_key, sizeof(type_key), "%s_type", e->post_type);
-            e->detail_type = field_string(e->root, type_key);
-        }
-        if (e->detail_type != NULL && e->detail_type[0] == '\0')
-            e->detail_type = NULL;
-        e->sub_type = field_string(e->root, "sub_type");
-        if (e->sub_type != NULL && e->sub_type[0] == '\0')
-            e->sub_type = NULL;
-        rc = make_name(e);
-    }
+    rc = e->raw != NULL ? CQ_OK : CQ_ENOMEM;
+    if (rc == CQ_OK)
+        rc =
+            cq__json_parse_arena(&e->root, a, e->raw, len,
+                                 max_depth > 0 ? max_depth : CQ_JSON_MAX_DEPTH);
+    if (rc == CQ_OK)
+        rc = read_types(e);
     if (rc != CQ_OK) {
-        cq_event_free(e);
+        cq__arena_free(a);
         return rc;
     }
     *ev = e;
@@ -89,12 +114,9 @@ int cq_event_parse(cq_event **ev, const char *buf, size_t len, int max_depth)
 
 void cq_event_free(cq_event *e)
 {
-    if (e == NULL)
-        return;
-    yajl_tree_free(e->root);
-    free(e->raw);
-    free(e->name);
-    free(e);
+    /* The event itself, its body, tree and name are all in its arena. */
+    if (e != NULL)
+        cq__arena_free(e->arena);
 }
 
 

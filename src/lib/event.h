@@ -11,15 +11,17 @@
 #include <yajl/yajl_tree.h>
 
 #include "cqhttp.h"
+#include "lib/arena.h"
 
 struct cq_event {
-    char *raw; /* The body, NUL-terminated. */
+    cq__arena *arena; /* Holds the event and all below. */
+    char *raw;        /* The body, NUL-terminated. */
     size_t raw_len;
     yajl_val root; /* An object. */
     const char *post_type;
     const char *detail_type; /* NULL when "<post_type>_type" is absent. */
     const char *sub_type;    /* NULL when absent or empty. */
-    char *name;              /* "post_type.detail.sub", for dispatch. */
+    const char *name;        /* "post_type.detail.sub", for dispatch. */
 };
 
 #endif

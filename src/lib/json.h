@@ -16,6 +16,7 @@
 #include <yajl/yajl_tree.h>
 
 #include "cqhttp.h"
+#include "lib/arena.h"
 
 /*
  * cq_value, public and opaque, is a yajl tree node inside the library. These
@@ -62,6 +63,14 @@ int cq__json_precheck_members(const char *buf, size_t len, int max_depth,
  * Returns CQ_OK, CQ_EPARSE, CQ_EDEPTH or CQ_ENOMEM.
  */
 int cq__json_parse(yajl_val *out, const char *buf, size_t len, int max_depth);
+
+/*
+ * As cq__json_parse(), with the tree and the parser's buffers in arena a
+ * (lib/arena.h): the tree is freed with the arena, never with
+ * yajl_tree_free(). Returns CQ_OK, CQ_EPARSE, CQ_EDEPTH or CQ_ENOMEM.
+ */
+int cq__json_parse_arena(yajl_val *out, cq__arena *a, const char *buf,
+                         size_t len, int max_depth);
 
 /* A generator with UTF-8 validation on; NULL when out of memory. */
 yajl_gen cq__json_gen_new(void);

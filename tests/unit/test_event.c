@@ -1,8 +1,12 @@
 #include <dirent.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cqhttp.h"
+#include "lib/arena.h"
+#include "lib/json.h"
 #include "test.h"
 
 static cq_event *parse_str(const char *s, int *rc)
@@ -278,8 +282,150 @@ T_CASE(replay_shared_samples)
 }
 
 
+/* Writes v compactly, with each number's flags, for comparing trees. */
+static char *dump(yajl_val v)
+{
+    yajl_gen g = cq__json_gen_new();
+    char *s;
+
+    if (g == NULL || cq__json_gen_value(g, v) != CQ_OK) {
+        yajl_gen_free(g);
+        return NULL;
+    }
+    s = cq__json_gen_dup(g);
+    yajl_gen_free(g);
+    return s;
+}
+
+
+/* Whether two trees have the same shape, text and number flags. */
+static int same_tree(yajl_val a, yajl_val b)
+{
+    size_t i;
+
+    if (a == NULL || b == NULL || a->type != b->type)
+        return a == b;
+    switch (a->type) {
+    case yajl_t_string:
+        return strcmp(a->u.string, b->u.string) == 0;
+    case yajl_t_number:
+        return strcmp(a->u.number.r, b->u.number.r) == 0 &&
+               (a->u.number.flags & YAJL_NUMBER_INT_VALID) ==
+                   (b->u.number.flags & YAJL_NUMBER_INT_VALID) &&
+               (!(a->u.number.flags & YAJL_NUMBER_INT_VALID) ||
+                a->u.number.i == b->u.number.i);
+    case yajl_t_object:
+        if (a->u.object.len != b->u.object.len)
+            return 0;
+        for (i = 0; i < a->u.object.len; i++)
+            if (strcmp(a->u.object.keys[i], b->u.object.keys[i]) != 0 ||
+                !same_tree(a->u.object.values[i], b->u.object.values[i]))
+                return 0;
+        return 1;
+    case yajl_t_array:
+        if (a->u.array.len != b->u.array.len)
+            return 0;
+        for (i = 0; i < a->u.array.len; i++)
+            if (!same_tree(a->u.array.values[i], b->u.array.values[i]))
+                return 0;
+        return 1;
+    default:
+        return 1;
+    }
+}
+
+
+/* The arena builder makes the tree yajl_tree_parse() makes. */
+T_CASE(arena_tree_matches_yajl_tree)
+{
+    static const char *const texts[] = {
+        "{}",
+        "[]",
+        "{\"a\":1,\"a\":2,\"b\":[1,[2,[3,{}]],\"x\"]}",
+        "{\"n\":[0,-0,-1,9223372036854775807,-9223372036854775807,"
+        "9223372036854775808,1.5,-2e10,3E-2,1e400]}",
+        "{\"s\":\"caf\\u00e9 \\ud83d\\ude00 \\\"q\\\" \\\\ \\/\",\"e\":\"\"}",
+        "{\"t\":true,\"f\":false,\"z\":null,\"k\":{\"\":\"empty key\"}}",
+        "[[[[[[[[[[1]]]]]]]]]]",
+        "\"just a string\"",
+        "42",
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+        cq__arena *a = cq__arena_new(0);
+        yajl_val mine = NULL, theirs;
+        char *d1, *d2;
+
+        T_CHECK(a != NULL);
+        T_EQ_INT(cq__json_parse_arena(&mine, a, texts[i], strlen(texts[i]), 32),
+                 CQ_OK);
+        theirs = yajl_tree_parse(texts[i], NULL, 0);
+        T_CHECK(theirs != NULL);
+        if (!same_tree(mine, theirs))
+            fprintf(stderr, "  trees differ for %s\n", texts[i]);
+        T_CHECK(same_tree(mine, theirs));
+        d1 = dump(mine);
+        d2 = dump(theirs);
+        T_EQ_STR(d1, d2);
+        free(d1);
+        free(d2);
+        yajl_tree_free(theirs);
+        cq__arena_free(a);
+    }
+}
+
+
+/*
+ * The one difference: yajl's own integer parser refuses INT64_MIN, which
+ * fits; the arena builder reads it as the integer it is.
+ */
+T_CASE(arena_tree_int64_min)
+{
+    static const char text[] = "[-9223372036854775808]";
+    cq__arena *a = cq__arena_new(0);
+    yajl_val v = NULL;
+    int64_t n = 0;
+
+    T_EQ_INT(cq__json_parse_arena(&v, a, text, strlen(text), 4), CQ_OK);
+    T_EQ_INT(cq_value_int(cq_value_at(cq__cv(v), 0), &n), CQ_OK);
+    T_CHECK(n == INT64_MIN);
+    cq__arena_free(a);
+}
+
+
+/* Refusals match cq__json_parse(): bad JSON, depth, and comments. */
+T_CASE(arena_tree_refusals)
+{
+    static const struct {
+        const char *text;
+        int rc;
+    } rows[] = {
+        {"{", CQ_EPARSE},         {"{\"a\":}", CQ_EPARSE},
+        {"[1,]", CQ_EPARSE},      {"{} {}", CQ_EPARSE},
+        {"[[[[1]]]]", CQ_EDEPTH}, {"{/*c*/}", CQ_EPARSE},
+        {"\"\xff\"", CQ_EPARSE},  {"", CQ_EPARSE},
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        cq__arena *a = cq__arena_new(0);
+        yajl_val v = NULL;
+
+        T_EQ_INT(
+            cq__json_parse_arena(&v, a, rows[i].text, strlen(rows[i].text), 3),
+            rows[i].rc);
+        T_CHECK(v == NULL);
+        cq__arena_free(a);
+    }
+}
+
+
 T_SUITE(test_event_cases) = {
     {"event/private_negative_id", private_negative_id},
+    {"event/arena_tree_matches_yajl_tree", arena_tree_matches_yajl_tree},
+    {"event/arena_tree_refusals", arena_tree_refusals},
+    {"event/arena_tree_int64_min", arena_tree_int64_min},
     {"event/group_array_string_ids", group_array_string_ids},
     {"event/notice_space_before_comma", notice_space_before_comma},
     {"event/request_flag", request_flag},

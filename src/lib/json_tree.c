@@ -1,0 +1,272 @@
+/*
+ * The tree builder for events: yajl's callback parser filling yajl_val
+ * nodes in an arena (lib/arena.h), with the parser's own buffers in the same
+ * arena. The nodes are laid out exactly as yajl_tree_parse() lays them out,
+ * so everything that reads a tree reads these; only the freeing differs
+ * (the arena, never yajl_tree_free()).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <yajl/yajl_parse.h>
+
+#include "cqhttp.h"
+#include "lib/arena.h"
+#include "lib/json.h"
+
+/* A container being filled, with the room its arrays have. */
+typedef struct frame {
+    yajl_val v;
+    size_t cap;
+} frame;
+
+typedef struct builder {
+    cq__arena *a;
+    frame *stack;
+    int depth, max;
+    const char *key; /* The key whose value comes next, in an object. */
+    yajl_val root;
+    int nomem;
+} builder;
+
+static void *y_malloc(void *ctx, size_t n)
+{
+    return cq__arena_alloc_sized(ctx, n);
+}
+
+
+static void *y_realloc(void *ctx, void *p, size_t n)
+{
+    return cq__arena_realloc_sized(ctx, p, n);
+}
+
+
+static void y_free(void *ctx, void *p)
+{
+    /* The arena gives everything back at once. */
+    (void)ctx;
+    (void)p;
+}
+
+
+/* Returns a fresh node of type t, or NULL (with b->nomem set). */
+static yajl_val node(builder *b, yajl_type t)
+{
+    yajl_val v = cq__arena_alloc(b->a, sizeof(*v));
+
+    if (v == NULL) {
+        b->nomem = 1;
+        return NULL;
+    }
+    memset(v, 0, sizeof(*v));
+    v->type = t;
+    return v;
+}
+
+
+/* Grows an array of n pointers to cap (the old one stays in the arena). */
+static void *grow(builder *b, void *old, size_t n, size_t cap, size_t size)
+{
+    void *p = cq__arena_alloc(b->a, cap * size);
+
+    if (p == NULL) {
+        b->nomem = 1;
+        return NULL;
+    }
+    if (n > 0)
+        memcpy(p, old, n * size);
+    return p;
+}
+
+
+/* Attaches v to the container being filled, or makes it the root. */
+static int add(builder *b, yajl_val v)
+{
+    frame *f;
+    yajl_val c;
+    size_t n, cap;
+
+    if (v == NULL)
+        return 0;
+    if (b->depth == 0) {
+        b->root = v;
+        return 1;
+    }
+    f = &b->stack[b->depth - 1];
+    c = f->v;
+    n = c->type == yajl_t_object ? c->u.object.len : c->u.array.len;
+    if (n == f->cap) {
+        cap = f->cap ? f->cap * 2 : 8;
+        if (c->type == yajl_t_object) {
+            c->u.object.keys = grow(b, (void *)c->u.object.keys, n, cap,
+                                    sizeof(*c->u.object.keys));
+            c->u.object.values =
+                grow(b, c->u.object.values, n, cap, sizeof(yajl_val));
+            if (c->u.object.keys == NULL || c->u.object.values == NULL)
+                return 0;
+        } else {
+            c->u.array.values =
+                grow(b, c->u.array.values, n, cap, sizeof(yajl_val));
+            if (c->u.array.values == NULL)
+                return 0;
+        }
+        f->cap = cap;
+    }
+    if (c->type == yajl_t_object) {
+        c->u.object.keys[n] = b->key;
+        c->u.object.values[n] = v;
+        c->u.object.len++;
+    } else {
+        c->u.array.values[n] = v;
+        c->u.array.len++;
+    }
+    return 1;
+}
+
+
+static int open_container(void *ctx, yajl_type t)
+{
+    builder *b = ctx;
+    yajl_val v = node(b, t);
+
+    /* The pre-check bounds the depth; this only guards the stack. */
+    if (v == NULL || b->depth >= b->max || !add(b, v))
+        return 0;
+    b->stack[b->depth].v = v;
+    b->stack[b->depth].cap = 0;
+    b->depth++;
+    return 1;
+}
+
+
+static int on_start_map(void *ctx)
+{
+    return open_container(ctx, yajl_t_object);
+}
+
+
+static int on_start_array(void *ctx)
+{
+    return open_container(ctx, yajl_t_array);
+}
+
+
+static int on_end(void *ctx)
+{
+    ((builder *)ctx)->depth--;
+    return 1;
+}
+
+
+static int on_key(void *ctx, const unsigned char *s, size_t len)
+{
+    builder *b = ctx;
+
+    b->key = cq__arena_strndup(b->a, (const char *)s, len);
+    b->nomem = b->key == NULL;
+    return b->key != NULL;
+}
+
+
+static int on_string(void *ctx, const unsigned char *s, size_t len)
+{
+    builder *b = ctx;
+    yajl_val v = node(b, yajl_t_string);
+
+    if (v == NULL)
+        return 0;
+    v->u.string = cq__arena_strndup(b->a, (const char *)s, len);
+    if (v->u.string == NULL) {
+        b->nomem = 1;
+        return 0;
+    }
+    return add(b, v);
+}
+
+
+/* Numbers keep their text, and the flags yajl_tree_parse() would set. */
+static int on_number(void *ctx, const char *s, size_t len)
+{
+    builder *b = ctx;
+    yajl_val v = node(b, yajl_t_number);
+    char *end;
+
+    if (v == NULL)
+        return 0;
+    v->u.number.r = cq__arena_strndup(b->a, s, len);
+    if (v->u.number.r == NULL) {
+        b->nomem = 1;
+        return 0;
+    }
+    if (strpbrk(v->u.number.r, ".eE") == NULL) {
+        errno = 0;
+        v->u.number.i = strtoll(v->u.number.r, &end, 10);
+        if (errno == 0) {
+            v->u.number.flags |= YAJL_NUMBER_INT_VALID;
+            v->u.number.d = (double)v->u.number.i;
+            v->u.number.flags |= YAJL_NUMBER_DOUBLE_VALID;
+            return add(b, v);
+        }
+    }
+    errno = 0;
+    v->u.number.d = strtod(v->u.number.r, &end);
+    if (errno == 0)
+        v->u.number.flags |= YAJL_NUMBER_DOUBLE_VALID;
+    return add(b, v);
+}
+
+
+static int on_null(void *ctx)
+{
+    builder *b = ctx;
+
+    return add(b, node(b, yajl_t_null));
+}
+
+
+static int on_boolean(void *ctx, int value)
+{
+    builder *b = ctx;
+
+    return add(b, node(b, value ? yajl_t_true : yajl_t_false));
+}
+
+
+static const yajl_callbacks callbacks = {
+    on_null,      on_boolean, NULL,   NULL,           on_number, on_string,
+    on_start_map, on_key,     on_end, on_start_array, on_end};
+
+int cq__json_parse_arena(yajl_val *out, cq__arena *a, const char *buf,
+                         size_t len, int max_depth)
+{
+    yajl_alloc_funcs funcs = {y_malloc, y_realloc, y_free, a};
+    builder b;
+    yajl_handle h;
+    yajl_status st;
+    int rc;
+
+    *out = NULL;
+    rc = cq__json_precheck(buf, len, max_depth);
+    if (rc != CQ_OK)
+        return rc;
+    memset(&b, 0, sizeof(b));
+    b.a = a;
+    b.max = max_depth;
+    b.stack = cq__arena_alloc(a, (size_t)max_depth * sizeof(*b.stack));
+    h = b.stack != NULL ? yajl_alloc(&callbacks, &funcs, &b) : NULL;
+    if (h == NULL)
+        return CQ_ENOMEM;
+    st = yajl_parse(h, (const unsigned char *)buf, len);
+    if (st == yajl_status_ok)
+        st = yajl_complete_parse(h);
+    yajl_free(h);
+    if (b.nomem)
+        return CQ_ENOMEM;
+    if (st != yajl_status_ok || b.root == NULL || b.depth != 0)
+        return CQ_EPARSE;
+    *out = b.root;
+    return CQ_OK;
+}
