@@ -63,6 +63,19 @@ int cq__buf_addstr(cq__buf *b, const char *s)
 }
 
 
+int cq__buf_add_uint(cq__buf *b, unsigned long long v)
+{
+    char digits[24];
+    size_t n = sizeof(digits);
+
+    do {
+        digits[--n] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    return cq__buf_add(b, digits + n, sizeof(digits) - n);
+}
+
+
 int cq__buf_printf(cq__buf *b, const char *fmt, ...)
 {
     va_list ap;

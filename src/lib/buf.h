@@ -23,6 +23,8 @@ void cq__buf_init(cq__buf *b, size_t toobig);
 /* Returns CQ_OK, CQ_ETOOBIG or CQ_ENOMEM; b is freed on failure. */
 int cq__buf_add(cq__buf *b, const void *mem, size_t len);
 int cq__buf_addstr(cq__buf *b, const char *s);
+/* Appends v in decimal; returns as cq__buf_add(). */
+int cq__buf_add_uint(cq__buf *b, unsigned long long v);
 /* Returns CQ_OK, CQ_ETOOBIG or CQ_ENOMEM, as cq__buf_add(). */
 int cq__buf_printf(cq__buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -65,7 +65,8 @@ int cq__json_precheck_members(const char *buf, size_t len, int max_depth,
 int cq__json_parse(yajl_val *out, const char *buf, size_t len, int max_depth);
 
 /*
- * As cq__json_parse(), with the tree and the parser's buffers in arena a
+ * As cq__json_parse() (same refusals, without the separate pre-scan), with
+ * the tree and the parser's buffers in arena a
  * (lib/arena.h): the tree is freed with the arena, never with
  * yajl_tree_free(). Returns CQ_OK, CQ_EPARSE, CQ_EDEPTH or CQ_ENOMEM.
  */

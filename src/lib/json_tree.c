@@ -1,9 +1,12 @@
 /*
  * The tree builder for events: yajl's callback parser filling yajl_val
  * nodes in an arena (lib/arena.h), with the parser's own buffers in the same
- * arena. The nodes are laid out exactly as yajl_tree_parse() lays them out,
- * so everything that reads a tree reads these; only the freeing differs
- * (the arena, never yajl_tree_free()).
+ * arena. Comments are refused (yajl's default, where yajl_tree_parse()
+ * allows them), a NUL byte is invalid JSON to yajl's lexer, and the depth is
+ * counted as containers open, so it needs none of cq__json_precheck(). The
+ * nodes are laid out exactly as yajl_tree_parse() lays them out, so everything
+ * that reads a tree reads these; only the freeing differs (the arena, never
+ * yajl_tree_free()).
  */
 #include "config.h"
 
@@ -29,7 +32,7 @@ typedef struct builder {
     int depth, max;
     const char *key; /* The key whose value comes next, in an object. */
     yajl_val root;
-    int nomem;
+    int nomem, toodeep;
 } builder;
 
 static void *y_malloc(void *ctx, size_t n)
@@ -132,8 +135,16 @@ static int open_container(void *ctx, yajl_type t)
     builder *b = ctx;
     yajl_val v = node(b, t);
 
-    /* The pre-check bounds the depth; this only guards the stack. */
-    if (v == NULL || b->depth >= b->max || !add(b, v))
+    /*
+     * yajl's callback parser keeps its own state on a heap stack, so deep
+     * input cannot exhaust the C stack: the depth limit is checked here, as
+     * the containers open, and no pre-scan is needed.
+     */
+    if (b->depth >= b->max) {
+        b->toodeep = 1;
+        return 0;
+    }
+    if (v == NULL || !add(b, v))
         return 0;
     b->stack[b->depth].v = v;
     b->stack[b->depth].cap = 0;
@@ -246,12 +257,8 @@ int cq__json_parse_arena(yajl_val *out, cq__arena *a, const char *buf,
     builder b;
     yajl_handle h;
     yajl_status st;
-    int rc;
 
     *out = NULL;
-    rc = cq__json_precheck(buf, len, max_depth);
-    if (rc != CQ_OK)
-        return rc;
     memset(&b, 0, sizeof(b));
     b.a = a;
     b.max = max_depth;
@@ -265,6 +272,8 @@ int cq__json_parse_arena(yajl_val *out, cq__arena *a, const char *buf,
     yajl_free(h);
     if (b.nomem)
         return CQ_ENOMEM;
+    if (b.toodeep)
+        return CQ_EDEPTH;
     if (st != yajl_status_ok || b.root == NULL || b.depth != 0)
         return CQ_EPARSE;
     *out = b.root;

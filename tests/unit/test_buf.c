@@ -45,8 +45,27 @@ T_CASE(cap_frees)
 }
 
 
+T_CASE(add_uint)
+{
+    cq__buf b;
+
+    cq__buf_init(&b, 100);
+    T_EQ_INT(cq__buf_add_uint(&b, 0), CQ_OK);
+    T_EQ_INT(cq__buf_addstr(&b, " "), CQ_OK);
+    T_EQ_INT(cq__buf_add_uint(&b, 204), CQ_OK);
+    T_EQ_INT(cq__buf_addstr(&b, " "), CQ_OK);
+    T_EQ_INT(cq__buf_add_uint(&b, 18446744073709551615ull), CQ_OK);
+    T_EQ_STR(b.data, "0 204 18446744073709551615");
+    cq__buf_free(&b);
+    cq__buf_init(&b, 2);
+    T_EQ_INT(cq__buf_add_uint(&b, 100), CQ_ETOOBIG);
+    cq__buf_free(&b);
+}
+
+
 T_SUITE(test_buf_cases) = {
     {"buf/add_and_terminate", add_and_terminate},
     {"buf/cap_frees", cap_frees},
+    {"buf/add_uint", add_uint},
     {NULL, NULL},
 };
