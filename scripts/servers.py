@@ -96,6 +96,8 @@ def start_nginx(workdir, port, sock, site=None, bridge_port=8081):
     text = text.replace("127.0.0.1:8080", "127.0.0.1:%d" % port)
     text = text.replace("127.0.0.1:8081", "127.0.0.1:%d" % bridge_port)
     text = text.replace("/run/cqhttp/fcgi.sock", sock)
+    text = text.replace("/var/log/nginx/access.log",
+                        os.path.join(workdir, "nginx-access.log"))
     with open(os.path.join(workdir, "site.conf"), "w") as f:
         f.write(text)
     shutil.copy("/etc/nginx/fastcgi_params", workdir)
@@ -185,7 +187,7 @@ def start_apache(workdir, port, sock, bridge_port=8081, site=None,
     # Those the site's comment tells to a2enmod, and three that Debian
     # enables by default (reqtimeout included, as it could cut WebSockets).
     mods = ["mpm_event", "authz_core", "reqtimeout", "proxy", "proxy_fcgi",
-            "proxy_http", "rewrite", "alias"] + list(modules)
+            "proxy_http", "rewrite", "alias", "buffer"] + list(modules)
     loads = "".join("LoadModule %s_module %s/mod_%s.so\n"
                     % (m, APACHE_MODULES, m) for m in dict.fromkeys(mods))
     conf = os.path.join(workdir, "apache.conf")

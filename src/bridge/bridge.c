@@ -274,6 +274,28 @@ static void stop_all(cq__bridge *br, const shutdown_state *s)
 }
 
 
+/*
+ * Without an access token anyone who reaches the WebSocket address can
+ * claim any X-Self-ID and replace the real connection: said once at start,
+ * louder when that address is not loopback.
+ */
+static void warn_defaults(const cq__conf *conf)
+{
+    const char *addr = conf->listen ? conf->listen : "127.0.0.1:8081";
+
+    if (conf->access_token == NULL && cq__net_is_loopback(addr))
+        cq_log(CQ_LOG_INFO,
+               "no access_token set: any local process can connect as any "
+               "account");
+    else if (conf->access_token == NULL)
+        cq_log(CQ_LOG_WARN,
+               "no access_token set and listening on a non-loopback address "
+               "(%s): anyone who reaches it can connect as any account",
+               addr);
+    cq__conf_warn_ignored(conf, CQ__CONF_BRIDGE);
+}
+
+
 /* Returns CQ_OK after a signal, or CQ_ENOMEM, CQ_EINVAL or CQ_EIO. */
 static int run(cq__bridge *br)
 {
@@ -308,6 +330,7 @@ static int run(cq__bridge *br)
            br->conf->bridge_socket ? br->conf->bridge_socket : "none",
            br->conf->threads,
            br->conf->access_token ? ", access token required" : "");
+    warn_defaults(br->conf);
     event_base_dispatch(br->base);
     rc = CQ_OK;
 out:

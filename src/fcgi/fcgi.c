@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <netdb.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -51,9 +53,42 @@ static const char *fcgi_param(void *arg, const char *name)
 }
 
 
-static int fcgi_read(void *arg, char *buf, int n)
+/* Sets (timeout_ms > 0) or clears the receive timeout of fd. */
+static void recv_timeout(int fd, int timeout_ms)
 {
-    return FCGX_GetStr(buf, n, ((FCGX_Request *)arg)->in);
+    struct timeval tv;
+
+    tv.tv_sec = timeout_ms / 1000;
+    tv.tv_usec = (timeout_ms % 1000) * 1000;
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+}
+
+
+/*
+ * FCGX_GetStr() blocks until it has all n bytes, however slowly they come,
+ * so bytes already buffered are taken alone, and otherwise one byte is asked
+ * for: that makes libfcgi fill its buffer with one read() of the socket,
+ * which SO_RCVTIMEO bounds. When the time runs out the read side is shut,
+ * so that libfcgi's close does not wait for a trickling peer (it drains
+ * until 2 s pass without data, PITFALLS.md 1.6).
+ */
+static int fcgi_read(void *arg, char *buf, int n, int timeout_ms)
+{
+    FCGX_Request *req = arg;
+    FCGX_Stream *in = req->in;
+    int avail = (int)(in->stop - in->rdNext), got, err;
+
+    if (avail > 0)
+        return FCGX_GetStr(buf, n < avail ? n : avail, in);
+    recv_timeout(req->ipcFd, timeout_ms);
+    got = FCGX_GetStr(buf, 1, in);
+    err = FCGX_GetError(in);
+    recv_timeout(req->ipcFd, 0);
+    if (got == 0 && (err == EAGAIN || err == EWOULDBLOCK)) {
+        shutdown(req->ipcFd, SHUT_RD);
+        return CQ_ETIMEDOUT;
+    }
+    return got;
 }
 
 
@@ -149,18 +184,31 @@ static const char *cgi_param(void *arg, const char *name)
 }
 
 
-static int cgi_read(void *arg, char *buf, int n)
+/* Reads stdin (fd 0) directly, so that poll() sees every byte waiting. */
+static int cgi_read(void *arg, char *buf, int n, int timeout_ms)
 {
-    size_t got = fread(buf, 1, (size_t)n, (FILE *)arg);
+    struct pollfd p = {0, POLLIN, 0};
+    ssize_t got;
 
-    return (int)got;
+    (void)arg;
+    for (;;) {
+        int rc = poll(&p, 1, timeout_ms);
+
+        if (rc == 0)
+            return CQ_ETIMEDOUT;
+        got = rc > 0 ? read(0, buf, (size_t)n) : -1;
+        if (got >= 0)
+            return (int)got;
+        if (errno != EINTR)
+            return 0;
+    }
 }
 
 
 /* Serves the one CGI request in the environment; returns the exit code. */
 static int serve_cgi(const cq__conf *conf)
 {
-    cq__post_io io = {stdin, cgi_param, cgi_read, 1};
+    cq__post_io io = {NULL, cgi_param, cgi_read, 1};
     cq__api *api = cq__api_new(conf);
     cq__buf out;
     int status;
@@ -375,6 +423,11 @@ int cq_fcgi_main(int argc, char **argv)
            CQ_VERSION, conf.threads, nhandlers,
            conf.api_root ? conf.api_root : "none",
            conf.secret ? ", signatures required" : "");
+    if (conf.secret == NULL)
+        cq_log(CQ_LOG_WARN,
+               "no secret set: anyone who can reach this responder can post "
+               "events (an access_token alone does not stop them)");
+    cq__conf_warn_ignored(&conf, CQ__CONF_FCGI);
     w = start_workers(&conf, listen_fd, &busy);
     if (w != NULL) {
         wait_for_stop(&set, conf.log_file);

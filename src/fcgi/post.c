@@ -19,12 +19,37 @@ typedef struct request {
     const cq__conf *conf;
     const cq__post_io *io;
     cq__buf body;
-    const char *peer; /* For log lines. */
+    const char *peer;         /* For log lines. */
+    struct timespec deadline; /* CLOCK_MONOTONIC: the whole body by then. */
+    int timed_out;            /* A read ran into the deadline. */
 } request;
 
 static const char *param(const request *r, const char *name)
 {
     return r->io->param(r->io->arg, name);
+}
+
+
+/*
+ * Reads up to n bytes within what is left of body_timeout_ms, so that a
+ * trickled body cannot hold a thread longer than that in total. Returns the
+ * count, 0 at the end of the body, or CQ_ETIMEDOUT (r->timed_out set).
+ */
+static int body_read(request *r, char *buf, int n)
+{
+    struct timespec now;
+    long left;
+    int got;
+
+    if (r->timed_out)
+        return CQ_ETIMEDOUT;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    left = (long)(r->deadline.tv_sec - now.tv_sec) * 1000 +
+           (r->deadline.tv_nsec - now.tv_nsec) / 1000000;
+    got = left > 0 ? r->io->read(r->io->arg, buf, n, (int)left) : CQ_ETIMEDOUT;
+    if (got == CQ_ETIMEDOUT)
+        r->timed_out = 1;
+    return got;
 }
 
 
@@ -38,9 +63,9 @@ static void drain(request *r, uint64_t limit)
     while (got < limit) {
         uint64_t want = limit - got;
 
-        n = r->io->read(r->io->arg, scratch,
-                        want < sizeof(scratch) ? (int)want
-                                               : (int)sizeof(scratch));
+        n = body_read(r, scratch,
+                      want < sizeof(scratch) ? (int)want
+                                             : (int)sizeof(scratch));
         if (n <= 0)
             break;
         got += (uint64_t)n;
@@ -59,6 +84,8 @@ static int status_of(int rc)
         return 200;
     case CQ_ETOOBIG:
         return 413;
+    case CQ_ETIMEDOUT:
+        return 408;
     case CQ_EAUTHMISSING:
         return 401;
     case CQ_EAUTHBAD:
@@ -74,7 +101,10 @@ static int status_of(int rc)
 }
 
 
-/* Parses a decimal CONTENT_LENGTH or X-Self-ID; CQ_OK or CQ_EPARSE. */
+/*
+ * Parses a decimal CONTENT_LENGTH or X-Self-ID. Returns CQ_OK, CQ_ERANGE (all
+ * digits, but over UINT64_MAX) or CQ_EPARSE.
+ */
 static int parse_length(const char *s, uint64_t *out)
 {
     char *end;
@@ -84,8 +114,10 @@ static int parse_length(const char *s, uint64_t *out)
         return CQ_EPARSE;
     errno = 0;
     n = strtoull(s, &end, 10);
-    if (*end != '\0' || errno != 0)
+    if (*end != '\0')
         return CQ_EPARSE;
+    if (errno != 0)
+        return CQ_ERANGE;
     *out = n;
     return CQ_OK;
 }
@@ -94,7 +126,8 @@ static int parse_length(const char *s, uint64_t *out)
 /*
  * Reads the body into r->body. Returns CQ_OK, or after logging why CQ_EPARSE
  * (a malformed length, or a body shorter than it), CQ_ETOOBIG (over
- * max_body) or CQ_ENOMEM.
+ * max_body), CQ_ETIMEDOUT (not all there within body_timeout_ms) or
+ * CQ_ENOMEM.
  */
 static int read_body(request *r)
 {
@@ -103,7 +136,11 @@ static int read_body(request *r)
     int known = 0, n;
 
     if (cl != NULL && cl[0] != '\0') {
-        if (parse_length(cl, &length) != CQ_OK) {
+        /* A number too large for 64 bits is still a number: 413, not 400. */
+        n = parse_length(cl, &length);
+        if (n == CQ_ERANGE)
+            length = UINT64_MAX;
+        else if (n != CQ_OK) {
             cq_log(CQ_LOG_WARN,
                    "400 from %s: CONTENT_LENGTH \"%.32s\" is "
                    "not a number",
@@ -114,10 +151,9 @@ static int read_body(request *r)
         }
         if (length > max) {
             cq_log(CQ_LOG_WARN,
-                   "413 from %s: body of %llu bytes is over "
+                   "413 from %s: body of %.32s bytes is over "
                    "max_body %llu",
-                   r->peer, (unsigned long long)length,
-                   (unsigned long long)max);
+                   r->peer, cl, (unsigned long long)max);
             drain(r, length);
             return CQ_ETOOBIG;
         }
@@ -135,12 +171,19 @@ static int read_body(request *r)
         char chunk[16384];
         uint64_t left = want - r->body.len;
 
-        n = r->io->read(r->io->arg, chunk,
-                        left < sizeof(chunk) ? (int)left : (int)sizeof(chunk));
+        n = body_read(r, chunk,
+                      left < sizeof(chunk) ? (int)left : (int)sizeof(chunk));
         if (n <= 0)
             break;
         if (cq__buf_add(&r->body, chunk, (size_t)n) != CQ_OK)
             return CQ_ENOMEM;
+    }
+    if (r->timed_out) {
+        cq_log(CQ_LOG_WARN,
+               "408 from %s: body not complete within body_timeout_ms %ld "
+               "(%zu bytes came)",
+               r->peer, r->conf->body_timeout_ms, r->body.len);
+        return CQ_ETIMEDOUT;
     }
     if (!known && r->body.len > max) {
         cq_log(CQ_LOG_WARN,
@@ -332,6 +375,13 @@ int cq__post_handle(const cq__conf *conf, cq__api *api, const cq__post_io *io,
     memset(&r, 0, sizeof(r));
     r.conf = conf;
     r.io = io;
+    clock_gettime(CLOCK_MONOTONIC, &r.deadline);
+    r.deadline.tv_sec += conf->body_timeout_ms / 1000;
+    r.deadline.tv_nsec += (conf->body_timeout_ms % 1000) * 1000000;
+    if (r.deadline.tv_nsec >= 1000000000) {
+        r.deadline.tv_sec++;
+        r.deadline.tv_nsec -= 1000000000;
+    }
     r.peer = param(&r, "REMOTE_ADDR");
     if (r.peer == NULL)
         r.peer = "local peer";

@@ -17,8 +17,11 @@ typedef struct cq__post_io {
     void *arg;
     /* A CGI parameter ("REQUEST_METHOD", "HTTP_X_SIGNATURE"), or NULL. */
     const char *(*param)(void *arg, const char *name);
-    /* Reads up to n bytes; returns the count, 0 at end of input. */
-    int (*read)(void *arg, char *buf, int n);
+    /*
+     * Reads up to n bytes, waiting at most timeout_ms (> 0) for them.
+     * Returns the count, 0 at end of input, or CQ_ETIMEDOUT.
+     */
+    int (*read)(void *arg, char *buf, int n, int timeout_ms);
     /*
      * Plain CGI: a body without CONTENT_LENGTH is empty (RFC 3875 4.2).
      * FastCGI: such a body is read to its end (a chunked upload).

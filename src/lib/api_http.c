@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -139,9 +140,16 @@ int cq__api_http_call(cq__api_http *h, const char *action, const char *params,
     curl_easy_setopt(h->curl, CURLOPT_POSTFIELDSIZE, (long)strlen(params));
     cc = curl_easy_perform(h->curl);
     if (cc != CURLE_OK) {
+        long os_errno = 0;
+
         if (h->answer_overflow)
             return cq__api_fail(out, CQ_EBADRESP, "answer over %u bytes",
                                 CQ__CAP_ANSWER);
+        /* A socket() without descriptors is "couldn't connect" too. */
+        curl_easy_getinfo(h->curl, CURLINFO_OS_ERRNO, &os_errno);
+        if (os_errno == EMFILE || os_errno == ENFILE)
+            return cq__api_fail(out, CQ_ENETWORK, "%s: out of descriptors (%s)",
+                                h->url.data, strerror((int)os_errno));
         return cq__api_fail(out, map_curl_error(cc), "%s: %s", h->url.data,
                             h->errbuf[0] ? h->errbuf : curl_easy_strerror(cc));
     }

@@ -5,8 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cqhttp.h"
+#include "lib/buf.h"
 #include "lib/conf.h"
 #include "lib/log.h"
 
@@ -42,6 +44,9 @@ static const opt opts[] = {
     NUM(api_connect_timeout_ms, 1, 600000, "API connect limit, ms [2000]"),
     NUM(max_body, 64, 64L << 20,
         "responder: largest event body, bytes [1048576]"),
+    NUM(body_timeout_ms, 100, 600000,
+        "responder: whole body must arrive within this, ms (else 408) "
+        "[5000]"),
     NUM(max_depth, 2, 1000, "deepest JSON nesting accepted [32]"),
     NUM(threads, 1, 1024, "worker threads [4]"),
     NUM(backlog, 1, 65535, "listen backlog of sockets opened here [1024]"),
@@ -65,12 +70,16 @@ static const opt opts[] = {
 
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
 
+/* cq__conf.given has one bit per setting. */
+typedef char conf_given_fits[NOPTS <= 64 ? 1 : -1];
+
 void cq__conf_init(cq__conf *c)
 {
     memset(c, 0, sizeof(*c));
     c->api_timeout_ms = 5000;
     c->api_connect_timeout_ms = 2000;
     c->max_body = 1L << 20;
+    c->body_timeout_ms = 5000;
     c->max_depth = CQ_JSON_MAX_DEPTH;
     c->threads = 4;
     c->backlog = 1024;
@@ -156,6 +165,12 @@ static int set_opt(cq__conf *c, const opt *o, const char *val,
     char *end, *copy;
     long n;
 
+    /*
+     * Only the file and flags count as given: the shipped units share one
+     * environment file between both programs (cq__conf_warn_ignored).
+     */
+    if (strncmp(where, "CQHTTP_", 7) != 0)
+        c->given |= 1ULL << (o - opts);
     switch (o->kind) {
     case OPT_STR:
         copy = strdup(val);
@@ -210,41 +225,86 @@ static char *trim(char *s)
 }
 
 
+/*
+ * Reads one line of f into line (without a cap on how it arrives, but with
+ * CQ__CONF_LINE_MAX on its length). Returns 1 with a line, 0 at the end of
+ * the file, CQ_ETOOBIG for a longer line or CQ_ENOMEM.
+ */
+static int read_line(FILE *f, cq__buf *line)
+{
+    char chunk[4096];
+    int rc;
+
+    cq__buf_reset(line);
+    while (fgets(chunk, sizeof(chunk), f) != NULL) {
+        size_t n = strlen(chunk);
+
+        rc = cq__buf_add(line, chunk, n);
+        if (rc != CQ_OK)
+            return rc;
+        if (n > 0 && chunk[n - 1] == '\n')
+            return 1;
+    }
+    return line->len > 0;
+}
+
+
+/* Applies one trimmed, non-comment line; where is "file:line". */
+static int load_line(cq__conf *c, char *s, const char *where, char *err,
+                     size_t errlen)
+{
+    char *eq = strchr(s, '='), *key;
+    const opt *o;
+
+    if (eq == NULL) {
+        snprintf(err, errlen, "%s: expected \"key = value\"", where);
+        return CQ_EINVAL;
+    }
+    *eq = '\0';
+    key = trim(s);
+    o = find_key(key, strlen(key));
+    if (o == NULL) {
+        snprintf(err, errlen, "%s: unknown setting \"%s\"", where, key);
+        return CQ_EINVAL;
+    }
+    return set_opt(c, o, trim(eq + 1), where, err, errlen);
+}
+
+
 static int load_file(cq__conf *c, const char *path, char *err, size_t errlen)
 {
-    char line[4096], where[512];
+    char where[512];
+    cq__buf line;
     FILE *f = fopen(path, "r");
-    int lineno = 0, rc = CQ_OK;
+    int lineno = 0, rc = CQ_OK, got;
 
     if (f == NULL) {
         snprintf(err, errlen, "cannot read config file %s: %s", path,
                  strerror(errno));
         return CQ_EIO;
     }
-    while (rc == CQ_OK && fgets(line, sizeof(line), f) != NULL) {
-        char *s = trim(line), *eq, *key;
-        const opt *o;
+    cq__buf_init(&line, CQ__CONF_LINE_MAX);
+    while (rc == CQ_OK && (got = read_line(f, &line)) != 0) {
+        char *s;
 
         lineno++;
-        if (*s == '\0' || *s == '#' || *s == ';')
-            continue;
         snprintf(where, sizeof(where), "%s:%d", path, lineno);
-        eq = strchr(s, '=');
-        if (eq == NULL) {
-            snprintf(err, errlen, "%s: expected \"key = value\"", where);
+        if (got == CQ_ETOOBIG) {
+            snprintf(err, errlen, "%s: line longer than %d bytes", where,
+                     CQ__CONF_LINE_MAX);
             rc = CQ_EINVAL;
             break;
         }
-        *eq = '\0';
-        key = trim(s);
-        o = find_key(key, strlen(key));
-        if (o == NULL) {
-            snprintf(err, errlen, "%s: unknown setting \"%s\"", where, key);
-            rc = CQ_EINVAL;
+        if (got < 0) {
+            snprintf(err, errlen, "%s: out of memory", where);
+            rc = got;
             break;
         }
-        rc = set_opt(c, o, trim(eq + 1), where, err, errlen);
+        s = trim(line.data);
+        if (*s != '\0' && *s != '#' && *s != ';')
+            rc = load_line(c, s, where, err, errlen);
     }
+    cq__buf_free(&line);
     fclose(f);
     return rc;
 }
@@ -305,6 +365,24 @@ static const char *config_flag(int argc, char **argv)
 }
 
 
+/*
+ * Checks what one value cannot: libcurl would refuse any other api_root
+ * scheme on every call, so it is refused here, once. CQ_OK or CQ_EINVAL.
+ */
+static int check(const cq__conf *c, char *err, size_t errlen)
+{
+    const char *r = c->api_root;
+
+    if (r != NULL && strncasecmp(r, "http://", 7) != 0 &&
+        strncasecmp(r, "https://", 8) != 0) {
+        snprintf(err, errlen,
+                 "api_root \"%.200s\" must start with http:// or https://", r);
+        return CQ_EINVAL;
+    }
+    return CQ_OK;
+}
+
+
 int cq__conf_load(cq__conf *c, int argc, char **argv, int *rest, int *nrest,
                   char *err, size_t errlen)
 {
@@ -362,7 +440,46 @@ int cq__conf_load(cq__conf *c, int argc, char **argv, int *rest, int *nrest,
         if (rc != CQ_OK)
             return rc;
     }
-    return CQ_OK;
+    return check(c, err, errlen);
+}
+
+
+/*
+ * The settings only one program uses; every other setting is used by both.
+ * A new setting for one program only gets a line here.
+ */
+static const struct {
+    const char *key;
+    unsigned users;
+} only[] = {
+    {"secret", CQ__CONF_FCGI},
+    {"max_body", CQ__CONF_FCGI},
+    {"body_timeout_ms", CQ__CONF_FCGI},
+    {"ws_max_message", CQ__CONF_BRIDGE},
+    {"ws_max_queue", CQ__CONF_BRIDGE},
+    {"ws_ping_interval_ms", CQ__CONF_BRIDGE},
+    {"ws_timeout_ms", CQ__CONF_BRIDGE},
+    {"handshake_timeout_ms", CQ__CONF_BRIDGE},
+    {"max_pending", CQ__CONF_BRIDGE},
+    {"max_connections", CQ__CONF_BRIDGE},
+};
+
+
+void cq__conf_warn_ignored(const cq__conf *c, unsigned program)
+{
+    size_t i, k;
+
+    for (i = 0; i < NOPTS; i++) {
+        if (!(c->given & (1ULL << i)))
+            continue;
+        for (k = 0; k < sizeof(only) / sizeof(only[0]); k++)
+            if (strcmp(only[k].key, opts[i].key) == 0 &&
+                !(only[k].users & program))
+                cq_log(CQ_LOG_WARN, "setting %s is ignored: only %s uses it",
+                       opts[i].key,
+                       only[k].users == CQ__CONF_FCGI ? "cqhttp-fcgi"
+                                                      : "cqhttp-bridge");
+    }
 }
 
 

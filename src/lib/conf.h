@@ -13,6 +13,13 @@
 
 #include "cqhttp.h"
 
+/* The longest line a --config file may have, in bytes. */
+#define CQ__CONF_LINE_MAX 65536
+
+/* The programs, for cq__conf_warn_ignored(). */
+#define CQ__CONF_FCGI   1u
+#define CQ__CONF_BRIDGE 2u
+
 typedef struct cq__conf {
     char *api_root;      /* HTTP API base URL, or NULL. */
     char *access_token;  /* Token for API calls and checks, or NULL. */
@@ -24,6 +31,7 @@ typedef struct cq__conf {
     long api_timeout_ms;
     long api_connect_timeout_ms;
     long max_body;
+    long body_timeout_ms; /* The whole request body's deadline. */
     long max_depth;
     long threads;
     long backlog;
@@ -35,6 +43,9 @@ typedef struct cq__conf {
     long max_pending;          /* API calls waiting per account. */
     long max_connections;      /* Open WebSocket and API-socket clients. */
     cq_log_level log_level;
+    /* Bit i: the i-th setting of conf.c's table came from a flag or the
+     * --config file (cq__conf_warn_ignored). */
+    unsigned long long given;
 } cq__conf;
 
 void cq__conf_init(cq__conf *c);
@@ -62,6 +73,13 @@ int cq__conf_load(cq__conf *c, int argc, char **argv, int *rest, int *nrest,
  */
 int cq__conf_main_args(cq__conf *c, int argc, char **argv, const char *program,
                        void (*usage)(void *f));
+
+/*
+ * Logs one warning for each setting given by flag or --config file that
+ * program (CQ__CONF_FCGI or CQ__CONF_BRIDGE) does not use. Settings from
+ * the environment are left out: the shipped units share one file of them.
+ */
+void cq__conf_warn_ignored(const cq__conf *c, unsigned program);
 
 /* Writes the settings part of --help to f (a FILE *). */
 void cq__conf_usage(void *f);

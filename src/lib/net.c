@@ -1,5 +1,7 @@
 #include "config.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -46,6 +48,29 @@ int cq__net_resolve_listen(const char *addr, struct addrinfo **res, char *err,
         return CQ_EINVAL;
     }
     return CQ_OK;
+}
+
+
+int cq__net_is_loopback(const char *addr)
+{
+    struct addrinfo *res, *ai;
+    char err[300];
+    int all = 1;
+
+    if (cq__net_resolve_listen(addr, &res, err, sizeof(err)) != CQ_OK)
+        return 0;
+    for (ai = res; ai != NULL && all; ai = ai->ai_next) {
+        const struct sockaddr_in *v4 = (const void *)ai->ai_addr;
+        const struct sockaddr_in6 *v6 = (const void *)ai->ai_addr;
+
+        if (ai->ai_family == AF_INET)
+            all = (ntohl(v4->sin_addr.s_addr) >> 24) == 127;
+        else
+            all = ai->ai_family == AF_INET6 &&
+                  IN6_IS_ADDR_LOOPBACK(&v6->sin6_addr);
+    }
+    freeaddrinfo(res);
+    return all;
 }
 
 

@@ -20,6 +20,13 @@ int cq__net_is_hostport(const char *addr);
 int cq__net_resolve_listen(const char *addr, struct addrinfo **res, char *err,
                            size_t errlen);
 
+/*
+ * Does every address "host:port" resolves to (as for listening) belong to
+ * the loopback network? 0 when it does not resolve, or is empty (":port",
+ * every address).
+ */
+int cq__net_is_loopback(const char *addr);
+
 /* The reason phrase of an HTTP status this project answers with, or NULL
  * for any other status. */
 const char *cq__net_reason(int status);

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -361,8 +362,24 @@ void cq__sim_call_unsent(cq__sim_call *c)
 }
 
 
+/*
+ * The "auth" a call log shows: the scheme ("Bearer", "Token") or the query
+ * parameter's name, never the token, since logs travel further than
+ * secrets should. Whether the token was right shows in the status.
+ */
+static void redacted_auth(const char *auth, char *out, size_t len)
+{
+    size_t n = strcspn(auth, " =");
+
+    snprintf(out, len, "%.*s%s", (int)(n < 64 ? n : 64), auth,
+             auth[n] == '=' ? "=<redacted>" : " <redacted>");
+}
+
+
 void cq__sim_call_log(cq__sim_core *core, const cq__sim_call *c)
 {
+    char auth[96];
+
     cq__jw w;
     char *line;
 
@@ -384,7 +401,9 @@ void cq__sim_call_log(cq__sim_core *core, const cq__sim_call *c)
         cq__jw_key(&w, "echo");
         cq__jw_value(&w, c->echo);
     }
-    cq__jw_kstr(&w, "auth", c->auth);
+    if (c->auth != NULL)
+        redacted_auth(c->auth, auth, sizeof(auth));
+    cq__jw_kstr(&w, "auth", c->auth != NULL ? auth : NULL);
     if (c->http_status > 0)
         cq__jw_kint(&w, "http_status", c->http_status);
     else if (c->http_status == 0)

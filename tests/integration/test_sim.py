@@ -354,17 +354,17 @@ def serve_access_token(h):
     with Server(h, "--access-token", "s3cret") as s:
         cases = [
             ({}, "", 401, None),
-            ({"Authorization": "Bearer wrong"}, "", 403, "Bearer wrong"),
-            ({"Authorization": "Basic czNjcmV0"}, "", 403, "Basic czNjcmV0"),
-            ({}, "?access_token=wrong", 403, "access_token=wrong"),
-            ({"Authorization": "Bearer s3cret"}, "", 200, "Bearer s3cret"),
-            ({"Authorization": "Token s3cret"}, "", 200, "Token s3cret"),
-            ({"Authorization": "bearer s3cret"}, "", 200, "bearer s3cret"),
-            ({"Authorization": "token s3cret"}, "", 200, "token s3cret"),
-            ({}, "?access_token=s3cret", 200, "access_token=s3cret"),
+            ({"Authorization": "Bearer wrong"}, "", 403, "Bearer <redacted>"),
+            ({"Authorization": "Basic czNjcmV0"}, "", 403, "Basic <redacted>"),
+            ({}, "?access_token=wrong", 403, "access_token=<redacted>"),
+            ({"Authorization": "Bearer s3cret"}, "", 200, "Bearer <redacted>"),
+            ({"Authorization": "Token s3cret"}, "", 200, "Token <redacted>"),
+            ({"Authorization": "bearer s3cret"}, "", 200, "bearer <redacted>"),
+            ({"Authorization": "token s3cret"}, "", 200, "token <redacted>"),
+            ({}, "?access_token=s3cret", 200, "access_token=<redacted>"),
             # The header, when present, wins over the query.
             ({"Authorization": "Bearer wrong"}, "?access_token=s3cret", 403,
-             "Bearer wrong"),
+             "Bearer <redacted>"),
         ]
         for headers, query, status, auth in cases:
             r = s.get("/get_login_info" + query, headers=headers)
@@ -372,6 +372,7 @@ def serve_access_token(h):
             line = s.last()
             eq((line["http_status"], line["auth"], line["action"]),
                (status, auth, "get_login_info"), "log of %r" % line)
+            check("s3cret" not in json.dumps(line), "token in the log")
             if status != 200:
                 eq(r.body, b"", "empty body of a rejection")
                 eq((line["status"], line["retcode"]), (None, None))
@@ -895,7 +896,7 @@ def post_bot_calls_the_simulated_api(h):
         eq((rc, out.splitlines()[0]), (0, "HTTP 200"), err)
         line = api.last()
         eq((line["action"], line["auth"], line["status"]),
-           ("send_msg", "Bearer tok", "ok"))
+           ("send_msg", "Bearer <redacted>", "ok"))
         eq((line["params"]["user_id"], line["params"]["message_type"]),
            (4242, "private"))
         check("你好呀" in json.dumps(line["params"]["message"],

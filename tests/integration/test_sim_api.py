@@ -77,10 +77,10 @@ def example_bot_calls_sim_with_bearer_and_replies(h):
         calls = [(c["action"], c["auth"], c["http_status"], c["params"])
                  for c in sim.calls()]
         eq(calls, [
-            ("send_msg", "Bearer " + TOKEN, 200,
+            ("send_msg", "Bearer <redacted>", 200,
              {"message_type": "private", "user_id": 2871462309,
               "message": "你好呀，下面一条是你刚刚发的："}),
-            ("send_msg", "Bearer " + TOKEN, 200,
+            ("send_msg", "Bearer <redacted>", 200,
              {"message_type": "group", "user_id": 4000000001,
               "group_id": 555666777, "message": "欢迎新人～",
               "auto_escape": True})])
