@@ -203,14 +203,14 @@ void cq__conn_reading_needed(cq__ws_conn *c);
 /* Frees every connection at once, and the events held (shutdown). */
 void cq__conn_free_all(cq__bridge *br);
 
-/* The bytes queued in the bridge's connections, for the status answer. */
+/* spool.c: the bytes queued in the bridge, for the status answer. */
 typedef struct cq__queue_totals {
     uint64_t held_events; /* Events read and waiting for a worker. */
     uint64_t held_memory; /* Their bytes in memory. */
     uint64_t held_file;   /* Their bytes in spill files. */
     uint64_t outgoing;    /* Bytes waiting to go out (see ws/stream.h). */
 } cq__queue_totals;
-void cq__conn_queue_totals(cq__bridge *br, cq__queue_totals *t);
+void cq__bridge_queue_totals(cq__bridge *br, cq__queue_totals *t);
 uint64_t cq__now_ms(void);
 
 /* accounts.c */

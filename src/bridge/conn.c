@@ -577,29 +577,3 @@ void cq__conn_free_all(cq__bridge *br)
     if (dropped > 0)
         cq_log(CQ_LOG_WARN, "stopping: %zu held events not handled", dropped);
 }
-
-
-static void add_spool(cq__queue_totals *t, const cq__spool *q)
-{
-    t->held_events += q->nmem + q->nfile;
-    t->held_memory += q->mem_bytes;
-    t->held_file += q->wr - q->rd;
-}
-
-
-void cq__conn_queue_totals(cq__bridge *br, cq__queue_totals *t)
-{
-    const cq__spool *q;
-    const cq__ws_conn *c;
-
-    memset(t, 0, sizeof(*t));
-    for (c = br->conns; c != NULL; c = c->next) {
-        add_spool(t, &c->held);
-        if (c->ws != NULL)
-            t->outgoing += cq__ws_stream_queued(c->ws);
-        else
-            t->outgoing += evbuffer_get_length(bufferevent_get_output(c->bev));
-    }
-    for (q = br->orphans; q != NULL; q = q->next)
-        add_spool(t, q);
-}

@@ -22,6 +22,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+
 #include "bridge/bridge.h"
 
 void cq__spool_init(cq__spool *q, int64_t self_id)
@@ -87,13 +90,14 @@ static int file_open(cq__spool *q)
 }
 
 
-/* Writes all of buf at off. CQ_OK or CQ_EIO. */
-static int write_at(int fd, const void *buf, size_t len, uint64_t off)
+/* Writes (or reads) all of len bytes at off. CQ_OK or CQ_EIO. */
+static int io_at(int fd, void *buf, size_t len, uint64_t off, int write)
 {
-    const char *p = buf;
+    char *p = buf;
 
     while (len > 0) {
-        ssize_t n = pwrite(fd, p, len, (off_t)off);
+        ssize_t n = write ? pwrite(fd, p, len, (off_t)off)
+                          : pread(fd, p, len, (off_t)off);
 
         if (n < 0 && errno == EINTR)
             continue;
@@ -117,8 +121,8 @@ static int file_push(cq__spool *q, const char *json, size_t len,
         return CQ_ETOOBIG;
     if (q->fd < 0 && file_open(q) != CQ_OK)
         return CQ_EIO;
-    if (write_at(q->fd, &n, sizeof(n), q->wr) != CQ_OK ||
-        write_at(q->fd, json, len, q->wr + sizeof(n)) != CQ_OK) {
+    if (io_at(q->fd, &n, sizeof(n), q->wr, 1) != CQ_OK ||
+        io_at(q->fd, (char *)json, len, q->wr + sizeof(n), 1) != CQ_OK) {
         cq_log(CQ_LOG_ERROR,
                "account %" PRId64 ": cannot write the spill file: %s",
                q->self_id, strerror(errno));
@@ -136,26 +140,6 @@ int cq__spool_push(cq__spool *q, const char *json, size_t len, size_t mem_cap,
     if (q->nfile == 0 && q->mem_bytes + len <= mem_cap)
         return mem_push(q, json, len);
     return file_push(q, json, len, file_cap);
-}
-
-
-/* Reads all of len bytes at off. CQ_OK or CQ_EIO. */
-static int read_at(int fd, void *buf, size_t len, uint64_t off)
-{
-    char *p = buf;
-
-    while (len > 0) {
-        ssize_t n = pread(fd, p, len, (off_t)off);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return CQ_EIO;
-        p += n;
-        len -= (size_t)n;
-        off += (uint64_t)n;
-    }
-    return CQ_OK;
 }
 
 
@@ -182,7 +166,7 @@ static int file_pop(cq__spool *q)
     uint32_t n;
     cq__held *h;
 
-    if (read_at(q->fd, &n, sizeof(n), q->rd) != CQ_OK ||
+    if (io_at(q->fd, &n, sizeof(n), q->rd, 0) != CQ_OK ||
         q->rd + sizeof(n) + n > q->wr) {
         cq_log(CQ_LOG_ERROR,
                "account %" PRId64 ": cannot read the spill file; "
@@ -192,7 +176,7 @@ static int file_pop(cq__spool *q)
         return CQ_EIO;
     }
     h = malloc(sizeof(*h) + n);
-    if (h == NULL || read_at(q->fd, h->json, n, q->rd + sizeof(n)) != CQ_OK) {
+    if (h == NULL || io_at(q->fd, h->json, n, q->rd + sizeof(n), 0) != CQ_OK) {
         cq_log(CQ_LOG_ERROR,
                "account %" PRId64 ": cannot read the spill file; "
                "%zu events lost",
@@ -253,4 +237,30 @@ size_t cq__spool_clear(cq__spool *q)
         close(q->fd);
     q->fd = -1;
     return n;
+}
+
+
+static void add_spool(cq__queue_totals *t, const cq__spool *q)
+{
+    t->held_events += q->nmem + q->nfile;
+    t->held_memory += q->mem_bytes;
+    t->held_file += q->wr - q->rd;
+}
+
+
+void cq__bridge_queue_totals(cq__bridge *br, cq__queue_totals *t)
+{
+    const cq__spool *q;
+    const cq__ws_conn *c;
+
+    memset(t, 0, sizeof(*t));
+    for (c = br->conns; c != NULL; c = c->next) {
+        add_spool(t, &c->held);
+        if (c->ws != NULL)
+            t->outgoing += cq__ws_stream_queued(c->ws);
+        else
+            t->outgoing += evbuffer_get_length(bufferevent_get_output(c->bev));
+    }
+    for (q = br->orphans; q != NULL; q = q->next)
+        add_spool(t, q);
 }

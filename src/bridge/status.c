@@ -58,7 +58,7 @@ void cq__bridge_status_write(cq__bridge *br, cq__jw *w)
     cq__jw_kint(w, "calls_failed", (int64_t)n->calls_failed);
     cq__jw_kint(w, "frames_ignored", (int64_t)n->frames_ignored);
     /* Flow control (DESIGN.md section 7): what is held, and where. */
-    cq__conn_queue_totals(br, &q);
+    cq__bridge_queue_totals(br, &q);
     cq__jw_kint(w, "events_refused", (int64_t)n->events_refused);
     cq__jw_kint(w, "events_held", (int64_t)q.held_events);
     cq__jw_kint(w, "queued_memory", (int64_t)q.held_memory);
