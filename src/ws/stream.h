@@ -123,7 +123,8 @@ int cq__ws_stream_queue_close(cq__ws_stream *s, uint16_t code,
 /*
  * Stops reading frames (back-pressure): the input is left alone and
  * read events are disabled until cq__ws_stream_resume(), which enables them
- * and has the loop read what is waiting (not from inside the call).
+ * (unless the outgoing queue still blocks reading) and has the loop read
+ * what is waiting (not from inside the call).
  */
 void cq__ws_stream_pause(cq__ws_stream *s);
 void cq__ws_stream_resume(cq__ws_stream *s);
