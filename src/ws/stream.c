@@ -16,14 +16,6 @@
 #include "ws/handshake.h"
 #include "ws/stream.h"
 
-/*
- * What a message waiting in wslay costs besides its payload: its frame
- * header, at most 14 bytes, rounded up for wslay's own record. An empty
- * pong has no payload but is not free, so a ping flood still fills the
- * queue.
- */
-#define MSG_COST 64
-
 struct cq__ws_stream {
     struct bufferevent *bev; /* The owner's. */
     wslay_event_context_ptr ws;
@@ -350,8 +342,7 @@ int cq__ws_stream_blocked(const cq__ws_stream *s)
 size_t cq__ws_stream_queued(const cq__ws_stream *s)
 {
     return evbuffer_get_length(bufferevent_get_output(s->bev)) +
-           wslay_event_get_queued_msg_length(s->ws) +
-           MSG_COST * wslay_event_get_queued_msg_count(s->ws);
+           wslay_event_get_queued_msg_length(s->ws);
 }
 
 

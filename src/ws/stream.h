@@ -11,10 +11,11 @@
  * cq__ws_text_cb as a NUL-terminated copy; binary messages are ignored (as
  * go-cqhttp does) and control frames (ping, pong, close) are wslay's.
  *
- * The outgoing queue is the bytes wslay holds (each message counted with
- * a fixed cost on top of its payload) plus the output's length, and
+ * The outgoing queue is the bytes wslay holds plus the output's length, and
  * max_queue, given at creation, bounds all of it: automatic pongs and close
- * frames included. cq__ws_stream_queue_text() refuses a message that would
+ * frames included (wslay's own records of the messages it holds are not
+ * counted: they go to the output at the end of each read, whose input is
+ * one bufferevent read at most). cq__ws_stream_queue_text() refuses a message that would
  * take it over; and once the queue is full, no frame is read (each may
  * queue a pong) until the output drains to half of max_queue, the
  * low-water mark (cq__ws_stream_blocked()). So a peer that sends but does
