@@ -34,6 +34,7 @@ typedef struct cq__account cq__account;
 typedef struct cq__pending cq__pending;
 typedef struct cq__workers cq__workers;
 typedef struct cq__ipc_client cq__ipc_client;
+typedef struct cq__spool cq__spool;
 
 /*
  * Return codes: every function here returns CQ_OK or a negative CQ_E* code
@@ -97,6 +98,7 @@ typedef struct cq__counters {
     uint64_t calls_answered;
     uint64_t calls_failed;
     uint64_t frames_ignored;
+    uint64_t events_refused; /* Read, but neither memory nor file had room. */
 } cq__counters;
 
 struct cq__bridge {
@@ -114,6 +116,7 @@ struct cq__bridge {
     struct evconnlistener *ipc_listener;
     int stopping;
     cq__counters n;
+    cq__spool *orphans; /* Events of closed connections, still to handle. */
 };
 
 /* An event that arrived while the workers were full. */
@@ -122,6 +125,43 @@ typedef struct cq__held {
     size_t len;
     char json[];
 } cq__held;
+
+/*
+ * spool.c: the events a connection read that no worker took yet, in order:
+ * in memory up to a bound, then in an unlinked temporary file ($TMPDIR,
+ * else /tmp) up to another, then refused. Kept in the connection, and in
+ * the bridge's orphans once the connection is gone, until handled.
+ */
+struct cq__spool {
+    int64_t self_id;        /* The account the events came for. */
+    cq__held *head, *tail;  /* In memory, older than any in the file. */
+    size_t mem_bytes, nmem; /* Their bytes and number. */
+    int fd;                 /* The file, or -1 before the first spill. */
+    uint64_t rd, wr;        /* The file's records lie between these. */
+    size_t nfile;           /* And there are this many. */
+    size_t lost;            /* Dropped when the file failed; to count. */
+    struct cq__spool *next; /* In the bridge's orphans. */
+};
+
+void cq__spool_init(cq__spool *q, int64_t self_id);
+int cq__spool_empty(const cq__spool *q);
+/*
+ * Appends an event (copied): to memory while the file is empty and memory
+ * holds at most mem_cap bytes with it, else to the file while it holds at
+ * most file_cap bytes with it. Returns CQ_OK, CQ_ETOOBIG (both are full:
+ * refused), CQ_EIO (the file cannot be made or written; logged) or
+ * CQ_ENOMEM.
+ */
+int cq__spool_push(cq__spool *q, const char *json, size_t len, size_t mem_cap,
+                   size_t file_cap);
+/*
+ * Offers the events to w in order until it is full. Returns CQ_OK (empty)
+ * or CQ_EAGAIN. Events the file fails to give back are logged and added to
+ * q->lost, for the caller to count.
+ */
+int cq__spool_drain(cq__spool *q, cq__workers *w);
+/* Frees every event and the file; returns how many events there were. */
+size_t cq__spool_clear(cq__spool *q);
 
 /* conn.c: one TCP connection from handshake to close. */
 typedef enum cq__conn_state {
@@ -140,9 +180,10 @@ struct cq__ws_conn {
     cq__account *acct;   /* NULL until registered. */
     struct event *timer; /* Handshake deadline, then keepalive. */
     uint64_t last_rx_ms;
-    struct cq__held *held; /* Events waiting for a worker, in order. */
-    struct cq__held *held_tail;
-    size_t held_bytes;
+    uint64_t full_since_ms; /* Outgoing queue full since then, or 0. */
+    cq__spool held;         /* Events waiting for a worker, in order. */
+    uint64_t refused;       /* Events refused and not yet logged. */
+    uint64_t refused_log_ms;
     size_t npending; /* Calls whose answers come on this one. */
     char peer[64];
     cq__ws_conn *prev, *next; /* In the bridge's list. */
@@ -159,8 +200,17 @@ void cq__conn_close(cq__ws_conn *c, uint16_t code, const char *reason);
 void cq__conn_resume_paused(cq__bridge *br);
 /* Reads again although events are held: an answer is awaited on c. */
 void cq__conn_reading_needed(cq__ws_conn *c);
-/* Frees every connection at once (shutdown). */
+/* Frees every connection at once, and the events held (shutdown). */
 void cq__conn_free_all(cq__bridge *br);
+
+/* spool.c: the bytes queued in the bridge, for the status answer. */
+typedef struct cq__queue_totals {
+    uint64_t held_events; /* Events read and waiting for a worker. */
+    uint64_t held_memory; /* Their bytes in memory. */
+    uint64_t held_file;   /* Their bytes in spill files. */
+    uint64_t outgoing;    /* Bytes waiting to go out (see ws/stream.h). */
+} cq__queue_totals;
+void cq__bridge_queue_totals(cq__bridge *br, cq__queue_totals *t);
 uint64_t cq__now_ms(void);
 
 /* accounts.c */

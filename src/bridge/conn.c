@@ -3,9 +3,19 @@
  * by ws/handshake.c), then WebSocket frames through a ws/stream.c stream on
  * a bufferevent, the keepalive timer and the close. Loop thread only.
  *
- * The stream's outgoing queue (the output plus wslay's) is bounded by
- * ws_max_queue. Bytes after the handshake head stay in the input: they are
- * the first frames.
+ * Flow control (DESIGN.md section 7). The stream's outgoing queue (the
+ * output plus wslay's, pongs and close frames included) is bounded by
+ * ws_max_queue: once full, the stream stops reading until it drains to
+ * half, and a peer whose queue stays full for ws_timeout_ms (checked at each
+ * keepalive tick, so up to one ws_ping_interval_ms later) is closed with
+ * 1008, policy violation, and one log line: it sends but does not read.
+ * Events read while the workers are full are held in the connection's
+ * spool (spool.c: ws_max_queue bytes in memory, then ws_max_spill bytes in
+ * a temporary file), then refused, counted and logged at most once a
+ * second; reading goes on whenever an answer is awaited, so a Universal
+ * connection's API answers still flow. Events held when their connection
+ * ends go to the bridge's orphans and are still handled. Bytes after the
+ * handshake head stay in the input: they are the first frames.
  */
 #include "config.h"
 
@@ -42,11 +52,56 @@ static void set_timer(cq__ws_conn *c, long ms)
 }
 
 
+/* Logs the events refused on c since the last such line. */
+static void log_refused(cq__ws_conn *c)
+{
+    if (c->refused == 0)
+        return;
+    cq_log(CQ_LOG_ERROR,
+           "%s: %" PRIu64 " events refused: ws_max_queue bytes held in "
+           "memory and ws_max_spill in the spill file",
+           c->peer, c->refused);
+    c->refused = 0;
+    c->refused_log_ms = cq__now_ms();
+}
+
+
+/*
+ * Hands the events c still holds to the bridge's orphans, to be handled
+ * as workers free up; their calls then go to the account's other
+ * connections, if any. Out of memory, they are counted as refused.
+ */
+static void orphan_held(cq__ws_conn *c)
+{
+    cq__bridge *br = c->br;
+    size_t n = c->held.nmem + c->held.nfile;
+    cq__spool *q;
+
+    if (n == 0)
+        return;
+    q = malloc(sizeof(*q));
+    if (q == NULL) {
+        br->n.events_refused += cq__spool_clear(&c->held);
+        return;
+    }
+    *q = c->held;
+    cq__spool_init(&c->held, q->self_id);
+    q->next = br->orphans;
+    br->orphans = q;
+    cq_log(CQ_LOG_WARN,
+           "%s: closed with %zu events held; they are still handled, "
+           "their calls going to the account's other connections if any",
+           c->peer, n);
+}
+
+
 /* Frees c now: the socket, the stream, its account slot and its list entry. */
 static void conn_free(cq__ws_conn *c)
 {
     cq__bridge *br = c->br;
 
+    log_refused(c);
+    orphan_held(c);
     cq__account_detach(br, c);
     if (c->prev != NULL)
         c->prev->next = c->next;
@@ -59,12 +114,6 @@ static void conn_free(cq__ws_conn *c)
     if (c->timer != NULL)
         event_free(c->timer);
     bufferevent_free(c->bev);
-    while (c->held != NULL) {
-        cq__held *h = c->held;
-
-        c->held = h->next;
-        free(h);
-    }
     free(c);
 }
 
@@ -142,46 +191,39 @@ void cq__conn_reading_needed(cq__ws_conn *c)
 }
 
 
+/* Counts an event refused, logging at most one line a second per peer. */
+static void refuse(cq__ws_conn *c, int err)
+{
+    c->br->n.events_refused++;
+    c->refused++;
+    if (err != CQ_ETOOBIG)
+        cq_log(CQ_LOG_ERROR, "%s: cannot hold an event: %s", c->peer,
+               cq_strerror(err));
+    if (cq__now_ms() - c->refused_log_ms >= 1000)
+        log_refused(c);
+}
+
+
 /*
- * Hands an event to the workers, or holds it. Reading stops while events
- * are held (back-pressure), except while a worker waits for an answer on
- * this connection: a Universal connection carries both, and not reading it
- * would leave that worker, and so every held event, stuck until timeouts.
- * Events read meanwhile are held in order, up to ws_max_queue bytes; past
- * that the peer is told to back off (close 1013) rather than any being lost.
+ * Hands an event to the workers, or holds it in order. Reading stops while
+ * events are held (back-pressure), except while a worker waits for an
+ * answer on this connection: a Universal connection carries both, and not
+ * reading it would leave that worker, and so every held event, stuck until
+ * timeouts. Events read meanwhile go to the spool.
  */
 static void offer_event(cq__ws_conn *c, const char *msg, size_t len)
 {
-    cq__held *h;
+    const cq__conf *conf = c->br->conf;
+    int rc;
 
     c->br->n.events_received++;
-    if (c->held == NULL &&
-        cq__workers_offer(c->br->workers, c->self_id, msg, len) == 0)
+    if (cq__spool_empty(&c->held) &&
+        cq__workers_offer(c->br->workers, c->self_id, msg, len) == CQ_OK)
         return;
-    if (c->held_bytes + len > (size_t)c->br->conf->ws_max_queue) {
-        cq_log(CQ_LOG_ERROR,
-               "%s: over %ld bytes of events wait for workers; "
-               "closing (1013)",
-               c->peer, c->br->conf->ws_max_queue);
-        cq__conn_close(c, cq__bridge_close_code(CQ_EAGAIN),
-                       "too many events waiting for workers");
-        return;
-    }
-    h = malloc(sizeof(*h) + len);
-    if (h == NULL) {
-        cq_log(CQ_LOG_ERROR, "%s: out of memory; closing", c->peer);
-        cq__conn_close(c, cq__bridge_close_code(CQ_ENOMEM), "out of memory");
-        return;
-    }
-    h->next = NULL;
-    h->len = len;
-    memcpy(h->json, msg, len);
-    if (c->held_tail != NULL)
-        c->held_tail->next = h;
-    else
-        c->held = h;
-    c->held_tail = h;
-    c->held_bytes += len;
+    rc = cq__spool_push(&c->held, msg, len, (size_t)conf->ws_max_queue,
+                        (size_t)conf->ws_max_spill);
+    if (rc != CQ_OK)
+        refuse(c, rc);
     if (c->npending == 0)
         pause_reading(c);
 }
@@ -269,38 +311,81 @@ void cq__conn_close(cq__ws_conn *c, uint16_t code, const char *reason)
 }
 
 
+/* Offers q's events; CQ_OK when it is empty, else CQ_EAGAIN. */
+static int drain(cq__bridge *br, cq__spool *q)
+{
+    int rc = cq__spool_drain(q, br->workers);
+
+    br->n.events_refused += q->lost;
+    q->lost = 0;
+    return rc;
+}
+
+
 void cq__conn_resume_paused(cq__bridge *br)
 {
     cq__ws_conn *c;
 
-    for (c = br->conns; c != NULL; c = c->next) {
-        if (c->held == NULL || c->state != CQ__CONN_OPEN)
-            continue;
-        while (c->held != NULL) {
-            cq__held *h = c->held;
+    /* The orphans first: they were read before anything still held. */
+    while (br->orphans != NULL) {
+        cq__spool *q = br->orphans;
 
-            if (cq__workers_offer(br->workers, c->self_id, h->json, h->len) !=
-                0)
-                return; /* Still full: again when the next one finishes. */
-            c->held = h->next;
-            c->held_bytes -= h->len;
-            free(h);
-        }
-        c->held_tail = NULL;
-        resume_reading(c);
+        if (drain(br, q) != CQ_OK)
+            return; /* Still full: again when the next one finishes. */
+        br->orphans = q->next;
+        cq__spool_clear(q);
+        free(q);
     }
+    for (c = br->conns; c != NULL; c = c->next) {
+        if (cq__spool_empty(&c->held))
+            continue;
+        if (drain(br, &c->held) != CQ_OK)
+            return;
+        if (c->state == CQ__CONN_OPEN)
+            resume_reading(c);
+    }
+}
+
+
+/*
+ * A peer whose outgoing queue stays full (it does not read) for
+ * ws_timeout_ms is closed with 1008; returns 1 then.
+ */
+static int close_if_stuck(cq__ws_conn *c, uint64_t now)
+{
+    long limit = c->br->conf->ws_timeout_ms;
+
+    if (!cq__ws_stream_blocked(c->ws)) {
+        c->full_since_ms = 0;
+        return 0;
+    }
+    if (c->full_since_ms == 0)
+        c->full_since_ms = now;
+    if (now - c->full_since_ms < (uint64_t)limit)
+        return 0;
+    cq_log(CQ_LOG_WARN,
+           "%s: %zu bytes wait to go out and it has not read for %ld ms; "
+           "closing (1008)",
+           c->peer, cq__ws_stream_queued(c->ws), limit);
+    cq__conn_close(c, cq__bridge_close_code(CQ_EINVAL),
+                   "not reading what is sent");
+    return 1;
 }
 
 
 static void on_keepalive(cq__ws_conn *c)
 {
     const cq__conf *conf = c->br->conf;
-    uint64_t idle;
+    uint64_t now = cq__now_ms(), idle;
 
+    if (c->refused > 0)
+        log_refused(c);
+    if (close_if_stuck(c, now))
+        return;
     /* While we do not read, the peer's silence is ours: do not judge it. */
-    if (cq__ws_stream_paused(c->ws))
-        c->last_rx_ms = cq__now_ms();
-    idle = cq__now_ms() - c->last_rx_ms;
+    if (cq__ws_stream_paused(c->ws) || cq__ws_stream_blocked(c->ws))
+        c->last_rx_ms = now;
+    idle = now - c->last_rx_ms;
 
     if (idle >= (uint64_t)conf->ws_timeout_ms) {
         cq_log(CQ_LOG_WARN, "%s: silent for %" PRIu64 " ms; closing", c->peer,
@@ -308,13 +393,28 @@ static void on_keepalive(cq__ws_conn *c)
         close_after_flush(c);
         return;
     }
-    if (idle >= (uint64_t)conf->ws_ping_interval_ms) {
+    if (idle >= (uint64_t)conf->ws_ping_interval_ms &&
+        !cq__ws_stream_blocked(c->ws)) {
         cq__ws_stream_queue_ping(c->ws);
         end_if_over(c, cq__ws_stream_flush(c->ws));
         if (c->state != CQ__CONN_OPEN)
             return;
     }
     set_timer(c, conf->ws_ping_interval_ms);
+}
+
+
+static void finish_handshake(cq__ws_conn *c, const cq__ws_request *req,
+                             const cq__ws_verdict *v, size_t head_len);
+
+/* No complete upgrade request in time: 408, then close. */
+static void handshake_timeout(cq__ws_conn *c)
+{
+    cq__ws_verdict v = {408, "no complete upgrade request in time",
+                        CQ__WS_UNIVERSAL, 0};
+
+    finish_handshake(c, NULL, &v,
+                     evbuffer_get_length(bufferevent_get_input(c->bev)));
 }
 
 
@@ -326,10 +426,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
     (void)what;
     switch (c->state) {
     case CQ__CONN_HANDSHAKE:
-        cq_log(CQ_LOG_WARN, "%s: no complete upgrade request in %ld ms",
-               c->peer, c->br->conf->handshake_timeout_ms);
-        c->br->n.handshakes_rejected++;
-        conn_free(c);
+        handshake_timeout(c);
         break;
     case CQ__CONN_OPEN:
         on_keepalive(c);
@@ -367,6 +464,7 @@ static void finish_handshake(cq__ws_conn *c, const cq__ws_request *req,
     }
     c->role = v->role;
     c->self_id = v->self_id;
+    c->held.self_id = v->self_id;
     c->state = CQ__CONN_OPEN;
     c->last_rx_ms = cq__now_ms();
     if (cq__account_attach(c->br, c) != 0) {
@@ -437,6 +535,7 @@ void cq__conn_accept(cq__bridge *br, int fd, const char *peer)
         return;
     }
     c->br = br;
+    cq__spool_init(&c->held, 0);
     snprintf(c->peer, sizeof(c->peer), "%s", peer);
     c->bev = bufferevent_socket_new(br->base, fd, BEV_OPT_CLOSE_ON_FREE);
     c->timer = evtimer_new(br->base, on_timer, c);
@@ -464,6 +563,17 @@ void cq__conn_accept(cq__bridge *br, int fd, const char *peer)
 
 void cq__conn_free_all(cq__bridge *br)
 {
+    size_t dropped = 0;
+
     while (br->conns != NULL)
         conn_free(br->conns);
+    while (br->orphans != NULL) {
+        cq__spool *q = br->orphans;
+
+        br->orphans = q->next;
+        dropped += cq__spool_clear(q);
+        free(q);
+    }
+    if (dropped > 0)
+        cq_log(CQ_LOG_WARN, "stopping: %zu held events not handled", dropped);
 }

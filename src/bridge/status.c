@@ -38,6 +38,7 @@ static size_t write_accounts(cq__bridge *br, cq__jw *w)
 void cq__bridge_status_write(cq__bridge *br, cq__jw *w)
 {
     const cq__counters *n = &br->n;
+    cq__queue_totals q;
     size_t pending;
 
     cq__jw_kstr(w, "status", "ok");
@@ -56,5 +57,12 @@ void cq__bridge_status_write(cq__bridge *br, cq__jw *w)
     cq__jw_kint(w, "calls_answered", (int64_t)n->calls_answered);
     cq__jw_kint(w, "calls_failed", (int64_t)n->calls_failed);
     cq__jw_kint(w, "frames_ignored", (int64_t)n->frames_ignored);
+    /* Flow control (DESIGN.md section 7): what is held, and where. */
+    cq__bridge_queue_totals(br, &q);
+    cq__jw_kint(w, "events_refused", (int64_t)n->events_refused);
+    cq__jw_kint(w, "events_held", (int64_t)q.held_events);
+    cq__jw_kint(w, "queued_memory", (int64_t)q.held_memory);
+    cq__jw_kint(w, "queued_file", (int64_t)q.held_file);
+    cq__jw_kint(w, "queued_outgoing", (int64_t)q.outgoing);
     cq__jw_close(w);
 }

@@ -53,7 +53,11 @@ static const opt opts[] = {
     NUM(ws_max_message, 1024, 64L << 20,
         "bridge: largest WebSocket message, bytes [1048576]"),
     NUM(ws_max_queue, 65536, 1L << 30,
-        "bridge: outgoing bytes queued per connection [8388608]"),
+        "bridge: bytes queued per connection: outgoing, and events "
+        "held in memory [8388608]"),
+    NUM(ws_max_spill, 0, 1L << 40,
+        "bridge: bytes of events held in a temporary file per connection, "
+        "past ws_max_queue in memory [268435456]"),
     NUM(ws_ping_interval_ms, 100, 3600000,
         "bridge: ping a connection idle this long [30000]"),
     NUM(ws_timeout_ms, 200, 3600000,
@@ -85,6 +89,7 @@ void cq__conf_init(cq__conf *c)
     c->backlog = 1024;
     c->ws_max_message = 1L << 20;
     c->ws_max_queue = 8L << 20;
+    c->ws_max_spill = 256L << 20;
     c->ws_ping_interval_ms = 30000;
     c->ws_timeout_ms = 90000;
     c->handshake_timeout_ms = 5000;

@@ -36,7 +36,8 @@ typedef struct cq__conf {
     long threads;
     long backlog;
     long ws_max_message;       /* Largest WebSocket message, bytes. */
-    long ws_max_queue;         /* Outgoing bytes queued per connection. */
+    long ws_max_queue;         /* Bytes queued per connection, each way. */
+    long ws_max_spill;         /* Held event bytes in a file, per connection. */
     long ws_ping_interval_ms;  /* Ping a connection this long idle. */
     long ws_timeout_ms;        /* Close a connection this long silent. */
     long handshake_timeout_ms; /* Whole upgrade request deadline. */

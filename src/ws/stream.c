@@ -22,9 +22,56 @@ struct cq__ws_stream {
     size_t max_queue;
     cq__ws_text_cb *on_text;
     void *arg;
-    int paused;  /* Reading stopped by the owner. */
-    int in_recv; /* Inside wslay_event_recv(): writing waits. */
+    int paused;          /* Reading stopped by the owner. */
+    int blocked;         /* Reading stopped: the outgoing queue is full. */
+    int ended;           /* Closing or over: reading never starts again. */
+    int in_recv;         /* Inside wslay_event_recv(): writing waits. */
+    int reading;         /* Read events are enabled, as far as we know. */
+    uint16_t proto_code; /* The close code we wrote past wslay, or 0. */
+    int client;          /* Our frames are masked. */
 };
+
+
+/*
+ * Reads when nobody stops it: the owner, the outgoing bound or the end.
+ * Only a change touches the bufferevent; once ended, the owner alone
+ * decides (it may read to linger).
+ */
+static void set_reading(cq__ws_stream *s)
+{
+    int want = !s->paused && !s->blocked && !s->ended;
+
+    if (want == s->reading)
+        return;
+    s->reading = want;
+    if (!want) {
+        bufferevent_disable(s->bev, EV_READ);
+        return;
+    }
+    bufferevent_enable(s->bev, EV_READ);
+    /* Frames already in the input are read from the loop, not from here. */
+    bufferevent_trigger(s->bev, EV_READ,
+                        BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+}
+
+
+/*
+ * The output's callback: once a blocked stream's queue has drained to half
+ * of max_queue (the low-water mark, so that reading does not flap at the
+ * bound), reading starts again.
+ */
+static void on_output(struct evbuffer *out, const struct evbuffer_cb_info *info,
+                      void *arg)
+{
+    cq__ws_stream *s = arg;
+
+    (void)out;
+    if (!s->blocked || info->n_deleted == 0 ||
+        cq__ws_stream_queued(s) > s->max_queue / 2)
+        return;
+    s->blocked = 0;
+    set_reading(s);
+}
 
 
 static ssize_t on_recv(wslay_event_context_ptr ws, uint8_t *buf, size_t len,
@@ -34,9 +81,16 @@ static ssize_t on_recv(wslay_event_context_ptr ws, uint8_t *buf, size_t len,
     int n;
 
     (void)flags;
-    /* While paused, nothing more is read (back-pressure). */
-    n = s->paused ? 0
-                  : evbuffer_remove(bufferevent_get_input(s->bev), buf, len);
+    /*
+     * Nothing more is read while paused or while the outgoing queue is full
+     * (back-pressure): each frame read may queue an answer (a pong), so a
+     * peer that sends but does not read is held to max_queue.
+     */
+    if (!s->paused && !s->blocked && cq__ws_stream_queued(s) >= s->max_queue)
+        s->blocked = 1;
+    n = s->paused || s->blocked
+            ? 0
+            : evbuffer_remove(bufferevent_get_input(s->bev), buf, len);
     if (n <= 0) {
         wslay_event_set_error(ws, WSLAY_ERR_WOULDBLOCK);
         return -1;
@@ -125,6 +179,13 @@ cq__ws_stream *cq__ws_stream_new(struct bufferevent *bev, int client,
         return NULL;
     }
     wslay_event_config_set_max_recv_msg_length(s->ws, (uint64_t)max_message);
+    s->client = client;
+    s->reading = 1; /* The owner reads on bev while it shakes hands. */
+    if (evbuffer_add_cb(bufferevent_get_output(bev), on_output, s) == NULL) {
+        wslay_event_context_free(s->ws);
+        free(s);
+        return NULL;
+    }
     return s;
 }
 
@@ -133,6 +194,7 @@ void cq__ws_stream_free(cq__ws_stream *s)
 {
     if (s == NULL)
         return;
+    evbuffer_remove_cb(bufferevent_get_output(s->bev), on_output, s);
     wslay_event_context_free(s->ws);
     free(s);
 }
@@ -143,11 +205,41 @@ int cq__ws_stream_flush(cq__ws_stream *s)
     /* Inside wslay_event_recv(): cq__ws_stream_pump() writes afterwards. */
     if (s->in_recv)
         return CQ__WS_OPEN;
-    if (wslay_event_send(s->ws) != 0)
+    if (s->proto_code != 0 || wslay_event_send(s->ws) != 0)
         return CQ_EIO;
     if (!wslay_event_want_read(s->ws) && !wslay_event_want_write(s->ws))
         return CQ__WS_CLOSED;
     return CQ__WS_OPEN;
+}
+
+
+/*
+ * wslay's frame layer found a protocol error (a fragmented or oversized
+ * control frame, say): it queued an empty close and gave up. RFC 6455
+ * section 7.1.7 wants 1002, so that frame is written here instead, and
+ * nothing wslay still holds goes out after it. Returns CQ_EPARSE.
+ */
+static int protocol_close(cq__ws_stream *s)
+{
+    uint8_t frame[8] = {0x88, 0x02, 0x03, 0xea};
+    size_t len = 4;
+
+    s->ended = 1;
+    s->proto_code = 1002;
+    if (s->client) {
+        uint8_t *key = frame + 2;
+
+        /* Masked: the payload follows the 4-byte key, XORed with it. */
+        frame[1] = 0x82;
+        if (cq__ws_random(key, 4) != CQ_OK)
+            memset(key, 0, 4);
+        frame[6] = 0x03 ^ key[0];
+        frame[7] = 0xea ^ key[1];
+        len = 8;
+    }
+    bufferevent_write(s->bev, frame, len);
+    set_reading(s);
+    return CQ_EPARSE;
 }
 
 
@@ -162,12 +254,20 @@ int cq__ws_stream_pump(cq__ws_stream *s)
         rc = wslay_event_recv(s->ws);
         s->in_recv = 0;
     }
+    if (rc == WSLAY_ERR_CALLBACK_FAILURE)
+        return protocol_close(s);
     if (rc != 0) {
         /* wslay gives up; a close it queued may still go out. */
+        s->ended = 1;
         wslay_event_send(s->ws);
         return CQ_ENOMEM;
     }
-    return cq__ws_stream_flush(s);
+    rc = cq__ws_stream_flush(s);
+    if (rc != CQ__WS_OPEN)
+        s->ended = 1;
+    /* A pump that found the queue full leaves reading stopped. */
+    set_reading(s);
+    return rc;
 }
 
 
@@ -205,6 +305,8 @@ int cq__ws_stream_queue_close(cq__ws_stream *s, uint16_t code,
     int rc = wslay_event_queue_close(s->ws, code, (const uint8_t *)reason, len);
 
     wslay_event_shutdown_read(s->ws);
+    s->ended = 1;
+    set_reading(s);
     return queue_error(rc);
 }
 
@@ -212,7 +314,7 @@ int cq__ws_stream_queue_close(cq__ws_stream *s, uint16_t code,
 void cq__ws_stream_pause(cq__ws_stream *s)
 {
     s->paused = 1;
-    bufferevent_disable(s->bev, EV_READ);
+    set_reading(s);
 }
 
 
@@ -221,16 +323,19 @@ void cq__ws_stream_resume(cq__ws_stream *s)
     if (!s->paused)
         return;
     s->paused = 0;
-    bufferevent_enable(s->bev, EV_READ);
-    /* Frames already in the input are read from the loop, not from here. */
-    bufferevent_trigger(s->bev, EV_READ,
-                        BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+    set_reading(s);
 }
 
 
 int cq__ws_stream_paused(const cq__ws_stream *s)
 {
     return s->paused;
+}
+
+
+int cq__ws_stream_blocked(const cq__ws_stream *s)
+{
+    return s->blocked;
 }
 
 
@@ -252,5 +357,7 @@ int cq__ws_stream_peer_closed(const cq__ws_stream *s, uint16_t *code)
 
 uint16_t cq__ws_stream_code_sent(const cq__ws_stream *s)
 {
+    if (s->proto_code != 0)
+        return s->proto_code;
     return wslay_event_get_status_code_sent(s->ws);
 }

@@ -11,10 +11,17 @@
  * cq__ws_text_cb as a NUL-terminated copy; binary messages are ignored (as
  * go-cqhttp does) and control frames (ping, pong, close) are wslay's.
  *
- * The outgoing queue is the bytes wslay holds plus the output's length;
- * cq__ws_stream_queue_text() refuses a message that would take it over the
- * max_queue given at creation, which is how a peer that does not read is
- * bounded.
+ * The outgoing queue is the bytes wslay holds plus the output's length, and
+ * max_queue, given at creation, bounds all of it: automatic pongs and close
+ * frames included (wslay's own records of the messages it holds are not
+ * counted: they go to the output at the end of each read, whose input is
+ * one bufferevent read at most). cq__ws_stream_queue_text() refuses a message that would
+ * take it over; and once the queue is full, no frame is read (each may
+ * queue a pong) until the output drains to half of max_queue, the
+ * low-water mark (cq__ws_stream_blocked()). So a peer that sends but does
+ * not read holds at most max_queue bytes here; the input is not read
+ * meanwhile, and the kernel's window stops the peer. What to do with a
+ * peer that stays blocked is the owner's.
  *
  * Never send from inside receive: wslay must not be asked to write while
  * wslay_event_recv() runs, and that is exactly when the owner's text
@@ -29,8 +36,10 @@
  * CQ__WS_OPEN while frames may still flow, CQ__WS_CLOSED once the close
  * handshake is over (either side started it, or wslay closed for a
  * protocol error or a message over max_message, codes 1002 and 1009), or a
- * negative code when wslay gave up; in the last two cases the owner ends
- * the connection once the output is flushed. What goes to the network after
+ * negative code when wslay gave up (CQ_EPARSE: a frame-level protocol
+ * error, answered with a close frame of code 1002 written by the stream);
+ * in the last two cases the owner ends the connection once the output is
+ * flushed. What goes to the network after
  * that (lingering, timers) is the owner's.
  *
  * Ownership: the owner owns the bufferevent, keeps its callbacks and
@@ -76,8 +85,10 @@ void cq__ws_stream_free(cq__ws_stream *s);
  * read callback. Inside the text callback it does nothing and returns
  * CQ__WS_OPEN. Returns CQ__WS_OPEN, CQ__WS_CLOSED, or:
  *
- * CQ_ENOMEM   wslay gave up reading (out of memory, or a callback failed);
- *             what it had queued was written.
+ * CQ_ENOMEM   wslay gave up reading (out of memory); what it had queued
+ *             was written.
+ * CQ_EPARSE   a frame-level protocol error: a close frame with 1002 was
+ *             written, and nothing else that was queued.
  * CQ_EIO      writing into the output failed.
  */
 int cq__ws_stream_pump(cq__ws_stream *s);
@@ -113,14 +124,17 @@ int cq__ws_stream_queue_close(cq__ws_stream *s, uint16_t code,
 /*
  * Stops reading frames (back-pressure): the input is left alone and
  * read events are disabled until cq__ws_stream_resume(), which enables them
- * and has the loop read what is waiting (not from inside the call).
+ * (unless the outgoing queue still blocks reading) and has the loop read
+ * what is waiting (not from inside the call).
  */
 void cq__ws_stream_pause(cq__ws_stream *s);
 void cq__ws_stream_resume(cq__ws_stream *s);
 
 /* Queries. */
 int cq__ws_stream_paused(const cq__ws_stream *s);
-/* The outgoing queue: bytes held by wslay plus the output's length. */
+/* Whether reading stopped because the outgoing queue is full. */
+int cq__ws_stream_blocked(const cq__ws_stream *s);
+/* The outgoing queue as bounded by max_queue (see above). */
 size_t cq__ws_stream_queued(const cq__ws_stream *s);
 /* Whether a close frame came; if so *code is its status code (1005 none). */
 int cq__ws_stream_peer_closed(const cq__ws_stream *s, uint16_t *code);

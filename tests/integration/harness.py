@@ -263,6 +263,9 @@ def main():
         name = os.path.splitext(os.path.basename(path))[0]
         spec = importlib.util.spec_from_file_location(name, path)
         mod = importlib.util.module_from_spec(spec)
+        # A module may import an earlier one's helpers without running its
+        # @test lines again.
+        sys.modules[name] = mod
         spec.loader.exec_module(mod)
     h = Harness()
     results = []

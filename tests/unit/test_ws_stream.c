@@ -128,6 +128,31 @@ T_CASE(queue_bound)
     peer_close(&p);
 }
 
+T_CASE(full_queue_stops_reading)
+{
+    peer p;
+    int blocked, unblocked;
+
+    T_CHECK(peer_open(&p, 10) == 0);
+    /* The peer does not read: what is written stays in the output. */
+    bufferevent_disable(p.pair[1], EV_READ);
+    T_EQ_INT(cq__ws_stream_queue_text(p.s, "0123456789", 10), CQ_OK);
+    T_EQ_INT(cq__ws_stream_flush(p.s), CQ__WS_OPEN);
+    peer_send(&p, "ping");
+    T_EQ_INT(cq__ws_stream_pump(p.s), CQ__WS_OPEN);
+    blocked = cq__ws_stream_blocked(p.s);
+    /* It reads again: the output drains below half, and so reading goes on. */
+    bufferevent_enable(p.pair[1], EV_READ);
+    event_base_loop(p.base, EVLOOP_NONBLOCK);
+    unblocked = !cq__ws_stream_blocked(p.s);
+    T_EQ_INT(p.calls, 0);
+    T_EQ_INT(cq__ws_stream_pump(p.s), CQ__WS_OPEN);
+    peer_close(&p);
+    T_EQ_INT(blocked, 1);
+    T_EQ_INT(unblocked, 1);
+    T_EQ_INT(p.calls, 1);
+}
+
 T_CASE(close_ends_after_flush)
 {
     peer p;
@@ -215,6 +240,7 @@ T_SUITE(test_ws_stream_cases) = {
      reply_from_callback_is_deferred},
     {"ws_stream/empty_text_message", empty_text_message},
     {"ws_stream/queue_bound", queue_bound},
+    {"ws_stream/full_queue_stops_reading", full_queue_stops_reading},
     {"ws_stream/close_ends_after_flush", close_ends_after_flush},
     {"ws_stream/paused_reads_nothing", paused_reads_nothing},
     {"ws_stream/client_key_and_answer", client_key_and_answer},
