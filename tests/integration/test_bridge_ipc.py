@@ -364,3 +364,29 @@ def live_socket_kept_stale_socket_replaced(h):
     check("exists and is not a socket" in b.log(), b.log())
     with open(plain) as f:
         eq(f.read(), "keep me", "the file is untouched")
+
+
+@test
+def fcgi_listen_live_socket_kept(h):
+    """cqhttp-fcgi --listen PATH shares the probe: a second responder on a
+    live path exits 1 and the first keeps its socket."""
+    d = tempfile.mkdtemp(prefix="cq-fcgi-", dir=h.tmp)
+    path = os.path.join(d, "fcgi.sock")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CQHTTP_")}
+    exe = program("src/fcgi/cqhttp-fcgi")
+    first = subprocess.Popen([exe, "--listen", path], env=env,
+                             stdin=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: os.path.exists(path), what="the first responder")
+        second = subprocess.run([exe, "--listen", path], env=env,
+                                stdin=subprocess.DEVNULL,
+                                capture_output=True, timeout=10)
+        eq(second.returncode, 1, "second responder's exit code")
+        check(b"another process is listening there" in second.stderr,
+              second.stderr)
+        with socket.socket(socket.AF_UNIX) as s:
+            s.connect(path)     # The first one's socket is still there.
+    finally:
+        first.send_signal(signal.SIGTERM)
+        eq(first.wait(timeout=15), 0, "first responder's exit code")
