@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -34,6 +35,14 @@
  * their calls: enough to return from the handler, not to run another.
  */
 #define JOIN_GRACE_MS 1000
+/* How long both listeners pause after accept() failed (EMFILE, ...). */
+#define ACCEPT_PAUSE_MS 250
+/*
+ * Descriptors kept out of max_connections: standard streams, the log, the
+ * listeners, the event loop's own, and per worker its curl connections and
+ * a temporary file or two.
+ */
+#define RESERVED_FDS(threads) (64 + 4 * (threads))
 
 typedef struct shutdown_state {
     cq__bridge *br;
@@ -91,25 +100,108 @@ uint16_t cq__bridge_close_code(int err)
 }
 
 
+int cq__ratelog_due(cq__ratelog *r, unsigned long *skipped)
+{
+    uint64_t now = cq__now_ms();
+
+    if (now < r->next_ms) {
+        r->skipped++;
+        return 0;
+    }
+    *skipped = r->skipped;
+    r->skipped = 0;
+    r->next_ms = now + CQ__RATELOG_MS;
+    return 1;
+}
+
+
 static void on_accept(struct evconnlistener *l, evutil_socket_t fd,
                       struct sockaddr *sa, int salen, void *arg)
 {
     cq__bridge *br = arg;
     char host[64] = "?", port[16] = "?", peer[96];
+    unsigned long skipped;
 
     (void)l;
-    if (br->nconns + br->nclients >= (size_t)br->conf->max_connections) {
-        cq_log(CQ_LOG_WARN,
-               "connection refused: max_connections (%ld) "
-               "reached",
-               br->conf->max_connections);
+    if (br->nconns + br->nclients >= (size_t)br->max_conns) {
         evutil_closesocket(fd);
+        if (cq__ratelog_due(&br->refuse_log, &skipped))
+            cq_log(CQ_LOG_WARN,
+                   "connection refused: max_connections (%ld) reached "
+                   "(%lu more refusals not logged)",
+                   br->max_conns, skipped);
         return;
     }
     getnameinfo(sa, (socklen_t)salen, host, sizeof(host), port, sizeof(port),
                 NI_NUMERICHOST | NI_NUMERICSERV);
     snprintf(peer, sizeof(peer), "%s:%s", host, port);
     cq__conn_accept(br, fd, peer);
+}
+
+
+void cq__bridge_on_accept_error(struct evconnlistener *l, void *arg)
+{
+    cq__bridge *br = arg;
+    int err = EVUTIL_SOCKET_ERROR();
+    struct timeval tv = {0, ACCEPT_PAUSE_MS * 1000};
+    unsigned long skipped;
+
+    /* Descriptors run out for both at once: pause both, not spin. */
+    if (br->ws_listener != NULL)
+        evconnlistener_disable(br->ws_listener);
+    if (br->ipc_listener != NULL)
+        evconnlistener_disable(br->ipc_listener);
+    evtimer_add(br->accept_timer, &tv);
+    if (cq__ratelog_due(&br->accept_log, &skipped))
+        cq_log(CQ_LOG_WARN,
+               "%s: accept: %s; new connections wait %d ms at a time "
+               "(%lu more failures not logged)",
+               l == br->ws_listener ? "WebSocket" : "API socket",
+               evutil_socket_error_to_string(err), ACCEPT_PAUSE_MS, skipped);
+}
+
+
+static void on_accept_resume(evutil_socket_t fd, short what, void *arg)
+{
+    cq__bridge *br = arg;
+
+    (void)fd;
+    (void)what;
+    if (br->stopping)
+        return;
+    if (br->ws_listener != NULL)
+        evconnlistener_enable(br->ws_listener);
+    if (br->ipc_listener != NULL)
+        evconnlistener_enable(br->ipc_listener);
+}
+
+
+/*
+ * max_connections, capped so that every connection it allows has a
+ * descriptor; the cap is logged. Returns it, or 0 (logged) when the limit
+ * leaves no room at all.
+ */
+static long cap_connections(const cq__conf *conf)
+{
+    long cap = conf->max_connections, reserve = RESERVED_FDS(conf->threads);
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY ||
+        rl.rlim_cur >= (rlim_t)(cap + reserve))
+        return cap;
+    if (rl.rlim_cur <= (rlim_t)reserve) {
+        cq_log(CQ_LOG_ERROR,
+               "the descriptor limit (%lu) leaves no room for connections: "
+               "raise it above %ld (LimitNOFILE=, ulimit -n)",
+               (unsigned long)rl.rlim_cur, reserve);
+        return 0;
+    }
+    cap = (long)rl.rlim_cur - reserve;
+    cq_log(CQ_LOG_WARN,
+           "max_connections %ld capped to %ld: the descriptor limit is %lu, "
+           "%ld kept for the rest",
+           conf->max_connections, cap, (unsigned long)rl.rlim_cur, reserve);
+    return cap;
 }
 
 
@@ -129,6 +221,8 @@ static struct evconnlistener *listen_ws(cq__bridge *br, const char *addr)
         (int)br->conf->backlog, res->ai_addr, (int)res->ai_addrlen);
     if (l == NULL)
         cq_log(CQ_LOG_ERROR, "listen %s: %s", addr, strerror(errno));
+    else
+        evconnlistener_set_error_cb(l, cq__bridge_on_accept_error);
     freeaddrinfo(res);
     return l;
 }
@@ -193,14 +287,19 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     if (br->stopping)
         return;
     cq_log(CQ_LOG_INFO,
-           "signal %d: finishing handlers and calls in flight "
-           "(up to %d ms), then exiting",
+           "signal %d: no new connections or API-socket calls; finishing "
+           "handlers and calls in flight (up to %d ms), then exiting",
            (int)sig, SHUTDOWN_WAIT_MS);
     br->stopping = 1;
+    /*
+     * Closed, not paused: a new client is refused at once (and cq_call
+     * falls back to HTTP) instead of waiting in the backlog.
+     */
     if (br->ws_listener != NULL)
-        evconnlistener_disable(br->ws_listener);
-    if (br->ipc_listener != NULL)
-        evconnlistener_disable(br->ipc_listener);
+        evconnlistener_free(br->ws_listener);
+    br->ws_listener = NULL;
+    cq__ipc_unlisten(br);
+    evtimer_del(br->accept_timer);
     cq__workers_stop(br->workers);
     s->deadline_ms = cq__now_ms() + SHUTDOWN_WAIT_MS;
     evtimer_add(s->tick, &tv);
@@ -307,10 +406,11 @@ static int run(cq__bridge *br)
     sigint = evsignal_new(br->base, SIGINT, on_signal, &s);
     sighup = evsignal_new(br->base, SIGHUP, on_hup, (void *)br->conf);
     s.tick = evtimer_new(br->base, on_tick, &s);
+    br->accept_timer = evtimer_new(br->base, on_accept_resume, br);
     br->workers = cq__workers_new(br, (int)br->conf->threads,
                                   (size_t)br->conf->threads * 2);
     if (sigterm == NULL || sigint == NULL || sighup == NULL || s.tick == NULL ||
-        br->workers == NULL)
+        br->accept_timer == NULL || br->workers == NULL)
         goto out;
     evsignal_add(sigterm, NULL);
     evsignal_add(sigint, NULL);
@@ -325,10 +425,10 @@ static int run(cq__bridge *br)
         goto out;
     cq_log(CQ_LOG_INFO,
            "cqhttp-bridge %s: WebSocket on %s, API socket %s, "
-           "%ld workers%s",
+           "%ld workers, max_connections %ld%s",
            CQ_VERSION, br->conf->listen ? br->conf->listen : "127.0.0.1:8081",
            br->conf->bridge_socket ? br->conf->bridge_socket : "none",
-           br->conf->threads,
+           br->conf->threads, br->max_conns,
            br->conf->access_token ? ", access token required" : "");
     warn_defaults(br->conf);
     event_base_dispatch(br->base);
@@ -337,10 +437,9 @@ out:
     stop_all(br, &s);
     if (br->ws_listener != NULL)
         evconnlistener_free(br->ws_listener);
-    if (br->ipc_listener != NULL) {
-        evconnlistener_free(br->ipc_listener);
-        unlink(br->conf->bridge_socket);
-    }
+    cq__ipc_unlisten(br);
+    if (br->accept_timer != NULL)
+        event_free(br->accept_timer);
     if (sigterm != NULL)
         event_free(sigterm);
     if (sigint != NULL)
@@ -350,6 +449,25 @@ out:
     if (s.tick != NULL)
         event_free(s.tick);
     return rc;
+}
+
+
+/*
+ * The settings the bridge derives before it starts: who may use the API
+ * socket, and how many connections fit the descriptor limit. Returns CQ_OK
+ * or CQ_EINVAL (logged).
+ */
+static int prepare(cq__bridge *br)
+{
+    char err[512];
+
+    if (cq__peer_allow_parse(&br->allow, br->conf->api_allow, err,
+                             sizeof(err)) != CQ_OK) {
+        cq_log(CQ_LOG_ERROR, "%s", err);
+        return CQ_EINVAL;
+    }
+    br->max_conns = cap_connections(br->conf);
+    return br->max_conns > 0 ? CQ_OK : CQ_EINVAL;
 }
 
 
@@ -373,6 +491,10 @@ int cq_bridge_main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     memset(&br, 0, sizeof(br));
     br.conf = &conf;
+    if (prepare(&br) != CQ_OK) {
+        cq__conf_free(&conf);
+        return 2;
+    }
     /* Workers wake the loop with event_active(): libevent needs locks. */
     if (evthread_use_pthreads() != 0 ||
         curl_global_init(CURL_GLOBAL_DEFAULT) != 0 ||

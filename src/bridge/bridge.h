@@ -99,7 +99,27 @@ typedef struct cq__counters {
     uint64_t calls_failed;
     uint64_t frames_ignored;
     uint64_t events_refused; /* Read, but neither memory nor file had room. */
+    uint64_t api_clients_refused; /* By api_allow or max_connections. */
+    uint64_t api_clients_stalled; /* Closed: answers unread too long. */
 } cq__counters;
+
+/*
+ * A log line that may come once per CQ__RATELOG_MS at most: the rest are
+ * counted and the count goes into the next line, so a flood of failures
+ * costs neither CPU nor disk.
+ */
+#define CQ__RATELOG_MS 5000
+typedef struct cq__ratelog {
+    uint64_t next_ms;
+    unsigned long skipped;
+} cq__ratelog;
+
+/* peer.c: who may use the API socket (api_allow). */
+#define CQ__PEER_ALLOW_MAX 32
+typedef struct cq__peer_allow {
+    unsigned uids[CQ__PEER_ALLOW_MAX], gids[CQ__PEER_ALLOW_MAX];
+    size_t nuids, ngids;
+} cq__peer_allow;
 
 struct cq__bridge {
     struct event_base *base;
@@ -114,6 +134,10 @@ struct cq__bridge {
     cq__workers *workers;
     struct evconnlistener *ws_listener;
     struct evconnlistener *ipc_listener;
+    struct event *accept_timer; /* Listening again after accept failed. */
+    long max_conns; /* max_connections, capped to the descriptor limit. */
+    cq__peer_allow allow;
+    cq__ratelog accept_log, refuse_log;
     int stopping;
     cq__counters n;
     cq__spool *orphans; /* Events of closed connections, still to handle. */
@@ -246,10 +270,50 @@ size_t cq__accounts_fail_all(cq__bridge *br, int err, const char *msg);
 /* Frees every account, failing their calls (CQ_ENETWORK). */
 void cq__accounts_free(cq__bridge *br);
 
-/* ipc.c: the API socket. Returns CQ_OK, CQ_EINVAL (path too long) or
- * CQ_EIO (cannot bind). */
+/*
+ * bridge.c: the listeners' shared guards. Whether a line may be logged now
+ * (1, with *skipped the lines left out since the last), or 0. Loop thread.
+ */
+int cq__ratelog_due(cq__ratelog *r, unsigned long *skipped);
+/*
+ * The error callback of both listeners (arg is the bridge): accept()
+ * failed (EMFILE, ENFILE, ...), so both pause briefly instead of spinning,
+ * with one log line per CQ__RATELOG_MS.
+ */
+void cq__bridge_on_accept_error(struct evconnlistener *l, void *arg);
+
+/*
+ * ipc.c: the API socket. Each client's requests in and answers out are
+ * bounded: past IPC_MAX_OUT bytes of unread answers, or too many calls in
+ * flight, its requests are not read until that drains, and a client whose
+ * answers stay unread api_stall_timeout_ms is closed.
+ *
+ * cq__ipc_listen claims path (see cq__net_unix_claim) and listens there;
+ * returns CQ_OK, CQ_EINVAL (path too long) or CQ_EIO (a live socket there,
+ * or cannot bind).
+ */
 int cq__ipc_listen(cq__bridge *br, const char *path);
+/* Removes the socket path and closes the listener (SIGTERM, exit); later
+ * clients are refused at once. Requests of connected clients get a
+ * "no_connection" answer once br->stopping is set. */
+void cq__ipc_unlisten(cq__bridge *br);
 void cq__ipc_free_all(cq__bridge *br);
+/* The API-socket queue totals, as members of the open object w. */
+void cq__ipc_status_write(cq__bridge *br, cq__jw *w);
+
+/*
+ * peer.c. Fills a from spec ("user:NAME|UID" and "group:NAME|GID", comma
+ * separated; NULL: the bridge's own user and group). Returns CQ_OK, or
+ * CQ_EINVAL with one line in err (bad syntax, unknown name, too many).
+ */
+int cq__peer_allow_parse(cq__peer_allow *a, const char *spec, char *err,
+                         size_t errlen);
+/*
+ * Is the peer of the Unix socket fd allowed by a (its uid, primary gid or a
+ * supplementary group listed, or root)? Returns 1 or 0, or CQ_EIO when the
+ * credentials cannot be read; describes the peer in who either way.
+ */
+int cq__peer_allowed(const cq__peer_allow *a, int fd, char *who, size_t wholen);
 
 /* workers.c: the handler pool. NULL when out of memory or no thread. */
 cq__workers *cq__workers_new(cq__bridge *br, int n, size_t queue_cap);

@@ -48,6 +48,7 @@ void cq__bridge_status_write(cq__bridge *br, cq__jw *w)
     pending = write_accounts(br, w);
     cq__jw_kint(w, "connections", (int64_t)br->nconns);
     cq__jw_kint(w, "api_clients", (int64_t)br->nclients);
+    cq__ipc_status_write(br, w);
     cq__jw_kint(w, "pending", (int64_t)pending);
     cq__jw_kint(w, "connections_accepted", (int64_t)n->connections_accepted);
     cq__jw_kint(w, "handshakes_rejected", (int64_t)n->handshakes_rejected);

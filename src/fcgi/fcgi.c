@@ -152,18 +152,16 @@ static int open_listen(const char *addr, int backlog)
         freeaddrinfo(res);
     } else {
         struct sockaddr_un sa;
+        char err[512];
 
-        memset(&sa, 0, sizeof(sa));
-        sa.sun_family = AF_UNIX;
-        if (strlen(addr) >= sizeof(sa.sun_path)) {
-            cq_log(CQ_LOG_ERROR, "--listen %s: path too long", addr);
+        /* A live socket is another instance's: never removed. */
+        if (cq__net_unix_claim(addr, &sa, err, sizeof(err)) != CQ_OK) {
+            cq_log(CQ_LOG_ERROR, "--listen %s", err);
             return -1;
         }
-        strcpy(sa.sun_path, addr);
         fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (fd < 0)
             return -1;
-        unlink(addr); /* A stale socket from an earlier run. */
         /* The web server's group may connect; nobody else. */
         if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
             chmod(addr, 0660) != 0 || listen(fd, backlog) != 0) {

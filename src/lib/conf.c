@@ -68,6 +68,11 @@ static const opt opts[] = {
         "bridge: API calls waiting per account [1000]"),
     NUM(max_connections, 1, 1000000,
         "bridge: open connections, WebSocket and API socket [10000]"),
+    STR(api_allow, "bridge: who may use the API socket, e.g. "
+                   "\"user:cqhttp,group:cqhttp-api\" [its own user and group]"),
+    NUM(api_stall_timeout_ms, 100, 3600000,
+        "bridge: close an API-socket client that leaves its answers unread "
+        "this long [30000]"),
     {"log_level", OPT_LEVEL, offsetof(cq__conf, log_level), 0, 0,
      "error, warn, info or debug [info]"},
 };
@@ -95,6 +100,7 @@ void cq__conf_init(cq__conf *c)
     c->handshake_timeout_ms = 5000;
     c->max_pending = 1000;
     c->max_connections = 10000;
+    c->api_stall_timeout_ms = 30000;
     c->log_level = CQ_LOG_INFO;
 }
 

@@ -27,6 +27,7 @@ typedef struct cq__conf {
     char *bridge_socket; /* Path of the bridge's API socket, or NULL. */
     char *listen;        /* Address to listen on, or NULL. */
     char *log_file;      /* Log here instead of stderr, or NULL. */
+    char *api_allow;     /* Who may use the API socket, or NULL. */
     char *config;        /* The --config file read, or NULL. */
     long api_timeout_ms;
     long api_connect_timeout_ms;
@@ -43,6 +44,7 @@ typedef struct cq__conf {
     long handshake_timeout_ms; /* Whole upgrade request deadline. */
     long max_pending;          /* API calls waiting per account. */
     long max_connections;      /* Open WebSocket and API-socket clients. */
+    long api_stall_timeout_ms; /* API-socket client over its bound. */
     cq_log_level log_level;
     /* Bit i: the i-th setting of conf.c's table came from a flag or the
      * --config file (cq__conf_warn_ignored). */

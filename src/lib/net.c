@@ -1,10 +1,14 @@
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include "cqhttp.h"
 #include "lib/net.h"
@@ -71,6 +75,62 @@ int cq__net_is_loopback(const char *addr)
     }
     freeaddrinfo(res);
     return all;
+}
+
+
+/*
+ * Is something listening on sa? 1 yes, 0 no (nothing there, or a socket
+ * nobody listens on), CQ_EIO when it cannot tell (errno says why).
+ */
+static int unix_live(const struct sockaddr_un *sa)
+{
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), rc, e;
+
+    if (fd < 0)
+        return CQ_EIO;
+    rc = connect(fd, (const struct sockaddr *)sa, sizeof(*sa));
+    e = errno;
+    close(fd);
+    errno = e;
+    if (rc == 0)
+        return 1;
+    return e == ECONNREFUSED || e == ENOENT ? 0 : CQ_EIO;
+}
+
+
+int cq__net_unix_claim(const char *path, struct sockaddr_un *sa, char *err,
+                       size_t errlen)
+{
+    struct stat st;
+    int live;
+
+    memset(sa, 0, sizeof(*sa));
+    sa->sun_family = AF_UNIX;
+    if (strlen(path) >= sizeof(sa->sun_path)) {
+        snprintf(err, errlen, "%s: path too long", path);
+        return CQ_EINVAL;
+    }
+    strcpy(sa->sun_path, path);
+    if (lstat(path, &st) != 0)
+        return CQ_OK;
+    /* Only ever replace a socket: a mistyped path must not cost a file. */
+    if (!S_ISSOCK(st.st_mode)) {
+        snprintf(err, errlen, "%s: exists and is not a socket", path);
+        return CQ_EIO;
+    }
+    live = unix_live(sa);
+    if (live == 1) {
+        snprintf(err, errlen,
+                 "%s: another process is listening there (is an instance "
+                 "already running?)",
+                 path);
+        return CQ_EIO;
+    }
+    if (live < 0 || (unlink(path) != 0 && errno != ENOENT)) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return CQ_EIO;
+    }
+    return CQ_OK;
 }
 
 
