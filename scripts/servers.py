@@ -81,7 +81,12 @@ def start_bridge(exe, port, sock, env, log_path):
                                  % (p.returncode, log_path))
         try:
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return os.path.exists(sock)
+            # The file appears at bind(), before listen(): a connection is
+            # the only proof that the API socket is taking callers.
+            with socket.socket(socket.AF_UNIX) as s:
+                s.settimeout(1)
+                s.connect(sock)
+            return True
         except OSError:
             return False
     wait_for(up, what="cqhttp-bridge on port %d" % port)
