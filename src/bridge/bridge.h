@@ -200,6 +200,11 @@ void cq__accounts_free(cq__bridge *br);
  * CQ_EIO (cannot bind). */
 int cq__ipc_listen(cq__bridge *br, const char *path);
 void cq__ipc_free_all(cq__bridge *br);
+/* Checks one request line without I/O (the fuzz target calls it too): see
+ * ipc.c for the members. Returns CQ_OK, CQ_EPARSE or CQ_EINVAL. */
+int cq__ipc_parse(const char *line, size_t len, yajl_val *req,
+                  const char **action, yajl_val *params, int64_t *self_id,
+                  char **id);
 
 /* workers.c: the handler pool. NULL when out of memory or no thread. */
 cq__workers *cq__workers_new(cq__bridge *br, int n, size_t queue_cap);
