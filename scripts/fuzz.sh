@@ -30,7 +30,11 @@ shift $((OPTIND - 1))
 if [ $# -gt 0 ]; then
     names="$*"
 else
-    names=$(cd "$src/tests/fuzz" && ls fuzz_*.c | sed 's/^fuzz_//; s/\.c$//')
+    names=""
+    for f in "$src"/tests/fuzz/fuzz_*.c; do
+        f=${f##*/fuzz_}
+        names="$names ${f%.c}"
+    done
 fi
 nnames=$(wc -w <<<"$names")
 
@@ -55,13 +59,19 @@ fi
 
 # Asks the configured Makefile for a variable's value.
 make_var() {
+    # shellcheck disable=SC2016 # $(...) is make's, not the shell's.
     printf 'print-var:\n\t@echo $(%s)\n' "$1" |
         make -s -C "$dir" -f Makefile -f - print-var
 }
 
+# A changed Makefile.am or configure.ac is taken in first, so that make_var
+# prints the value alone.
+make -C "$dir" Makefile >"$dir/make.out" 2>&1 ||
+    give_up "make failed (build/fuzz/make.out)"
 handlers=$(make_var HANDLER_OBJS)
 deps=$(make_var RUNTIME_DEPS)
-(cd "$dir" && make -j2 src/cqhttp_actions.h src/lib/actions.c >make.out 2>&1 &&
+# shellcheck disable=SC2086 # A list of objects.
+(cd "$dir" && make -j2 src/cqhttp_actions.h src/lib/actions.c >>make.out 2>&1 &&
     make -j2 src/libcqhttp-runtime.la $handlers >>make.out 2>&1) ||
     give_up "make failed (build/fuzz/make.out)"
 for n in $names; do
