@@ -2,7 +2,8 @@
 # The whole test suite, as README.md gives it: installs what it needs on
 # Debian 12 (as root), builds cqhttp twice (plainly, then with AddressSanitizer
 # and UndefinedBehaviorSanitizer) with warnings as errors, and runs the unit
-# and integration tests against each build. Ends with one line
+# and integration tests against each build, then runs each fuzz target for
+# a short while (scripts/fuzz.sh, with clang). Ends with one line
 # "N passed, N failed, N skipped" counting every test of both runs.
 set -u
 src=$(cd "$(dirname "$0")/.." && pwd)
@@ -75,9 +76,19 @@ distcheck() {
     fi
 }
 
+# The libFuzzer targets (scripts/fuzz.sh), each run for 15 s from its seed
+# corpus; a crash or sanitizer report fails it. One test per target.
+fuzz() {
+    local out="$src/build/fuzz.out"
+    echo "== fuzz targets"
+    "$src/scripts/fuzz.sh" -t 15 2>&1 | tee "$out"
+    count "$out" "fuzz targets"
+}
+
 run_variant plain
 distcheck
 run_variant sanitizers --enable-sanitizers
+fuzz
 
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

@@ -315,6 +315,12 @@ int cq__peer_allow_parse(cq__peer_allow *a, const char *spec, char *err,
  */
 int cq__peer_allowed(const cq__peer_allow *a, int fd, char *who, size_t wholen);
 
+/* Checks one request line without I/O (the fuzz target calls it too): see
+ * ipc.c for the members. Returns CQ_OK, CQ_EPARSE or CQ_EINVAL. */
+int cq__ipc_parse(const char *line, size_t len, yajl_val *req,
+                  const char **action, yajl_val *params, int64_t *self_id,
+                  char **id);
+
 /* workers.c: the handler pool. NULL when out of memory or no thread. */
 cq__workers *cq__workers_new(cq__bridge *br, int n, size_t queue_cap);
 /*

@@ -241,40 +241,67 @@ static void answer_status(cq__ipc_client *cl, const char *id)
 }
 
 
+/*
+ * Checks one request line (len bytes, NUL-terminated at line[len]), without
+ * I/O: one JSON object with a string "action" of [A-Za-z0-9_.], "params" an
+ * object or absent, "self_id" a positive integer or absent. Stores the tree
+ * in *req (NULL when the line is not JSON; free it with yajl_tree_free),
+ * views into it in *action and *params, the account in *self_id (0 when
+ * absent) and the request's "id" as new JSON text in *id (NULL when absent
+ * or out of memory; the caller frees it, also on error). Returns CQ_OK, or:
+ *
+ * CQ_EPARSE   the line is not one JSON object.
+ * CQ_EINVAL   a member is missing or of the wrong kind.
+ */
+int cq__ipc_parse(const char *line, size_t len, yajl_val *req,
+                  const char **action, yajl_val *params, int64_t *self_id,
+                  char **id)
+{
+    yajl_val idv;
+
+    *req = NULL;
+    *id = NULL;
+    *self_id = 0;
+    if (cq__json_parse(req, line, len, CQ__IPC_MAX_DEPTH) != CQ_OK ||
+        !YAJL_IS_OBJECT(*req))
+        return CQ_EPARSE;
+    idv = cq__json_get(*req, "id");
+    *id = idv != NULL ? cq_value_to_json(cq__cv(idv)) : NULL;
+    *action = YAJL_GET_STRING(cq__json_get(*req, "action"));
+    *params = cq__json_get(*req, "params");
+    if (*action == NULL || (*action)[0] == '\0' ||
+        strspn(*action, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                        "0123456789_.") != strlen(*action) ||
+        (*params != NULL && !YAJL_IS_OBJECT(*params)) ||
+        (cq__json_get(*req, "self_id") != NULL &&
+         (cq_value_int(cq_value_get(cq__cv(*req), "self_id"), self_id) !=
+              CQ_OK ||
+          *self_id <= 0)))
+        return CQ_EINVAL;
+    return CQ_OK;
+}
+
+
 /* Checks and sends one request line. */
 static void on_request(cq__ipc_client *cl, const char *line, size_t len)
 {
     cq__bridge *br = cl->br;
     yajl_val req = NULL;
     const char *action;
-    yajl_val params, idv;
+    yajl_val params;
     char *id = NULL;
     int64_t self_id = 0;
     cq__account *a;
     ipc_call *ic;
     int rc;
 
-    if (cq__json_parse(&req, line, len, CQ__IPC_MAX_DEPTH) != CQ_OK ||
-        !YAJL_IS_OBJECT(req)) {
-        answer_error(cl, CQ_EINVAL, "a request is one JSON object per line",
-                     NULL);
-        goto out;
-    }
-    idv = cq__json_get(req, "id");
-    id = idv != NULL ? cq_value_to_json(cq__cv(idv)) : NULL;
-    action = YAJL_GET_STRING(cq__json_get(req, "action"));
-    params = cq__json_get(req, "params");
-    if (action == NULL || action[0] == '\0' ||
-        strspn(action, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                       "0123456789_.") != strlen(action) ||
-        (params != NULL && !YAJL_IS_OBJECT(params)) ||
-        (cq__json_get(req, "self_id") != NULL &&
-         (cq_value_int(cq_value_get(cq__cv(req), "self_id"), &self_id) !=
-              CQ_OK ||
-          self_id <= 0))) {
+    rc = cq__ipc_parse(line, len, &req, &action, &params, &self_id, &id);
+    if (rc != CQ_OK) {
         answer_error(cl, CQ_EINVAL,
-                     "need a string \"action\" ([A-Za-z0-9_.]), an object "
-                     "\"params\" and a positive \"self_id\"",
+                     rc == CQ_EPARSE
+                         ? "a request is one JSON object per line"
+                         : "need a string \"action\" ([A-Za-z0-9_.]), an "
+                           "object \"params\" and a positive \"self_id\"",
                      id);
         goto out;
     }

@@ -20,9 +20,11 @@ int cq__json_precheck_members(const char *buf, size_t len, int max_depth,
         if (ch == '\0')
             return CQ_EPARSE;
         if (in_string) {
-            if (ch == '\\')
-                i++; /* The escaped byte cannot end the string. */
-            else if (ch == '"')
+            /* The escaped byte cannot end the string, but it can be a NUL,
+             * which a caller's strndup() would stop at. */
+            if (ch == '\\' && ++i < len && buf[i] == '\0')
+                return CQ_EPARSE;
+            if (ch == '"')
                 in_string = 0;
             continue;
         }

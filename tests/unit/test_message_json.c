@@ -113,6 +113,7 @@ T_CASE(json_errors)
         "[{\"type\":\"a\"}][]",
         "\"\xff\"",
     };
+    static const char esc_nul[] = "[\"\\\0x\"]";
     size_t i;
     cq_msg *m;
 
@@ -125,6 +126,10 @@ T_CASE(json_errors)
         T_EQ_INT(rc, CQ_EPARSE);
         T_CHECK(m == NULL);
     }
+    /* A NUL escaped by a backslash: the parser's NUL-terminated copy ends
+     * there, so reading len bytes of it overran it (found by fuzz_cq). */
+    T_EQ_INT(cq_msg_from_json(&m, esc_nul, sizeof(esc_nul) - 1), CQ_EPARSE);
+    T_CHECK(m == NULL);
 }
 
 /* Writes nested arrays: depth levels in all, the innermost holding 1. */
