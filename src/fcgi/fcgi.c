@@ -47,9 +47,54 @@ typedef struct worker {
 static pthread_mutex_t done_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t done_cond = PTHREAD_COND_INITIALIZER;
 
+/*
+ * The parameters the responder reads (fcgi/post.c), found in one pass over
+ * the request's environment when the first is asked for: FCGX_GetParam()
+ * scans the whole environment for each name.
+ */
+static const char *const wanted[] = {
+    "REQUEST_METHOD",   "CONTENT_LENGTH",     "REMOTE_ADDR",   "QUERY_STRING",
+    "HTTP_X_SIGNATURE", "HTTP_AUTHORIZATION", "HTTP_X_SELF_ID"};
+#define NWANTED (sizeof(wanted) / sizeof(wanted[0]))
+
+typedef struct fcgi_req {
+    FCGX_Request req;
+    const char *val[NWANTED];
+    int scanned; /* val holds this request's parameters. */
+} fcgi_req;
+
+static void scan_params(fcgi_req *r)
+{
+    char **p;
+    size_t i, n;
+
+    memset(r->val, 0, sizeof(r->val));
+    for (p = r->req.envp; p != NULL && *p != NULL; p++) {
+        const char *eq = strchr(*p, '=');
+
+        if (eq == NULL)
+            continue;
+        n = (size_t)(eq - *p);
+        for (i = 0; i < NWANTED; i++)
+            if (r->val[i] == NULL && strncmp(*p, wanted[i], n) == 0 &&
+                wanted[i][n] == '\0')
+                r->val[i] = eq + 1;
+    }
+    r->scanned = 1;
+}
+
+
 static const char *fcgi_param(void *arg, const char *name)
 {
-    return FCGX_GetParam(name, ((FCGX_Request *)arg)->envp);
+    fcgi_req *r = arg;
+    size_t i;
+
+    if (!r->scanned)
+        scan_params(r);
+    for (i = 0; i < NWANTED; i++)
+        if (strcmp(name, wanted[i]) == 0)
+            return r->val[i];
+    return FCGX_GetParam(name, r->req.envp);
 }
 
 
@@ -74,7 +119,7 @@ static void recv_timeout(int fd, int timeout_ms)
  */
 static int fcgi_read(void *arg, char *buf, int n, int timeout_ms)
 {
-    FCGX_Request *req = arg;
+    FCGX_Request *req = &((fcgi_req *)arg)->req;
     FCGX_Stream *in = req->in;
     int avail = (int)(in->stop - in->rdNext), got, err;
 
@@ -95,25 +140,27 @@ static int fcgi_read(void *arg, char *buf, int n, int timeout_ms)
 static void *worker_main(void *arg)
 {
     worker *w = arg;
-    FCGX_Request req;
+    fcgi_req r;
+    FCGX_Request *req = &r.req;
     cq__api *api = cq__api_new(w->conf);
-    cq__post_io io = {&req, fcgi_param, fcgi_read, 0};
+    cq__post_io io = {&r, fcgi_param, fcgi_read, 0};
     cq__buf out;
 
     cq__buf_init(&out, (size_t)w->conf->max_body + 65536);
-    if (api == NULL || FCGX_InitRequest(&req, w->listen_fd, 0) != 0) {
+    if (api == NULL || FCGX_InitRequest(req, w->listen_fd, 0) != 0) {
         cq_log(CQ_LOG_ERROR, "worker %d cannot start: out of memory", w->index);
         goto out;
     }
-    while (FCGX_Accept_r(&req) == 0) {
+    while (FCGX_Accept_r(req) == 0) {
+        r.scanned = 0;
         cq__buf_reset(&out);
         if (cq__post_handle(w->conf, api, &io, &out) < 0 || out.data == NULL)
-            FCGX_PutS("Status: 500 Internal Server Error\r\n\r\n", req.out);
+            FCGX_PutS("Status: 500 Internal Server Error\r\n\r\n", req->out);
         else
-            FCGX_PutStr(out.data, (int)out.len, req.out);
-        FCGX_Finish_r(&req);
+            FCGX_PutStr(out.data, (int)out.len, req->out);
+        FCGX_Finish_r(req);
     }
-    FCGX_Free(&req, 1);
+    FCGX_Free(req, 1);
 out:
     cq__buf_free(&out);
     cq__api_free(api);
