@@ -226,6 +226,15 @@ CQ_EXTERN const char *cq_event_string(const cq_event *e, const char *path);
 /* "message": a string (CQ code) or an array of segments, as received. */
 CQ_EXTERN const cq_value *cq_event_message(const cq_event *e);
 CQ_EXTERN const char *cq_event_raw_message(const cq_event *e);
+/*
+ * The plain text of "message" (CQ code or segment array): the text segments
+ * joined with one space, as cq_msg_plain_text(), with leading and trailing
+ * ASCII white space removed; "" when the event has no message or a malformed
+ * one. The string is owned by the event (computed on first use, then kept;
+ * safe to call from threads sharing the event). NULL only when out of
+ * memory.
+ */
+CQ_EXTERN const char *cq_event_text(const cq_event *e);
 CQ_EXTERN const char *cq_event_flag(const cq_event *e);
 
 /* Messages (cq_msg), in a header of their own. */
