@@ -279,8 +279,24 @@ CQ_EXTERN const cq_event *cq_ctx_event(const cq_ctx *c);
  * cq_result_free(): use cq_reply_msg() or cq_reply_text() for those).
  */
 CQ_EXTERN int cq_reply(cq_ctx *c, const cq_value *message);
-CQ_EXTERN int cq_reply_text(cq_ctx *c, const char *cq_string);
-/* Replies with a copy of m, written as a segment array. */
+/*
+ * Replies with literal text (copied), never read as CQ code: user input is
+ * safe here. It is sent as a string with '&', '[' and ']' escaped.
+ * (Before libcqhttp 2, this function took CQ code: use cq_reply_cq() for
+ * that.)
+ */
+CQ_EXTERN int cq_reply_text(cq_ctx *c, const char *text);
+/* As cq_reply_text() with printf formatting; also CQ_ETOOBIG (the text is
+ * longer than CQ_MSG_MAX_BYTES) and CQ_EINVAL (fmt NULL, or an output
+ * error). */
+CQ_EXTERN int cq_reply_textf(cq_ctx *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Replies with a CQ-code string (copied), which the implementation parses. */
+CQ_EXTERN int cq_reply_cq(cq_ctx *c, const char *cq);
+/*
+ * Replies with a copy of m, written as a segment array. Returns m's latched
+ * builder error (cq_msg_err()) instead when it has one.
+ */
 CQ_EXTERN int cq_reply_msg(cq_ctx *c, const cq_msg *m);
 CQ_EXTERN int cq_quick_bool(cq_ctx *c, const char *key, int value);
 CQ_EXTERN int cq_quick_int(cq_ctx *c, const char *key, int64_t value);
@@ -339,17 +355,25 @@ CQ_EXTERN int cq_call_params(cq_ctx *c, const char *action, const cq_params *p,
 #define CQ_SEND_AUTO_ESCAPE 0x2 /* Send the message as plain text. */
 
 /*
- * Sends message (a CQ-code string) to wherever event e came from, with
+ * Sends cq (a CQ-code string) to wherever event e came from, with
  * send_msg: message_type, user_id, group_id and discuss_id are copied from
  * the event; without message_type the target is a group when group_id is
  * present, else a discuss, else a private chat. Returns as cq_call(), or
  * CQ_EINVAL when the event names no target.
  */
+CQ_EXTERN int cq_send_cq(cq_ctx *c, const cq_event *e, const char *cq);
+/*
+ * As cq_send_cq() with literal text, never read as CQ code (sent escaped).
+ * Also CQ_ENOMEM.
+ */
+CQ_EXTERN int cq_send_text(cq_ctx *c, const cq_event *e, const char *text);
+/* The older name of cq_send_cq(): message is CQ code. */
 CQ_EXTERN int cq_send(cq_ctx *c, const cq_event *e, const char *message);
 CQ_EXTERN int cq_send_ex(cq_ctx *c, const cq_event *e, const char *message,
                          int flags, cq_result *out);
 /*
- * As cq_send_ex() with a segment message, sent as an array. With
+ * As cq_send_ex() with a segment message, sent as an array (or, when message
+ * holds a latched builder error, that error, and nothing is sent). With
  * CQ_SEND_AT_SENDER outside private chats the array starts with an at
  * segment and a space, as in the Python SDK; CQ_SEND_AUTO_ESCAPE has no
  * effect on arrays, which are never parsed. (cq_send_ex() with both flags

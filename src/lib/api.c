@@ -372,16 +372,38 @@ int cq_send_ex(cq_ctx *c, const cq_event *e, const char *message, int flags,
 int cq_send_message(cq_ctx *c, const cq_event *e, const cq_msg *message,
                     int flags, cq_result *out)
 {
-    if (message == NULL) {
+    if (message == NULL || cq_msg_err(message) != CQ_OK) {
         cq_result local;
+        int err = message == NULL ? CQ_EINVAL : cq_msg_err(message);
 
-        return cq__api_fail(out ? out : &local, CQ_EINVAL, "no message");
+        return cq__api_fail(out ? out : &local, err, "no message");
     }
     return send_common(c, e, NULL, message, flags, out);
 }
 
 
+int cq_send_cq(cq_ctx *c, const cq_event *e, const char *cq)
+{
+    return send_common(c, e, cq, NULL, 0, NULL);
+}
+
+
 int cq_send(cq_ctx *c, const cq_event *e, const char *message)
 {
-    return send_common(c, e, message, NULL, 0, NULL);
+    return cq_send_cq(c, e, message);
+}
+
+
+/* Escaped as cq_reply_text() does: the wire form of plain text is unchanged
+ * and no implementation reads CQ codes in it. */
+int cq_send_text(cq_ctx *c, const cq_event *e, const char *text)
+{
+    char *s = text != NULL ? cq_escape(text, 0) : NULL;
+    int rc;
+
+    if (text != NULL && s == NULL)
+        return CQ_ENOMEM;
+    rc = send_common(c, e, s, NULL, 0, NULL);
+    free(s);
+    return rc;
 }

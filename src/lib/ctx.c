@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -168,6 +169,8 @@ int cq_reply_msg(cq_ctx *c, const cq_msg *m)
 
     if (m == NULL)
         return CQ_EINVAL;
+    if (cq_msg_err(m) != CQ_OK)
+        return cq_msg_err(m);
     copy = cq_msg_dup(m);
     if (copy == NULL)
         return CQ_ENOMEM;
@@ -182,9 +185,42 @@ int cq_reply_msg(cq_ctx *c, const cq_msg *m)
 }
 
 
-int cq_reply_text(cq_ctx *c, const char *cq_string)
+int cq_reply_cq(cq_ctx *c, const char *cq)
 {
-    return cq_quick_string(c, "reply", cq_string);
+    return cq_quick_string(c, "reply", cq);
+}
+
+
+/* Literal text goes out escaped, as a string, so that implementations read
+ * it back as the same text and never as CQ codes. */
+int cq_reply_text(cq_ctx *c, const char *text)
+{
+    char *s;
+    int rc;
+
+    if (text == NULL)
+        return CQ_EINVAL;
+    if ((s = cq_escape(text, 0)) == NULL)
+        return CQ_ENOMEM;
+    rc = cq_quick_string(c, "reply", s);
+    free(s);
+    return rc;
+}
+
+
+int cq_reply_textf(cq_ctx *c, const char *fmt, ...)
+{
+    va_list ap;
+    char *s;
+    int rc;
+
+    va_start(ap, fmt);
+    rc = cq__vformat(&s, fmt, ap);
+    va_end(ap);
+    if (rc == CQ_OK)
+        rc = cq_reply_text(c, s);
+    free(s);
+    return rc;
 }
 
 

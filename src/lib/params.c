@@ -97,6 +97,8 @@ int cq_params_msg(cq_params *p, const char *key, const cq_msg *m)
 {
     if (p == NULL)
         return CQ_ENOMEM;
+    if (m != NULL && cq_msg_err(m) != CQ_OK)
+        cq__jw_latch(&p->w, cq_msg_err(m));
     if (begin(p, key, m != NULL) == CQ_OK)
         cq__jw_latch(&p->w, cq__msg_to_json(m, p->w.g));
     return p->w.err;

@@ -167,11 +167,54 @@ T_CASE(send_without_api)
 }
 
 
+/* A local transport that keeps the params of the last call. */
+static int keep_params(void *arg, int64_t self_id, const char *action,
+                       const char *params, cq_result *out)
+{
+    (void)self_id;
+    (void)action;
+    (void)out;
+    snprintf(arg, 256, "%s", params);
+    return CQ_OK;
+}
+
+
+/* cq_send_text sends literal text escaped, cq_send_cq CQ code as given. */
+T_CASE(send_text_and_cq)
+{
+    cq_event *e = NULL;
+    const char *body = "{\"post_type\":\"message\",\"message_type\":"
+                       "\"private\",\"user_id\":1}";
+    char seen[256] = "";
+    cq__conf conf;
+    cq__api *api;
+    cq_ctx c;
+
+    cq__conf_init(&conf);
+    api = cq__api_new(&conf);
+    T_CHECK(api != NULL);
+    cq__api_set_local(api, keep_params, seen);
+    T_EQ_INT(cq_event_parse(&e, body, strlen(body), 0), CQ_OK);
+    cq__ctx_init(&c, e, &conf, api);
+    T_EQ_INT(cq_send_text(&c, e, "[CQ:at,qq=all]&"), CQ_OK);
+    T_EQ_STR(seen, "{\"message_type\":\"private\",\"user_id\":1,"
+                   "\"message\":\"&#91;CQ:at,qq=all&#93;&amp;\"}");
+    T_EQ_INT(cq_send_cq(&c, e, "[CQ:face,id=1]"), CQ_OK);
+    T_EQ_STR(seen, "{\"message_type\":\"private\",\"user_id\":1,"
+                   "\"message\":\"[CQ:face,id=1]\"}");
+    T_EQ_INT(cq_send_text(&c, e, NULL), CQ_EINVAL);
+    cq__ctx_free(&c);
+    cq_event_free(e);
+    cq__api_free(api);
+}
+
+
 T_SUITE(test_api_cases) = {
     {"api/result_ok_async_failed", result_ok_async_failed},
     {"api/result_garbage", result_garbage},
     {"api/call_without_api", call_without_api},
     {"api/send_targets", send_targets},
     {"api/send_without_api", send_without_api},
+    {"api/send_text_and_cq", send_text_and_cq},
     {NULL, NULL},
 };
