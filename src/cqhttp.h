@@ -244,18 +244,30 @@ CQ_EXTERN const char *cq_event_flag(const cq_event *e);
  * Results of API calls. Fill by cq_call(); release with cq_result_free().
  * On success (status "ok" or "async") err is CQ_OK and data is the "data"
  * value (possibly a JSON null or NULL). On failure err says which kind.
+ * (Before libcqhttp 2, detail was a char[256] that could truncate.)
  */
 typedef struct cq_result {
     int err;              /* CQ_OK or a CQ_E* code. */
     int64_t retcode;      /* OneBot retcode when a result was read. */
     long status;          /* HTTP status when an HTTP answer came. */
     const cq_value *data; /* The "data" member; owned by the result. */
-    char detail[256];     /* Transport or server detail, for logs. */
+    const char *detail;   /* Transport or server detail, whole; "" if none. */
     void *priv__;         /* Internal: the parsed answer. */
 } cq_result;
 
-CQ_EXTERN void
-cq_result_free(cq_result *r); /* Leaves r zeroed; NULL is a no-op. */
+/* Leaves r zeroed with detail ""; NULL is a no-op. */
+CQ_EXTERN void cq_result_free(cq_result *r);
+
+/*
+ * Readers of a result's data by dotted path, as cq_event_get() and friends
+ * read an event ("" is data itself): NULL, or CQ_ENOENT, when r is NULL or
+ * has no data. cq_result_detail() is r's detail, never NULL and never
+ * truncated ("" for a NULL r).
+ */
+CQ_EXTERN const cq_value *cq_result_get(const cq_result *r, const char *path);
+CQ_EXTERN int cq_result_int(const cq_result *r, const char *path, int64_t *out);
+CQ_EXTERN const char *cq_result_string(const cq_result *r, const char *path);
+CQ_EXTERN const char *cq_result_detail(const cq_result *r);
 
 /*
  * Handler context: one per event being handled. It carries the quick
@@ -322,6 +334,16 @@ CQ_EXTERN int cq_delete(cq_ctx *c);
  */
 CQ_EXTERN int cq_call(cq_ctx *c, const char *action, const char *params_json,
                       cq_result *out);
+/*
+ * As cq_call(), with a result owned by the handler's context: it is freed
+ * when the handlers of the event are done, so no path needs to free it and
+ * values read from it stay valid until then. Never returns NULL: a NULL c or
+ * no memory for the result give a static result with err CQ_EINVAL or
+ * CQ_ENOMEM. Check ->err (or read with cq_result_int(), which then gives
+ * CQ_ENOENT).
+ */
+CQ_EXTERN const cq_result *cq_call_r(cq_ctx *c, const char *action,
+                                     const char *params_json);
 
 /*
  * A params object built field by field. The first failing addition latches
@@ -350,6 +372,9 @@ CQ_EXTERN int cq_params_json(cq_params *p, const char *key, const char *json);
  */
 CQ_EXTERN int cq_call_params(cq_ctx *c, const char *action, const cq_params *p,
                              cq_result *out);
+/* As cq_call_params(), with a result owned by c, as cq_call_r(). */
+CQ_EXTERN const cq_result *cq_call_params_r(cq_ctx *c, const char *action,
+                                            const cq_params *p);
 
 #define CQ_SEND_AT_SENDER   0x1 /* Prefix @sender outside private chats. */
 #define CQ_SEND_AUTO_ESCAPE 0x2 /* Send the message as plain text. */

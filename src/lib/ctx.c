@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cqhttp.h"
+#include "lib/api.h"
 #include "lib/ctx.h"
 #include "lib/json.h"
 #include "lib/message.h"
@@ -31,10 +32,43 @@ static void field_clear(cq__quick_field *f)
 }
 
 
+typedef struct cq__ctx_result_node {
+    struct cq__ctx_result_node *next;
+    cq_result r;
+} result_node;
+
+cq_result *cq__ctx_result(cq_ctx *c, int *owned)
+{
+    static const char no_ctx[] = "no handler context";
+    static const char no_mem[] = "out of memory";
+    static cq_result einval = {CQ_EINVAL, 0, 0, NULL, no_ctx, NULL};
+    static cq_result enomem = {CQ_ENOMEM, 0, 0, NULL, no_mem, NULL};
+    result_node *n;
+
+    *owned = 0;
+    if (c == NULL)
+        return &einval;
+    if ((n = malloc(sizeof(*n))) == NULL)
+        return &enomem;
+    cq__api_result_init(&n->r);
+    n->next = c->results;
+    c->results = n;
+    *owned = 1;
+    return &n->r;
+}
+
+
 void cq__ctx_free(cq_ctx *c)
 {
     size_t i;
 
+    while (c->results != NULL) {
+        result_node *n = c->results;
+
+        c->results = n->next;
+        cq_result_free(&n->r);
+        free(n);
+    }
     for (i = 0; i < c->nfields; i++) {
         field_clear(&c->fields[i]);
         free(c->fields[i].key);
