@@ -244,7 +244,9 @@ CQ_EXTERN const char *cq_event_flag(const cq_event *e);
  * Results of API calls. Fill by cq_call(); release with cq_result_free().
  * On success (status "ok" or "async") err is CQ_OK and data is the "data"
  * value (possibly a JSON null or NULL). On failure err says which kind.
- * (Before libcqhttp 2, detail was a char[256] that could truncate.)
+ * Free every result cq_call() filled, failed ones included: the detail is
+ * allocated. (Before libcqhttp 2, detail was a char[256] that could
+ * truncate.)
  */
 typedef struct cq_result {
     int err;              /* CQ_OK or a CQ_E* code. */

@@ -76,6 +76,7 @@ T_CASE(call_without_api)
     T_EQ_INT(r.err, CQ_ENOAPI);
     cq_result_free(&r);
     T_EQ_INT(cq_call(NULL, "bad/action", "{}", &r), CQ_EINVAL);
+    cq_result_free(&r); /* A failed result holds its detail too. */
     T_EQ_INT(cq_call(NULL, "", "{}", NULL), CQ_EINVAL);
     T_EQ_INT(cq_call(NULL, "send_msg", "[1]", NULL), CQ_EINVAL);
     T_EQ_INT(cq_call(NULL, "send_msg", "{\"a\":", NULL), CQ_EINVAL);
