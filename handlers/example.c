@@ -11,7 +11,7 @@ static int on_message(cq_ctx *c, const cq_event *e)
      * An API call. Its failure (no API configured yet, say) is logged by the
      * library and must not stop the reply below, so it is not checked.
      */
-    cq_send(c, e, "你好呀，下面一条是你刚刚发的：");
+    cq_send_text(c, e, "你好呀，下面一条是你刚刚发的：");
     /* The quick operation: echo the message without @-ing the sender. */
     cq_reply(c, cq_event_message(e));
     cq_quick_bool(c, "at_sender", 0);

@@ -226,6 +226,15 @@ CQ_EXTERN const char *cq_event_string(const cq_event *e, const char *path);
 /* "message": a string (CQ code) or an array of segments, as received. */
 CQ_EXTERN const cq_value *cq_event_message(const cq_event *e);
 CQ_EXTERN const char *cq_event_raw_message(const cq_event *e);
+/*
+ * The plain text of "message" (CQ code or segment array): the text segments
+ * joined with one space, as cq_msg_plain_text(), with leading and trailing
+ * ASCII white space removed; "" when the event has no message or a malformed
+ * one. The string is owned by the event (computed on first use, then kept;
+ * safe to call from threads sharing the event). NULL only when out of
+ * memory.
+ */
+CQ_EXTERN const char *cq_event_text(const cq_event *e);
 CQ_EXTERN const char *cq_event_flag(const cq_event *e);
 
 /* Messages (cq_msg), in a header of their own. */
@@ -235,18 +244,32 @@ CQ_EXTERN const char *cq_event_flag(const cq_event *e);
  * Results of API calls. Fill by cq_call(); release with cq_result_free().
  * On success (status "ok" or "async") err is CQ_OK and data is the "data"
  * value (possibly a JSON null or NULL). On failure err says which kind.
+ * Free every result cq_call() filled, failed ones included: the detail is
+ * allocated. (Before libcqhttp 2, detail was a char[256] that could
+ * truncate.)
  */
 typedef struct cq_result {
     int err;              /* CQ_OK or a CQ_E* code. */
     int64_t retcode;      /* OneBot retcode when a result was read. */
     long status;          /* HTTP status when an HTTP answer came. */
     const cq_value *data; /* The "data" member; owned by the result. */
-    char detail[256];     /* Transport or server detail, for logs. */
+    const char *detail;   /* Transport or server detail, whole; "" if none. */
     void *priv__;         /* Internal: the parsed answer. */
 } cq_result;
 
-CQ_EXTERN void
-cq_result_free(cq_result *r); /* Leaves r zeroed; NULL is a no-op. */
+/* Leaves r zeroed with detail ""; NULL is a no-op. */
+CQ_EXTERN void cq_result_free(cq_result *r);
+
+/*
+ * Readers of a result's data by dotted path, as cq_event_get() and friends
+ * read an event ("" is data itself): NULL, or CQ_ENOENT, when r is NULL or
+ * has no data. cq_result_detail() is r's detail, never NULL and never
+ * truncated ("" for a NULL r).
+ */
+CQ_EXTERN const cq_value *cq_result_get(const cq_result *r, const char *path);
+CQ_EXTERN int cq_result_int(const cq_result *r, const char *path, int64_t *out);
+CQ_EXTERN const char *cq_result_string(const cq_result *r, const char *path);
+CQ_EXTERN const char *cq_result_detail(const cq_result *r);
 
 /*
  * Handler context: one per event being handled. It carries the quick
@@ -270,8 +293,24 @@ CQ_EXTERN const cq_event *cq_ctx_event(const cq_ctx *c);
  * cq_result_free(): use cq_reply_msg() or cq_reply_text() for those).
  */
 CQ_EXTERN int cq_reply(cq_ctx *c, const cq_value *message);
-CQ_EXTERN int cq_reply_text(cq_ctx *c, const char *cq_string);
-/* Replies with a copy of m, written as a segment array. */
+/*
+ * Replies with literal text (copied), never read as CQ code: user input is
+ * safe here. It is sent as a string with '&', '[' and ']' escaped.
+ * (Before libcqhttp 2, this function took CQ code: use cq_reply_cq() for
+ * that.)
+ */
+CQ_EXTERN int cq_reply_text(cq_ctx *c, const char *text);
+/* As cq_reply_text() with printf formatting; also CQ_ETOOBIG (the text is
+ * longer than CQ_MSG_MAX_BYTES) and CQ_EINVAL (fmt NULL, or an output
+ * error). */
+CQ_EXTERN int cq_reply_textf(cq_ctx *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Replies with a CQ-code string (copied), which the implementation parses. */
+CQ_EXTERN int cq_reply_cq(cq_ctx *c, const char *cq);
+/*
+ * Replies with a copy of m, written as a segment array. Returns m's latched
+ * builder error (cq_msg_err()) instead when it has one.
+ */
 CQ_EXTERN int cq_reply_msg(cq_ctx *c, const cq_msg *m);
 CQ_EXTERN int cq_quick_bool(cq_ctx *c, const char *key, int value);
 CQ_EXTERN int cq_quick_int(cq_ctx *c, const char *key, int64_t value);
@@ -297,6 +336,16 @@ CQ_EXTERN int cq_delete(cq_ctx *c);
  */
 CQ_EXTERN int cq_call(cq_ctx *c, const char *action, const char *params_json,
                       cq_result *out);
+/*
+ * As cq_call(), with a result owned by the handler's context: it is freed
+ * when the handlers of the event are done, so no path needs to free it and
+ * values read from it stay valid until then. Never returns NULL: a NULL c or
+ * no memory for the result give a static result with err CQ_EINVAL or
+ * CQ_ENOMEM. Check ->err (or read with cq_result_int(), which then gives
+ * CQ_ENOENT).
+ */
+CQ_EXTERN const cq_result *cq_call_r(cq_ctx *c, const char *action,
+                                     const char *params_json);
 
 /*
  * A params object built field by field. The first failing addition latches
@@ -325,22 +374,33 @@ CQ_EXTERN int cq_params_json(cq_params *p, const char *key, const char *json);
  */
 CQ_EXTERN int cq_call_params(cq_ctx *c, const char *action, const cq_params *p,
                              cq_result *out);
+/* As cq_call_params(), with a result owned by c, as cq_call_r(). */
+CQ_EXTERN const cq_result *cq_call_params_r(cq_ctx *c, const char *action,
+                                            const cq_params *p);
 
 #define CQ_SEND_AT_SENDER   0x1 /* Prefix @sender outside private chats. */
 #define CQ_SEND_AUTO_ESCAPE 0x2 /* Send the message as plain text. */
 
 /*
- * Sends message (a CQ-code string) to wherever event e came from, with
+ * Sends cq (a CQ-code string) to wherever event e came from, with
  * send_msg: message_type, user_id, group_id and discuss_id are copied from
  * the event; without message_type the target is a group when group_id is
  * present, else a discuss, else a private chat. Returns as cq_call(), or
  * CQ_EINVAL when the event names no target.
  */
+CQ_EXTERN int cq_send_cq(cq_ctx *c, const cq_event *e, const char *cq);
+/*
+ * As cq_send_cq() with literal text, never read as CQ code (sent escaped).
+ * Also CQ_ENOMEM.
+ */
+CQ_EXTERN int cq_send_text(cq_ctx *c, const cq_event *e, const char *text);
+/* The older name of cq_send_cq(): message is CQ code. */
 CQ_EXTERN int cq_send(cq_ctx *c, const cq_event *e, const char *message);
 CQ_EXTERN int cq_send_ex(cq_ctx *c, const cq_event *e, const char *message,
                          int flags, cq_result *out);
 /*
- * As cq_send_ex() with a segment message, sent as an array. With
+ * As cq_send_ex() with a segment message, sent as an array (or, when message
+ * holds a latched builder error, that error, and nothing is sent). With
  * CQ_SEND_AT_SENDER outside private chats the array starts with an at
  * segment and a space, as in the Python SDK; CQ_SEND_AUTO_ESCAPE has no
  * effect on arrays, which are never parsed. (cq_send_ex() with both flags

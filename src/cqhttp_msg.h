@@ -40,6 +40,12 @@ extern "C" {
  * and written by cq_msg_to_json_string(). Literal text is never parsed: use
  * cq_msg_add_text() for user input and cq_msg_parse_cq() for CQ code.
  *
+ * Errors latch: the first builder that fails (cq_msg_add_*, cq_msg_append,
+ * cq_msgf) records its code in the message, which cq_msg_err() returns;
+ * cq_reply_msg(), cq_send_message() and cq_params_msg() (hence the typed
+ * wrappers) return it instead of sending, so a sequence of additions may be
+ * checked once. Each builder still returns its own code as well.
+ *
  * Ownership: a message owns copies of every string given to it; strings
  * returned by the readers belong to the message and stay valid until it is
  * changed or freed; functions returning char * return a new string the caller
@@ -83,6 +89,30 @@ CQ_EXTERN cq_msg *cq_msg_dup(const cq_msg *m);
 CQ_EXTERN int cq_msg_add_text(cq_msg *m, const char *text);
 
 /*
+ * As cq_msg_add_text() with printf formatting: the formatted text is
+ * literal. Also CQ_EINVAL for a NULL fmt or an output error, and CQ_ETOOBIG
+ * when the text alone is longer than CQ_MSG_MAX_BYTES.
+ */
+CQ_EXTERN int cq_msg_add_textf(cq_msg *m, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/*
+ * Returns a new message holding the formatted literal text (see
+ * cq_msg_add_textf()), to which segments may then be added; a formatting
+ * failure latches in it (cq_msg_err()). NULL only when out of memory, which
+ * cq_msg_err() and every consumer above also report (as CQ_ENOMEM or
+ * CQ_EINVAL).
+ */
+CQ_EXTERN cq_msg *cq_msgf(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+
+/*
+ * Returns the first error a builder returned on m, CQ_OK when none did, or
+ * CQ_ENOMEM for a NULL m (the result of a failed cq_msg_new() or cq_msgf()).
+ */
+CQ_EXTERN int cq_msg_err(const cq_msg *m);
+
+/*
  * Appends one segment of the given type with parameters given as key, value
  * string pairs ended by a NULL key, e.g.
  * cq_msg_add_seg(m, "image", "file", "a.jpg", "cache", "0", NULL). A pair
@@ -98,7 +128,8 @@ CQ_EXTERN int cq_msg_add_seg(cq_msg *m, const char *type, ...);
 
 /*
  * Appends a copy of every segment of other (which may be m itself); a leading
- * pure text segment merges into a trailing one of m. Returns CQ_OK or:
+ * pure text segment merges into a trailing one of m (other's latched error,
+ * if any, is not copied: check it first). Returns CQ_OK or:
  *
  * CQ_EINVAL   m or other is NULL.
  * CQ_ETOOBIG  the message would exceed a cap.

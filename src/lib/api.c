@@ -13,6 +13,7 @@
 #include "lib/api_http.h"
 #include "lib/ctx.h"
 #include "lib/json.h"
+#include "lib/message.h"
 #include "lib/unittest.h"
 
 
@@ -66,13 +67,38 @@ void cq__api_free(cq__api *a)
 }
 
 
+/* The detail of a result that has none, or whose detail could not be
+ * allocated; never freed. */
+static const char no_detail[] = "";
+static const char oom_detail[] = "out of memory (for the detail)";
+
+static void detail_free(cq_result *r)
+{
+    if (r->detail != NULL && r->detail != no_detail && r->detail != oom_detail)
+        free((char *)r->detail);
+    r->detail = no_detail;
+}
+
+
+void cq__api_result_init(cq_result *r)
+{
+    memset(r, 0, sizeof(*r));
+    r->detail = no_detail;
+}
+
+
 int cq__api_fail(cq_result *out, int err, const char *fmt, ...)
 {
     va_list ap;
+    char *s;
 
     out->err = err;
+    detail_free(out);
     va_start(ap, fmt);
-    vsnprintf(out->detail, sizeof(out->detail), fmt, ap);
+    if (cq__vformat(&s, fmt, ap) == CQ_OK)
+        out->detail = s;
+    else
+        out->detail = oom_detail;
     va_end(ap);
     return err;
 }
@@ -83,7 +109,32 @@ void cq_result_free(cq_result *r)
     if (r == NULL)
         return;
     yajl_tree_free((yajl_val)r->priv__);
-    memset(r, 0, sizeof(*r));
+    detail_free(r);
+    cq__api_result_init(r);
+}
+
+
+const cq_value *cq_result_get(const cq_result *r, const char *path)
+{
+    return r != NULL ? cq_value_get(r->data, path) : NULL;
+}
+
+
+int cq_result_int(const cq_result *r, const char *path, int64_t *out)
+{
+    return cq_value_int(cq_result_get(r, path), out);
+}
+
+
+const char *cq_result_string(const cq_result *r, const char *path)
+{
+    return cq_value_string(cq_result_get(r, path));
+}
+
+
+const char *cq_result_detail(const cq_result *r)
+{
+    return r != NULL && r->detail != NULL ? r->detail : no_detail;
 }
 
 
@@ -171,11 +222,11 @@ int cq__api_call(cq__api *a, int64_t self_id, const char *action,
     if (a != NULL && a->local != NULL)
         rc = a->local(a->local_arg, self_id, action, params, out);
     if (rc == CQ_ENOAPI && a != NULL && a->bridge != NULL) {
-        memset(out, 0, sizeof(*out));
+        cq_result_free(out);
         rc = cq__api_bridge_call(a->bridge, self_id, action, params, out);
     }
     if (rc == CQ_ENOAPI && a != NULL && a->http != NULL) {
-        memset(out, 0, sizeof(*out));
+        cq_result_free(out);
         rc = cq__api_http_call(a->http, action, params, out);
     }
     if (rc == CQ_ENOAPI)
@@ -226,7 +277,7 @@ int cq_call(cq_ctx *c, const char *action, const char *params_json,
 
     if (out == NULL)
         out = &local;
-    memset(out, 0, sizeof(*out));
+    cq__api_result_init(out);
     if (params_json == NULL)
         params_json = "{}";
     if (!valid_params(params_json)) {
@@ -239,6 +290,18 @@ int cq_call(cq_ctx *c, const char *action, const char *params_json,
     if (out == &local)
         cq_result_free(&local);
     return rc;
+}
+
+
+const cq_result *cq_call_r(cq_ctx *c, const char *action,
+                           const char *params_json)
+{
+    int owned;
+    cq_result *r = cq__ctx_result(c, &owned);
+
+    if (owned)
+        cq_call(c, action, params_json, r);
+    return r;
 }
 
 
@@ -342,9 +405,13 @@ static int send_common(cq_ctx *c, const cq_event *e, const char *text,
 
     if (out == NULL)
         out = &local;
-    memset(out, 0, sizeof(*out));
-    if (e == NULL || (text == NULL && msg == NULL))
-        return cq__api_fail(out, CQ_EINVAL, "no event or message");
+    cq__api_result_init(out);
+    if (e == NULL || (text == NULL && msg == NULL)) {
+        rc = cq__api_fail(out, CQ_EINVAL, "no event or message");
+        if (out == &local)
+            cq_result_free(&local);
+        return rc;
+    }
     p = cq_params_new();
     rc = p != NULL ? cq__api_send_params(p, e, text, msg, flags) : CQ_ENOMEM;
     if (rc != CQ_OK) {
@@ -353,7 +420,10 @@ static int send_common(cq_ctx *c, const cq_event *e, const char *text,
                rc == CQ_EINVAL ? "the event names no chat to send to "
                                  "(or the message is not valid UTF-8)"
                                : cq_strerror(rc));
-        return cq__api_fail(out, rc, "cannot build send_msg params");
+        cq__api_fail(out, rc, "cannot build send_msg params");
+        if (out == &local)
+            cq_result_free(&local);
+        return rc;
     }
     rc = cq__call_params_free(c, "send_msg", p, out);
     if (out == &local)
@@ -372,16 +442,41 @@ int cq_send_ex(cq_ctx *c, const cq_event *e, const char *message, int flags,
 int cq_send_message(cq_ctx *c, const cq_event *e, const cq_msg *message,
                     int flags, cq_result *out)
 {
-    if (message == NULL) {
-        cq_result local;
+    if (message == NULL || cq_msg_err(message) != CQ_OK) {
+        int err = message == NULL ? CQ_EINVAL : cq_msg_err(message);
 
-        return cq__api_fail(out ? out : &local, CQ_EINVAL, "no message");
+        if (out != NULL) {
+            cq__api_result_init(out);
+            cq__api_fail(out, err, "no message");
+        }
+        return err;
     }
     return send_common(c, e, NULL, message, flags, out);
 }
 
 
+int cq_send_cq(cq_ctx *c, const cq_event *e, const char *cq)
+{
+    return send_common(c, e, cq, NULL, 0, NULL);
+}
+
+
 int cq_send(cq_ctx *c, const cq_event *e, const char *message)
 {
-    return send_common(c, e, message, NULL, 0, NULL);
+    return cq_send_cq(c, e, message);
+}
+
+
+/* Escaped as cq_reply_text() does: the wire form of plain text is unchanged
+ * and no implementation reads CQ codes in it. */
+int cq_send_text(cq_ctx *c, const cq_event *e, const char *text)
+{
+    char *s = text != NULL ? cq_escape(text, 0) : NULL;
+    int rc;
+
+    if (text != NULL && s == NULL)
+        return CQ_ENOMEM;
+    rc = send_common(c, e, s, NULL, 0, NULL);
+    free(s);
+    return rc;
 }

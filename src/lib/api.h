@@ -61,7 +61,11 @@ int cq__api_call_logged(cq_ctx *c, const char *action, const char *params,
  */
 int cq__api_result_from_body(const char *body, size_t len, cq_result *out);
 
-/* Sets out->err and a printf-style detail; returns err. */
+/* Makes r an empty result (zeroed, detail ""), whatever it held before. */
+void cq__api_result_init(cq_result *r);
+
+/* Sets out->err and a printf-style detail (freeing an earlier one: out must
+ * be initialised); returns err. */
 int cq__api_fail(cq_result *out, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

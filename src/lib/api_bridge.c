@@ -167,8 +167,7 @@ static int bridge_error(const cq_result *out, const char **why)
 
 static int judge(cq__api_bridge *b, cq_result *out)
 {
-    char detail[sizeof(out->detail)];
-    const char *why, *msg;
+    const char *why, *msg, *detail;
     size_t len = b->line.len;
     int rc, berr;
 
@@ -183,11 +182,16 @@ static int judge(cq__api_bridge *b, cq_result *out)
     if (berr == CQ_OK)
         return rc;
     msg = cq_value_string(cq_value_get((const cq_value *)out->priv__, "msg"));
-    /* The strings live in the tree: write the detail before freeing it. */
-    snprintf(detail, sizeof(detail), "bridge: %s%s%s", why, msg ? ": " : "",
-             msg ? msg : "");
+    /* The strings live in the tree: write the detail before freeing it,
+     * and keep it across the free. */
+    cq__api_fail(out, berr, "bridge: %s%s%s", why, msg ? ": " : "",
+                 msg ? msg : "");
+    detail = out->detail;
+    out->detail = NULL;
     cq_result_free(out);
-    return cq__api_fail(out, berr, "%s", detail);
+    out->err = berr;
+    out->detail = detail;
+    return berr;
 }
 
 

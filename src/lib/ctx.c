@@ -1,9 +1,11 @@
 #include "config.h"
 
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cqhttp.h"
+#include "lib/api.h"
 #include "lib/ctx.h"
 #include "lib/json.h"
 #include "lib/message.h"
@@ -30,10 +32,43 @@ static void field_clear(cq__quick_field *f)
 }
 
 
+typedef struct cq__ctx_result_node {
+    struct cq__ctx_result_node *next;
+    cq_result r;
+} result_node;
+
+cq_result *cq__ctx_result(cq_ctx *c, int *owned)
+{
+    static const char no_ctx[] = "no handler context";
+    static const char no_mem[] = "out of memory";
+    static cq_result einval = {CQ_EINVAL, 0, 0, NULL, no_ctx, NULL};
+    static cq_result enomem = {CQ_ENOMEM, 0, 0, NULL, no_mem, NULL};
+    result_node *n;
+
+    *owned = 0;
+    if (c == NULL)
+        return &einval;
+    if ((n = malloc(sizeof(*n))) == NULL)
+        return &enomem;
+    cq__api_result_init(&n->r);
+    n->next = c->results;
+    c->results = n;
+    *owned = 1;
+    return &n->r;
+}
+
+
 void cq__ctx_free(cq_ctx *c)
 {
     size_t i;
 
+    while (c->results != NULL) {
+        result_node *n = c->results;
+
+        c->results = n->next;
+        cq_result_free(&n->r);
+        free(n);
+    }
     for (i = 0; i < c->nfields; i++) {
         field_clear(&c->fields[i]);
         free(c->fields[i].key);
@@ -168,6 +203,8 @@ int cq_reply_msg(cq_ctx *c, const cq_msg *m)
 
     if (m == NULL)
         return CQ_EINVAL;
+    if (cq_msg_err(m) != CQ_OK)
+        return cq_msg_err(m);
     copy = cq_msg_dup(m);
     if (copy == NULL)
         return CQ_ENOMEM;
@@ -182,9 +219,42 @@ int cq_reply_msg(cq_ctx *c, const cq_msg *m)
 }
 
 
-int cq_reply_text(cq_ctx *c, const char *cq_string)
+int cq_reply_cq(cq_ctx *c, const char *cq)
 {
-    return cq_quick_string(c, "reply", cq_string);
+    return cq_quick_string(c, "reply", cq);
+}
+
+
+/* Literal text goes out escaped, as a string, so that implementations read
+ * it back as the same text and never as CQ codes. */
+int cq_reply_text(cq_ctx *c, const char *text)
+{
+    char *s;
+    int rc;
+
+    if (text == NULL)
+        return CQ_EINVAL;
+    if ((s = cq_escape(text, 0)) == NULL)
+        return CQ_ENOMEM;
+    rc = cq_quick_string(c, "reply", s);
+    free(s);
+    return rc;
+}
+
+
+int cq_reply_textf(cq_ctx *c, const char *fmt, ...)
+{
+    va_list ap;
+    char *s;
+    int rc;
+
+    va_start(ap, fmt);
+    rc = cq__vformat(&s, fmt, ap);
+    va_end(ap);
+    if (rc == CQ_OK)
+        rc = cq_reply_text(c, s);
+    free(s);
+    return rc;
 }
 
 

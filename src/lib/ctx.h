@@ -33,7 +33,15 @@ struct cq_ctx {
     int quick_owner;     /* Handler that owns the quick operation, or -1. */
     cq__quick_field *fields;
     size_t nfields, capfields;
+    struct cq__ctx_result_node *results; /* cq_call_r()'s, newest first. */
 };
+
+/*
+ * Returns a new empty result owned by c (freed by cq__ctx_free()), or a
+ * static result with err CQ_EINVAL (c NULL) or CQ_ENOMEM; *owned says which
+ * (only an owned result may be filled).
+ */
+cq_result *cq__ctx_result(cq_ctx *c, int *owned);
 
 void cq__ctx_init(cq_ctx *c, const cq_event *e, const cq__conf *conf,
                   struct cq__api *api);

@@ -115,8 +115,10 @@ int cq_event_parse(cq_event **ev, const char *buf, size_t len, int max_depth)
 void cq_event_free(cq_event *e)
 {
     /* The event itself, its body, tree and name are all in its arena. */
-    if (e != NULL)
+    if (e != NULL) {
+        free(e->text);
         cq__arena_free(e->arena);
+    }
 }
 
 
@@ -229,4 +231,49 @@ const char *cq_event_raw_message(const cq_event *e)
 const char *cq_event_flag(const cq_event *e)
 {
     return cq_event_string(e, "flag");
+}
+
+
+/* The message's text segments joined as cq_msg_plain_text(), trimmed of
+ * ASCII white space; "" for a missing or malformed message. NULL when out of
+ * memory. */
+static char *make_text(const cq_event *e)
+{
+    static const char space[] = " \t\r\n\f\v";
+    cq_msg *m = NULL;
+    char *t;
+    size_t start, len;
+    int rc = cq_msg_from_value(&m, cq_event_message(e));
+
+    if (rc == CQ_ENOMEM)
+        return NULL;
+    t = cq_msg_plain_text(m);
+    cq_msg_free(m);
+    if (t == NULL)
+        return NULL;
+    start = strspn(t, space);
+    len = strlen(t + start);
+    while (len > 0 && strchr(space, t[start + len - 1]) != NULL)
+        len--;
+    memmove(t, t + start, len);
+    t[len] = '\0';
+    return t;
+}
+
+
+const char *cq_event_text(const cq_event *e)
+{
+    char **slot = &((cq_event *)e)->text;
+    char *t = __atomic_load_n(slot, __ATOMIC_ACQUIRE), *none = NULL;
+
+    if (t != NULL)
+        return t;
+    if ((t = make_text(e)) == NULL)
+        return NULL;
+    if (!__atomic_compare_exchange_n(slot, &none, t, 0, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_ACQUIRE)) {
+        free(t);
+        return none;
+    }
+    return t;
 }

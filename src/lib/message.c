@@ -181,6 +181,8 @@ cq_msg *cq_msg_dup(const cq_msg *m)
             return NULL;
         }
     }
+    if (d != NULL && m != NULL)
+        d->err = m->err;
     return d;
 }
 
@@ -218,11 +220,25 @@ int cq__msg_add_text_n(cq_msg *m, const char *s, size_t n)
 }
 
 
+int cq__msg_latch(cq_msg *m, int rc)
+{
+    if (m != NULL && rc < 0 && m->err == CQ_OK)
+        m->err = rc;
+    return rc;
+}
+
+
+int cq_msg_err(const cq_msg *m)
+{
+    return m != NULL ? m->err : CQ_ENOMEM;
+}
+
+
 int cq_msg_add_text(cq_msg *m, const char *text)
 {
     if (m == NULL || text == NULL)
-        return CQ_EINVAL;
-    return cq__msg_add_text_n(m, text, strlen(text));
+        return cq__msg_latch(m, CQ_EINVAL);
+    return cq__msg_latch(m, cq__msg_add_text_n(m, text, strlen(text)));
 }
 
 
@@ -257,11 +273,20 @@ int cq_msg_add_seg(cq_msg *m, const char *type, ...)
     va_start(ap, type);
     rc = add_segv(m, type, ap);
     va_end(ap);
-    return rc;
+    return cq__msg_latch(m, rc);
 }
 
 
+static int append(cq_msg *m, const cq_msg *other);
+
+
 int cq_msg_append(cq_msg *m, const cq_msg *other)
+{
+    return cq__msg_latch(m, append(m, other));
+}
+
+
+static int append(cq_msg *m, const cq_msg *other)
 {
     cq_msg *tmp;
     size_t first = 0;

@@ -19,6 +19,7 @@
 #ifndef CQ_MESSAGE_H
 #define CQ_MESSAGE_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -45,7 +46,20 @@ struct cq_msg {
     size_t nsegs;
     size_t cap;
     size_t bytes; /* Lengths of every value, added up. */
+    int err;      /* The first builder error (cq_msg_err()), or CQ_OK. */
 };
+
+/* Records rc as m's latched error when it is the first failure (m may be
+ * NULL); returns rc. */
+int cq__msg_latch(cq_msg *m, int rc);
+
+/*
+ * Formats fmt with ap into a new string (free()) stored in *out. Returns
+ * CQ_OK, CQ_EINVAL (fmt NULL or an output error), CQ_ETOOBIG (longer than
+ * CQ_MSG_MAX_BYTES) or CQ_ENOMEM.
+ */
+int cq__vformat(char **out, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 
 /* Frees what seg owns and zeroes it. Never fails. */
 void cq__msg_seg_clear(cq__msg_seg *seg);

@@ -5,7 +5,9 @@
 #include "config.h"
 
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "cqhttp.h"
 #include "lib/message.h"
@@ -20,7 +22,8 @@ static int add_int(cq_msg *m, const char *type, const char *key, int64_t v)
 
 static int add_str(cq_msg *m, const char *type, const char *key, const char *v)
 {
-    return v != NULL ? cq_msg_add_seg(m, type, key, v, NULL) : CQ_EINVAL;
+    return v != NULL ? cq_msg_add_seg(m, type, key, v, NULL)
+                     : cq__msg_latch(m, CQ_EINVAL);
 }
 
 int cq_msg_add_face(cq_msg *m, int id)
@@ -62,7 +65,7 @@ int cq_msg_add_share(cq_msg *m, const char *url, const char *title,
                      const char *content, const char *image)
 {
     if (url == NULL || title == NULL) {
-        return CQ_EINVAL;
+        return cq__msg_latch(m, CQ_EINVAL);
     }
     return cq_msg_add_seg(m, "share", "url", url, "title", title, "content",
                           content, "image", image, NULL);
@@ -82,7 +85,7 @@ int cq_msg_add_music(cq_msg *m, const char *type, int64_t id)
     char i[24];
 
     if (type == NULL) {
-        return CQ_EINVAL;
+        return cq__msg_latch(m, CQ_EINVAL);
     }
     snprintf(i, sizeof(i), "%" PRId64, id);
     return cq_msg_add_seg(m, "music", "type", type, "id", i, NULL);
@@ -93,7 +96,7 @@ int cq_msg_add_music_custom(cq_msg *m, const char *url, const char *audio,
                             const char *image)
 {
     if (url == NULL || audio == NULL || title == NULL) {
-        return CQ_EINVAL;
+        return cq__msg_latch(m, CQ_EINVAL);
     }
     return cq_msg_add_seg(m, "music", "type", "custom", "url", url, "audio",
                           audio, "title", title, "content", content, "image",
@@ -104,7 +107,7 @@ int cq_msg_add_location(cq_msg *m, const char *lat, const char *lon,
                         const char *title, const char *content)
 {
     if (lat == NULL || lon == NULL) {
-        return CQ_EINVAL;
+        return cq__msg_latch(m, CQ_EINVAL);
     }
     return cq_msg_add_seg(m, "location", "lat", lat, "lon", lon, "title", title,
                           "content", content, NULL);
@@ -115,7 +118,7 @@ int cq_msg_add_contact(cq_msg *m, const char *type, int64_t id)
     char i[24];
 
     if (type == NULL) {
-        return CQ_EINVAL;
+        return cq__msg_latch(m, CQ_EINVAL);
     }
     snprintf(i, sizeof(i), "%" PRId64, id);
     return cq_msg_add_seg(m, "contact", "type", type, "id", i, NULL);
@@ -159,4 +162,67 @@ int cq_msg_add_xml(cq_msg *m, const char *data)
 int cq_msg_add_json(cq_msg *m, const char *data)
 {
     return add_str(m, "json", "data", data);
+}
+
+
+int cq__vformat(char **out, const char *fmt, va_list ap)
+{
+    va_list again;
+    int n;
+
+    *out = NULL;
+    if (fmt == NULL)
+        return CQ_EINVAL;
+    va_copy(again, ap);
+    n = vsnprintf(NULL, 0, fmt, again);
+    va_end(again);
+    if (n < 0)
+        return CQ_EINVAL;
+    if ((size_t)n > CQ_MSG_MAX_BYTES)
+        return CQ_ETOOBIG;
+    if ((*out = malloc((size_t)n + 1)) == NULL)
+        return CQ_ENOMEM;
+    vsnprintf(*out, (size_t)n + 1, fmt, ap);
+    return CQ_OK;
+}
+
+
+/* Appends fmt formatted with ap as literal text, latching a failure. */
+static int vadd_textf(cq_msg *m, const char *fmt, va_list ap)
+{
+    char *s;
+    int rc = cq__vformat(&s, fmt, ap);
+
+    if (rc == CQ_OK)
+        rc = cq_msg_add_text(m, s);
+    free(s);
+    return cq__msg_latch(m, rc);
+}
+
+
+int cq_msg_add_textf(cq_msg *m, const char *fmt, ...)
+{
+    va_list ap;
+    int rc;
+
+    if (m == NULL)
+        return CQ_EINVAL;
+    va_start(ap, fmt);
+    rc = vadd_textf(m, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+
+cq_msg *cq_msgf(const char *fmt, ...)
+{
+    cq_msg *m = cq_msg_new();
+    va_list ap;
+
+    if (m == NULL)
+        return NULL;
+    va_start(ap, fmt);
+    vadd_textf(m, fmt, ap);
+    va_end(ap);
+    return m;
 }

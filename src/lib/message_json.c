@@ -269,7 +269,7 @@ char *cq_msg_to_json_string(const cq_msg *m)
 }
 
 
-int cq_msg_add_node_custom(cq_msg *m, int64_t user_id, const char *nickname,
+static int add_node_custom(cq_msg *m, int64_t user_id, const char *nickname,
                            const cq_msg *content)
 {
     cq__msg_seg seg = {0};
@@ -298,6 +298,13 @@ int cq_msg_add_node_custom(cq_msg *m, int64_t user_id, const char *nickname,
         return rc;
     }
     return cq__msg_push(m, &seg);
+}
+
+
+int cq_msg_add_node_custom(cq_msg *m, int64_t user_id, const char *nickname,
+                           const cq_msg *content)
+{
+    return cq__msg_latch(m, add_node_custom(m, user_id, nickname, content));
 }
 
 

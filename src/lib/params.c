@@ -12,6 +12,7 @@
 #include "cqhttp.h"
 #include "lib/actions.h"
 #include "lib/api.h"
+#include "lib/ctx.h"
 #include "lib/json.h"
 #include "lib/message.h"
 
@@ -97,6 +98,8 @@ int cq_params_msg(cq_params *p, const char *key, const cq_msg *m)
 {
     if (p == NULL)
         return CQ_ENOMEM;
+    if (m != NULL && cq_msg_err(m) != CQ_OK)
+        cq__jw_latch(&p->w, cq_msg_err(m));
     if (begin(p, key, m != NULL) == CQ_OK)
         cq__jw_latch(&p->w, cq__msg_to_json(m, p->w.g));
     return p->w.err;
@@ -160,13 +163,15 @@ int cq_call_params(cq_ctx *c, const char *action, const cq_params *p,
 
     if (out == NULL)
         out = &local;
-    memset(out, 0, sizeof(*out));
+    cq__api_result_init(out);
     json = cq__params_json(p, &rc);
     if (json == NULL) {
         cq__api_fail(out, rc, "params for %s cannot be built: %s",
                      action ? action : "(null)", cq_strerror(rc));
         cq_log(CQ_LOG_WARN, "API %s: %s", action ? action : "(null)",
                out->detail);
+        if (out == &local)
+            cq_result_free(&local);
         return rc;
     }
     rc = cq__api_call_logged(c, action, json, out);
@@ -174,6 +179,18 @@ int cq_call_params(cq_ctx *c, const char *action, const cq_params *p,
     if (out == &local)
         cq_result_free(&local);
     return rc;
+}
+
+
+const cq_result *cq_call_params_r(cq_ctx *c, const char *action,
+                                  const cq_params *p)
+{
+    int owned;
+    cq_result *r = cq__ctx_result(c, &owned);
+
+    if (owned)
+        cq_call_params(c, action, p, r);
+    return r;
 }
 
 

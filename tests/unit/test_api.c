@@ -76,6 +76,7 @@ T_CASE(call_without_api)
     T_EQ_INT(r.err, CQ_ENOAPI);
     cq_result_free(&r);
     T_EQ_INT(cq_call(NULL, "bad/action", "{}", &r), CQ_EINVAL);
+    cq_result_free(&r); /* A failed result holds its detail too. */
     T_EQ_INT(cq_call(NULL, "", "{}", NULL), CQ_EINVAL);
     T_EQ_INT(cq_call(NULL, "send_msg", "[1]", NULL), CQ_EINVAL);
     T_EQ_INT(cq_call(NULL, "send_msg", "{\"a\":", NULL), CQ_EINVAL);
@@ -167,11 +168,111 @@ T_CASE(send_without_api)
 }
 
 
+/* A local transport that keeps the params of the last call. */
+static int keep_params(void *arg, int64_t self_id, const char *action,
+                       const char *params, cq_result *out)
+{
+    (void)self_id;
+    (void)action;
+    (void)out;
+    snprintf(arg, 256, "%s", params);
+    return CQ_OK;
+}
+
+
+/* cq_send_text sends literal text escaped, cq_send_cq CQ code as given. */
+T_CASE(send_text_and_cq)
+{
+    cq_event *e = NULL;
+    const char *body = "{\"post_type\":\"message\",\"message_type\":"
+                       "\"private\",\"user_id\":1}";
+    char seen[256] = "";
+    cq__conf conf;
+    cq__api *api;
+    cq_ctx c;
+
+    cq__conf_init(&conf);
+    api = cq__api_new(&conf);
+    T_CHECK(api != NULL);
+    cq__api_set_local(api, keep_params, seen);
+    T_EQ_INT(cq_event_parse(&e, body, strlen(body), 0), CQ_OK);
+    cq__ctx_init(&c, e, &conf, api);
+    T_EQ_INT(cq_send_text(&c, e, "[CQ:at,qq=all]&"), CQ_OK);
+    T_EQ_STR(seen, "{\"message_type\":\"private\",\"user_id\":1,"
+                   "\"message\":\"&#91;CQ:at,qq=all&#93;&amp;\"}");
+    T_EQ_INT(cq_send_cq(&c, e, "[CQ:face,id=1]"), CQ_OK);
+    T_EQ_STR(seen, "{\"message_type\":\"private\",\"user_id\":1,"
+                   "\"message\":\"[CQ:face,id=1]\"}");
+    T_EQ_INT(cq_send_text(&c, e, NULL), CQ_EINVAL);
+    cq__ctx_free(&c);
+    cq_event_free(e);
+    cq__api_free(api);
+}
+
+
+/* A local transport answering every call with the body in arg. */
+static int answer_body(void *arg, int64_t self_id, const char *action,
+                       const char *params, cq_result *out)
+{
+    (void)self_id;
+    (void)action;
+    (void)params;
+    return cq__api_result_from_body(arg, strlen(arg), out);
+}
+
+
+/* Results owned by the context, read by path; a long detail stays whole. */
+T_CASE(results_owned_by_ctx)
+{
+    char ok[] = "{\"status\":\"ok\",\"retcode\":0,\"data\":{\"user_id\":"
+                "\"42\",\"nickname\":\"n\",\"a\":[1,2]}}";
+    char failed[600];
+    const cq_result *r;
+    cq__conf conf;
+    cq__api *api;
+    int64_t v = 0;
+    cq_ctx c;
+
+    snprintf(failed, sizeof(failed),
+             "{\"status\":\"failed\",\"retcode\":100,\"wording\":"
+             "\"%0400d\"}",
+             7);
+    cq__conf_init(&conf);
+    api = cq__api_new(&conf);
+    T_CHECK(api != NULL);
+    cq__ctx_init(&c, NULL, &conf, api);
+    cq__api_set_local(api, answer_body, ok);
+    r = cq_call_r(&c, "get_login_info", NULL);
+    T_EQ_INT(r->err, CQ_OK);
+    T_EQ_INT(cq_result_int(r, "user_id", &v), CQ_OK);
+    T_EQ_INT(v, 42);
+    T_EQ_INT(cq_result_int(r, "a.1", &v), CQ_OK);
+    T_EQ_INT(v, 2);
+    T_EQ_STR(cq_result_string(r, "nickname"), "n");
+    T_CHECK(cq_result_string(r, "missing") == NULL);
+    T_EQ_STR(cq_result_detail(r), "");
+    cq__api_set_local(api, answer_body, failed);
+    r = cq_call_params_r(&c, "get_login_info", NULL);
+    T_EQ_INT(r->err, CQ_ENOMEM);
+    r = cq_call_r(&c, "get_login_info", "{}");
+    T_EQ_INT(r->err, CQ_EFAILED);
+    T_EQ_INT(r->retcode, 100);
+    T_EQ_INT(strlen(cq_result_detail(r)), strlen("retcode 100: ") + 400);
+    T_EQ_INT(cq_result_int(r, "user_id", &v), CQ_ENOENT);
+    T_EQ_INT(cq_call_r(NULL, "x", NULL)->err, CQ_EINVAL);
+    T_EQ_STR(cq_result_detail(NULL), "");
+    cq__ctx_free(&c); /* Frees the results: the sanitizers check it. */
+    cq__api_free(api);
+}
+
+
 T_SUITE(test_api_cases) = {
     {"api/result_ok_async_failed", result_ok_async_failed},
     {"api/result_garbage", result_garbage},
     {"api/call_without_api", call_without_api},
     {"api/send_targets", send_targets},
     {"api/send_without_api", send_without_api},
+    {"api/send_text_and_cq", send_text_and_cq},
+    {"api/results_owned_by_ctx", results_owned_by_ctx},
     {NULL, NULL},
 };

@@ -421,6 +421,41 @@ T_CASE(arena_tree_refusals)
 }
 
 
+/* Plain text from both message forms, trimmed, kept by the event. */
+T_CASE(plain_text)
+{
+    static const struct {
+        const char *body, *text;
+    } rows[] = {
+        {"{\"post_type\":\"message\",\"message\":"
+         "\" /weather &#91;x&#93;[CQ:face,id=1]  \"}",
+         "/weather [x]"},
+        {"{\"post_type\":\"message\",\"message\":[{\"type\":\"at\","
+         "\"data\":{\"qq\":\"1\"}},{\"type\":\"text\",\"data\":"
+         "{\"text\":\"\\n hi\"}},{\"type\":\"text\",\"data\":"
+         "{\"text\":\"[CQ:at,qq=all] \"}}]}",
+         "hi [CQ:at,qq=all]"},
+        {"{\"post_type\":\"notice\"}", ""},
+        {"{\"post_type\":\"message\",\"message\":7}", ""},
+    };
+    size_t i;
+    int rc;
+
+    for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        cq_event *e = parse_str(rows[i].body, &rc);
+        const char *txt;
+
+        T_EQ_INT(rc, CQ_OK);
+        if (e == NULL)
+            continue;
+        txt = cq_event_text(e);
+        T_EQ_STR(txt, rows[i].text);
+        T_CHECK(cq_event_text(e) == txt);
+        cq_event_free(e);
+    }
+}
+
+
 T_SUITE(test_event_cases) = {
     {"event/private_negative_id", private_negative_id},
     {"event/arena_tree_matches_yajl_tree", arena_tree_matches_yajl_tree},
@@ -435,5 +470,6 @@ T_SUITE(test_event_cases) = {
     {"event/integers_and_ranges", integers_and_ranges},
     {"event/unknown_event_kept", unknown_event_kept},
     {"event/replay_shared_samples", replay_shared_samples},
+    {"event/plain_text", plain_text},
     {NULL, NULL},
 };

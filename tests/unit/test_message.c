@@ -325,6 +325,36 @@ T_CASE(null_inputs)
     cq_msg_free(e);
 }
 
+/* Builders latch their first error; printf adders add literal text. */
+T_CASE(latched_errors_and_printf)
+{
+    cq_msg *m = cq_msgf("%s=%d ", "[CQ:at,qq=all]", 7), *n;
+    char *cq;
+
+    T_CHECK(m != NULL);
+    if (m == NULL)
+        return;
+    T_EQ_INT(cq_msg_err(m), CQ_OK);
+    T_EQ_INT(cq_msg_add_textf(m, "%c", 'x'), CQ_OK);
+    T_EQ_INT(cq_msg_add_face(m, 1), CQ_OK);
+    cq = cq_msg_format_cq(m);
+    T_EQ_STR(cq, "&#91;CQ:at,qq=all&#93;=7 x[CQ:face,id=1]");
+    free(cq);
+    T_EQ_INT(cq_msg_add_image(m, NULL), CQ_EINVAL);
+    T_EQ_INT(cq_msg_add_text(m, "y"), CQ_OK);
+    T_EQ_INT(cq_msg_add_seg(m, "", NULL), CQ_EINVAL);
+    T_EQ_INT(cq_msg_err(m), CQ_EINVAL);
+    T_EQ_INT(cq_msg_count(m), 3);
+    n = cq_msg_dup(m);
+    T_EQ_INT(cq_msg_err(n), CQ_EINVAL);
+    T_EQ_INT(cq_msg_count(n), 3);
+    T_EQ_INT(cq_msg_err(NULL), CQ_ENOMEM);
+    T_EQ_INT(cq_msg_add_textf(NULL, "x"), CQ_EINVAL);
+    cq_msg_free(n);
+    cq_msg_free(m);
+}
+
+
 T_SUITE(test_message_cases) = {
     {"message/builders", builders},
     {"message/builders_invalid", builders_invalid},
@@ -334,5 +364,6 @@ T_SUITE(test_message_cases) = {
     {"message/caps_segments", caps_segments},
     {"message/caps_params", caps_params},
     {"message/null_inputs", null_inputs},
+    {"message/latched_errors_and_printf", latched_errors_and_printf},
     {NULL, NULL},
 };

@@ -169,6 +169,50 @@ T_CASE(reply_msg_array)
 }
 
 
+static void text_replies(cq_ctx *c)
+{
+    cq_msg *m = cq_msg_new();
+
+    cq_reply_text(c, "[CQ:at,qq=all] & co");
+    cq_quick_string(c, "text", "unused");
+    cq_reply_textf(c, "%s [x] %d", "a&b", 3);
+    cq_msg_add_image(m, NULL);
+    cq_reply_msg(c, m); /* Refused: the latched error keeps the textf. */
+    cq_msg_free(m);
+}
+
+
+static void reply_cq(cq_ctx *c)
+{
+    cq_reply_cq(c, "[CQ:face,id=1]");
+}
+
+
+/* _text is literal text and goes out escaped; _cq is CQ code. */
+T_CASE(reply_text_is_literal)
+{
+    char *json = NULL;
+    cq_msg *m = cq_msg_new();
+    cq_ctx c;
+
+    T_EQ_INT(quick(msg_string, text_replies, &json), CQ_OK);
+    T_EQ_STR(json, "{\"reply\":\"a&amp;b &#91;x&#93; 3\",\"text\":"
+                   "\"unused\"}");
+    free(json);
+    T_EQ_INT(quick(msg_string, reply_cq, &json), CQ_OK);
+    T_EQ_STR(json, "{\"reply\":\"[CQ:face,id=1]\"}");
+    free(json);
+    cq__ctx_init(&c, NULL, NULL, NULL);
+    cq_msg_add_seg(m, NULL, NULL);
+    T_EQ_INT(cq_reply_msg(&c, m), CQ_EINVAL);
+    T_EQ_INT(cq_reply_text(&c, NULL), CQ_EINVAL);
+    T_EQ_INT(cq_reply_textf(&c, NULL), CQ_EINVAL);
+    T_EQ_INT(c.nfields, 0);
+    cq__ctx_free(&c);
+    cq_msg_free(m);
+}
+
+
 T_SUITE(test_quick_cases) = {
     {"quick/reply_msg_array", reply_msg_array},
     {"quick/echo_string", echo_string},
@@ -177,5 +221,6 @@ T_SUITE(test_quick_cases) = {
     {"quick/request_fields", request_fields},
     {"quick/empty_is_null", empty_is_null},
     {"quick/invalid_input_refused", invalid_input_refused},
+    {"quick/reply_text_is_literal", reply_text_is_literal},
     {NULL, NULL},
 };
