@@ -52,10 +52,9 @@ def post_array_messages(h):
     # The example bot echoes the message as it came: as segments.
     rc, out, err = post(["--url", stack_url(h.stack()), "--array",
                          "--private", "12345", text])
-    eq(rc, 0, err)
-    lines = out.splitlines()
-    eq(lines[0], "HTTP 200")
-    eq(json.loads(lines[1]), {"reply": SEGMENTS, "at_sender": False},
+    status, answer = (out.splitlines() + ["", ""])[:2]
+    eq((rc, status), (0, "HTTP 200"), err)
+    eq(json.loads(answer), {"reply": SEGMENTS, "at_sender": False},
        "the echo of an array message")
 
 
