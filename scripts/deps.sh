@@ -5,7 +5,7 @@
 CQ_DEPS_BUILD="build-essential autoconf automake libtool pkg-config
  libfcgi-dev libyajl-dev libcurl4-openssl-dev libssl-dev libevent-dev
  libwslay-dev"
-CQ_DEPS_RUN="spawn-fcgi nginx-light curl"
+CQ_DEPS_RUN="spawn-fcgi nginx-light curl socat"
 # clang and its runtimes (only recommended by clang) build the fuzz targets.
 CQ_DEPS_TEST="python3 python3-websockets python3-aiohttp apache2 libapache2-mod-fcgid
  clang libclang-rt-14-dev"

@@ -27,6 +27,14 @@ extern "C" {
 CQ_EXTERN int cq_fcgi_main(int argc, char **argv);
 CQ_EXTERN int cq_bridge_main(int argc, char **argv);
 
+/*
+ * Names the program in --help, --version and its log lines: call it before
+ * cq_fcgi_main() or cq_bridge_main(). Without it the name is argv[0]'s
+ * basename; a version (NULL for none) is shown as "VERSION (cqhttp X.Y.Z)".
+ * Both strings are kept, not copied: pass literals. Cannot fail.
+ */
+CQ_EXTERN void cq_set_program(const char *name, const char *version);
+
 #ifdef __cplusplus
 }
 #endif

@@ -27,6 +27,7 @@
 #include "lib/dispatch.h"
 #include "lib/log.h"
 #include "lib/net.h"
+#include "runtime/program.h"
 
 /* How long SIGTERM waits for handlers and calls in flight. */
 #define SHUTDOWN_WAIT_MS 10000
@@ -327,18 +328,19 @@ static void usage(void *out)
     FILE *f = out;
 
     fprintf(f,
-            "Usage: cqhttp-bridge [--listen HOST:PORT] [--bridge-socket PATH] "
-            "[settings]\n"
-            "\n"
-            "Serves OneBot reverse WebSocket connections (paths /ws/, "
-            "/ws/api/, /ws/event/;\nthe role from X-Client-Role), runs the "
-            "compiled-in handlers for their events,\nand carries API calls "
-            "from local processes through the Unix socket\n--bridge-socket "
-            "(one JSON request per line; see README).\n"
-            "\n"
-            "  --help            this text\n"
-            "  --version         print the version\n"
-            "\n");
+            "Usage: %s [--listen HOST:PORT] [--bridge-socket PATH] "
+            "[settings]\n",
+            cq__program_name());
+    fprintf(f, "\n"
+               "Serves OneBot reverse WebSocket connections (paths /ws/, "
+               "/ws/api/, /ws/event/;\nthe role from X-Client-Role), runs the "
+               "compiled-in handlers for their events,\nand carries API calls "
+               "from local processes through the Unix socket\n--bridge-socket "
+               "(one JSON request per line; see README).\n"
+               "\n"
+               "  --help            this text\n"
+               "  --version         print the version\n"
+               "\n");
     cq__conf_usage(f);
 }
 
@@ -424,9 +426,10 @@ static int run(cq__bridge *br)
         (rc = cq__ipc_listen(br, br->conf->bridge_socket)) != CQ_OK)
         goto out;
     cq_log(CQ_LOG_INFO,
-           "cqhttp-bridge %s: WebSocket on %s, API socket %s, "
+           "%s %s: WebSocket on %s, API socket %s, "
            "%ld workers, max_connections %ld%s",
-           CQ_VERSION, br->conf->listen ? br->conf->listen : "127.0.0.1:8081",
+           cq__program_name(), cq__program_version(),
+           br->conf->listen ? br->conf->listen : "127.0.0.1:8081",
            br->conf->bridge_socket ? br->conf->bridge_socket : "none",
            br->conf->threads, br->max_conns,
            br->conf->access_token ? ", access token required" : "");
@@ -478,12 +481,14 @@ int cq_bridge_main(int argc, char **argv)
     int rc;
 
     cq__conf_init(&conf);
-    rc = cq__conf_main_args(&conf, argc, argv, "cqhttp-bridge", usage);
+    cq__program_start(argv, "cqhttp-bridge");
+    rc = cq__conf_main_args(&conf, argc, argv, cq__program_name(),
+                            cq__program_version(), usage);
     if (rc >= 0) {
         cq__conf_free(&conf);
         return rc;
     }
-    cq__log_setup("cqhttp-bridge", conf.log_level);
+    cq__log_setup(cq__program_name(), conf.log_level);
     if (conf.log_file != NULL && cq__log_open(conf.log_file) != CQ_OK) {
         cq__conf_free(&conf);
         return 1;

@@ -32,6 +32,7 @@
 #include "lib/dispatch.h"
 #include "lib/log.h"
 #include "lib/net.h"
+#include "runtime/program.h"
 
 /* How long SIGTERM waits for requests in flight before exiting anyway. */
 #define SHUTDOWN_WAIT_S 10
@@ -373,9 +374,9 @@ static void usage(void *out)
 {
     FILE *f = out;
 
+    fprintf(f, "Usage: %s [--listen ADDR] [settings]\n", cq__program_name());
     fprintf(
-        f, "Usage: cqhttp-fcgi [--listen ADDR] [settings]\n"
-           "\n"
+        f, "\n"
            "The cqhttp FastCGI responder: receives OneBot events that the web\n"
            "server forwards (HTTP POST), runs the compiled-in handlers and\n"
            "answers with their quick operation.\n"
@@ -409,9 +410,10 @@ static int choose_socket(const cq__conf *conf, int *listen_fd)
     }
     if (getenv("REQUEST_METHOD") == NULL) {
         fprintf(stderr,
-                "cqhttp-fcgi: no FastCGI socket on fd 0 and no CGI "
+                "%s: no FastCGI socket on fd 0 and no CGI "
                 "request in the environment.\nStart it under spawn-fcgi, "
-                "give --listen ADDR, or run it as a CGI program.\n");
+                "give --listen ADDR, or run it as a CGI program.\n",
+                cq__program_name());
         return 2;
     }
     return serve_cgi(conf);
@@ -426,13 +428,15 @@ int cq_fcgi_main(int argc, char **argv)
     worker *w = NULL;
 
     cq__conf_init(&conf);
-    status = cq__conf_main_args(&conf, argc, argv, "cqhttp-fcgi", usage);
+    cq__program_start(argv, "cqhttp-fcgi");
+    status = cq__conf_main_args(&conf, argc, argv, cq__program_name(),
+                                cq__program_version(), usage);
     if (status >= 0) {
         cq__conf_free(&conf);
         return status;
     }
     status = 0;
-    cq__log_setup("cqhttp-fcgi", conf.log_level);
+    cq__log_setup(cq__program_name(), conf.log_level);
     if (conf.log_file != NULL && cq__log_open(conf.log_file) != CQ_OK) {
         cq__conf_free(&conf);
         return 1;
@@ -464,8 +468,8 @@ int cq_fcgi_main(int argc, char **argv)
     if (status >= 0)
         goto done;
     status = 0;
-    cq_log(CQ_LOG_INFO, "cqhttp-fcgi %s: %ld threads, %d handlers, API %s%s",
-           CQ_VERSION, conf.threads, nhandlers,
+    cq_log(CQ_LOG_INFO, "%s %s: %ld threads, %d handlers, API %s%s",
+           cq__program_name(), cq__program_version(), conf.threads, nhandlers,
            conf.api_root ? conf.api_root : "none",
            conf.secret ? ", signatures required" : "");
     if (conf.secret == NULL)

@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -260,11 +261,18 @@ static int read_line(FILE *f, cq__buf *line)
 }
 
 
-/* Applies one trimmed, non-comment line; where is "file:line". */
+/*
+ * Applies one trimmed, non-comment line; where is "file:line". A line may
+ * also be the environment file's "CQHTTP_KEY=value" (with the value maybe
+ * in quotes, as systemd allows), so that the one file serves the units and
+ * --config alike; such a line counts as environment, not as given.
+ */
 static int load_line(cq__conf *c, char *s, const char *where, char *err,
                      size_t errlen)
 {
-    char *eq = strchr(s, '='), *key;
+    char *eq = strchr(s, '='), *key, *val, low[64];
+    size_t n, i;
+    int env, rc;
     const opt *o;
 
     if (eq == NULL) {
@@ -273,12 +281,26 @@ static int load_line(cq__conf *c, char *s, const char *where, char *err,
     }
     *eq = '\0';
     key = trim(s);
-    o = find_key(key, strlen(key));
+    env = strncmp(key, "CQHTTP_", 7) == 0;
+    for (i = 0; env && key[7 + i] != '\0' && i < sizeof(low) - 1; i++)
+        low[i] = (char)tolower((unsigned char)key[7 + i]);
+    low[i] = '\0';
+    o = env ? find_key(low, i) : find_key(key, strlen(key));
     if (o == NULL) {
         snprintf(err, errlen, "%s: unknown setting \"%s\"", where, key);
         return CQ_EINVAL;
     }
-    return set_opt(c, o, trim(eq + 1), where, err, errlen);
+    val = trim(eq + 1);
+    n = strlen(val);
+    if (env && n >= 2 && (val[0] == '"' || val[0] == '\'') &&
+        val[n - 1] == val[0]) {
+        val[n - 1] = '\0';
+        val++;
+    }
+    rc = set_opt(c, o, val, where, err, errlen);
+    if (env)
+        c->given &= ~(1ULL << (o - opts));
+    return rc;
 }
 
 
@@ -520,7 +542,7 @@ void cq__conf_usage(void *out)
 
 
 int cq__conf_main_args(cq__conf *c, int argc, char **argv, const char *program,
-                       void (*usage)(void *f))
+                       const char *version, void (*usage)(void *f))
 {
     char err[512];
     int *rest, nrest, i, rc = -1;
@@ -540,7 +562,7 @@ int cq__conf_main_args(cq__conf *c, int argc, char **argv, const char *program,
             usage(stdout);
             rc = 0;
         } else if (strcmp(a, "--version") == 0) {
-            printf("%s %s\n", program, CQ_VERSION);
+            printf("%s %s\n", program, version);
             rc = 0;
         } else {
             fprintf(stderr, "%s: unknown argument \"%s\" (see --help)\n",

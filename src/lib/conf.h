@@ -70,12 +70,13 @@ int cq__conf_load(cq__conf *c, int argc, char **argv, int *rest, int *nrest,
 
 /*
  * The argument handling of a program's main: loads the settings, answers
- * --help (usage(stdout)) and --version, and refuses any other argument.
+ * --help (usage(stdout)) and --version ("program version"), and refuses any
+ * other argument.
  * Returns -1 to go on, or the exit code: 0 after --help or --version, 2 for
  * a bad argument or setting (said on stderr), 1 when out of memory.
  */
 int cq__conf_main_args(cq__conf *c, int argc, char **argv, const char *program,
-                       void (*usage)(void *f));
+                       const char *version, void (*usage)(void *f));
 
 /*
  * Logs one warning for each setting given by flag or --config file that

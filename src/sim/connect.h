@@ -7,10 +7,9 @@
  * connect.c       the run: the loop, the connections' comings and goings,
  *                 the heartbeat timer, --once, the stop and the signals.
  * connect_args.c  the options, the usage text, the URL and its address.
- * connect_feed.c  the events: the ones given (--private, --event-file),
- *                 stdin's lines, paced by the event connection's output,
- *                 and the lifecycle and heartbeat events, all built by
- *                 post_event.c's event builder.
+ * connect_feed.c  the events: the ones given (--private, --group,
+ * --event-file), stdin's lines, paced by the event connection's output, and the
+ * lifecycle and heartbeat events, all built by post_event.c's event builder.
  * connect_ws.c    one connection (a cq__sim_wsc): the dial, the opening
  *                 handshake (ws/handshake.h), a ws/stream.h stream on a
  *                 bufferevent, the close, the redial.
@@ -193,9 +192,12 @@ cq__sim_feed *cq__sim_feed_new(size_t max_items);
 void cq__sim_feed_free(cq__sim_feed *fd);
 /* Adds an --event-file (path is kept, not copied). */
 void cq__sim_feed_add_file(cq__sim_feed *fd, const char *path);
-/* Adds a --private event (text is kept, not copied). */
-void cq__sim_feed_add_private(cq__sim_feed *fd, int64_t user_id,
-                              const char *text);
+/*
+ * Adds a --private event, or a --group one when group_id is not 0 (text is
+ * kept, not copied).
+ */
+void cq__sim_feed_add_message(cq__sim_feed *fd, int64_t group_id,
+                              int64_t user_id, const char *text);
 /* Asks for stdin's lines after the given events. */
 void cq__sim_feed_use_stdin(cq__sim_feed *fd);
 /* Sets stdin up on cl->base when it is used. CQ_OK or CQ_ENOMEM. */

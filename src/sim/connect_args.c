@@ -64,6 +64,8 @@ void cq__sim_connect_usage(FILE *f)
         "  --private USER TEXT    send a private message event, TEXT in CQ "
         "code\n"
         "                         (repeatable)\n"
+        "  --group GROUP USER TEXT\n"
+        "                         send a group message event (repeatable)\n"
         "  --stdin-events         then send each line of stdin (one JSON "
         "object) as an\n"
         "                         event\n"
@@ -268,17 +270,25 @@ static int parse_value(cq__sim_client *cl, const char *f, const char *val,
 }
 
 
-/* --private USER TEXT at args[*i]; moves *i past them. */
-static int parse_private(cq__sim_client *cl, char **args, int n, int *i)
+/*
+ * --private USER TEXT or --group GROUP USER TEXT at args[*i]; moves *i past
+ * them.
+ */
+static int parse_message(cq__sim_client *cl, char **args, int n, int *i)
 {
-    int64_t user_id;
+    int group = strcmp(args[*i], "--group") == 0, k;
+    int64_t ids[2] = {0, 0};
 
-    if (*i + 2 >= n)
-        return USAGE("--private needs USER and TEXT");
-    if (cq__sim_parse_id(args[*i + 1], &user_id) != CQ_OK)
-        return USAGE("--private: \"%s\" is not a QQ number", args[*i + 1]);
-    cq__sim_feed_add_private(cl->feed, user_id, args[*i + 2]);
-    *i += 2;
+    if (*i + 2 + group >= n)
+        return USAGE("%s needs %sUSER and TEXT", args[*i],
+                     group ? "GROUP, " : "");
+    for (k = 0; k <= group; k++)
+        if (cq__sim_parse_id(args[*i + 1 + k], &ids[k]) != CQ_OK)
+            return USAGE("%s: \"%s\" is not a QQ number or group id", args[*i],
+                         args[*i + 1 + k]);
+    cq__sim_feed_add_message(cl->feed, group ? ids[0] : 0, ids[group],
+                             args[*i + 2 + group]);
+    *i += 2 + group;
     return CQ_OK;
 }
 
@@ -300,8 +310,8 @@ int cq__sim_connect_args(cq__sim_client *cl, char **args, int n,
             cl->once = 1;
         } else if (strcmp(f, "--stdin-events") == 0) {
             cq__sim_feed_use_stdin(cl->feed);
-        } else if (strcmp(f, "--private") == 0) {
-            rc = parse_private(cl, args, n, &i);
+        } else if (strcmp(f, "--private") == 0 || strcmp(f, "--group") == 0) {
+            rc = parse_message(cl, args, n, &i);
         } else if (!takes_value(f)) {
             rc = USAGE("%s \"%s\"",
                        f[0] == '-' ? "unknown option" : "unexpected argument",

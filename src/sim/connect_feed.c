@@ -26,7 +26,8 @@
 #define STDIN_CHUNK 65536
 
 typedef struct feed_item {
-    const char *path; /* An --event-file, or NULL for a --private. */
+    const char *path; /* An --event-file, or NULL for a message. */
+    int64_t group_id; /* A --group message's, 0 for a --private. */
     int64_t user_id;
     const char *text;
 } feed_item;
@@ -79,10 +80,11 @@ void cq__sim_feed_add_file(cq__sim_feed *fd, const char *path)
 }
 
 
-void cq__sim_feed_add_private(cq__sim_feed *fd, int64_t user_id,
-                              const char *text)
+void cq__sim_feed_add_message(cq__sim_feed *fd, int64_t group_id,
+                              int64_t user_id, const char *text)
 {
     if (fd->nitems < fd->maxitems) {
+        fd->items[fd->nitems].group_id = group_id;
         fd->items[fd->nitems].user_id = user_id;
         fd->items[fd->nitems++].text = text;
     }
@@ -185,13 +187,16 @@ static char *build_item(cq__sim_client *cl, const feed_item *it, size_t *len)
     if (it->path != NULL)
         return load_file(cl, it->path, len);
     memset(&spec, 0, sizeof(spec));
-    spec.kind = CQ__SIM_EV_PRIVATE;
+    spec.kind = it->group_id != 0 ? CQ__SIM_EV_GROUP : CQ__SIM_EV_PRIVATE;
     spec.self_id = cl->self_id;
+    spec.group_id = it->group_id;
     spec.user_id = it->user_id;
     spec.text = it->text;
     json = cq__sim_event_build(&spec, len, &err);
     if (json == NULL)
-        cq_log(CQ_LOG_ERROR, "--private %" PRId64 ": %s", it->user_id,
+        cq_log(CQ_LOG_ERROR, "%s %" PRId64 ": %s",
+               it->group_id != 0 ? "--group" : "--private",
+               it->group_id != 0 ? it->group_id : it->user_id,
                err == CQ_EINVAL ? "TEXT is not valid UTF-8" : cq_strerror(err));
     return json;
 }

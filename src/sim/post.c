@@ -52,6 +52,8 @@ static void usage(FILE *f)
         "  --group-request GROUP_ID USER_ID [add|invite]\n"
         "                                  a request to join a group [add]\n"
         "  --heartbeat                     a heartbeat meta event\n"
+        "  --lifecycle connect|enable|disable\n"
+        "                                  a lifecycle meta event\n"
         "TEXT is CQ code (\"[CQ:face,id=178] hi\"; write & [ ] as &amp; "
         "&#91; &#93;).\nLoaded events must parse as events and are sent "
         "with X-Self-ID from their\nself_id.\n\n"
@@ -60,6 +62,9 @@ static void usage(FILE *f)
         "  --secret S      HMAC-SHA1 secret for X-Signature (better: "
         "CQHTTP_SECRET)\n"
         "  --self-id N     the bot's QQ number in built events [%d]\n"
+        "  --array         send a message as a segment array (message_format "
+        "\"array\"),\n"
+        "                  not as a CQ-code string\n"
         "  --api-timeout-ms, --api-connect-timeout-ms, --max-body, "
         "--config FILE\n"
         "                  shared settings (also CQHTTP_* variables)\n\n"
@@ -111,7 +116,8 @@ static int is_event_flag(const char *f)
 {
     static const char *const flags[] = {"--private",        "--group",
                                         "--group-increase", "--friend-request",
-                                        "--group-request",  "--heartbeat"};
+                                        "--group-request",  "--heartbeat",
+                                        "--lifecycle"};
     size_t i;
 
     for (i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
@@ -150,6 +156,15 @@ static int event_flag(post_args *p, char **a, int n, int *i)
             (strcmp(a[*i + 1], "add") == 0 || strcmp(a[*i + 1], "invite") == 0))
             s->sub_type = a[++*i];
         return rc;
+    } else if (strcmp(f, "--lifecycle") == 0) {
+        s->kind = CQ__SIM_EV_LIFECYCLE;
+        if (*i + 1 >= n || (strcmp(a[*i + 1], "connect") != 0 &&
+                            strcmp(a[*i + 1], "enable") != 0 &&
+                            strcmp(a[*i + 1], "disable") != 0))
+            return cq__sim_usage_error("post", "--lifecycle needs connect, "
+                                               "enable or disable");
+        s->sub_type = a[++*i];
+        return 0;
     } else {
         s->kind = CQ__SIM_EV_HEARTBEAT;
         return 0;
@@ -197,6 +212,8 @@ static int parse_args(post_args *p, char **a, int n)
             p->file = v;
         } else if (missing) {
             return cq__sim_usage_error("post", "%s needs a value", flag);
+        } else if (strcmp(flag, "--array") == 0) {
+            p->spec.array = 1;
         } else if (strcmp(flag, "--stdin") == 0 || strcmp(flag, "-") == 0) {
             if ((rc = one_event(p, SRC_STDIN, flag)) != 0)
                 return rc;
@@ -219,6 +236,11 @@ static int parse_args(post_args *p, char **a, int n)
         return cq__sim_usage_error("post", "--self-id applies to built "
                                            "events; a loaded event is sent "
                                            "with its own self_id");
+    if (p->spec.array &&
+        (p->source != SRC_BUILD || (p->spec.kind != CQ__SIM_EV_PRIVATE &&
+                                    p->spec.kind != CQ__SIM_EV_GROUP)))
+        return cq__sim_usage_error("post", "--array applies to --private "
+                                           "and --group messages");
     return 0;
 }
 

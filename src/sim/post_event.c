@@ -21,6 +21,39 @@ static int64_t message_id(void)
     return -(int64_t)(cq__sim_random32() & 0x7fffffffu) - 1;
 }
 
+/*
+ * Writes "message": the CQ code as given, or its segments when spec->array
+ * asks for the array form (raw_message stays CQ code, as in gocq). A text
+ * that is not CQ code latches CQ_EPARSE.
+ */
+static void message(cq__jw *w, const cq__sim_event_spec *s)
+{
+    cq_msg *m = NULL;
+    char *json = NULL;
+    yajl_val v = NULL;
+    int rc;
+
+    cq__jw_key(w, "message");
+    if (!s->array) {
+        cq__jw_str(w, s->text);
+        return;
+    }
+    rc = cq_msg_parse_cq(&m, s->text, strlen(s->text)) == CQ_OK ? CQ_OK
+                                                                : CQ_EPARSE;
+    if (rc == CQ_OK && (json = cq_msg_to_json_string(m)) == NULL)
+        rc = CQ_ENOMEM;
+    if (rc == CQ_OK)
+        rc = cq__json_parse(&v, json, strlen(json), CQ_JSON_MAX_DEPTH);
+    if (rc == CQ_OK)
+        cq__jw_value(w, v);
+    else
+        cq__jw_latch(w, rc);
+    yajl_tree_free(v);
+    free(json);
+    cq_msg_free(m);
+}
+
+
 static void private_message(cq__jw *w, const cq__sim_event_spec *s, int64_t now)
 {
     cq__jw_kstr(w, "post_type", "message");
@@ -29,7 +62,7 @@ static void private_message(cq__jw *w, const cq__sim_event_spec *s, int64_t now)
     cq__jw_kint(w, "self_id", s->self_id);
     cq__jw_kstr(w, "sub_type", "friend");
     cq__jw_kint(w, "target_id", s->self_id);
-    cq__jw_kstr(w, "message", s->text);
+    message(w, s);
     cq__jw_kstr(w, "raw_message", s->text);
     cq__jw_kint(w, "font", 0);
     cq__jw_key(w, "sender");
@@ -66,7 +99,7 @@ static void group_message(cq__jw *w, const cq__sim_event_spec *s, int64_t now)
     cq__jw_kstr(w, "title", "");
     cq__jw_kint(w, "user_id", s->user_id);
     cq__jw_close(w);
-    cq__jw_kstr(w, "message", s->text);
+    message(w, s);
     cq__jw_kint(w, "message_seq", (int64_t)(cq__sim_random32() % 100000));
     cq__jw_kint(w, "user_id", s->user_id);
     cq__jw_kint(w, "message_id", message_id());

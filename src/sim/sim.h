@@ -74,7 +74,8 @@ uint32_t cq__sim_random32(void);
  * Events that "post" and "connect" send, built in one place (post_event.c)
  * so that both show a bot the same shapes: go-cqhttp's fields in gocq's
  * order, a random negative int32 message_id, the message as a CQ-code
- * string in both message and raw_message, and the meta events (heartbeat,
+ * string in both message and raw_message (or, with array set, message as
+ * the segment array of message_format "array"), and the meta events (heartbeat,
  * lifecycle) a connection carries.
  */
 enum cq__sim_event_kind {
@@ -95,6 +96,7 @@ typedef struct cq__sim_event_spec {
     const char *text;     /* CQ code, or the request comment; may be NULL. */
     const char *sub_type; /* "add" or "invite" for group requests. */
     int64_t interval;     /* A heartbeat's, in ms; 0 says 5000. */
+    int array;            /* Messages: "message" as segments, not CQ code. */
 } cq__sim_event_spec;
 
 /*

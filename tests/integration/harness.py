@@ -212,9 +212,34 @@ class Stack:
         return rc
 
 
+def reachable_tmp():
+    """A temporary directory every user can enter: the web servers' workers
+    (www-data) read configs and sockets under the run's root, and mod_fcgid
+    executes the responder from it. $TMPDIR is taken only when each of its
+    ancestors lets others through, else /tmp, so that a private TMPDIR (or
+    a checkout under a 0700 home) does not hide them."""
+    d = os.path.realpath(tempfile.gettempdir())
+    p = d
+    while True:
+        if not os.stat(p).st_mode & 0o001:
+            return "/tmp"
+        if p == os.path.dirname(p):
+            return d
+        p = os.path.dirname(p)
+
+
+def staged_program(path, d):
+    """A copy of the built program path in d (mode 0755), for a web server's
+    worker to execute: the build tree may sit where that user cannot go."""
+    dst = os.path.join(d, os.path.basename(path))
+    shutil.copy(program(path), dst)
+    os.chmod(dst, 0o755)
+    return dst
+
+
 class Harness:
     def __init__(self):
-        self.tmp = tempfile.mkdtemp(prefix="cq-it-")
+        self.tmp = tempfile.mkdtemp(prefix="cq-it-", dir=reachable_tmp())
         os.chmod(self.tmp, 0o755)
         self.stacks = {}
 

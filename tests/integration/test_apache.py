@@ -20,7 +20,7 @@ import time
 import harness
 import servers
 import wsraw
-from harness import SANITIZER_MARKS, check, eq, program, sign, test
+from harness import SANITIZER_MARKS, check, eq, sign, test
 
 harness.variant("apache", ["test_post", "test_nginx_bridge"], exclude=(
     # Not about the web server: they run cqhttp-fcgi by hand (CGI mode, the
@@ -343,8 +343,10 @@ def fcgid_apache(h, binary=TEST_FCGI, edits=(), settings="", bridge_port=8081):
     conf = os.path.join(d, "cqhttp.conf")
     with open(conf, "w") as f:
         f.write(settings)
+    # mod_fcgid starts the responder as www-data: run a copy staged in d.
     site = edited_site(d, FCGID_SITE,
-                       ("/usr/local/bin/cqhttp-fcgi", program(binary)),
+                       ("/usr/local/bin/cqhttp-fcgi",
+                        harness.staged_program(binary, d)),
                        ("/etc/cqhttp.conf", conf), *edits)
     ipc = os.path.join(d, "fcgid-ipc")
     os.makedirs(ipc)

@@ -34,6 +34,9 @@ CQ_ON_MESSAGE(on_private, "private");
 
 int main(int argc, char **argv)
 {
+#ifdef BOT_VERSION
+    cq_set_program("weatherbot", BOT_VERSION);
+#endif
 #ifdef BOT_BRIDGE
     return cq_bridge_main(argc, argv);
 #else
@@ -145,7 +148,8 @@ def build_bot(h, work, *defines):
     check("-lcqhttp-runtime" in flags.stdout.split() and
           "-lcqhttp" not in flags.stdout.split(),
           "the runtime links alone: " + flags.stdout)
-    exe = os.path.join(work, "bot" + "".join(d.lower() for d in defines))
+    exe = os.path.join(work, "bot" + "".join(
+        d.split("=")[0].lower() for d in defines))
     cc = ["cc", "-std=c11", "-Wall", "-Wextra", "-Werror"] + build_flags() + \
         ["-D" + d for d in defines] + \
         ["-o", exe, os.path.join(work, "bot.c")] + flags.stdout.split()
@@ -178,6 +182,39 @@ def out_of_tree_handler_builds_and_answers(h):
 
 
 @test
+def out_of_tree_bot_names_itself(h):
+    """A bot's program shows its own name and version in --help, --version
+    and its log lines, never cqhttp-fcgi's: argv[0]'s basename by default,
+    cq_set_program()'s name and version when it calls it."""
+    work = tempfile.mkdtemp(prefix="cq-oot-name-", dir=h.tmp)
+    with open(os.path.join(work, "bot.c"), "w") as f:
+        f.write(HANDLER)
+    exe, run_env = build_bot(h, work)
+    named, _ = build_bot(h, work, 'BOT_VERSION="2.5.1"', "BOT_BRIDGE")
+    for prog, args, want in (
+            (exe, ["--version"], "bot (cqhttp "),
+            (exe, ["--help"], "Usage: bot [--listen ADDR]"),
+            (named, ["--version"], "weatherbot 2.5.1 (cqhttp "),
+            (named, ["--help"], "Usage: weatherbot [--listen HOST:PORT]")):
+        p = subprocess.run([prog] + args, env=run_env, capture_output=True,
+                           text=True, timeout=10)
+        eq(p.returncode, 0, "%s %s: %s" % (prog, args, p.stderr))
+        check(p.stdout.startswith(want), "%s %s: %r" % (
+            os.path.basename(prog), args, p.stdout[:200]))
+        check("cqhttp-fcgi" not in p.stdout.split("\n")[0] and
+              "cqhttp-bridge" not in p.stdout.split("\n")[0],
+              "no cqhttp program name: %r" % p.stdout[:200])
+    # A bad setting is refused in the bot's name (the log lines' prefix is
+    # checked by out_of_tree_bridge_runs_the_handler).
+    p = subprocess.run([named, "--listen", "127.0.0.1:1", "--threads", "x"],
+                       env=run_env, capture_output=True, text=True,
+                       timeout=10)
+    eq(p.returncode, 2, "bad setting: " + p.stderr)
+    check(p.stderr.startswith("weatherbot: "), p.stderr)
+    shutil.rmtree(work, ignore_errors=True)
+
+
+@test
 def out_of_tree_bridge_runs_the_handler(h):
     work = tempfile.mkdtemp(prefix="cq-oot-bridge-", dir=h.tmp)
     with open(os.path.join(work, "bot.c"), "w") as f:
@@ -197,8 +234,12 @@ def out_of_tree_bridge_runs_the_handler(h):
         eq(sim.returncode, 0, "cqhttp-sim connect: " + sim.stderr[-1500:])
     finally:
         rc = stop_responder(p)
-    eq(rc, 0, "the bridge exits 0 on SIGTERM; log:\n" +
-       open(log_path).read()[-1500:])
+    log = open(log_path).read()
+    eq(rc, 0, "the bridge exits 0 on SIGTERM; log:\n" + log[-1500:])
+    name = os.path.basename(exe)
+    check(re.search(r"Z %s\[\d+\] info: %s \(cqhttp [^)]+\): WebSocket on"
+                    % (name, name), log) and "cqhttp-bridge" not in log,
+          "log lines name the bot:\n" + log[-1500:])
     with open(calls) as f:
         logged = [json.loads(l) for l in f]
     quick = [c for c in logged if c["action"] == ".handle_quick_operation"]

@@ -114,6 +114,48 @@ T_CASE(file_errors)
 }
 
 
+/*
+ * The environment file's lines work in a --config file too, quotes and all,
+ * and count as environment: no warning for a setting the other program uses.
+ */
+T_CASE(env_file_lines)
+{
+    char path[] = "/tmp/cq-conf-XXXXXX";
+    char *argv[] = {"prog", "--config", path, NULL};
+    int rest[4], nrest, fd;
+    char err[256];
+    cq__conf c;
+    unsigned long long given;
+    FILE *f;
+
+    fd = mkstemp(path);
+    T_CHECK(fd >= 0);
+    T_CHECK(write(fd, "threads = 2\n", 12) == 12);
+    close(fd);
+    T_EQ_INT(load(&c, argv, 3, rest, &nrest, err), CQ_OK);
+    given = c.given;
+    cq__conf_free(&c);
+    f = fopen(path, "w");
+    fputs("#CQHTTP_THREADS=9\nCQHTTP_SECRET=\"s e\"\nCQHTTP_MAX_BODY=4096\n"
+          "threads = 2\n",
+          f);
+    fclose(f);
+    T_EQ_INT(load(&c, argv, 3, rest, &nrest, err), CQ_OK);
+    T_EQ_STR(c.secret, "s e");
+    T_EQ_INT(c.max_body, 4096);
+    T_EQ_INT(c.threads, 2);
+    T_CHECK(c.given == given);
+    cq__conf_free(&c);
+    f = fopen(path, "w");
+    fputs("CQHTTP_THREDS=2\n", f);
+    fclose(f);
+    T_EQ_INT(load(&c, argv, 3, rest, &nrest, err), CQ_EINVAL);
+    unlink(path);
+    T_CHECK(strstr(err, ":1: unknown setting \"CQHTTP_THREDS\"") != NULL);
+    cq__conf_free(&c);
+}
+
+
 /* A copy owns its strings: it outlives the original. */
 T_CASE(copy_is_deep)
 {
@@ -145,5 +187,6 @@ T_SUITE(test_conf_cases) = {
     {"conf/bad_values_named", bad_values_named},
     {"conf/file_errors", file_errors},
     {"conf/copy_is_deep", copy_is_deep},
+    {"conf/env_file_lines", env_file_lines},
     {NULL, NULL},
 };
