@@ -113,7 +113,9 @@ CQ_EXTERN const char *cq_version_string(void);
     /* A handler reported failure. */                                          \
     XX(EHANDLER, -20, "a handler failed")                                      \
     /* Reading or writing a file or socket failed. */                          \
-    XX(EIO, -21, "input/output error")
+    XX(EIO, -21, "input/output error")                                         \
+    /* A before_sending hook cancelled the message. */                         \
+    XX(ECANCELED, -22, "sending cancelled by a before_sending hook")
 
 #define CQ_OK                             0
 #define CQ__ERRNO_ENUM(name, value, text) CQ_##name = value,
@@ -378,6 +380,29 @@ CQ_EXTERN int cq_call_params(cq_ctx *c, const char *action, const cq_params *p,
 CQ_EXTERN const cq_result *cq_call_params_r(cq_ctx *c, const char *action,
                                             const cq_params *p);
 
+/*
+ * API calls outside an event: from a timer job, a startup hook or any
+ * thread of the bot's own. cq_ctx_for() returns a context whose calls go to
+ * account self_id by the transports cq_call() uses, in the same order: the
+ * account's WebSocket when the program is cqhttp-bridge, then the API socket
+ * (bridge_socket), then api_root; self_id 0 means the only account connected
+ * to the bridge (and is left out of HTTP calls, which name no account). The
+ * context has no event (cq_ctx_event() gives NULL, quick-operation setters
+ * do nothing useful), and results from cq_call_r() live until
+ * cq_ctx_release(). Before the program has read its settings (in a plain
+ * libcqhttp program, always) its calls fail with CQ_ENOAPI.
+ *
+ * Threads: make, use and release a context on one thread; any thread may
+ * make its own. Each context has transports of its own (an HTTP connection
+ * kept alive between its calls), so keep one for a run of calls, not one
+ * per call. In cqhttp-bridge, never call from the event loop (no handler
+ * runs there), and not after the program returned. Returns NULL when out of
+ * memory.
+ */
+CQ_EXTERN cq_ctx *cq_ctx_for(int64_t self_id);
+/* Frees c and its results; NULL is a no-op. Only for cq_ctx_for()'s. */
+CQ_EXTERN void cq_ctx_release(cq_ctx *c);
+
 #define CQ_SEND_AT_SENDER   0x1 /* Prefix @sender outside private chats. */
 #define CQ_SEND_AUTO_ESCAPE 0x2 /* Send the message as plain text. */
 
@@ -459,6 +484,79 @@ CQ_EXTERN int cq_register(const cq_handler *h);
 #define CQ_ON_NOTICE(...)     CQ__REGISTER("notice", __VA_ARGS__, NULL)
 #define CQ_ON_REQUEST(...)    CQ__REGISTER("request", __VA_ARGS__, NULL)
 #define CQ_ON_META_EVENT(...) CQ__REGISTER("meta_event", __VA_ARGS__, NULL)
+
+/*
+ * Periodic jobs. cqhttp-bridge runs fn(arg) every ms milliseconds, the first
+ * time one period after it starts (or after the registration, when later),
+ * until SIGTERM. Each job has a thread of its own, never the event loop's,
+ * so it may block in API calls (make them through cq_ctx_for(): a job has
+ * no event). A job never overlaps itself: a tick that comes while the
+ * previous run is still going is skipped, with a debug log line. At SIGTERM
+ * no new run starts; runs in progress get the bridge's bounded shutdown
+ * wait, and their API calls fail once the loop has stopped.
+ *
+ * The FastCGI responder (cqhttp-fcgi) has no timers: it only answers
+ * requests. Registering a job there is a no-op that logs one warning at
+ * start (or at registration, when later), so that one handler file can be
+ * linked into both programs.
+ *
+ * May be called at any time, from any thread (from a startup hook, or
+ * through CQ_EVERY before main). name is for logs (kept, not copied; NULL
+ * for none). Returns CQ_OK, CQ_EINVAL (fn NULL, ms below 1 or above about
+ * 24 days) or CQ_ENOMEM (also when its thread cannot start).
+ */
+typedef void cq_job_fn(void *arg);
+
+CQ_EXTERN int cq_timer_every(long ms, cq_job_fn *fn, void *arg,
+                             const char *name);
+
+/* Registers fn (a cq_job_fn, called with arg NULL) every seconds seconds
+ * (a fraction allowed): CQ_EVERY(tick, 60). */
+#define CQ_EVERY(fn, seconds)                                                  \
+    __attribute__((constructor)) static void cq__every_##fn(void)              \
+    {                                                                          \
+        cq_timer_every((long)((seconds)*1000), fn, NULL, #fn);                 \
+    }                                                                          \
+    extern int cq__semicolon_after_every_##fn /* Takes the caller's ';'. */
+
+/*
+ * before_sending hooks. A hook sees every message the bot sends, as a
+ * cq_msg it may change in place, before it goes out:
+ *
+ *   - the API calls send_msg, send_private_msg, send_group_msg and
+ *     send_discuss_msg, however made (cq_send_*(), cq_call*(), the typed
+ *     wrappers), from handlers and from cq_ctx_for() contexts alike; action
+ *     is the action's name;
+ *   - the quick-operation reply (cq_reply*()), when the handlers of an
+ *     event are done; action is then "reply".
+ *
+ * A string message is given parsed from CQ code (or as literal text with
+ * auto_escape), an array as its segments. When a hook changed it, the
+ * message goes out as a segment array (without auto_escape); when no hook
+ * changed it, the call is sent exactly as it was built. A hook returns
+ * CQ_OK, or any negative value to cancel: the API call then fails with
+ * CQ_ECANCELED without being sent (logged; out->detail names the hook's
+ * code), and a cancelled reply is dropped from the quick operation (its
+ * other fields stay). A message that cannot be read (a malformed "message"
+ * member) is passed on unhooked; calls without "message" are not hooked.
+ *
+ * Hooks run in registration order on the thread making the call, with its
+ * context (c has no event for cq_ctx_for()'s). Register them before the
+ * program starts (CQ_ON_BEFORE_SENDING, or cq_on_before_sending() from
+ * main); not thread safe. Without hooks the check costs one comparison per
+ * call. Returns CQ_OK, CQ_EINVAL (fn NULL) or CQ_ENOMEM (more than 16).
+ */
+typedef int cq_before_sending_fn(cq_ctx *c, const char *action,
+                                 cq_msg *message);
+
+CQ_EXTERN int cq_on_before_sending(cq_before_sending_fn *fn);
+
+#define CQ_ON_BEFORE_SENDING(fn)                                               \
+    __attribute__((constructor)) static void cq__before_sending_##fn(void)     \
+    {                                                                          \
+        cq_on_before_sending(fn);                                              \
+    }                                                                          \
+    extern int cq__semicolon_after_sending_##fn /* Takes the caller's ';'. */
 
 /* Logging, for handlers as for the library: one line to stderr. */
 typedef enum cq_log_level {

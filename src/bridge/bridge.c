@@ -27,6 +27,7 @@
 #include "lib/dispatch.h"
 #include "lib/log.h"
 #include "lib/net.h"
+#include "lib/sched.h"
 #include "runtime/program.h"
 
 /* How long SIGTERM waits for handlers and calls in flight. */
@@ -302,6 +303,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     cq__ipc_unlisten(br);
     evtimer_del(br->accept_timer);
     cq__workers_stop(br->workers);
+    cq__sched_stop();
     s->deadline_ms = cq__now_ms() + SHUTDOWN_WAIT_MS;
     evtimer_add(s->tick, &tv);
 }
@@ -369,6 +371,9 @@ static void stop_all(cq__bridge *br, const shutdown_state *s)
     cq__conn_free_all(br);
     if (s->deadline_ms > now + JOIN_GRACE_MS)
         wait = (long)(s->deadline_ms - now);
+    /* Jobs before workers: their calls through the pool fail at once now. */
+    cq__sched_join(wait);
+    cq__sched_set_source(NULL, NULL, NULL);
     cq__workers_free(br->workers, wait);
     br->workers = NULL;
     cq__accounts_free(br);
@@ -434,6 +439,8 @@ static int run(cq__bridge *br)
            br->conf->threads, br->max_conns,
            br->conf->access_token ? ", access token required" : "");
     warn_defaults(br->conf);
+    cq__workers_share(br->workers);
+    cq__sched_start();
     event_base_dispatch(br->base);
     rc = CQ_OK;
 out:

@@ -331,6 +331,11 @@ cq__workers *cq__workers_new(cq__bridge *br, int n, size_t queue_cap);
 int cq__workers_offer(cq__workers *w, int64_t self_id, const char *json,
                       size_t len);
 /*
+ * Makes the pool's transport and settings those of cq_ctx_for() contexts
+ * (timer jobs' calls), until cq__sched_set_source() clears them.
+ */
+void cq__workers_share(cq__workers *w);
+/*
  * Asks the workers to stop after their current event; the loop exits once
  * none runs (their API calls need the loop until then). Loop thread.
  */

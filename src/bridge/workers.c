@@ -27,6 +27,7 @@
 #include "lib/ctx.h"
 #include "lib/dispatch.h"
 #include "lib/event.h"
+#include "lib/sched.h"
 
 /* Why every call fails once the loop has stopped. */
 #define STOPPING_MSG "the bridge is stopping"
@@ -235,6 +236,12 @@ static int local_call(void *arg, int64_t self_id, const char *action,
     }
     free(c.answer);
     return rc;
+}
+
+
+void cq__workers_share(cq__workers *w)
+{
+    cq__sched_set_source(&w->conf, local_call, w);
 }
 
 

@@ -32,6 +32,7 @@
 #include "lib/dispatch.h"
 #include "lib/log.h"
 #include "lib/net.h"
+#include "lib/sched.h"
 #include "runtime/program.h"
 
 /* How long SIGTERM waits for requests in flight before exiting anyway. */
@@ -459,6 +460,8 @@ int cq_fcgi_main(int argc, char **argv)
         return 1;
     }
     nhandlers = cq__dispatch_prepare();
+    cq__sched_set_source(&conf, NULL, NULL);
+    cq__sched_none(cq__program_name());
     if (FCGX_Init() != 0) {
         cq_log(CQ_LOG_ERROR, "libfcgi cannot start");
         status = 1;
@@ -496,6 +499,7 @@ int cq_fcgi_main(int argc, char **argv)
     cq_log(CQ_LOG_INFO, "stopped");
     free(w);
 done:
+    cq__sched_set_source(NULL, NULL, NULL);
     cq__dispatch_reset();
     curl_global_cleanup();
     cq__conf_free(&conf);

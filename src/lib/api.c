@@ -14,6 +14,7 @@
 #include "lib/ctx.h"
 #include "lib/json.h"
 #include "lib/message.h"
+#include "lib/sending.h"
 #include "lib/unittest.h"
 
 
@@ -253,13 +254,15 @@ static int64_t ctx_self_id(const cq_ctx *c)
 int cq__api_call_logged(cq_ctx *c, const char *action, const char *params,
                         cq_result *out)
 {
+    char *hooked = NULL;
     int rc;
 
     if (!valid_action(action))
         rc = cq__api_fail(out, CQ_EINVAL, "invalid action name");
-    else
+    else if ((rc = cq__sending_call(c, action, params, &hooked, out)) == CQ_OK)
         rc = cq__api_call(c != NULL ? c->api : NULL, ctx_self_id(c), action,
-                          params, out);
+                          hooked != NULL ? hooked : params, out);
+    free(hooked);
     if (rc != CQ_OK)
         cq_log(CQ_LOG_WARN, "API %s failed: %s (%s)",
                action ? action : "(null)", cq_strerror(rc), out->detail);

@@ -9,6 +9,7 @@
 #include "lib/ctx.h"
 #include "lib/json.h"
 #include "lib/message.h"
+#include "lib/sending.h"
 
 void cq__ctx_init(cq_ctx *c, const cq_event *e, const cq__conf *conf,
                   struct cq__api *api)
@@ -309,12 +310,14 @@ static void write_field(cq__jw *w, const cq__quick_field *f)
 }
 
 
-int cq__ctx_quick_json(const cq_ctx *c, char **out)
+int cq__ctx_quick_json(cq_ctx *c, char **out)
 {
     cq__jw w;
     size_t i;
 
     *out = NULL;
+    if (cq__sending_reply(c) != CQ_OK)
+        return CQ_ENOMEM;
     if (c->nfields == 0)
         return CQ_OK;
     if (cq__jw_init(&w) != CQ_OK)

@@ -31,6 +31,8 @@ struct cq_ctx {
     int64_t self_id;     /* Account for API calls; 0: the event's self_id. */
     int handler;         /* Index of the running handler, -1 outside. */
     int quick_owner;     /* Handler that owns the quick operation, or -1. */
+    int outside;         /* Made by cq_ctx_for(): owns api, freed by
+                            cq_ctx_release(). */
     cq__quick_field *fields;
     size_t nfields, capfields;
     struct cq__ctx_result_node *results; /* cq_call_r()'s, newest first. */
@@ -49,9 +51,10 @@ void cq__ctx_free(cq_ctx *c);
 
 /*
  * Serialises the quick operation as a JSON object into a new string stored in
- * *out (NULL when no field was set). Returns CQ_OK, CQ_EINVAL (a string is
- * not valid UTF-8) or CQ_ENOMEM.
+ * *out (NULL when no field was set), after the before_sending hooks saw its
+ * reply (which they may change or remove). Returns CQ_OK, CQ_EINVAL (a
+ * string is not valid UTF-8) or CQ_ENOMEM.
  */
-int cq__ctx_quick_json(const cq_ctx *c, char **out);
+int cq__ctx_quick_json(cq_ctx *c, char **out);
 
 #endif

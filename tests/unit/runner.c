@@ -24,6 +24,8 @@ extern const t_case test_message_cq_cases[];
 extern const t_case test_message_json_cases[];
 extern const t_case test_params_cases[];
 extern const t_case test_quick_cases[];
+extern const t_case test_sched_cases[];
+extern const t_case test_sending_cases[];
 
 static const t_case *const suites[] = {
     test_api_cases,          test_auth_cases,      test_buf_cases,
@@ -31,6 +33,7 @@ static const t_case *const suites[] = {
     test_event_cases,        test_handshake_cases, test_ws_judge_cases,
     test_ws_stream_cases,    test_message_cases,   test_message_cq_cases,
     test_message_json_cases, test_params_cases,    test_quick_cases,
+    test_sched_cases,        test_sending_cases,
 };
 
 void t_fail(t_state *t, const char *file, int line, const char *what)
