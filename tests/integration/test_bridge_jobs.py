@@ -6,7 +6,6 @@ event through cq_ctx_for(), over the account's own WebSocket, which
 
 import json
 import os
-import signal
 import subprocess
 import tempfile
 import time
@@ -59,13 +58,7 @@ def run_bridge_with_sim(h, env, until, what):
         t0 = time.monotonic()
         rc = stop_responder(b)
         took = time.monotonic() - t0
-        if s.poll() is None:
-            s.send_signal(signal.SIGTERM)
-        try:
-            s.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            s.kill()
-            s.wait()
+        stop_responder(s, timeout=10)
     log = read(log_path)
     marks = [m for m in SANITIZER_MARKS if m in log]
     check(not marks, "sanitizer report in the bridge log: %s" % log[-3000:])
