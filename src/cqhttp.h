@@ -437,28 +437,48 @@ typedef struct cq_handler {
  */
 CQ_EXTERN int cq_register(const cq_handler *h);
 
+/*
+ * The objects one registration makes are named from __COUNTER__, so that one
+ * function may be registered by several macros in one file.
+ */
+#define CQ__CAT2(a, b) a##b
+#define CQ__CAT(a, b)  CQ__CAT2(a, b)
 #define CQ__REGISTER(prefix, fn, ...)                                          \
-    static const char *const cq__names_##fn[] = {__VA_ARGS__};                 \
-    static const cq_handler cq__handler_##fn = {                               \
-        prefix, cq__names_##fn, fn, #fn, __FILE__, __LINE__};                  \
-    __attribute__((constructor)) static void cq__register_##fn(void)           \
+    CQ__REGISTER_AS(CQ__CAT(cq__reg_, __COUNTER__), prefix, fn, __VA_ARGS__)
+#define CQ__REGISTER_AS(id, prefix, fn, ...)                                   \
+    static const char *const CQ__CAT(id, _names)[] = {__VA_ARGS__};            \
+    static const cq_handler CQ__CAT(id, _handler) = {                          \
+        prefix, CQ__CAT(id, _names), fn, #fn, __FILE__, __LINE__};             \
+    __attribute__((constructor)) static void CQ__CAT(id, _register)(void)      \
     {                                                                          \
-        cq_register(&cq__handler_##fn);                                        \
+        cq_register(&CQ__CAT(id, _handler));                                   \
     }                                                                          \
     extern int cq__semicolon_after_##fn /* Takes the caller's ';'. */
 
 /*
- * Registration macros, one per function. Names narrow the event:
- * CQ_ON_MESSAGE(fn) for every message, CQ_ON_MESSAGE(fn, "group",
- * "private.friend") for those two, CQ_ON(fn, "notice.group_increase") with
- * full names. Handler objects must be linked directly, not from a static
- * archive, or the registration is dropped by the linker.
+ * Registration macros. Names narrow the event: CQ_ON_MESSAGE(fn) for every
+ * message, CQ_ON_MESSAGE(fn, "group", "private.friend") for those two,
+ * CQ_ON(fn, "notice.group_increase") with full names. One function may be
+ * registered by several macros; it runs once per event all the same.
+ * Handler objects must be linked directly, not from a static archive, or the
+ * registration is dropped by the linker.
+ *
+ * Names are checked when the program starts (cqhttp(3), "Event names"): a
+ * name under message, notice, request or meta_event that OneBot v11 (or a
+ * known implementation's extension) does not define, such as
+ * "message.privte" or CQ_ON_MESSAGE(fn, "message.private"), is an error
+ * that lists the valid names, and the program exits 2. A post type of the
+ * handler's own ("test_fail") is accepted with a warning, unless it looks
+ * like a misspelt one ("mesage").
  */
 #define CQ_ON(...)            CQ__REGISTER(NULL, __VA_ARGS__, NULL)
 #define CQ_ON_MESSAGE(...)    CQ__REGISTER("message", __VA_ARGS__, NULL)
 #define CQ_ON_NOTICE(...)     CQ__REGISTER("notice", __VA_ARGS__, NULL)
 #define CQ_ON_REQUEST(...)    CQ__REGISTER("request", __VA_ARGS__, NULL)
 #define CQ_ON_META_EVENT(...) CQ__REGISTER("meta_event", __VA_ARGS__, NULL)
+
+/* Commands, settings and lifecycle hooks, in a header of their own. */
+#include "cqhttp_bot.h"
 
 /* Logging, for handlers as for the library: one line to stderr. */
 typedef enum cq_log_level {

@@ -30,6 +30,7 @@
 #include "lib/api.h"
 #include "lib/conf.h"
 #include "lib/dispatch.h"
+#include "lib/lifecycle.h"
 #include "lib/log.h"
 #include "lib/net.h"
 #include "runtime/program.h"
@@ -458,7 +459,9 @@ int cq_fcgi_main(int argc, char **argv)
         cq__conf_free(&conf);
         return 1;
     }
-    nhandlers = cq__dispatch_prepare();
+    status = cq__lifecycle_start(&conf, &nhandlers);
+    if (status >= 0)
+        goto done;
     if (FCGX_Init() != 0) {
         cq_log(CQ_LOG_ERROR, "libfcgi cannot start");
         status = 1;
@@ -496,6 +499,7 @@ int cq_fcgi_main(int argc, char **argv)
     cq_log(CQ_LOG_INFO, "stopped");
     free(w);
 done:
+    cq__lifecycle_stop(); /* A no-op unless the startup hooks ran. */
     cq__dispatch_reset();
     curl_global_cleanup();
     cq__conf_free(&conf);
