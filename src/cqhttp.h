@@ -459,7 +459,8 @@ CQ_EXTERN int cq_register(const cq_handler *h);
  * Registration macros. Names narrow the event: CQ_ON_MESSAGE(fn) for every
  * message, CQ_ON_MESSAGE(fn, "group", "private.friend") for those two,
  * CQ_ON(fn, "notice.group_increase") with full names. One function may be
- * registered by several macros; it runs once per event all the same.
+ * registered by several macros; each registration is its own, so for an
+ * event that two of them match it runs twice.
  * Handler objects must be linked directly, not from a static archive, or the
  * registration is dropped by the linker.
  *
