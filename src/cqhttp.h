@@ -462,22 +462,40 @@ typedef struct cq_handler {
  */
 CQ_EXTERN int cq_register(const cq_handler *h);
 
+/*
+ * The objects one registration makes are named from __COUNTER__, so that one
+ * function may be registered by several macros in one file.
+ */
+#define CQ__CAT2(a, b) a##b
+#define CQ__CAT(a, b)  CQ__CAT2(a, b)
 #define CQ__REGISTER(prefix, fn, ...)                                          \
-    static const char *const cq__names_##fn[] = {__VA_ARGS__};                 \
-    static const cq_handler cq__handler_##fn = {                               \
-        prefix, cq__names_##fn, fn, #fn, __FILE__, __LINE__};                  \
-    __attribute__((constructor)) static void cq__register_##fn(void)           \
+    CQ__REGISTER_AS(CQ__CAT(cq__reg_, __COUNTER__), prefix, fn, __VA_ARGS__)
+#define CQ__REGISTER_AS(id, prefix, fn, ...)                                   \
+    static const char *const CQ__CAT(id, _names)[] = {__VA_ARGS__};            \
+    static const cq_handler CQ__CAT(id, _handler) = {                          \
+        prefix, CQ__CAT(id, _names), fn, #fn, __FILE__, __LINE__};             \
+    __attribute__((constructor)) static void CQ__CAT(id, _register)(void)      \
     {                                                                          \
-        cq_register(&cq__handler_##fn);                                        \
+        cq_register(&CQ__CAT(id, _handler));                                   \
     }                                                                          \
     extern int cq__semicolon_after_##fn /* Takes the caller's ';'. */
 
 /*
- * Registration macros, one per function. Names narrow the event:
- * CQ_ON_MESSAGE(fn) for every message, CQ_ON_MESSAGE(fn, "group",
- * "private.friend") for those two, CQ_ON(fn, "notice.group_increase") with
- * full names. Handler objects must be linked directly, not from a static
- * archive, or the registration is dropped by the linker.
+ * Registration macros. Names narrow the event: CQ_ON_MESSAGE(fn) for every
+ * message, CQ_ON_MESSAGE(fn, "group", "private.friend") for those two,
+ * CQ_ON(fn, "notice.group_increase") with full names. One function may be
+ * registered by several macros; each registration is its own, so for an
+ * event that two of them match it runs twice.
+ * Handler objects must be linked directly, not from a static archive, or the
+ * registration is dropped by the linker.
+ *
+ * Names are checked when the program starts (cqhttp(3), "Event names"): a
+ * name under message, notice, request or meta_event that OneBot v11 (or a
+ * known implementation's extension) does not define, such as
+ * "message.privte" or CQ_ON_MESSAGE(fn, "message.private"), is an error
+ * that lists the valid names, and the program exits 2. A post type of the
+ * handler's own ("test_fail") is accepted with a warning, unless it looks
+ * like a misspelt one ("mesage").
  */
 #define CQ_ON(...)            CQ__REGISTER(NULL, __VA_ARGS__, NULL)
 #define CQ_ON_MESSAGE(...)    CQ__REGISTER("message", __VA_ARGS__, NULL)
@@ -485,78 +503,9 @@ CQ_EXTERN int cq_register(const cq_handler *h);
 #define CQ_ON_REQUEST(...)    CQ__REGISTER("request", __VA_ARGS__, NULL)
 #define CQ_ON_META_EVENT(...) CQ__REGISTER("meta_event", __VA_ARGS__, NULL)
 
-/*
- * Periodic jobs. cqhttp-bridge runs fn(arg) every ms milliseconds, the first
- * time one period after it starts (or after the registration, when later),
- * until SIGTERM. Each job has a thread of its own, never the event loop's,
- * so it may block in API calls (make them through cq_ctx_for(): a job has
- * no event). A job never overlaps itself: a tick that comes while the
- * previous run is still going is skipped, with a debug log line. At SIGTERM
- * no new run starts; runs in progress get the bridge's bounded shutdown
- * wait, and their API calls fail once the loop has stopped.
- *
- * The FastCGI responder (cqhttp-fcgi) has no timers: it only answers
- * requests. Registering a job there is a no-op that logs one warning at
- * start (or at registration, when later), so that one handler file can be
- * linked into both programs.
- *
- * May be called at any time, from any thread (from a startup hook, or
- * through CQ_EVERY before main). name is for logs (kept, not copied; NULL
- * for none). Returns CQ_OK, CQ_EINVAL (fn NULL, ms below 1 or above about
- * 24 days) or CQ_ENOMEM (also when its thread cannot start).
- */
-typedef void cq_job_fn(void *arg);
-
-CQ_EXTERN int cq_timer_every(long ms, cq_job_fn *fn, void *arg,
-                             const char *name);
-
-/* Registers fn (a cq_job_fn, called with arg NULL) every seconds seconds
- * (a fraction allowed): CQ_EVERY(tick, 60). */
-#define CQ_EVERY(fn, seconds)                                                  \
-    __attribute__((constructor)) static void cq__every_##fn(void)              \
-    {                                                                          \
-        cq_timer_every((long)((seconds)*1000), fn, NULL, #fn);                 \
-    }                                                                          \
-    extern int cq__semicolon_after_every_##fn /* Takes the caller's ';'. */
-
-/*
- * before_sending hooks. A hook sees every message the bot sends, as a
- * cq_msg it may change in place, before it goes out:
- *
- *   - the API calls send_msg, send_private_msg, send_group_msg and
- *     send_discuss_msg, however made (cq_send_*(), cq_call*(), the typed
- *     wrappers), from handlers and from cq_ctx_for() contexts alike; action
- *     is the action's name;
- *   - the quick-operation reply (cq_reply*()), when the handlers of an
- *     event are done; action is then "reply".
- *
- * A string message is given parsed from CQ code (or as literal text with
- * auto_escape), an array as its segments. When a hook changed it, the
- * message goes out as a segment array (without auto_escape); when no hook
- * changed it, the call is sent exactly as it was built. A hook returns
- * CQ_OK, or any negative value to cancel: the API call then fails with
- * CQ_ECANCELED without being sent (logged; out->detail names the hook's
- * code), and a cancelled reply is dropped from the quick operation (its
- * other fields stay). A message that cannot be read (a malformed "message"
- * member) is passed on unhooked; calls without "message" are not hooked.
- *
- * Hooks run in registration order on the thread making the call, with its
- * context (c has no event for cq_ctx_for()'s). Register them before the
- * program starts (CQ_ON_BEFORE_SENDING, or cq_on_before_sending() from
- * main); not thread safe. Without hooks the check costs one comparison per
- * call. Returns CQ_OK, CQ_EINVAL (fn NULL) or CQ_ENOMEM (more than 16).
- */
-typedef int cq_before_sending_fn(cq_ctx *c, const char *action,
-                                 cq_msg *message);
-
-CQ_EXTERN int cq_on_before_sending(cq_before_sending_fn *fn);
-
-#define CQ_ON_BEFORE_SENDING(fn)                                               \
-    __attribute__((constructor)) static void cq__before_sending_##fn(void)     \
-    {                                                                          \
-        cq_on_before_sending(fn);                                              \
-    }                                                                          \
-    extern int cq__semicolon_after_sending_##fn /* Takes the caller's ';'. */
+/* Commands, settings, lifecycle hooks, periodic jobs and before_sending
+ * hooks, in a header of their own. */
+#include "cqhttp_bot.h"
 
 /* Logging, for handlers as for the library: one line to stderr. */
 typedef enum cq_log_level {

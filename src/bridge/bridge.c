@@ -25,6 +25,7 @@
 #include "cqhttp_runtime.h"
 #include "lib/conf.h"
 #include "lib/dispatch.h"
+#include "lib/lifecycle.h"
 #include "lib/log.h"
 #include "lib/net.h"
 #include "lib/sched.h"
@@ -515,8 +516,10 @@ int cq_bridge_main(int argc, char **argv)
         cq__conf_free(&conf);
         return 1;
     }
-    cq__dispatch_prepare();
-    rc = run(&br) == CQ_OK ? 0 : 1;
+    rc = cq__lifecycle_start(&conf, NULL);
+    if (rc < 0)
+        rc = run(&br) == CQ_OK ? 0 : 1;
+    cq__lifecycle_stop(); /* A no-op unless the startup hooks ran. */
     event_base_free(br.base);
     libevent_global_shutdown();
     curl_global_cleanup();

@@ -30,6 +30,7 @@
 #include "lib/api.h"
 #include "lib/conf.h"
 #include "lib/dispatch.h"
+#include "lib/lifecycle.h"
 #include "lib/log.h"
 #include "lib/net.h"
 #include "lib/sched.h"
@@ -459,8 +460,11 @@ int cq_fcgi_main(int argc, char **argv)
         cq__conf_free(&conf);
         return 1;
     }
-    nhandlers = cq__dispatch_prepare();
+    /* Startup hooks may call the API (cq_ctx_for), so its source is set. */
     cq__sched_set_source(&conf, NULL, NULL);
+    status = cq__lifecycle_start(&conf, &nhandlers);
+    if (status >= 0)
+        goto done;
     cq__sched_none(cq__program_name());
     if (FCGX_Init() != 0) {
         cq_log(CQ_LOG_ERROR, "libfcgi cannot start");
@@ -499,6 +503,7 @@ int cq_fcgi_main(int argc, char **argv)
     cq_log(CQ_LOG_INFO, "stopped");
     free(w);
 done:
+    cq__lifecycle_stop(); /* A no-op unless the startup hooks ran. */
     cq__sched_set_source(NULL, NULL, NULL);
     cq__dispatch_reset();
     curl_global_cleanup();

@@ -12,6 +12,7 @@
 #include "lib/buf.h"
 #include "lib/conf.h"
 #include "lib/log.h"
+#include "lib/settings.h"
 
 enum opt_kind { OPT_STR, OPT_LONG, OPT_LEVEL };
 
@@ -74,6 +75,8 @@ static const opt opts[] = {
     NUM(api_stall_timeout_ms, 100, 3600000,
         "bridge: close an API-socket client that leaves its answers unread "
         "this long [30000]"),
+    STR(command_prefix, "prefixes a command starts with, comma-separated "
+                        "(\"/,!\") [/]"),
     {"log_level", OPT_LEVEL, offsetof(cq__conf, log_level), 0, 0,
      "error, warn, info or debug [info]"},
 };
@@ -125,6 +128,7 @@ void cq__conf_free(cq__conf *c)
     }
     free(c->config);
     c->config = NULL;
+    cq__settings_free(c);
 }
 
 
@@ -138,6 +142,8 @@ int cq__conf_copy(cq__conf *dst, const cq__conf *src)
         if (opts[i].kind == OPT_STR)
             *str_field(dst, &opts[i]) = NULL;
     dst->config = NULL;
+    dst->bot = NULL;
+    dst->nbot = 0;
     for (i = 0; i < NOPTS; i++) {
         const char *s;
 
@@ -149,6 +155,8 @@ int cq__conf_copy(cq__conf *dst, const cq__conf *src)
     }
     if (i == NOPTS && src->config != NULL &&
         (dst->config = strdup(src->config)) == NULL)
+        i = 0;
+    if (i == NOPTS && cq__settings_copy(dst, src) != CQ_OK)
         i = 0;
     if (i < NOPTS) {
         cq__conf_free(dst);
@@ -285,17 +293,20 @@ static int load_line(cq__conf *c, char *s, const char *where, char *err,
     for (i = 0; env && key[7 + i] != '\0' && i < sizeof(low) - 1; i++)
         low[i] = (char)tolower((unsigned char)key[7 + i]);
     low[i] = '\0';
-    o = env ? find_key(low, i) : find_key(key, strlen(key));
-    if (o == NULL) {
-        snprintf(err, errlen, "%s: unknown setting \"%s\"", where, key);
-        return CQ_EINVAL;
-    }
     val = trim(eq + 1);
     n = strlen(val);
     if (env && n >= 2 && (val[0] == '"' || val[0] == '\'') &&
         val[n - 1] == val[0]) {
         val[n - 1] = '\0';
         val++;
+    }
+    rc = cq__settings_put(c, key, val); /* "bot.city", CQHTTP_BOT_CITY. */
+    if (rc != 0)
+        return rc > 0 ? CQ_OK : rc;
+    o = env ? find_key(low, i) : find_key(key, strlen(key));
+    if (o == NULL) {
+        snprintf(err, errlen, "%s: unknown setting \"%s\"", where, key);
+        return CQ_EINVAL;
     }
     rc = set_opt(c, o, val, where, err, errlen);
     if (env)
@@ -362,6 +373,10 @@ static int load_env(cq__conf *c, char *err, size_t errlen)
         rc = set_opt(c, &opts[i], val, name, err, errlen);
         if (rc != CQ_OK)
             return rc;
+    }
+    if (cq__settings_env(c) != CQ_OK) {
+        snprintf(err, errlen, "out of memory");
+        return CQ_ENOMEM;
     }
     return CQ_OK;
 }

@@ -29,6 +29,11 @@ typedef struct cq__conf {
     char *log_file;      /* Log here instead of stderr, or NULL. */
     char *api_allow;     /* Who may use the API socket, or NULL. */
     char *config;        /* The --config file read, or NULL. */
+
+    char *command_prefix; /* Prefixes of commands, comma-separated, or NULL. */
+    char **bot;           /* bot.* settings: name, value, ... (settings.h). */
+    size_t nbot;          /* Name and value pairs in bot. */
+
     long api_timeout_ms;
     long api_connect_timeout_ms;
     long max_body;

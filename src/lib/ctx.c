@@ -6,6 +6,7 @@
 
 #include "cqhttp.h"
 #include "lib/api.h"
+#include "lib/command.h"
 #include "lib/ctx.h"
 #include "lib/json.h"
 #include "lib/message.h"
@@ -63,6 +64,8 @@ void cq__ctx_free(cq_ctx *c)
 {
     size_t i;
 
+    cq__command_free(c->command);
+    c->command = NULL;
     while (c->results != NULL) {
         result_node *n = c->results;
 

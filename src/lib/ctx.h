@@ -36,6 +36,7 @@ struct cq_ctx {
     cq__quick_field *fields;
     size_t nfields, capfields;
     struct cq__ctx_result_node *results; /* cq_call_r()'s, newest first. */
+    struct cq__command *command;         /* Parsed on first use (command.c). */
 };
 
 /*

@@ -12,11 +12,20 @@
 
 #include "cqhttp.h"
 
-/* Sorts the table; returns the number of handlers, or CQ_ENOMEM. */
+/*
+ * Sorts the table and checks every registered name (names.h), once: each
+ * bad name is logged as an error (a post type of the handler's own as a
+ * warning). Returns the number of handlers, or CQ_EINVAL when a name is bad,
+ * then on every call until the table changes.
+ */
 int cq__dispatch_prepare(void);
 
+/* The first bad-name error of the last check, as logged; "" when none. */
+const char *cq__dispatch_error(void);
+
 /*
- * Runs the handlers for c's event in order (cqhttp.h). Returns CQ_OK, or
+ * Runs the handlers for c's event in order (cqhttp.h; the command handlers
+ * of a message that is a command first, cqhttp_bot.h). Returns CQ_OK, or
  * CQ_EHANDLER when a handler returned a negative value: the handlers after
  * it do not run, and one log line names it.
  */

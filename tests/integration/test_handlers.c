@@ -85,3 +85,59 @@ static int on_test_wrappers(cq_ctx *c, const cq_event *e)
     return CQ_OK;
 }
 CQ_ON(on_test_wrappers, "test_wrappers");
+
+
+/*
+ * Issue 11's bot layer. A startup hook that keeps "bot.greeting" as the
+ * user data, or fails when CQ_TEST_STARTUP_FAIL is set; a command handler
+ * answering /echo with its argument and what the hook kept; and, when
+ * CQ_TEST_BAD_NAME is set, a handler registered under a misspelt name, so
+ * the tests see the program refuse to start.
+ */
+static int on_test_startup(void)
+{
+    if (getenv("CQ_TEST_STARTUP_FAIL") != NULL)
+        return CQ_EINVAL;
+    cq_set_userdata((void *)cq_setting("greeting"));
+    cq_log(CQ_LOG_INFO, "test startup hook ran");
+    return CQ_OK;
+}
+CQ_ON_STARTUP(on_test_startup);
+
+
+static int on_test_shutdown(void)
+{
+    cq_log(CQ_LOG_INFO, "test shutdown hook ran");
+    return CQ_OK;
+}
+CQ_ON_SHUTDOWN(on_test_shutdown);
+
+
+static int on_test_echo(cq_ctx *c, const cq_event *e)
+{
+    const char *kept = cq_userdata();
+
+    (void)e;
+    return cq_reply_textf(c, "%s: %s (%zu)", kept ? kept : "-",
+                          cq_command_arg(c), cq_command_argc(c));
+}
+CQ_ON_COMMAND(on_test_echo, "test_echo");
+
+
+static int on_test_misspelt(cq_ctx *c, const cq_event *e)
+{
+    (void)c;
+    (void)e;
+    return CQ_OK;
+}
+
+
+__attribute__((constructor)) static void register_misspelt(void)
+{
+    static const char *const names[] = {"privte", NULL};
+    static const cq_handler h = {"message",          names,    on_test_misspelt,
+                                 "on_test_misspelt", __FILE__, __LINE__};
+
+    if (getenv("CQ_TEST_BAD_NAME") != NULL)
+        cq_register(&h);
+}

@@ -77,6 +77,7 @@ def destdir_install_has_everything(h):
     for path in ("bin/cqhttp-fcgi", "bin/cqhttp-bridge", "bin/cqhttp-sim",
                  "include/cqhttp.h", "include/cqhttp_actions.h",
                  "include/cqhttp_runtime.h", "include/cqhttp_msg.h",
+                 "include/cqhttp_bot.h",
                  "lib/libcqhttp.a", "lib/pkgconfig/cqhttp.pc",
                  "lib/libcqhttp-runtime.a", "lib/pkgconfig/cqhttp-runtime.pc",
                  "share/man/man8/cqhttp-fcgi.8", "share/man/man8/cqhttp-bridge.8",
@@ -104,8 +105,8 @@ def libraries_export_only_the_public_interface(h):
     lib = os.path.join(dest + prefix, "lib")
     header = "".join(
         open(os.path.join(dest + prefix, "include", f)).read()
-        for f in ("cqhttp.h", "cqhttp_msg.h", "cqhttp_actions.h",
-                  "cqhttp_runtime.h"))
+        for f in ("cqhttp.h", "cqhttp_msg.h", "cqhttp_bot.h",
+                  "cqhttp_actions.h", "cqhttp_runtime.h"))
     for name in ("libcqhttp.so", "libcqhttp-runtime.so"):
         syms = dynamic_symbols(os.path.join(lib, name))
         check("cq_event_parse" in syms and "cq_call" in syms,

@@ -12,6 +12,7 @@
 extern const t_case test_api_cases[];
 extern const t_case test_auth_cases[];
 extern const t_case test_buf_cases[];
+extern const t_case test_command_cases[];
 extern const t_case test_conf_cases[];
 extern const t_case test_dispatch_cases[];
 extern const t_case test_error_cases[];
@@ -28,12 +29,12 @@ extern const t_case test_sched_cases[];
 extern const t_case test_sending_cases[];
 
 static const t_case *const suites[] = {
-    test_api_cases,          test_auth_cases,      test_buf_cases,
-    test_conf_cases,         test_dispatch_cases,  test_error_cases,
-    test_event_cases,        test_handshake_cases, test_ws_judge_cases,
-    test_ws_stream_cases,    test_message_cases,   test_message_cq_cases,
-    test_message_json_cases, test_params_cases,    test_quick_cases,
-    test_sched_cases,        test_sending_cases,
+    test_api_cases,        test_auth_cases,         test_buf_cases,
+    test_command_cases,    test_conf_cases,         test_dispatch_cases,
+    test_error_cases,      test_event_cases,        test_handshake_cases,
+    test_ws_judge_cases,   test_ws_stream_cases,    test_message_cases,
+    test_message_cq_cases, test_message_json_cases, test_params_cases,
+    test_quick_cases,      test_sched_cases,        test_sending_cases,
 };
 
 void t_fail(t_state *t, const char *file, int line, const char *what)
