@@ -58,10 +58,12 @@ static int welcome(cq_ctx *c, const cq_event *e) /* (c) */
 {
     cq_result r;
     int64_t group = cq_event_group_id(e), user = cq_event_user_id(e);
-    int err = cq_get_group_member_info(c, group, user, CQ_OMIT_BOOL, &r);
-    const char *name = cq_result_string(&r, "nickname"); /* NULL if failed. */
     cq_msg *m = cq_msg_new();
+    const char *name;
+    int err;
 
+    cq_get_group_member_info(c, group, user, CQ_OMIT_BOOL, &r);
+    name = cq_result_string(&r, "nickname"); /* NULL if the call failed. */
     cq_msg_add_at(m, user);
     cq_msg_add_textf(m, " 欢迎%s～", name && *name ? name : "新人");
     cq_result_free(&r);
