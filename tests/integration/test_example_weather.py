@@ -14,10 +14,11 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import tempfile
 
-from harness import SANITIZER_MARKS, SRCDIR, check, eq, program, test
+from harness import SRCDIR, check, eq, program, test
 from servers import free_port, stop_responder, wait_for
 
 BOT = "examples/weather-bot"
@@ -30,14 +31,19 @@ PY_LINES = 68
 
 
 def clean_env(**extra):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CQHTTP_")}
-    env.update(extra)
-    return env
+    return _sim_connect().clean_env(**extra)
 
 
 def no_sanitizer_report(text, who):
-    marks = [m for m in SANITIZER_MARKS if m in text]
-    check(not marks, "%s: sanitizer report %s\n%s" % (who, marks, text[-3000:]))
+    _sim_connect().no_sanitizer_report(text, who)
+
+
+def _sim_connect():
+    """test_sim_connect, whose helpers these are: imported when a test runs,
+    once the harness has loaded every module (importing it while this
+    module loads would register its tests twice)."""
+    import test_sim_connect
+    return test_sim_connect
 
 
 def read(path):
@@ -65,10 +71,16 @@ def roll_ok(reply):
           "roll text %r" % reply[1])
 
 
-WEATHER = lambda city: [seg("at", qq=USER), seg("text", text=" %s: 晴 25°C"
-                                                % city),
-                        seg("image", file="sunny.png")]
-WELCOME = lambda name: [seg("at", qq=USER), seg("text", text=" 欢迎%s～" % name)]
+def weather(city):
+    """/weather's message: at, the forecast and the image."""
+    return [seg("at", qq=USER), seg("text", text=" %s: 晴 25°C" % city),
+            seg("image", file="sunny.png")]
+
+
+def welcome(name):
+    return [seg("at", qq=USER), seg("text", text=" 欢迎%s～" % name)]
+
+
 WHOAMI = {"reply": "sim-user (member, lv 1)", "at_sender": True}
 INVITE = {"approve": False, "reason": "本机器人不接受邀请"}
 
@@ -167,11 +179,11 @@ def example_weather_http(h):
         member = ("get_group_member_info", {"group_id": GROUP,
                                             "user_id": USER}, "ok")
         base = {"message_type": "group", "group_id": GROUP, "user_id": USER}
-        eq(got, [("send_msg", dict(base, message=WEATHER("上海")), "ok"),
-                 ("send_msg", dict(base, message=WEATHER("北京")), "ok"),
+        eq(got, [("send_msg", dict(base, message=weather("上海")), "ok"),
+                 ("send_msg", dict(base, message=weather("北京")), "ok"),
                  member, member,
                  ("send_group_msg", {"group_id": GROUP,
-                                     "message": WELCOME("sim-user")}, "ok")],
+                                     "message": welcome("sim-user")}, "ok")],
            "API calls")
         # serve checks the token: an "ok" answer is proof it was sent.
         eq({c["auth"] for c in sim.calls()}, {"Bearer <redacted>"}, "auth")
@@ -192,7 +204,7 @@ def http_errors(h, s, port):
         eq(post(s, *g), (200, {"reply": "查询失败 retcode=123"}), "failed")
         eq(post(s, "--group-increase", str(GROUP), str(USER))[0], 204,
            "welcome answer")
-        eq(sim.calls()[-1]["params"]["message"], WELCOME("新人"),
+        eq(sim.calls()[-1]["params"]["message"], welcome("新人"),
            "welcome falls back to 新人")
     finally:
         sim.stop()
@@ -224,9 +236,15 @@ class Bridge:
                 [program(BOT), "--bridge", "--listen", "127.0.0.1:%d"
                  % self.port, "--bridge-socket", sock], env=env,
                 stdout=log, stderr=log, stdin=subprocess.DEVNULL)
-        wait_for(lambda: "weather-bot" in read(self.log) or
-                 self.p.poll() is not None, what="the bridge to start")
+        wait_for(self.up, what="the bridge to listen")
+
+    def up(self):
         check(self.p.poll() is None, "bridge exited: " + read(self.log))
+        try:
+            socket.create_connection(("127.0.0.1", self.port), 1).close()
+            return True
+        except OSError:
+            return False
 
     def connect(self, h, *args):
         """connect --once with args; returns its call log."""
@@ -302,10 +320,10 @@ def example_weather_bridge(h):
         eq(ops["friend"], {"approve": True}, "friend request")
         eq(ops["group"], INVITE, "group invite")
         eq(acts["send_msg"], [{"message_type": "group", "group_id": GROUP,
-                               "user_id": USER, "message": WEATHER("上海")}],
+                               "user_id": USER, "message": weather("上海")}],
            "weather")
         eq(acts["send_group_msg"], [{"group_id": GROUP,
-                                     "message": WELCOME("sim-user")}],
+                                     "message": welcome("sim-user")}],
            "welcome")
         eq(acts["get_group_member_info"], [{"group_id": GROUP,
                                             "user_id": USER}] * 2,
@@ -323,6 +341,16 @@ def example_weather_bridge(h):
                             "get_group_member_info=" + fault)
             eq(quick_ops(got), {"/whoami": {"reply": reply}}, fault)
             eq(by_action(got)["send_group_msg"][0]["message"],
-               WELCOME("新人"), fault + ": welcome falls back to 新人")
+               welcome("新人"), fault + ": welcome falls back to 新人")
     finally:
         b.stop()
+
+
+@test
+def example_weather_names_itself(h):
+    for mode in ([], ["--bridge"]):
+        p = subprocess.run([program(BOT)] + mode + ["--version"],
+                           capture_output=True, timeout=10, env=clean_env())
+        eq(p.returncode, 0, "--version exit code")
+        check(re.fullmatch(r"weather-bot 1\.0\.0 \(cqhttp [0-9.]+\)\n",
+                           p.stdout.decode()), "%s: %r" % (mode, p.stdout))
