@@ -14,7 +14,7 @@ CQ_ON_MESSAGE(echo, "private");
 
 static int commands(cq_ctx *c, const cq_event *e) /* (b) */
 {
-    const char *text = cq_event_text(e);
+    const char *text = cq_event_text(e) ? cq_event_text(e) : "";
     int64_t group = cq_event_group_id(e), user = cq_event_user_id(e);
     cq_msg *m = cq_msg_new();
     int err = CQ_OK;
