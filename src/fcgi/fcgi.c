@@ -422,6 +422,37 @@ static int choose_socket(const cq__conf *conf, int *listen_fd)
 }
 
 
+/*
+ * Signals are taken by sigwait() in main; blocking them before any thread
+ * exists (and before FCGX_Init installs its handlers) keeps them off the
+ * workers.
+ */
+static void block_signals(sigset_t *set)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGTERM);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+
+/* The start-up line, and the warnings an operator should see once. */
+static void log_start(const cq__conf *conf, int nhandlers)
+{
+    cq_log(CQ_LOG_INFO, "%s %s: %ld threads, %d handlers, API %s%s",
+           cq__program_name(), cq__program_version(), conf->threads, nhandlers,
+           conf->api_root ? conf->api_root : "none",
+           conf->secret ? ", signatures required" : "");
+    if (conf->secret == NULL)
+        cq_log(CQ_LOG_WARN,
+               "no secret set: anyone who can reach this responder can post "
+               "events (an access_token alone does not stop them)");
+    cq__conf_warn_ignored(conf, CQ__CONF_FCGI);
+}
+
+
 int cq_fcgi_main(int argc, char **argv)
 {
     cq__conf conf;
@@ -444,17 +475,7 @@ int cq_fcgi_main(int argc, char **argv)
         return 1;
     }
 
-    /*
-     * Signals are taken by sigwait() in main; blocking them before any
-     * thread exists (and before FCGX_Init installs its handlers) keeps them
-     * off the workers.
-     */
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    block_signals(&set);
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
         cq_log(CQ_LOG_ERROR, "libcurl cannot start");
         cq__conf_free(&conf);
@@ -475,15 +496,7 @@ int cq_fcgi_main(int argc, char **argv)
     if (status >= 0)
         goto done;
     status = 0;
-    cq_log(CQ_LOG_INFO, "%s %s: %ld threads, %d handlers, API %s%s",
-           cq__program_name(), cq__program_version(), conf.threads, nhandlers,
-           conf.api_root ? conf.api_root : "none",
-           conf.secret ? ", signatures required" : "");
-    if (conf.secret == NULL)
-        cq_log(CQ_LOG_WARN,
-               "no secret set: anyone who can reach this responder can post "
-               "events (an access_token alone does not stop them)");
-    cq__conf_warn_ignored(&conf, CQ__CONF_FCGI);
+    log_start(&conf, nhandlers);
     w = start_workers(&conf, listen_fd, &busy);
     if (w != NULL) {
         wait_for_stop(&set, conf.log_file);

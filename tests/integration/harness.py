@@ -286,6 +286,10 @@ def main():
     sys.path.insert(0, HERE)
     for path in sorted(glob.glob(os.path.join(HERE, "test_*.py"))):
         name = os.path.splitext(os.path.basename(path))[0]
+        if name in sys.modules:
+            # Imported already by a module before it (for its helpers): its
+            # @test lines have run once, which is enough.
+            continue
         spec = importlib.util.spec_from_file_location(name, path)
         mod = importlib.util.module_from_spec(spec)
         # A module may import an earlier one's helpers without running its
