@@ -311,9 +311,10 @@ static int refuse_call(cq__bridge *br, cq__account *acct, cq__pending **out)
 }
 
 
-int cq__account_call(cq__bridge *br, cq__account *acct, const char *action,
-                     yajl_val params, cq__pending_cb *cb, void *arg,
-                     cq__pending **out)
+/* Either call: params as a tree, or text (params, plen) when it is NULL. */
+static int start_call(cq__bridge *br, cq__account *acct, const char *action,
+                      yajl_val tree, const char *params, size_t plen,
+                      cq__pending_cb *cb, void *arg, cq__pending **out)
 {
     int rc = refuse_call(br, acct, out);
     uint64_t id;
@@ -323,8 +324,17 @@ int cq__account_call(cq__bridge *br, cq__account *acct, const char *action,
     if (rc != CQ_OK)
         return rc;
     id = ++br->next_id;
-    frame = call_frame(action, params, id, &len);
+    frame = params != NULL ? text_frame(action, params, plen, id, &len)
+                           : call_frame(action, tree, id, &len);
     return send_call(br, acct, id, frame, len, cb, arg, out);
+}
+
+
+int cq__account_call(cq__bridge *br, cq__account *acct, const char *action,
+                     yajl_val params, cq__pending_cb *cb, void *arg,
+                     cq__pending **out)
+{
+    return start_call(br, acct, action, params, NULL, 0, cb, arg, out);
 }
 
 
@@ -332,16 +342,7 @@ int cq__account_call_text(cq__bridge *br, cq__account *acct, const char *action,
                           const char *params, size_t plen, cq__pending_cb *cb,
                           void *arg, cq__pending **out)
 {
-    int rc = refuse_call(br, acct, out);
-    uint64_t id;
-    size_t len = 0;
-    char *frame;
-
-    if (rc != CQ_OK)
-        return rc;
-    id = ++br->next_id;
-    frame = text_frame(action, params, plen, id, &len);
-    return send_call(br, acct, id, frame, len, cb, arg, out);
+    return start_call(br, acct, action, NULL, params, plen, cb, arg, out);
 }
 
 
