@@ -14,6 +14,10 @@ run:
     operation for each message). Printed with the per-event cost and the
     bridge's worker threads.
 
+With --cpu N the bridge (all its threads) is pinned to core N and the
+simulator to the other cores; with --busy too, a nice-0 busy loop pinned to
+core N competes with it, as on a busy host (issue 10).
+
 Everything started here is stopped here, also on failure.
 """
 
@@ -158,11 +162,28 @@ def events_figure(procs, sim, port, d, n):
     return {"n": n, "elapsed": elapsed, "bytes": len(payload)}
 
 
+def pin(procs, pid, cpu, busy):
+    """Pins pid's threads to cpu, this script (and so the simulators it
+    starts) to the other cores, and with busy a nice-0 loop to cpu."""
+    subprocess.run(["taskset", "-a", "-pc", str(cpu), str(pid)], check=True,
+                   stdout=subprocess.DEVNULL)
+    others = set(range(os.cpu_count())) - {cpu}
+    if others:
+        os.sched_setaffinity(0, others)
+    if busy:
+        procs.add(subprocess.Popen(["taskset", "-c", str(cpu), "sh", "-c",
+                                    "while :; do :; done"]))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--build", required=True)
     ap.add_argument("--seconds", type=float, default=5)
     ap.add_argument("--events", type=int, default=20000)
+    ap.add_argument("--cpu", type=int, default=None,
+                    help="pin the bridge to this core")
+    ap.add_argument("--busy", action="store_true",
+                    help="with --cpu: a busy loop pinned beside the bridge")
     ap.add_argument("--threads", type=int, default=4,
                     help="the bridge's worker threads")
     args = ap.parse_args()
@@ -183,8 +204,10 @@ def main():
         env = clean_env(CQHTTP_THREADS=str(args.threads),
                         CQHTTP_LOG_LEVEL="warn",
                         CQHTTP_WS_MAX_QUEUE=str(256 << 20))
-        procs.add(start_bridge(bridge_exe, port, sock, env,
-                               os.path.join(d, "bridge.log")))
+        br = procs.add(start_bridge(bridge_exe, port, sock, env,
+                                    os.path.join(d, "bridge.log")))
+        if args.cpu is not None:
+            pin(procs, br.pid, args.cpu, args.busy)
         start_connect(procs, sim, port, d, "calls", "--self-id",
                       str(SID_CALLS), "--log", "/dev/null")
 
@@ -213,8 +236,11 @@ def main():
         print("  ratio bridge / reference: %.2f"
               % (via_bridge["rate"] / reference["rate"]))
         print("Events from one Universal connection (%d private messages, "
-              "%d bytes; each answered with send_msg + quick operation):"
-              % (ev["n"], ev["bytes"]))
+              "%d bytes; each answered with send_msg + quick operation%s):"
+              % (ev["n"], ev["bytes"],
+                 "" if args.cpu is None else "; bridge pinned to core %d%s"
+                 % (args.cpu, ", a busy loop beside it" if args.busy
+                    else "")))
         print("  %8.0f events/s  %6.1f us/event  (%.2f s; bridge worker "
               "threads: %d; the bridge counted %d events handled, %d calls "
               "answered)"

@@ -192,29 +192,78 @@ static char *call_frame(const char *action, yajl_val params, uint64_t id,
 }
 
 
-int cq__account_call(cq__bridge *br, cq__account *acct, const char *action,
-                     yajl_val params, cq__pending_cb *cb, void *arg,
+char *cq__bridge_concat(const char *const *parts, const size_t *lens, size_t n,
+                        size_t *len)
+{
+    size_t i, total = 0;
+    char *s, *p;
+
+    for (i = 0; i < n; i++)
+        total += lens[i];
+    s = p = malloc(total + 1);
+    if (s == NULL)
+        return NULL;
+    for (i = 0; i < n; i++)
+        p = (char *)memcpy(p, parts[i], lens[i]) + lens[i];
+    *p = '\0';
+    *len = total;
+    return s;
+}
+
+
+/*
+ * The frame {action, params, echo} around params, JSON text that is already
+ * an object (the library checked or wrote it), copied as it is rather than
+ * parsed and written again; action is a checked name ([A-Za-z0-9_.]), which
+ * needs no escaping. NULL when out of memory.
+ */
+static char *text_frame(const char *action, const char *params, size_t plen,
+                        uint64_t id, size_t *len)
+{
+    char echo[48];
+    const char *parts[] = {"{\"action\":\"", action, "\",\"params\":", params,
+                           echo};
+    size_t lens[] = {11, strlen(action), 11, plen, 0};
+
+    lens[4] = (size_t)snprintf(echo, sizeof(echo),
+                               ",\"echo\":\"cq:%" PRIu64 "\"}", id);
+    return cq__bridge_concat(parts, lens, 5, len);
+}
+
+
+void cq__account_log_failure(const char *action, const cq_value *frame, int err,
+                             const char *msg)
+{
+    const char *status = cq_value_string(cq_value_get(frame, "status"));
+    int64_t retcode = 0;
+
+    if (err != CQ_OK) {
+        cq_log(CQ_LOG_WARN, "API %s failed: %s (bridge: %s)", action,
+               cq__bridge_ipc_name(err), msg != NULL ? msg : "");
+    } else if (status == NULL ||
+               (strcmp(status, "ok") != 0 && strcmp(status, "async") != 0)) {
+        cq_value_int(cq_value_get(frame, "retcode"), &retcode);
+        cq_log(CQ_LOG_WARN, "API %s failed: status %s, retcode %" PRId64,
+               action, status != NULL ? status : "(none)", retcode);
+    }
+}
+
+
+/*
+ * Sends frame (freed here) for call id over acct's API connection and
+ * registers the pending call; see cq__account_call.
+ */
+static int send_call(cq__bridge *br, cq__account *acct, uint64_t id,
+                     char *frame, size_t len, cq__pending_cb *cb, void *arg,
                      cq__pending **out)
 {
     cq__ws_conn *c = cq__account_api_conn(acct);
     struct timeval tv;
-    cq__pending *p;
-    char *frame;
-    size_t len;
+    cq__pending *p = NULL;
     int rc;
 
-    if (out != NULL)
-        *out = NULL;
-    if (c == NULL)
-        return CQ_ENOAPI;
-    if (acct->npending >= (size_t)br->conf->max_pending)
-        return CQ_EAGAIN;
-    p = calloc(1, sizeof(*p));
-    if (p == NULL)
-        return CQ_ENOMEM;
-    p->id = ++br->next_id;
-    frame = call_frame(action, params, p->id, &len);
     rc = frame == NULL                            ? CQ_ENOMEM
+         : (p = calloc(1, sizeof(*p))) == NULL    ? CQ_ENOMEM
          : cq__conn_send_text(c, frame, len) != 0 ? CQ_EAGAIN
                                                   : CQ_OK;
     free(frame);
@@ -222,6 +271,7 @@ int cq__account_call(cq__bridge *br, cq__account *acct, const char *action,
         free(p);
         return rc;
     }
+    p->id = id;
     p->acct = acct;
     p->conn = c;
     p->cb = cb;
@@ -245,6 +295,54 @@ int cq__account_call(cq__bridge *br, cq__account *acct, const char *action,
     if (out != NULL)
         *out = p;
     return CQ_OK;
+}
+
+
+/* Why a call cannot go out now: CQ_ENOAPI, CQ_EAGAIN, or CQ_OK. */
+static int refuse_call(cq__bridge *br, cq__account *acct, cq__pending **out)
+{
+    if (out != NULL)
+        *out = NULL;
+    if (cq__account_api_conn(acct) == NULL)
+        return CQ_ENOAPI;
+    if (acct->npending >= (size_t)br->conf->max_pending)
+        return CQ_EAGAIN;
+    return CQ_OK;
+}
+
+
+/* Either call: params as a tree, or text (params, plen) when it is NULL. */
+static int start_call(cq__bridge *br, cq__account *acct, const char *action,
+                      yajl_val tree, const char *params, size_t plen,
+                      cq__pending_cb *cb, void *arg, cq__pending **out)
+{
+    int rc = refuse_call(br, acct, out);
+    uint64_t id;
+    size_t len = 0;
+    char *frame;
+
+    if (rc != CQ_OK)
+        return rc;
+    id = ++br->next_id;
+    frame = params != NULL ? text_frame(action, params, plen, id, &len)
+                           : call_frame(action, tree, id, &len);
+    return send_call(br, acct, id, frame, len, cb, arg, out);
+}
+
+
+int cq__account_call(cq__bridge *br, cq__account *acct, const char *action,
+                     yajl_val params, cq__pending_cb *cb, void *arg,
+                     cq__pending **out)
+{
+    return start_call(br, acct, action, params, NULL, 0, cb, arg, out);
+}
+
+
+int cq__account_call_text(cq__bridge *br, cq__account *acct, const char *action,
+                          const char *params, size_t plen, cq__pending_cb *cb,
+                          void *arg, cq__pending **out)
+{
+    return start_call(br, acct, action, NULL, params, plen, cb, arg, out);
 }
 
 

@@ -260,6 +260,25 @@ cq__ws_conn *cq__account_api_conn(cq__account *a);
 int cq__account_call(cq__bridge *br, cq__account *acct, const char *action,
                      yajl_val params, cq__pending_cb *cb, void *arg,
                      cq__pending **out);
+/*
+ * As cq__account_call, with params as JSON text of plen bytes that is known
+ * to be an object (the library wrote or checked it): sent as it is.
+ */
+int cq__account_call_text(cq__bridge *br, cq__account *acct, const char *action,
+                          const char *params, size_t plen, cq__pending_cb *cb,
+                          void *arg, cq__pending **out);
+/*
+ * Logs the failure of a call whose answer nobody reads (err, or a status
+ * other than ok or async in frame); nothing when it succeeded.
+ */
+void cq__account_log_failure(const char *action, const cq_value *frame, int err,
+                             const char *msg);
+/*
+ * The n parts (lens[i] bytes each) joined into one new NUL-terminated
+ * string, its length in *len; NULL when out of memory.
+ */
+char *cq__bridge_concat(const char *const *parts, const size_t *lens, size_t n,
+                        size_t *len);
 /* Handles a text message that is not an event: an API answer. */
 void cq__account_on_result(cq__bridge *br, cq__ws_conn *c,
                            const cq_value *frame);

@@ -1,17 +1,16 @@
 /*
  * The worker pool: handlers for events that arrive over WebSocket run here,
- * so a slow handler never stalls the loop. Their API calls (and the quick
- * operation, sent as .handle_quick_operation) go to the loop through a
- * queue and out over the account's WebSocket; the worker waits for the
- * answer, which the loop always delivers (answer, timeout or close), and
- * once the loop has stopped every call fails at once (cq__workers_close).
+ * so a slow handler never stalls the loop. Their API calls go to the loop
+ * through a queue and out over the account's WebSocket; the worker waits
+ * for the answer, which the loop always delivers (answer, timeout or
+ * close), and once the loop has stopped every call fails at once
+ * (cq__workers_close). The quick operation is not waited for (send_quick).
  *
- * The event queue is bounded: when it is full the connection stops reading
- * (conn.c), and every finished event wakes the loop to resume it.
+ * The event queue is bounded: when full, the connection stops reading
+ * (conn.c). Finished events and calls wake the loop, one wake at a time.
  *
- * Shutdown never blocks for long: cq__workers_free() waits a bounded time
- * and leaves a worker stuck in its handler running, detached, with the pool
- * kept for it in `abandoned`.
+ * Shutdown never blocks for long: cq__workers_free() waits a bounded time;
+ * a worker stuck in its handler is detached, its pool kept in `abandoned`.
  */
 #include "config.h"
 
@@ -39,12 +38,20 @@ typedef struct job {
     char json[];
 } job;
 
-/* An API call from a worker, waiting for the loop. Lives on its stack. */
+/*
+ * An API call from a worker for the loop to send. A worker waiting for the
+ * answer keeps it on its stack; a detached one (the quick operation, whose
+ * answer nobody reads) is the loop's to free once it ended.
+ */
 typedef struct call {
     struct call *next;
+    cq__workers *w;
     int64_t self_id;
     const char *action;
-    yajl_val params; /* Parsed by the worker, so the loop need not. */
+    const char *params; /* A JSON object as text, sent as it is. */
+    size_t params_len;
+    int detached;
+    char *owned; /* Of a detached call: its params, freed with it. */
     int done;
     int err;      /* CQ_OK or the CQ_E* code the call ended with. */
     char *answer; /* The answer frame as JSON text. */
@@ -61,11 +68,8 @@ typedef struct worker {
 
 struct cq__workers {
     cq__bridge *br;
-    /*
-     * The handlers' settings: a deep copy owned by the pool (freed with it),
-     * since a detached worker may outlive the bridge's own, and without
-     * bridge_socket, so that calls never loop back through the API socket.
-     */
+    /* The handlers' settings, the pool's own copy (a detached worker may
+     * outlive the bridge's), without bridge_socket (no loop back). */
     cq__conf conf;
     worker *threads;
     int n, running;
@@ -78,6 +82,8 @@ struct cq__workers {
     int closed;               /* The loop has stopped: no call is sent. */
     call *calls, *calls_tail; /* For the loop to send. */
     unsigned finished;        /* Events handled since the loop looked. */
+    int woken;                /* The loop has a wake coming: none more. */
+    int idle;                 /* Workers waiting for an event. */
     struct event *wake;
     cq__workers *next_abandoned;
 };
@@ -85,19 +91,36 @@ struct cq__workers {
 /* Pools with workers still running at exit; they point into them. */
 static cq__workers *abandoned;
 
-/* Wakes the loop, unless it has stopped. Called with w->lock held. */
+/*
+ * Wakes the loop, unless it has stopped or a wake is already coming: the
+ * loop takes everything queued when it runs, so one wake serves a batch.
+ * Called with w->lock held.
+ */
 static void wake_loop_locked(cq__workers *w)
 {
-    if (!w->closed && w->wake != NULL)
+    if (!w->closed && w->wake != NULL && !w->woken) {
+        w->woken = 1;
         event_active(w->wake, EV_READ, 0);
+    }
 }
 
 
-/* Ends a call: hands the result to the waiting worker. Any thread. */
+/*
+ * Ends a call: hands the result to the waiting worker, or, for a detached
+ * call, logs a failure (nobody else will) and frees it. Any thread.
+ */
 static void finish_call(cq__workers *w, call *c, const cq_value *frame, int err,
                         const char *msg)
 {
-    char *answer = frame != NULL ? cq_value_to_json(frame) : NULL;
+    char *answer;
+
+    if (c->detached) {
+        cq__account_log_failure(c->action, frame, err, msg);
+        free(c->owned);
+        free(c);
+        return;
+    }
+    answer = frame != NULL ? cq_value_to_json(frame) : NULL;
 
     pthread_mutex_lock(&w->lock);
     c->answer = answer;
@@ -109,18 +132,12 @@ static void finish_call(cq__workers *w, call *c, const cq_value *frame, int err,
 }
 
 
-typedef struct call_ref {
-    cq__workers *w;
-    call *c;
-} call_ref;
-
 static void on_pending_done(void *arg, const cq_value *frame, int err,
                             const char *msg)
 {
-    call_ref *r = arg;
+    call *c = arg;
 
-    finish_call(r->w, r->c, frame, err, msg);
-    free(r);
+    finish_call(c->w, c, frame, err, msg);
 }
 
 
@@ -132,6 +149,7 @@ static call *take_calls(cq__workers *w, unsigned *finished)
     pthread_mutex_lock(&w->lock);
     list = w->calls;
     w->calls = w->calls_tail = NULL;
+    w->woken = 0;
     if (finished != NULL) {
         *finished = w->finished;
         w->finished = 0;
@@ -153,20 +171,13 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
     for (c = take_calls(w, &finished); c != NULL; c = next) {
         cq__account *a = c->self_id > 0 ? cq__account_find(w->br, c->self_id)
                                         : cq__account_sole(w->br);
-        call_ref *r = malloc(sizeof(*r));
-        int err = CQ_ENOMEM;
+        int err;
 
         next = c->next;
-        if (r != NULL) {
-            r->w = w;
-            r->c = c;
-            err = cq__account_call(w->br, a, c->action, c->params,
-                                   on_pending_done, r, NULL);
-        }
-        if (err != CQ_OK) {
-            free(r);
+        err = cq__account_call_text(w->br, a, c->action, c->params,
+                                    c->params_len, on_pending_done, c, NULL);
+        if (err != CQ_OK)
             finish_call(w, c, NULL, err, "the bridge could not send it");
-        }
     }
     w->br->n.events_handled += finished;
     if (finished > 0 && !w->br->stopping)
@@ -174,11 +185,18 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
 }
 
 
-/* Worker thread: queues c for the loop and waits until it ended. */
+/*
+ * Worker thread: queues c for the loop and, unless it is detached, waits
+ * until it ended.
+ */
 static void run_call(cq__workers *w, call *c)
 {
+    int stopped;
+
+    c->w = w;
     pthread_mutex_lock(&w->lock);
-    if (w->closed) {
+    stopped = w->closed;
+    if (stopped) {
         c->err = CQ_ENETWORK;
         snprintf(c->msg, sizeof(c->msg), "%s", STOPPING_MSG);
         c->done = 1;
@@ -190,9 +208,12 @@ static void run_call(cq__workers *w, call *c)
         w->calls_tail = c;
         wake_loop_locked(w);
     }
-    while (!c->done)
+    /* A detached call queued is the loop's from here: not touched again. */
+    while (!c->detached && !c->done)
         pthread_cond_wait(&c->cond, &w->lock);
     pthread_mutex_unlock(&w->lock);
+    if (stopped && c->detached)
+        finish_call(w, c, NULL, CQ_ENETWORK, STOPPING_MSG);
 }
 
 
@@ -209,16 +230,15 @@ static int local_call(void *arg, int64_t self_id, const char *action,
     call c;
     int rc;
 
+    /* cq_call checked params, or the library wrote them: sent as they are. */
     memset(&c, 0, sizeof(c));
     c.self_id = self_id;
     c.action = action;
-    rc = cq__json_parse(&c.params, params, strlen(params), CQ__IPC_MAX_DEPTH);
-    if (rc != CQ_OK)
-        return cq__api_fail(out, rc, "bridge: params: %s", cq_strerror(rc));
+    c.params = params;
+    c.params_len = strlen(params);
     pthread_cond_init(&c.cond, NULL);
     run_call(w, &c);
     pthread_cond_destroy(&c.cond);
-    yajl_tree_free(c.params);
     switch (c.err) {
     case CQ_OK:
         rc = cq__api_result_from_body(c.answer, strlen(c.answer), out);
@@ -245,16 +265,34 @@ void cq__workers_share(cq__workers *w)
 }
 
 
-/* Sends the quick operation back as .handle_quick_operation. */
-static void send_quick(cq_ctx *ctx, const cq_event *e, const char *quick)
+/*
+ * Sends the quick operation back as .handle_quick_operation, the event's
+ * own bytes as its context (no tree written again). Its answer is not
+ * read, so the worker does not wait: the loop logs a failure. With an HTTP
+ * API configured it goes through cq_call, which can fall back to HTTP.
+ */
+static void send_quick(cq__workers *w, cq_ctx *ctx, const job *j,
+                       const char *quick)
 {
-    cq_params *p = cq_params_new();
+    const char *parts[] = {"{\"context\":", j->json, ",\"operation\":", quick,
+                           "}"};
+    size_t lens[] = {11, j->len, 13, strlen(quick), 1}, len;
+    char *params = cq__bridge_concat(parts, lens, 5, &len);
+    call *c = params != NULL && w->conf.api_root == NULL ? calloc(1, sizeof(*c))
+                                                         : NULL;
 
-    cq_params_value(p, "context", cq_event_root(e));
-    cq_params_json(p, "operation", quick);
-    /* A failure is logged by cq_call; the event is done either way. */
-    cq_call_params(ctx, ".handle_quick_operation", p, NULL);
-    cq_params_free(p);
+    if (c == NULL) {
+        /* A failure is logged by cq_call; the event is done either way. */
+        cq_call(ctx, ".handle_quick_operation", params, NULL);
+        free(params);
+        return;
+    }
+    c->params = c->owned = params;
+    c->params_len = len;
+    c->self_id = j->self_id;
+    c->action = ".handle_quick_operation";
+    c->detached = 1;
+    run_call(w, c);
 }
 
 
@@ -282,21 +320,32 @@ static void handle(cq__workers *w, cq__api *api, job *j)
     if (rc == CQ_OK)
         rc = cq__ctx_quick_json(&ctx, &quick);
     if (rc == CQ_OK && quick != NULL)
-        send_quick(&ctx, e, quick);
+        send_quick(w, &ctx, j, quick);
     free(quick);
     cq__ctx_free(&ctx);
     cq_event_free(e);
 }
 
 
-/* Takes the next event; NULL once the pool stops. */
-static job *next_job(cq__workers *w)
+/*
+ * Takes the next event, counting the one the worker finished (done: 0 or
+ * 1) under the same lock; NULL once the pool stops. The loop is woken for
+ * finished events only when it has no wake coming (wake_loop_locked).
+ */
+static job *next_job(cq__workers *w, unsigned done)
 {
     job *j = NULL;
 
     pthread_mutex_lock(&w->lock);
-    while (w->head == NULL && !w->stop)
+    if (done > 0) {
+        w->finished += done;
+        wake_loop_locked(w);
+    }
+    while (w->head == NULL && !w->stop) {
+        w->idle++;
         pthread_cond_wait(&w->has_job, &w->lock);
+        w->idle--;
+    }
     if (!w->stop) {
         j = w->head;
         w->head = j->next;
@@ -314,18 +363,16 @@ static void *worker_main(void *arg)
     worker *me = arg;
     cq__workers *w = me->w;
     cq__api *api = cq__api_new(&w->conf);
+    unsigned done = 0;
     job *j;
 
     if (api != NULL)
         cq__api_set_local(api, local_call, w);
-    while ((j = next_job(w)) != NULL) {
+    while ((j = next_job(w, done)) != NULL) {
         if (api != NULL)
             handle(w, api, j);
         free(j);
-        pthread_mutex_lock(&w->lock);
-        w->finished++;
-        wake_loop_locked(w);
-        pthread_mutex_unlock(&w->lock);
+        done = 1;
     }
     cq__api_free(api);
     pthread_mutex_lock(&w->lock);
@@ -338,11 +385,8 @@ static void *worker_main(void *arg)
 }
 
 
-/*
- * Copies the settings the handlers use, owning its strings (freed with
- * cq__conf_free). The bridge-only strings are left out; so is bridge_socket
- * (see struct cq__workers). Returns CQ_OK or CQ_ENOMEM.
- */
+/* Copies the settings the handlers use, without the bridge-only strings
+ * (see struct cq__workers). Returns CQ_OK or CQ_ENOMEM. */
 static int conf_copy(cq__conf *dst, const cq__conf *src)
 {
     char **unused[] = {&dst->bridge_socket, &dst->listen, &dst->log_file,
@@ -415,15 +459,8 @@ cq__workers *cq__workers_new(cq__bridge *br, int n, size_t queue_cap)
 int cq__workers_offer(cq__workers *w, int64_t self_id, const char *json,
                       size_t len)
 {
-    job *j;
+    job *j = malloc(sizeof(*j) + len);
 
-    pthread_mutex_lock(&w->lock);
-    if (w->njobs >= w->cap || w->stop) {
-        pthread_mutex_unlock(&w->lock);
-        return CQ_EAGAIN;
-    }
-    pthread_mutex_unlock(&w->lock);
-    j = malloc(sizeof(*j) + len);
     if (j == NULL)
         return CQ_ENOMEM;
     j->next = NULL;
@@ -431,13 +468,20 @@ int cq__workers_offer(cq__workers *w, int64_t self_id, const char *json,
     j->len = len;
     memcpy(j->json, json, len);
     pthread_mutex_lock(&w->lock);
+    if (w->njobs >= w->cap || w->stop) {
+        pthread_mutex_unlock(&w->lock);
+        free(j);
+        return CQ_EAGAIN;
+    }
     if (w->tail != NULL)
         w->tail->next = j;
     else
         w->head = j;
     w->tail = j;
     w->njobs++;
-    pthread_cond_signal(&w->has_job);
+    /* Only an idle worker needs a wake; busy ones come back for more. */
+    if (w->idle > 0)
+        pthread_cond_signal(&w->has_job);
     pthread_mutex_unlock(&w->lock);
     return CQ_OK;
 }

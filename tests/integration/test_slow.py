@@ -96,7 +96,9 @@ def trickled_body_gets_408_from_apache(h):
     check(t.answered_at is not None, "no answer to a trickled body")
     check(t.answer.startswith(b"HTTP/1.1 408"), "answer %r" % t.answer[:60])
     took = t.answered_at - started
-    check(took < 5 + 1, "408 after %.2f s" % took)
+    # mod_reqtimeout checks its deadline between reads, a second apart at
+    # worst, and a loaded host adds to that: 5 s plus 2 is "at the deadline".
+    check(4.5 < took < 5 + 2, "408 after %.2f s" % took)
 
 
 @test
