@@ -33,6 +33,15 @@ BEGIN {
         print " * for a required string or message given as NULL). Optional"
         print " * parameters are left out with CQ_OMIT (integers), CQ_OMIT_BOOL"
         print " * (booleans) or NULL (strings, JSON)."
+        print " *"
+        print " * Each has an _r variant, as cq_call_r() is to cq_call(): the result"
+        print " * is owned by the handler's context and freed when the handlers of"
+        print " * the event are done, so no path frees it (never NULL; check ->err):"
+        print " *"
+        print " *   const cq_result *r = cq_get_login_info_r(c);"
+        print " *"
+        print " *   if (r->err == CQ_OK)"
+        print " *       cq_log(CQ_LOG_INFO, \"I am %s\", cq_result_string(r, \"nickname\"));"
         print " */"
     } else {
         print "#include \"config.h\""
@@ -42,6 +51,7 @@ BEGIN {
         print ""
         print "#include \"cqhttp.h\""
         print "#include \"lib/actions.h\""
+        print "#include \"lib/ctx.h\""
     }
 }
 
@@ -52,15 +62,18 @@ BEGIN {
     fn = cname(action)
     np = NF - 1
     args = ""
+    names_list = ""
     for (i = 2; i <= NF; i++) {
         split($i, part, ":")
         pname[i] = part[1]
         ptype[i] = part[2]
         popt[i] = sub(/\?$/, "", ptype[i])
         args = args ", " ctype(ptype[i]) pname[i]
+        names_list = names_list ", " pname[i]
     }
     if (out == "header") {
         printf "CQ_EXTERN int %s(cq_ctx *c%s,\n        cq_result *out);\n", fn, args
+        printf "CQ_EXTERN const cq_result *%s_r(cq_ctx *c%s);\n", fn, args
         next
     }
     names[n] = action
@@ -92,6 +105,9 @@ BEGIN {
         printf "%s%s(p, \"%s\", %s);\n", ind, f, pname[i], pname[i]
     }
     printf "    return cq__call_params_free(c, \"%s\", p, out);\n}\n", action
+    printf "\n\nconst cq_result *%s_r(cq_ctx *c%s)\n{\n", fn, args
+    printf "    int owned;\n    cq_result *r = cq__ctx_result(c, &owned);\n\n"
+    printf "    if (owned)\n        %s(c%s, r);\n    return r;\n}\n", fn, names_list
 }
 
 END {

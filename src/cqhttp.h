@@ -272,6 +272,13 @@ CQ_EXTERN const cq_value *cq_result_get(const cq_result *r, const char *path);
 CQ_EXTERN int cq_result_int(const cq_result *r, const char *path, int64_t *out);
 CQ_EXTERN const char *cq_result_string(const cq_result *r, const char *path);
 CQ_EXTERN const char *cq_result_detail(const cq_result *r);
+/*
+ * The string at path, or fallback when it is absent, not a string or empty
+ * (also for a failed call), as Python's info['card'] or 'x':
+ * cq_result_string_or(r, "card", cq_result_string_or(r, "nickname", "?")).
+ */
+CQ_EXTERN const char *cq_result_string_or(const cq_result *r, const char *path,
+                                          const char *fallback);
 
 /*
  * Handler context: one per event being handled. It carries the quick
@@ -309,6 +316,13 @@ CQ_EXTERN int cq_reply_textf(cq_ctx *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Replies with a CQ-code string (copied), which the implementation parses. */
 CQ_EXTERN int cq_reply_cq(cq_ctx *c, const char *cq);
+/*
+ * Replies with cq_msg_cqf(fmt, ...): CQ code with every argument escaped as
+ * literal text, parsed here and written as a segment array. Returns as
+ * cq_reply_msg() (the message's latched error included).
+ */
+CQ_EXTERN int cq_reply_cqf(cq_ctx *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 /*
  * Replies with a copy of m, written as a segment array. Returns m's latched
  * builder error (cq_msg_err()) instead when it has one.
@@ -433,6 +447,14 @@ CQ_EXTERN int cq_send_ex(cq_ctx *c, const cq_event *e, const char *message,
  */
 CQ_EXTERN int cq_send_message(cq_ctx *c, const cq_event *e,
                               const cq_msg *message, int flags, cq_result *out);
+
+/*
+ * Sends cq_msg_cqf(fmt, ...) to wherever e came from, as cq_send_message()
+ * with no flags (a segment array), and returns as it does:
+ * cq_send_cqf(c, e, "[CQ:at,qq=%lld] %s", (long long)user, text).
+ */
+CQ_EXTERN int cq_send_cqf(cq_ctx *c, const cq_event *e, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /*
  * Handlers and dispatch. A handler returns CQ_OK, or any negative value to

@@ -107,6 +107,27 @@ CQ_EXTERN cq_msg *cq_msgf(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
 
 /*
+ * CQ-code printf: returns a new message parsed from fmt, which is CQ code
+ * the author wrote, with each conversion's output escaped as literal text
+ * ('&', '[', ']' and ',' replaced by their entities) before it joins the
+ * code, so that no argument, user input included, can become CQ code:
+ *
+ *   cq_msg_cqf("[CQ:at,qq=%lld] %s: 晴[CQ:image,file=%s]", (long long)user,
+ *              city, file)
+ *
+ * gives an at, the text and an image whatever city and file hold. Every
+ * standard conversion is supported (flags, width and precision, '*'
+ * included, and the hh, h, l, ll, j, z, t and L lengths) except %n and the
+ * wide %lc and %ls; "%%" is a '%' of the code. Never put user data in fmt.
+ * Failures latch in the message returned (cq_msg_err()): CQ_EINVAL (fmt
+ * NULL, a NULL %s, an unsupported conversion or an output error), CQ_ETOOBIG
+ * (the code is longer than CQ_MSG_MAX_BYTES, or the message a cap) or
+ * CQ_ENOMEM. NULL only when out of memory.
+ */
+CQ_EXTERN cq_msg *cq_msg_cqf(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+
+/*
  * Returns the first error a builder returned on m, CQ_OK when none did, or
  * CQ_ENOMEM for a NULL m (the result of a failed cq_msg_new() or cq_msgf()).
  */

@@ -28,6 +28,19 @@ CQ_EXTERN int cq_fcgi_main(int argc, char **argv);
 CQ_EXTERN int cq_bridge_main(int argc, char **argv);
 
 /*
+ * One entry point for a bot that is both programs: runs the bridge
+ * (cq_bridge_main()) when the first argument is "--bridge" or "bridge",
+ * which is then removed (argv's array is changed in place), else the
+ * FastCGI responder (cq_fcgi_main()), and returns the exit code. A bot's
+ * main() is then one line after cq_set_program():
+ *
+ *   int main(int argc, char **argv) { return cq_main(argc, argv); }
+ *
+ * and "mybot --bridge --listen 127.0.0.1:8080" runs it as a bridge.
+ */
+CQ_EXTERN int cq_main(int argc, char **argv);
+
+/*
  * Names the program in --help, --version and its log lines: call it before
  * cq_fcgi_main() or cq_bridge_main(). Without it the name is argv[0]'s
  * basename; a version (NULL for none) is shown as "VERSION (cqhttp X.Y.Z)".

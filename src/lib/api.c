@@ -133,6 +133,15 @@ const char *cq_result_string(const cq_result *r, const char *path)
 }
 
 
+const char *cq_result_string_or(const cq_result *r, const char *path,
+                                const char *fallback)
+{
+    const char *s = cq_result_string(r, path);
+
+    return s != NULL && s[0] != '\0' ? s : fallback;
+}
+
+
 const char *cq_result_detail(const cq_result *r)
 {
     return r != NULL && r->detail != NULL ? r->detail : no_detail;

@@ -51,3 +51,15 @@ const char *cq__program_version(void)
 {
     return version;
 }
+
+
+int cq_main(int argc, char **argv)
+{
+    if (argc > 1 && argv != NULL && argv[1] != NULL &&
+        (strcmp(argv[1], "--bridge") == 0 || strcmp(argv[1], "bridge") == 0)) {
+        /* The bridge sees the program's own argv[0], not the word. */
+        argv[1] = argv[0];
+        return cq_bridge_main(argc - 1, argv + 1);
+    }
+    return cq_fcgi_main(argc, argv);
+}

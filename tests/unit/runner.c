@@ -22,6 +22,7 @@ extern const t_case test_ws_judge_cases[];
 extern const t_case test_ws_stream_cases[];
 extern const t_case test_message_cases[];
 extern const t_case test_message_cq_cases[];
+extern const t_case test_message_cqf_cases[];
 extern const t_case test_message_json_cases[];
 extern const t_case test_params_cases[];
 extern const t_case test_quick_cases[];
@@ -29,12 +30,13 @@ extern const t_case test_sched_cases[];
 extern const t_case test_sending_cases[];
 
 static const t_case *const suites[] = {
-    test_api_cases,        test_auth_cases,         test_buf_cases,
-    test_command_cases,    test_conf_cases,         test_dispatch_cases,
-    test_error_cases,      test_event_cases,        test_handshake_cases,
-    test_ws_judge_cases,   test_ws_stream_cases,    test_message_cases,
-    test_message_cq_cases, test_message_json_cases, test_params_cases,
-    test_quick_cases,      test_sched_cases,        test_sending_cases,
+    test_api_cases,         test_auth_cases,         test_buf_cases,
+    test_command_cases,     test_conf_cases,         test_dispatch_cases,
+    test_error_cases,       test_event_cases,        test_handshake_cases,
+    test_ws_judge_cases,    test_ws_stream_cases,    test_message_cases,
+    test_message_cq_cases,  test_message_json_cases, test_params_cases,
+    test_quick_cases,       test_sched_cases,        test_sending_cases,
+    test_message_cqf_cases,
 };
 
 void t_fail(t_state *t, const char *file, int line, const char *what)
