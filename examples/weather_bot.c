@@ -15,8 +15,7 @@ CQ_ON_MESSAGE(echo, "private");
 static int commands(cq_ctx *c, const cq_event *e) /* (b) */
 {
     const char *text = cq_event_text(e) ? cq_event_text(e) : "";
-    int64_t group = cq_event_group_id(e), user = cq_event_user_id(e);
-    const cq_result *r;
+    int64_t g = cq_event_group_id(e), u = cq_event_user_id(e);
 
     if (strcmp(text, "/roll") == 0) {
         cq_reply_cqf(c, "[CQ:face,id=178] 你掷出了 %d 点", rand() % 100 + 1);
@@ -27,14 +26,13 @@ static int commands(cq_ctx *c, const cq_event *e) /* (b) */
 
         return cq_send_cqf(
             c, e, "[CQ:at,qq=%lld] %s: 晴 25°C[CQ:image,file=sunny.png]",
-            (long long)user, *city ? city : "北京");
+            (long long)u, *city ? city : "北京");
     }
-    if (strcmp(text, "/whoami") != 0)
+    if (strcmp(text, "/whoami") != 0) /* (f) */
         return CQ_OK;
-    r = cq_get_group_member_info_r(c, group, user, CQ_OMIT_BOOL); /* (f) */
-    if (r->err == CQ_EFAILED)                                     /* (g) */
-        return cq_reply_textf(c, "查询失败 retcode=%lld",
-                              (long long)r->retcode);
+    const cq_result *r = cq_get_group_member_info_r(c, g, u, CQ_OMIT_BOOL);
+    if (r->err == CQ_EFAILED) /* (g) */
+        return cq_reply_textf(c, "查询失败 retcode=%d", (int)r->retcode);
     if (r->err != CQ_OK) /* No API: the library logs a warning. */
         return r->err == CQ_ENOAPI ? CQ_OK : cq_reply_text(c, "网络错误");
     cq_reply_textf(
@@ -51,12 +49,10 @@ static int welcome(cq_ctx *c, const cq_event *e) /* (c) */
     int64_t group = cq_event_group_id(e), user = cq_event_user_id(e);
     const cq_result *r =
         cq_get_group_member_info_r(c, group, user, CQ_OMIT_BOOL);
-    cq_msg *m = cq_msg_cqf("[CQ:at,qq=%lld] 欢迎%s～", (long long)user,
+    cq_msg *m = cq_ctx_cqf(c, "[CQ:at,qq=%lld] 欢迎%s～", (long long)user,
                            cq_result_string_or(r, "nickname", "新人"));
-    int err = cq_send_group_msg(c, group, m, CQ_OMIT_BOOL, NULL);
 
-    cq_msg_free(m);
-    return err;
+    return cq_send_group_msg(c, group, m, CQ_OMIT_BOOL, NULL);
 }
 CQ_ON_NOTICE(welcome, "group_increase");
 
@@ -65,8 +61,7 @@ static int requests(cq_ctx *c, const cq_event *e) /* (d) */
 {
     if (strcmp(cq_event_detail_type(e), "friend") == 0)
         return cq_approve(c, 1);
-    cq_approve(c, 0);
-    return cq_quick_string(c, "reason", "本机器人不接受邀请");
+    return cq_reject(c, "本机器人不接受邀请");
 }
 CQ_ON_REQUEST(requests, "friend", "group.invite");
 
@@ -82,7 +77,6 @@ CQ_ON_META_EVENT(meta, "lifecycle", "heartbeat");
 
 int main(int argc, char **argv) /* bot.run(): weather-bot [--bridge] ... */
 {
-    cq_set_program("weather-bot", "1.0.0");
     srand((unsigned)time(NULL));
     return cq_main(argc, argv);
 }

@@ -317,6 +317,15 @@ CQ_EXTERN int cq_reply_textf(cq_ctx *c, const char *fmt, ...)
 /* Replies with a CQ-code string (copied), which the implementation parses. */
 CQ_EXTERN int cq_reply_cq(cq_ctx *c, const char *cq);
 /*
+ * As cq_msg_cqf(), but the message belongs to c and is freed when the
+ * handlers are done, so it can be passed straight to a call:
+ * cq_send_group_msg(c, g, cq_ctx_cqf(c, "[CQ:at,qq=%lld] hi", qq), ...).
+ * Returns NULL when c is NULL or out of memory (a call given NULL fails with
+ * CQ_EINVAL).
+ */
+CQ_EXTERN cq_msg *cq_ctx_cqf(cq_ctx *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/*
  * Replies with cq_msg_cqf(fmt, ...): CQ code with every argument escaped as
  * literal text, parsed here and written as a segment array. Returns as
  * cq_reply_msg() (the message's latched error included).
@@ -333,6 +342,9 @@ CQ_EXTERN int cq_quick_int(cq_ctx *c, const char *key, int64_t value);
 CQ_EXTERN int cq_quick_string(cq_ctx *c, const char *key, const char *value);
 /* Shorthands for the fields of PROTOCOL.md section 2.2. */
 CQ_EXTERN int cq_approve(cq_ctx *c, int approve);
+/* Refuses a request: approve false, and reason (NULL for none), which
+ * OneBot shows for group requests. */
+CQ_EXTERN int cq_reject(cq_ctx *c, const char *reason);
 CQ_EXTERN int cq_ban(cq_ctx *c, int64_t seconds);
 CQ_EXTERN int cq_kick(cq_ctx *c);
 CQ_EXTERN int cq_delete(cq_ctx *c);

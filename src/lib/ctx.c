@@ -39,6 +39,26 @@ typedef struct cq__ctx_result_node {
     cq_result r;
 } result_node;
 
+typedef struct cq__ctx_msg_node {
+    struct cq__ctx_msg_node *next;
+    cq_msg *m;
+} msg_node;
+
+cq_msg *cq__ctx_own_msg(cq_ctx *c, cq_msg *m)
+{
+    msg_node *n = c != NULL && m != NULL ? malloc(sizeof(*n)) : NULL;
+
+    if (n == NULL) {
+        cq_msg_free(m);
+        return NULL;
+    }
+    n->m = m;
+    n->next = c->msgs;
+    c->msgs = n;
+    return m;
+}
+
+
 cq_result *cq__ctx_result(cq_ctx *c, int *owned)
 {
     static const char no_ctx[] = "no handler context";
@@ -66,6 +86,13 @@ void cq__ctx_free(cq_ctx *c)
 
     cq__command_free(c->command);
     c->command = NULL;
+    while (c->msgs != NULL) {
+        msg_node *n = c->msgs;
+
+        c->msgs = n->next;
+        cq_msg_free(n->m);
+        free(n);
+    }
     while (c->results != NULL) {
         result_node *n = c->results;
 
@@ -265,6 +292,15 @@ int cq_reply_textf(cq_ctx *c, const char *fmt, ...)
 int cq_approve(cq_ctx *c, int approve)
 {
     return cq_quick_bool(c, "approve", approve);
+}
+
+
+int cq_reject(cq_ctx *c, const char *reason)
+{
+    int rc = cq_quick_bool(c, "approve", 0);
+
+    return rc == CQ_OK && reason != NULL ? cq_quick_string(c, "reason", reason)
+                                         : rc;
 }
 
 

@@ -36,6 +36,7 @@ struct cq_ctx {
     cq__quick_field *fields;
     size_t nfields, capfields;
     struct cq__ctx_result_node *results; /* cq_call_r()'s, newest first. */
+    struct cq__ctx_msg_node *msgs;       /* cq_ctx_cqf()'s. */
     struct cq__command *command;         /* Parsed on first use (command.c). */
 };
 
@@ -45,6 +46,9 @@ struct cq_ctx {
  * (only an owned result may be filled).
  */
 cq_result *cq__ctx_result(cq_ctx *c, int *owned);
+/* Gives m (may be NULL) to c, to be freed with it; returns m, or NULL (m
+ * freed) when c is NULL or out of memory. */
+cq_msg *cq__ctx_own_msg(cq_ctx *c, cq_msg *m);
 
 void cq__ctx_init(cq_ctx *c, const cq_event *e, const cq__conf *conf,
                   struct cq__api *api);

@@ -20,6 +20,7 @@
 
 #include "cqhttp.h"
 #include "lib/buf.h"
+#include "lib/ctx.h"
 #include "lib/message.h"
 
 /* Formats one conversion (spec, its stars resolved, with one argument) and
@@ -212,6 +213,18 @@ cq_msg *cq_msg_cqf(const char *fmt, ...)
     m = vmsg_cqf(fmt, ap);
     va_end(ap);
     return m;
+}
+
+
+cq_msg *cq_ctx_cqf(cq_ctx *c, const char *fmt, ...)
+{
+    va_list ap;
+    cq_msg *m;
+
+    va_start(ap, fmt);
+    m = vmsg_cqf(fmt, ap);
+    va_end(ap);
+    return cq__ctx_own_msg(c, m);
 }
 
 

@@ -25,9 +25,9 @@ BOT = "examples/weather-bot"
 SIM = "src/sim/cqhttp-sim"
 SID, GROUP, USER = 10001000, 555, 12345
 TOKEN, SECRET = "tok", "s3cret"
-# The Python file's length as the issue counts it (68 lines, 53 of them
-# non-blank); hardcoded so that the check runs without ../shared.
-PY_LINES = 68
+# The Python file's non-blank lines (68 lines in all), which issue 11's
+# budget counts; hardcoded so that the check runs without ../shared.
+PY_LINES = 53
 
 
 def clean_env(**extra):
@@ -140,7 +140,8 @@ def example_weather_line_budget(h):
                       "weather_bot.py")
     if os.path.exists(py):
         with open(py) as f:
-            eq(len(f.read().splitlines()), PY_LINES, "the Python bot's lines")
+            eq(sum(1 for line in f if line.strip()), PY_LINES,
+               "the Python bot's non-blank lines")
 
 
 @test
@@ -352,5 +353,5 @@ def example_weather_names_itself(h):
         p = subprocess.run([program(BOT)] + mode + ["--version"],
                            capture_output=True, timeout=10, env=clean_env())
         eq(p.returncode, 0, "--version exit code")
-        check(re.fullmatch(r"weather-bot 1\.0\.0 \(cqhttp [0-9.]+\)\n",
+        check(re.fullmatch(r"weather-bot \(cqhttp [0-9.]+\)\n",
                            p.stdout.decode()), "%s: %r" % (mode, p.stdout))

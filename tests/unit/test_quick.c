@@ -103,6 +103,55 @@ T_CASE(request_fields)
 }
 
 
+static void reject_ops(cq_ctx *c)
+{
+    cq_reject(c, "本机器人不接受邀请");
+}
+
+
+static void reject_silently(cq_ctx *c)
+{
+    cq_reject(c, NULL);
+}
+
+
+/* cq_reject(): approve false, and the reason only when given. */
+T_CASE(reject_with_and_without_reason)
+{
+    char *json = NULL;
+
+    T_EQ_INT(quick("{\"post_type\":\"request\"}", reject_ops, &json), CQ_OK);
+    T_EQ_STR(json, "{\"approve\":false,\"reason\":\"本机器人不接受邀请\"}");
+    free(json);
+    T_EQ_INT(quick("{\"post_type\":\"request\"}", reject_silently, &json),
+             CQ_OK);
+    T_EQ_STR(json, "{\"approve\":false}");
+    free(json);
+}
+
+
+static void ctx_message(cq_ctx *c)
+{
+    /* Owned by c: no free here, and LeakSanitizer checks it is freed. */
+    cq_msg *m = cq_ctx_cqf(c, "[CQ:at,qq=%d] 欢迎%s～", 5, "[a]");
+
+    cq_reply_msg(c, m);
+}
+
+
+/* cq_ctx_cqf(): a message freed with the context, its argument escaped. */
+T_CASE(ctx_owned_cqf_message)
+{
+    char *json = NULL;
+
+    T_EQ_INT(quick("{\"post_type\":\"message\"}", ctx_message, &json), CQ_OK);
+    T_EQ_STR(json, "{\"reply\":[{\"type\":\"at\",\"data\":{\"qq\":\"5\"}},"
+                   "{\"type\":\"text\",\"data\":{\"text\":\" 欢迎[a]～\"}}]}");
+    free(json);
+    T_CHECK(cq_ctx_cqf(NULL, "x") == NULL);
+}
+
+
 static void nothing(cq_ctx *c)
 {
     (void)c;
@@ -214,6 +263,8 @@ T_CASE(reply_text_is_literal)
 
 
 T_SUITE(test_quick_cases) = {
+    {"quick/reject_with_and_without_reason", reject_with_and_without_reason},
+    {"quick/ctx_owned_cqf_message", ctx_owned_cqf_message},
     {"quick/reply_msg_array", reply_msg_array},
     {"quick/echo_string", echo_string},
     {"quick/echo_array", echo_array},
