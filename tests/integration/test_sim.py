@@ -765,6 +765,12 @@ def serve_log_to_stdout_by_default(h):
 def serve_sigint_and_any_address(h):
     s = Server(h)
     s.proc.send_signal(signal.SIGINT)
+    # Wait for SIGINT's own exit: a SIGTERM sent while it is stopping (its
+    # handlers already gone) would end it with the signal instead.
+    try:
+        s.proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        pass
     s.stop()
     # --any-address allows a wildcard address (the test binds it briefly).
     s = Server(h, "--any-address", env=clean_env(CQHTTP_LISTEN="0.0.0.0:0"))
