@@ -103,6 +103,16 @@ uint16_t cq__bridge_close_code(int err)
 }
 
 
+void cq__bridge_write_failure(cq__jw *w, int err, const char *msg)
+{
+    cq__jw_kstr(w, "status", "failed");
+    cq__jw_kint(w, "retcode", -1);
+    cq__jw_knull(w, "data");
+    cq__jw_kstr(w, "bridge", cq__bridge_ipc_name(err));
+    cq__jw_kstr(w, "msg", msg != NULL ? msg : "");
+}
+
+
 int cq__ratelog_due(cq__ratelog *r, unsigned long *skipped)
 {
     uint64_t now = cq__now_ms();

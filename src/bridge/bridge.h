@@ -57,6 +57,12 @@ typedef struct cq__spool cq__spool;
 const char *cq__bridge_ipc_name(int err);
 /* The WebSocket close code for closing a connection because of err. */
 uint16_t cq__bridge_close_code(int err);
+/*
+ * The members of the bridge's own failure answer, into the open object w:
+ * status "failed", retcode -1, data null, "bridge" naming err as above and
+ * "msg" (NULL: "") saying why. Errors latch in w.
+ */
+void cq__bridge_write_failure(cq__jw *w, int err, const char *msg);
 
 /* An API-socket request nests no deeper than this (params included). */
 #define CQ__IPC_MAX_DEPTH 64
@@ -191,8 +197,11 @@ size_t cq__spool_clear(cq__spool *q);
 typedef enum cq__conn_state {
     CQ__CONN_HANDSHAKE,
     CQ__CONN_OPEN,
+    CQ__CONN_HTTP, /* A plain HTTP request (http.h). */
     CQ__CONN_CLOSING
 } cq__conn_state;
+
+typedef struct cq__http cq__http;
 
 struct cq__ws_conn {
     cq__bridge *br;
@@ -209,6 +218,7 @@ struct cq__ws_conn {
     uint64_t refused;       /* Events refused and not yet logged. */
     uint64_t refused_log_ms;
     size_t npending; /* Calls whose answers come on this one. */
+    cq__http *http;  /* In CQ__CONN_HTTP (and after), else NULL. */
     char peer[64];
     cq__ws_conn *prev, *next; /* In the bridge's list. */
 };
@@ -224,6 +234,8 @@ void cq__conn_close(cq__ws_conn *c, uint16_t code, const char *reason);
 void cq__conn_resume_paused(cq__bridge *br);
 /* Reads again although events are held: an answer is awaited on c. */
 void cq__conn_reading_needed(cq__ws_conn *c);
+/* Answered: stops reading and closes once the output is sent. */
+void cq__conn_finish(cq__ws_conn *c);
 /* Frees every connection at once, and the events held (shutdown). */
 void cq__conn_free_all(cq__bridge *br);
 

@@ -30,6 +30,7 @@
 #include <event2/bufferevent.h>
 
 #include "bridge/bridge.h"
+#include "bridge/http.h"
 #include "lib/json.h"
 
 static void on_read(struct bufferevent *bev, void *arg);
@@ -102,6 +103,7 @@ static void conn_free(cq__ws_conn *c)
 
     log_refused(c);
     orphan_held(c);
+    cq__http_free(c);
     cq__account_detach(br, c);
     if (c->prev != NULL)
         c->prev->next = c->next;
@@ -494,6 +496,10 @@ static void on_handshake_bytes(cq__ws_conn *c)
         finish_handshake(c, NULL, &v, len);
         return;
     }
+    if (cq__http_wanted(&req)) { /* The HTTP API or metrics: http.c. */
+        cq__http_start(c, &req);
+        return;
+    }
     cq__ws_judge(&req, c->br->conf->access_token, &v);
     finish_handshake(c, &req, &v, req.head_len);
 }
@@ -509,6 +515,8 @@ static void on_read(struct bufferevent *bev, void *arg)
         on_handshake_bytes(c);
     else if (c->state == CQ__CONN_OPEN)
         end_if_over(c, cq__ws_stream_pump(c->ws));
+    else if (c->state == CQ__CONN_HTTP)
+        cq__http_on_read(c);
 }
 
 
@@ -558,6 +566,12 @@ void cq__conn_accept(cq__bridge *br, int fd, const char *peer)
     bufferevent_setcb(c->bev, on_read, NULL, on_event, c);
     bufferevent_enable(c->bev, EV_READ);
     set_timer(c, br->conf->handshake_timeout_ms);
+}
+
+
+void cq__conn_finish(cq__ws_conn *c)
+{
+    close_after_flush(c);
 }
 
 

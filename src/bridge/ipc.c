@@ -181,11 +181,7 @@ static void answer_error(cq__ipc_client *cl, int err, const char *msg,
 
     cq__jw_init(&w);
     cq__jw_open(&w);
-    cq__jw_kstr(&w, "status", "failed");
-    cq__jw_kint(&w, "retcode", -1);
-    cq__jw_knull(&w, "data");
-    cq__jw_kstr(&w, "bridge", cq__bridge_ipc_name(err));
-    cq__jw_kstr(&w, "msg", msg != NULL ? msg : "");
+    cq__bridge_write_failure(&w, err, msg);
     if (send_answer(cl, &w, id) != CQ_OK)
         bufferevent_write(cl->bev, oom, sizeof(oom) - 1);
 }

@@ -7,6 +7,7 @@
 
 #include "cqhttp.h"
 #include "lib/api.h"
+#include "lib/metrics.h"
 #include "lib/caps.h"
 #include "lib/actions.h"
 #include "lib/api_bridge.h"
@@ -223,6 +224,8 @@ int cq__api_call(cq__api *a, int64_t self_id, const char *action,
                  const char *params, cq_result *out)
 {
     int rc = CQ_ENOAPI;
+    cq__mt_transport t = CQ__MT_WEBSOCKET;
+    uint64_t start = cq__metrics_now_ms();
 
     /*
      * Each transport in turn declines with CQ_ENOAPI when it cannot carry
@@ -233,12 +236,16 @@ int cq__api_call(cq__api *a, int64_t self_id, const char *action,
         rc = a->local(a->local_arg, self_id, action, params, out);
     if (rc == CQ_ENOAPI && a != NULL && a->bridge != NULL) {
         cq_result_free(out);
+        t = CQ__MT_SOCKET;
         rc = cq__api_bridge_call(a->bridge, self_id, action, params, out);
     }
     if (rc == CQ_ENOAPI && a != NULL && a->http != NULL) {
         cq_result_free(out);
+        t = CQ__MT_HTTP;
         rc = cq__api_http_call(a->http, action, params, out);
     }
+    cq__metrics_call_done(rc == CQ_ENOAPI ? CQ__MT_NONE : t, rc,
+                          cq__metrics_now_ms() - start);
     if (rc == CQ_ENOAPI)
         return cq__api_fail(out, CQ_ENOAPI, "%s",
                             a != NULL && (a->bridge || a->local)

@@ -151,8 +151,12 @@ const char *cq__net_reason(int status)
         return "Not Found";
     case 405:
         return "Method Not Allowed";
+    case 406:
+        return "Not Acceptable";
     case 408:
         return "Request Timeout";
+    case 411:
+        return "Length Required";
     case 426:
         return "Upgrade Required";
     case 429:
@@ -163,8 +167,14 @@ const char *cq__net_reason(int status)
         return "Payload Too Large";
     case 500:
         return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
+    case 502:
+        return "Bad Gateway";
     case 503:
         return "Service Unavailable";
+    case 504:
+        return "Gateway Timeout";
     default:
         return NULL;
     }

@@ -151,6 +151,9 @@ static void record_header(cq__ws_request *req, const char *name,
         HDR("x-self-id", self_id),
         HDR("x-client-role", role),
         HDR("host", host),
+        HDR("content-length", content_length),
+        HDR("content-type", content_type),
+        HDR("transfer-encoding", transfer_encoding),
     };
 #undef HDR
     size_t i;
@@ -303,11 +306,7 @@ static int key_ok(const char *key, size_t n)
     return 1;
 }
 
-/*
- * Rule 6. Returns 0 when the request may go on, else the status (401, 403,
- * or 431 for fields too long to copy, which the parser never produces).
- */
-static int judge_auth(const cq__ws_request *req, const char *token,
+int cq__ws_judge_auth(const cq__ws_request *req, const char *token,
                       cq__ws_verdict *v)
 {
     char text[CQ__WS_MAX_HEAD + 2];
@@ -360,11 +359,7 @@ static int judge_role(const cq__ws_request *req, cq__ws_role from_path,
     return 0;
 }
 
-/*
- * Rule 8: parses X-Self-ID into v. Returns 0, or 400 when it is missing or
- * not a decimal integer in 1..INT64_MAX.
- */
-static int judge_self_id(const cq__ws_request *req, cq__ws_verdict *v)
+int cq__ws_judge_self_id(const cq__ws_request *req, cq__ws_verdict *v)
 {
     const char *s = req->self_id;
     size_t n = req->self_id_len, i;
@@ -417,11 +412,11 @@ static int judge(const cq__ws_request *req, const char *token,
         return fail(v, 426, "Sec-WebSocket-Version is not 13");
     if (!key_ok(req->ws_key, req->ws_key_len))
         return fail(v, 400, "Sec-WebSocket-Key is not 16 bytes in base64");
-    if ((status = judge_auth(req, token, v)) != 0)
+    if ((status = cq__ws_judge_auth(req, token, v)) != 0)
         return status;
     if ((status = judge_role(req, from_path, v)) != 0)
         return status;
-    if ((status = judge_self_id(req, v)) != 0)
+    if ((status = cq__ws_judge_self_id(req, v)) != 0)
         return status;
     return fail(v, 101, "accepted");
 }

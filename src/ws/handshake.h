@@ -100,6 +100,9 @@ typedef struct cq__ws_request {
         *self_id, *role, *host;
     size_t upgrade_len, connection_len, ws_key_len, ws_version_len,
         authorization_len, self_id_len, role_len, host_len;
+    /* For the plain HTTP requests the bridge also serves (bridge/http.c). */
+    const char *content_length, *content_type, *transfer_encoding;
+    size_t content_length_len, content_type_len, transfer_encoding_len;
     size_t head_len; /* Bytes of the head including the final CRLFCRLF. */
 } cq__ws_request;
 
@@ -140,6 +143,22 @@ void cq__ws_verdict_for_error(int err, cq__ws_verdict *v);
  */
 void cq__ws_judge(const cq__ws_request *req, const char *access_token,
                   cq__ws_verdict *v);
+
+/*
+ * Rule 6 alone, for the bridge's plain HTTP requests too: returns 0 when the
+ * request may go on (no token required, or the right one offered), else the
+ * status with v->reason set: 401 (nothing offered), 403 (wrong token or
+ * scheme) or 431 (fields too long to copy). Cannot fail otherwise.
+ */
+int cq__ws_judge_auth(const cq__ws_request *req, const char *token,
+                      cq__ws_verdict *v);
+
+/*
+ * Rule 8 alone: parses X-Self-ID into v->self_id. Returns 0, or 400 with
+ * v->reason set when it is missing or not a decimal integer in
+ * 1..INT64_MAX.
+ */
+int cq__ws_judge_self_id(const cq__ws_request *req, cq__ws_verdict *v);
 
 /*
  * Writes the whole answer for v into out (outlen bytes), NUL-terminated, and
