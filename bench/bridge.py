@@ -36,6 +36,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "scripts"))
 from servers import free_port, start_bridge, stop_responder, wait_for  # noqa
+sys.path.insert(0, HERE)
+from table import row  # noqa
 
 SID_CALLS = 10001000
 SID_EVENTS = 20002000
@@ -86,8 +88,9 @@ def start_connect(procs, sim, port, d, name, *args, stdin=None):
     return p
 
 
-def calls_figure(client, sock, seconds):
-    r = subprocess.run([client, "client", sock, str(seconds)],
+def calls_figure(client, sock, seconds, window=1):
+    r = subprocess.run([client, "client", sock, str(seconds), "get_status",
+                        str(window)],
                        capture_output=True, text=True, timeout=seconds + 30)
     m = re.search(r"(\d+) calls in ([\d.]+) s: (\d+) calls/s, (\d+) not ok",
                   r.stdout)
@@ -184,6 +187,9 @@ def main():
                     help="pin the bridge to this core")
     ap.add_argument("--busy", action="store_true",
                     help="with --cpu: a busy loop pinned beside the bridge")
+    ap.add_argument("--calls-only", action="store_true",
+                    help="only (a), one at a time and 64 pipelined, as ROW "
+                    "lines for bench/table.py (events: bench/events.py)")
     ap.add_argument("--threads", type=int, default=4,
                     help="the bridge's worker threads")
     args = ap.parse_args()
@@ -219,6 +225,14 @@ def main():
             raise AssertionError("bridge-calls serve did not start")
         via_bridge = calls_figure(client, sock, args.seconds)
         reference = calls_figure(client, ref_sock, args.seconds)
+        if args.calls_only:
+            row("Unix socket -> bridge -> WS calls/s, one at a time",
+                via_bridge["rate"], "calls/s", "trivial-sock", reference["rate"])
+            piped = calls_figure(client, sock, args.seconds, 64)
+            ref_piped = calls_figure(client, ref_sock, args.seconds, 64)
+            row("Unix socket -> bridge -> WS calls/s, 64 pipelined",
+                piped["rate"], "calls/s", "trivial-sock", ref_piped["rate"])
+            return
         stop_responder(ref)
 
         ev = events_figure(procs, sim, port, d, args.events)

@@ -3,9 +3,10 @@
  * a responder's thread makes them through cqhttp-bridge's API socket; and
  * the reference server for it.
  *
- *   bridge-calls client SOCKET SECONDS [ACTION]
+ *   bridge-calls client SOCKET SECONDS [ACTION [WINDOW]]
  *       Sends {"action": ACTION (get_status), "id": N} and a newline, reads
- *       the answer line, again, for SECONDS after a short warm-up. Prints
+ *       the answer line, again, for SECONDS after a short warm-up; with
+ *       WINDOW (1) calls in flight, a new one sent for each answer read. Prints
  *       "<calls> calls in <s> s: <r> calls/s, <f> not ok", where "not ok"
  *       counts answers without "status":"ok".
  *   bridge-calls serve SOCKET
@@ -108,13 +109,14 @@ static long read_line(reader *r)
     }
 }
 
-static int run_client(const char *path, double seconds, const char *action)
+static int run_client(const char *path, double seconds, const char *action,
+                      long window)
 {
     struct sockaddr_un sa;
     reader r = {0};
     char req[512];
     double start, end, t;
-    long calls = 0, not_ok = 0, n, id = 0;
+    long calls = 0, not_ok = 0, n, id = 0, inflight = 0;
     int fd, len, warm = 1;
 
     if (fill_addr(&sa, path) != 0)
@@ -141,21 +143,27 @@ static int run_client(const char *path, double seconds, const char *action)
             end = t + seconds;
             calls = not_ok = 0;
         }
-        len = snprintf(req, sizeof(req), "{\"action\":\"%s\",\"id\":%ld}\n",
-                       action, ++id);
-        if (write_all(fd, req, (size_t)len) != 0) {
-            fprintf(stderr, "bridge-calls: write: %s\n", strerror(errno));
-            break;
+        /* Up to window calls in flight: a new one for each answer. */
+        while (inflight < window) {
+            len = snprintf(req, sizeof(req), "{\"action\":\"%s\",\"id\":%ld}\n",
+                           action, ++id);
+            if (write_all(fd, req, (size_t)len) != 0) {
+                fprintf(stderr, "bridge-calls: write: %s\n", strerror(errno));
+                goto out;
+            }
+            inflight++;
         }
         n = read_line(&r);
         if (n <= 0) {
             fprintf(stderr, "bridge-calls: the server closed the socket\n");
             break;
         }
+        inflight--;
         calls++;
         if (memmem(r.buf, (size_t)n, "\"status\":\"ok\"", 13) == NULL)
             not_ok++;
     }
+out:
     t = now() - start;
     printf("%ld calls in %.2f s: %.0f calls/s, %ld not ok\n", calls, t,
            (double)calls / t, not_ok);
@@ -163,6 +171,7 @@ static int run_client(const char *path, double seconds, const char *action)
     close(fd);
     return not_ok > 0 || calls == 0;
 }
+
 
 static volatile sig_atomic_t stop;
 
@@ -219,10 +228,12 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     if (argc >= 4 && strcmp(argv[1], "client") == 0)
         return run_client(argv[2], atof(argv[3]),
-                          argc > 4 ? argv[4] : "get_status");
+                          argc > 4 ? argv[4] : "get_status",
+                          argc > 5 ? atol(argv[5]) : 1);
     if (argc == 3 && strcmp(argv[1], "serve") == 0)
         return run_server(argv[2]);
-    fprintf(stderr, "usage: bridge-calls client SOCKET SECONDS [ACTION]\n"
-                    "       bridge-calls serve SOCKET\n");
+    fprintf(stderr,
+            "usage: bridge-calls client SOCKET SECONDS [ACTION [WINDOW]]\n"
+            "       bridge-calls serve SOCKET\n");
     return 2;
 }

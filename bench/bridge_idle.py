@@ -27,6 +27,8 @@ import websockets
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "scripts"))
 from servers import free_port, start_bridge, stop_responder  # noqa
+sys.path.insert(0, HERE)
+from table import row  # noqa
 
 FIRST_SID = 100000000
 
@@ -145,6 +147,9 @@ def main():
           % (n, m["open_time"], m["ref_after"], m["with_n"],
              m["with_n"] - m["ref_after"],
              (m["with_n"] - m["ref_after"]) / n))
+    row("bridge idle RSS, 0 connections", m["ref_after"] / 1024.0, "MiB")
+    row("bridge RSS per idle connection (%d open)" % n,
+        (m["with_n"] - m["ref_after"]) / n, "KiB")
     print("  after closing them: %6d KiB; bridge exit code %r"
           % (m["after_close"], rc))
 

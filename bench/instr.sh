@@ -19,3 +19,6 @@ per=$(( (many - one) / n )) loop=$(( (noopn - noop1) / n ))
 printf '%-44s %10s\n' "responder path (signed echo, example bot)" "instr/req"
 printf '%-44s %10d\n' "cq__post_handle, per request" "$per"
 printf '%-44s %10d\n' "driver loop alone (reference)" "$loop"
+# The same, as a ROW line for bench/table.py; the reference is the no-op
+# responder's whole request path as issue 10 counted it (16.6k).
+printf 'ROW\t{"what": "callgrind instructions per request (responder path)", "value": %d, "unit": "instr", "ref_name": "no-op (issue)", "ref": 16600, "lower_better": true}\n' "$per"

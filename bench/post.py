@@ -17,8 +17,10 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "scripts"))
+sys.path.insert(0, HERE)
 from servers import (free_port, sign, start_nginx, start_responder,  # noqa
                      stop_nginx, stop_responder)
+from table import row  # noqa
 
 SECRET = "bench-secret"
 BODY = (b'{"post_type":"message","message_type":"private","sub_type":'
@@ -28,14 +30,40 @@ BODY = (b'{"post_type":"message","message_type":"private","sub_type":'
         b'{"user_id":12345678,"nickname":"bench"}}\n')
 
 
-def lua_script(path):
-    body = BODY.decode()
+def big_body(kib):
+    """A private message whose text makes the body about kib KiB."""
+    head = BODY[:BODY.index(b'"message":"')]
+    text = b"x" * max(0, kib * 1024 - len(BODY))
+    return (head + b'"message":"' + text + b'","raw_message":"x","font":0,'
+            b'"sender":{"user_id":12345678,"nickname":"bench"}}\n')
+
+
+def cpu_seconds(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def lua_script(path, body=BODY):
+    body = body.decode()
     with open(path, "w") as f:
         f.write('wrk.method = "POST"\n')
         f.write("wrk.body = %s\n" % json.dumps(body))
         f.write('wrk.headers["Content-Type"] = "application/json"\n')
         f.write('wrk.headers["X-Self-ID"] = "10001000"\n')
-        f.write('wrk.headers["X-Signature"] = "%s"\n' % sign(SECRET, BODY))
+        f.write('wrk.headers["X-Signature"] = "%s"\n'
+                % sign(SECRET, body.encode()))
+
+
+def per_kib(fcgi, url, kib, args):
+    """The responder's CPU per KiB of body, from a short wrk run."""
+    lua = "%s.%d.lua" % (args.lua, kib)
+    lua_script(lua, big_body(kib))
+    c0 = cpu_seconds(fcgi.pid)
+    r = subprocess.run(["wrk", "-t1", "-c4", "-d%ds" % args.size_seconds,
+                        "-s", lua, url], capture_output=True, text=True)
+    reqs = int(re.search(r"(\d+) requests in", r.stdout).group(1))
+    return (cpu_seconds(fcgi.pid) - c0) * 1e6 / max(reqs, 1) / kib
 
 
 def measure(exe, env, args, workdir, name):
@@ -60,6 +88,8 @@ def measure(exe, env, args, workdir, name):
                             "-d%ds" % args.seconds, "--latency", "-s",
                             args.lua, url], capture_output=True, text=True)
         text = r.stdout
+        cpu = cpu_seconds(fcgi.pid)
+        sizes = {kib: per_kib(fcgi, url, kib, args) for kib in args.sizes}
         rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
         p50 = re.search(r"50%\s+(\S+)", text).group(1)
         p99 = re.search(r"99%\s+(\S+)", text).group(1)
@@ -67,7 +97,8 @@ def measure(exe, env, args, workdir, name):
         errors = re.search(r"Socket errors: (.*)", text)
         return {"name": name, "status": out, "rps": rps, "p50": p50,
                 "p99": p99, "non2xx": int(non2xx.group(1)) if non2xx else 0,
-                "errors": errors.group(1) if errors else "none"}
+                "errors": errors.group(1) if errors else "none",
+                "cpu": cpu, "sizes": sizes}
     finally:
         stop_nginx(nginx)
         stop_responder(fcgi)
@@ -81,6 +112,9 @@ def main():
     ap.add_argument("--connections", type=int, default=16)
     ap.add_argument("--wrk-threads", type=int, default=1)
     ap.add_argument("--seconds", type=int, default=10)
+    ap.add_argument("--size-seconds", type=int, default=3)
+    ap.add_argument("--sizes", type=int, nargs="*", default=[1, 64, 512],
+                    help="body sizes in KiB for the CPU per KiB rows")
     args = ap.parse_args()
     work = tempfile.mkdtemp(prefix="cq-bench-")
     os.chmod(work, 0o755)
@@ -90,18 +124,27 @@ def main():
                CQHTTP_THREADS=str(args.threads), CQHTTP_LOG_LEVEL="error")
     cq = measure(os.path.join(args.build, "src/fcgi/cqhttp-fcgi"), env, args,
                  work, "cqhttp-fcgi")
+    example = measure(os.path.join(args.build, "examples/weather-bot"), env,
+                      args, work, "weather-bot")
     noop = measure(os.path.join(args.build, "tests/integration/noop-fcgi"),
                    env, args, work, "noop-fcgi")
     print("signed private-message echo through nginx, %d-byte body, wrk "
           "%d connections, %d s, responder threads %d, %d cores"
           % (len(BODY), args.connections, args.seconds, args.threads,
              os.cpu_count()))
-    for m in (cq, noop):
+    for m in (cq, example, noop):
         print("  %-12s first answer HTTP %s  %9.0f req/s  p50 %-8s p99 %-8s "
               "non-2xx %d  socket errors: %s"
               % (m["name"], m["status"], m["rps"], m["p50"], m["p99"],
                  m["non2xx"], m["errors"]))
-    print("  ratio cqhttp-fcgi / noop-fcgi: %.2f" % (cq["rps"] / noop["rps"]))
+    row("HTTP signed echo via nginx, wrk -c%d" % args.connections, cq["rps"],
+        "req/s", "noop-fcgi", noop["rps"])
+    row("HTTP shipped example bot (weather-bot) via nginx", example["rps"],
+        "req/s", "noop-fcgi", noop["rps"])
+    for kib in args.sizes:
+        row("responder CPU per KiB of body, %d KiB bodies" % kib,
+            cq["sizes"][kib], "us/KiB", "noop-fcgi", noop["sizes"][kib],
+            lower_better=True)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,115 @@
+"""Events per second from one Universal WebSocket connection (bench/run.sh).
+
+bench/ws-load plays the OneBot implementation: private-message events with
+a window of outstanding ones, every call answered at once, an event done
+when its .handle_quick_operation arrives. It runs against cqhttp-bridge
+(the example handler: send_msg, then the quick operation) and, in the same
+run, against bench/ws-noop, a WebSocket peer on the bridge's own stack that
+answers each event with a fixed quick operation without parsing it: the
+bridge's upper limit. Each figure is measured with windows 64 and 1, with
+the server pinned to one core (the load generator on the other), and once
+more with a nice-0 busy loop pinned beside it, as on a busy host (issue
+10). The server's CPU per event comes from /proc/PID/stat.
+
+Prints ROW lines (bench/table.py) and a readable line for each.
+"""
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "scripts"))
+sys.path.insert(0, HERE)
+from servers import free_port, start_bridge, stop_responder  # noqa
+from bridge import Procs, clean_env  # noqa
+from table import row  # noqa
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def run_load(load, port, n, window, cpus):
+    r = subprocess.run(["taskset", "-c", cpus, load, str(port), str(n),
+                        str(window)], capture_output=True, text=True,
+                       timeout=300)
+    m = re.search(r"(\d+) events in ([\d.]+) s: (\d+) events/s", r.stdout)
+    if m is None:
+        raise AssertionError("ws-load: %r %r" % (r.stdout, r.stderr))
+    return float(m.group(3))
+
+
+def measure(procs, server, port, load, n, window, cpu, others, busy):
+    subprocess.run(["taskset", "-a", "-pc", str(cpu), str(server.pid)],
+                   check=True, stdout=subprocess.DEVNULL)
+    spin = None
+    if busy:
+        spin = procs.add(subprocess.Popen(
+            ["taskset", "-c", str(cpu), "sh", "-c", "while :; do :; done"]))
+    try:
+        run_load(load, port, max(n // 20, 100), window, others)  # warm-up
+        c0 = cpu_seconds(server.pid)
+        rate = run_load(load, port, n, window, others)
+        cpu_us = (cpu_seconds(server.pid) - c0) * 1e6 / n
+    finally:
+        if spin is not None:
+            spin.kill()
+            spin.wait()
+    return rate, cpu_us
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--build", required=True)
+    ap.add_argument("--events", type=int, default=40000)
+    ap.add_argument("--cpu", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=4)
+    args = ap.parse_args()
+    build = os.path.abspath(args.build)
+    subprocess.run(["make", "-C", build, "bench/ws-noop", "bench/ws-load"],
+                   check=True, stdout=subprocess.DEVNULL)
+    load = os.path.join(build, "bench/ws-load")
+    others = ",".join(str(c) for c in range(os.cpu_count())
+                      if c != args.cpu) or str(args.cpu)
+    d = tempfile.mkdtemp(prefix="cq-bench-events-")
+    procs = Procs()
+    try:
+        bport = free_port()
+        env = clean_env(CQHTTP_THREADS=str(args.threads),
+                        CQHTTP_LOG_LEVEL="error",
+                        CQHTTP_WS_MAX_QUEUE=str(256 << 20))
+        bridge = procs.add(start_bridge(
+            os.path.join(build, "src/bridge/cqhttp-bridge"), bport,
+            os.path.join(d, "api.sock"), env, os.path.join(d, "bridge.log")))
+        noop = procs.add(subprocess.Popen(
+            [os.path.join(build, "bench/ws-noop"), "0"],
+            stdout=subprocess.PIPE))
+        nport = int(noop.stdout.readline().split()[-1])
+        for window, busy in ((64, False), (1, False), (64, True), (1, True)):
+            n = args.events if window > 1 else args.events // 8
+            b, bcpu = measure(procs, bridge, bport, load, n, window,
+                              args.cpu, others, busy)
+            r, rcpu = measure(procs, noop, nport, load, n, window, args.cpu,
+                              others, busy)
+            what = "bridge events/s, 1 Universal conn, window %d, pinned%s" \
+                % (window, ", busy loop beside" if busy else "")
+            row(what, b, "events/s", "ws-noop", r)
+            row("  bridge CPU per event (window %d%s)"
+                % (window, ", busy" if busy else ""), bcpu, "us", "ws-noop",
+                rcpu, lower_better=True)
+    finally:
+        procs.stop_all()
+        shutil.rmtree(d, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
