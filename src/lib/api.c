@@ -242,7 +242,7 @@ int cq__api_call(cq__api *a, int64_t self_id, const char *action,
     if (rc == CQ_ENOAPI && a != NULL && a->http != NULL) {
         cq_result_free(out);
         t = CQ__MT_HTTP;
-        rc = cq__api_http_call(a->http, action, params, out);
+        rc = cq__api_http_call(a->http, self_id, action, params, out);
     }
     cq__metrics_call_done(rc == CQ_ENOAPI ? CQ__MT_NONE : t, rc,
                           cq__metrics_now_ms() - start);

@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@ struct cq__api_http {
     const cq__conf *conf;
     CURL *curl;
     struct curl_slist *headers;
+    int64_t headers_self_id; /* The account headers names; 0: none. */
     cq__buf answer;
     int answer_overflow;
     char errbuf[CURL_ERROR_SIZE];
@@ -38,10 +40,63 @@ static size_t on_write(char *p, size_t size, size_t n, void *arg)
 }
 
 
+/* curl_slist_append() that frees l when it fails; NULL then. */
+static struct curl_slist *append(struct curl_slist *l, const char *line)
+{
+    struct curl_slist *n;
+
+    if (l == NULL)
+        return NULL;
+    n = curl_slist_append(l, line);
+    if (n == NULL)
+        curl_slist_free_all(l);
+    return n;
+}
+
+
+/*
+ * Builds the request headers for account self_id (0: none named) and hands
+ * them to the handle. X-Self-ID is what a router in front of several
+ * bridges (nginx/cqhttp-cluster.conf) hashes on, so that a call meets the
+ * account's WebSocket; OneBot implementations ignore it. Returns CQ_OK, or
+ * CQ_ENOMEM when out of memory or the token is over 4 KiB (the handle has
+ * no header list then).
+ */
+static int set_headers(cq__api_http *h, int64_t self_id)
+{
+    struct curl_slist *l;
+    char line[4096];
+
+    curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, NULL);
+    curl_slist_free_all(h->headers);
+    h->headers = NULL;
+    l = curl_slist_append(NULL, "Content-Type: application/json");
+    /* Without this, an empty answer to a POST waits for 100-continue. */
+    l = append(l, "Expect:");
+    if (h->conf->access_token != NULL) {
+        if (snprintf(line, sizeof(line), "Authorization: Bearer %s",
+                     h->conf->access_token) >= (int)sizeof(line)) {
+            curl_slist_free_all(l);
+            return CQ_ENOMEM;
+        }
+        l = append(l, line);
+    }
+    if (self_id > 0) {
+        snprintf(line, sizeof(line), "X-Self-ID: %" PRId64, self_id);
+        l = append(l, line);
+    }
+    if (l == NULL)
+        return CQ_ENOMEM;
+    h->headers = l;
+    h->headers_self_id = self_id;
+    curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, h->headers);
+    return CQ_OK;
+}
+
+
 cq__api_http *cq__api_http_new(const cq__conf *conf)
 {
     cq__api_http *h = calloc(1, sizeof(*h));
-    cq__buf auth;
 
     if (h == NULL)
         return NULL;
@@ -49,25 +104,9 @@ cq__api_http *cq__api_http_new(const cq__conf *conf)
     cq__buf_init(&h->answer, CQ__CAP_ANSWER);
     cq__buf_init(&h->url, 8192);
     h->curl = curl_easy_init();
-    if (h->curl == NULL)
+    if (h->curl == NULL || set_headers(h, 0) != CQ_OK)
         goto fail;
-    h->headers = curl_slist_append(NULL, "Content-Type: application/json");
-    if (h->headers == NULL)
-        goto fail;
-    /* Without this, an empty answer to a POST waits for 100-continue. */
-    h->headers = curl_slist_append(h->headers, "Expect:");
-    if (conf->access_token != NULL) {
-        cq__buf_init(&auth, 4096);
-        if (cq__buf_printf(&auth, "Authorization: Bearer %s",
-                           conf->access_token) != CQ_OK)
-            goto fail;
-        h->headers = curl_slist_append(h->headers, auth.data);
-        cq__buf_free(&auth);
-        if (h->headers == NULL)
-            goto fail;
-    }
     curl_easy_setopt(h->curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, h->headers);
     curl_easy_setopt(h->curl, CURLOPT_WRITEFUNCTION, on_write);
     curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, h);
     curl_easy_setopt(h->curl, CURLOPT_ERRORBUFFER, h->errbuf);
@@ -119,8 +158,8 @@ static int map_curl_error(CURLcode cc)
 }
 
 
-int cq__api_http_call(cq__api_http *h, const char *action, const char *params,
-                      cq_result *out)
+int cq__api_http_call(cq__api_http *h, int64_t self_id, const char *action,
+                      const char *params, cq_result *out)
 {
     const char *root = h->conf->api_root;
     size_t rlen = strlen(root);
@@ -132,6 +171,9 @@ int cq__api_http_call(cq__api_http *h, const char *action, const char *params,
     cq__buf_reset(&h->url);
     if (cq__buf_printf(&h->url, "%.*s/%s", (int)rlen, root, action) != CQ_OK)
         return cq__api_fail(out, CQ_EINVAL, "API URL too long");
+    if ((self_id != h->headers_self_id || h->headers == NULL) &&
+        set_headers(h, self_id) != CQ_OK)
+        return cq__api_fail(out, CQ_ENOMEM, "out of memory for the headers");
     cq__buf_reset(&h->answer);
     h->answer_overflow = 0;
     h->errbuf[0] = '\0';
