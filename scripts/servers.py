@@ -68,10 +68,10 @@ def stop_responder(p, timeout=15):
         return "hung"
 
 
-def start_bridge(exe, port, sock, env, log_path):
-    """Starts cqhttp-bridge on 127.0.0.1:port with its API socket at sock."""
+def start_bridge(exe, port, sock, env, log_path, host="127.0.0.1"):
+    """Starts cqhttp-bridge on host:port with its API socket at sock."""
     with open(log_path, "ab") as log:
-        p = subprocess.Popen([exe, "--listen", "127.0.0.1:%d" % port,
+        p = subprocess.Popen([exe, "--listen", "%s:%d" % (host, port),
                               "--bridge-socket", sock], env=env, stdout=log,
                              stderr=log, stdin=subprocess.DEVNULL)
 
@@ -80,7 +80,7 @@ def start_bridge(exe, port, sock, env, log_path):
             raise AssertionError("bridge exited with %r; see %s"
                                  % (p.returncode, log_path))
         try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            socket.create_connection((host, port), timeout=1).close()
             # The file appears at bind(), before listen(): a connection is
             # the only proof that the API socket is taking callers.
             with socket.socket(socket.AF_UNIX) as s:
@@ -101,6 +101,12 @@ def start_nginx(workdir, port, sock, site=None, bridge_port=8081):
     text = text.replace("127.0.0.1:8080", "127.0.0.1:%d" % port)
     text = text.replace("127.0.0.1:8081", "127.0.0.1:%d" % bridge_port)
     text = text.replace("/run/cqhttp/fcgi.sock", sock)
+    return run_nginx(workdir, text, "127.0.0.1", port)
+
+
+def run_nginx(workdir, text, host, port):
+    """Starts nginx with the site text (its access log put in workdir) once
+    it listens on host:port; returns it."""
     text = text.replace("/var/log/nginx/access.log",
                         os.path.join(workdir, "nginx-access.log"))
     with open(os.path.join(workdir, "site.conf"), "w") as f:
@@ -135,11 +141,11 @@ http {
         if p.poll() is not None:
             raise AssertionError("nginx exited: " + p.stderr.read().decode())
         try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            socket.create_connection((host, port), timeout=1).close()
             return True
         except OSError:
             return False
-    wait_for(up, what="nginx on port %d" % port)
+    wait_for(up, what="nginx on %s:%d" % (host, port))
     return p
 
 
