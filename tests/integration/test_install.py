@@ -83,6 +83,7 @@ def destdir_install_has_everything(h):
                  "share/man/man8/cqhttp-fcgi.8", "share/man/man8/cqhttp-bridge.8",
                  "share/man/man1/cqhttp-sim.1", "share/man/man3/cqhttp.3",
                  "share/doc/cqhttp/examples/nginx/cqhttp.conf",
+                 "share/doc/cqhttp/examples/nginx/cqhttp-cluster.conf",
                  "share/doc/cqhttp/examples/apache/cqhttp.conf",
                  "share/doc/cqhttp/examples/systemd/cqhttp-fcgi.service",
                  "share/doc/cqhttp/examples/handlers/example.c"):
