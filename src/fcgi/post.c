@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,8 @@
 
 /* The process's start time (wall clock), for GET /metrics. */
 static time_t started;
+/* Requests being handled by all threads: busy threads, for GET /metrics. */
+static atomic_int in_flight;
 
 typedef struct request {
     const cq__conf *conf;
@@ -391,11 +394,11 @@ static int is_metrics(const request *r)
 
 /*
  * GET /metrics: the library's counters (lib/metrics.h), event POSTs
- * included, and the start time, in the Prometheus text format 0.0.4. No
- * Content-Length: the web server frames the answer. Returns 200, or as
- * cq__buf_add() (out is then freed).
+ * included, the threads, how many are busy, and the start time, in the
+ * Prometheus text format 0.0.4. No Content-Length: the web server frames
+ * the answer. Returns 200, or as cq__buf_add() (out is then freed).
  */
-static int metrics_answer(cq__buf *out)
+static int metrics_answer(cq__buf *out, const cq__conf *conf)
 {
     int rc = cq__buf_addstr(out, "Status: 200 OK\r\nContent-Type: text/plain; "
                                  "version=0.0.4; charset=utf-8\r\n\r\n");
@@ -408,8 +411,17 @@ static int metrics_answer(cq__buf *out)
             "# HELP process_start_time_seconds Start time of the process "
             "since the Unix epoch in seconds.\n"
             "# TYPE process_start_time_seconds gauge\n"
-            "process_start_time_seconds %lld\n",
-            (long long)started);
+            "process_start_time_seconds %lld\n"
+            "# HELP cqhttp_fcgi_threads Threads, each serving one request at "
+            "a time.\n"
+            "# TYPE cqhttp_fcgi_threads gauge\n"
+            "cqhttp_fcgi_threads %ld\n"
+            "# HELP cqhttp_fcgi_requests_in_flight Requests being served, "
+            "this scrape included.\n"
+            "# TYPE cqhttp_fcgi_requests_in_flight gauge\n"
+            "cqhttp_fcgi_requests_in_flight %d\n",
+            (long long)started, conf->threads,
+            atomic_load_explicit(&in_flight, memory_order_relaxed));
     return rc == CQ_OK ? 200 : rc;
 }
 
@@ -442,8 +454,8 @@ void cq__post_start(void)
 }
 
 
-int cq__post_handle(const cq__conf *conf, cq__api *api, const cq__post_io *io,
-                    cq__buf *out)
+static int handle(const cq__conf *conf, cq__api *api, const cq__post_io *io,
+                  cq__buf *out)
 {
     request r;
     const char *method;
@@ -466,7 +478,7 @@ int cq__post_handle(const cq__conf *conf, cq__api *api, const cq__post_io *io,
     method = param(&r, "REQUEST_METHOD");
     if (is_metrics(&r))
         return method != NULL && strcmp(method, "GET") == 0
-                   ? metrics_answer(out)
+                   ? metrics_answer(out, conf)
                    : refuse_method(&r, out, method, "GET");
     if (method == NULL || strcmp(method, "POST") != 0) {
         /* Not an event, but a refused one all the same: counted. */
@@ -485,5 +497,17 @@ int cq__post_handle(const cq__conf *conf, cq__api *api, const cq__post_io *io,
     cq__metrics_event(status);
     status = answer(out, status, NULL, status == 200 ? json : NULL);
     free(json);
+    return status;
+}
+
+
+int cq__post_handle(const cq__conf *conf, cq__api *api, const cq__post_io *io,
+                    cq__buf *out)
+{
+    int status;
+
+    atomic_fetch_add_explicit(&in_flight, 1, memory_order_relaxed);
+    status = handle(conf, api, io, out);
+    atomic_fetch_sub_explicit(&in_flight, 1, memory_order_relaxed);
     return status;
 }

@@ -83,6 +83,9 @@ def metrics_move_after_an_event(h):
            ("counter", "histogram", "gauge"), "responder families")
         check(metric(m0, "process_start_time_seconds") > 1.7e9,
               "a start time in seconds")
+        eq((metric(m0, "cqhttp_fcgi_threads"),
+            metric(m0, "cqhttp_fcgi_requests_in_flight")), (4, 1),
+           "threads, and the scrape itself in flight")
         code, ctype, b0 = scrape(bridge_url)
         eq((code, ctype), (200, TEXT_TYPE), "bridge scrape")
         check_format(b0, "cqhttp-bridge")
