@@ -195,9 +195,10 @@ def start_apache(workdir, port, sock, bridge_port=8081, site=None,
     if os.geteuid() == 0:
         user = "User www-data\nGroup www-data\n"
         shutil.chown(run, "www-data", "www-data")
-    # Those the site's comment tells to a2enmod, and three that Debian
-    # enables by default (reqtimeout included, as it could cut WebSockets).
-    mods = ["mpm_event", "authz_core", "reqtimeout", "proxy", "proxy_fcgi",
+    # Those the site's comment tells to a2enmod, and four that Debian
+    # enables by default (reqtimeout included, as it could cut WebSockets;
+    # authz_host for the loopback-only /metrics).
+    mods = ["mpm_event", "authz_core", "authz_host", "reqtimeout", "proxy", "proxy_fcgi",
             "proxy_http", "rewrite", "alias", "buffer"] + list(modules)
     loads = "".join("LoadModule %s_module %s/mod_%s.so\n"
                     % (m, APACHE_MODULES, m) for m in dict.fromkeys(mods))

@@ -56,8 +56,8 @@ static pthread_cond_t done_cond = PTHREAD_COND_INITIALIZER;
  * scans the whole environment for each name.
  */
 static const char *const wanted[] = {
-    "REQUEST_METHOD",   "CONTENT_LENGTH",     "REMOTE_ADDR",   "QUERY_STRING",
-    "HTTP_X_SIGNATURE", "HTTP_AUTHORIZATION", "HTTP_X_SELF_ID"};
+    "REQUEST_METHOD",   "CONTENT_LENGTH",     "REMOTE_ADDR",    "QUERY_STRING",
+    "HTTP_X_SIGNATURE", "HTTP_AUTHORIZATION", "HTTP_X_SELF_ID", "REQUEST_URI"};
 #define NWANTED (sizeof(wanted) / sizeof(wanted[0]))
 
 typedef struct fcgi_req {
@@ -462,6 +462,7 @@ int cq_fcgi_main(int argc, char **argv)
 
     cq__conf_init(&conf);
     cq__program_start(argv, "cqhttp-fcgi");
+    cq__post_start();
     status = cq__conf_main_args(&conf, argc, argv, cq__program_name(),
                                 cq__program_version(), usage);
     if (status >= 0) {

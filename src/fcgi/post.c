@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,12 @@
 #include "lib/ctx.h"
 #include "lib/dispatch.h"
 #include "lib/event.h"
+#include "lib/metrics.h"
+
+/* The process's start time (wall clock), for GET /metrics. */
+static time_t started;
+/* Requests being handled by all threads: busy threads, for GET /metrics. */
+static atomic_int in_flight;
 
 typedef struct request {
     const cq__conf *conf;
@@ -284,11 +291,12 @@ static int check_self_id(request *r, const cq_event *e)
 
 
 /*
- * Writes the CGI answer; a JSON body only with 200. Plain appends, not
+ * Writes the CGI answer; a JSON body only with 200, allow (the methods the
+ * path takes) only with 405. Plain appends, not
  * printf: formatting a large quick operation through vsnprintf twice (to
  * size it, then to write it) cost more than building it.
  */
-static int answer(cq__buf *out, int status, const char *json)
+static int answer(cq__buf *out, int status, const char *allow, const char *json)
 {
     const char *reason = cq__net_reason(status);
     size_t len = json != NULL ? strlen(json) : 0;
@@ -302,8 +310,11 @@ static int answer(cq__buf *out, int status, const char *json)
     if (rc == CQ_OK)
         rc = cq__buf_addstr(out,
                             reason != NULL ? reason : "Internal Server Error");
-    if (rc == CQ_OK && status == 405)
-        rc = cq__buf_addstr(out, "\r\nAllow: POST");
+    if (rc == CQ_OK && status == 405) {
+        rc = cq__buf_addstr(out, "\r\nAllow: ");
+        if (rc == CQ_OK)
+            rc = cq__buf_addstr(out, allow);
+    }
     if (rc == CQ_OK && status == 401)
         rc = cq__buf_addstr(out, "\r\nWWW-Authenticate: Signature");
     if (rc == CQ_OK && json != NULL) {
@@ -364,8 +375,87 @@ static int handle_event(request *r, cq__api *api, char **json)
 }
 
 
-int cq__post_handle(const cq__conf *conf, cq__api *api, const cq__post_io *io,
-                    cq__buf *out)
+/*
+ * Whether the request is for /metrics: the path of REQUEST_URI, which nginx
+ * (fastcgi_params) and Apache (mod_proxy_fcgi) both pass as the client sent
+ * it. The web server's location decides who may ask (loopback only in the
+ * shipped configs); a path it rewrote to /metrics is not recognised and
+ * gets the event endpoint's 405, which fails closed.
+ */
+static int is_metrics(const request *r)
+{
+    const char *uri = param(r, "REQUEST_URI");
+    size_t n = sizeof("/metrics") - 1;
+
+    return uri != NULL && strncmp(uri, "/metrics", n) == 0 &&
+           (uri[n] == '\0' || uri[n] == '?');
+}
+
+
+/*
+ * GET /metrics: the library's counters (lib/metrics.h), event POSTs
+ * included, the threads, how many are busy, and the start time, in the
+ * Prometheus text format 0.0.4. No Content-Length: the web server frames
+ * the answer. Returns 200, or as cq__buf_add() (out is then freed).
+ */
+static int metrics_answer(cq__buf *out, const cq__conf *conf)
+{
+    int rc = cq__buf_addstr(out, "Status: 200 OK\r\nContent-Type: text/plain; "
+                                 "version=0.0.4; charset=utf-8\r\n\r\n");
+
+    if (rc == CQ_OK)
+        rc = cq__metrics_write(out, 1);
+    if (rc == CQ_OK)
+        rc = cq__buf_printf(
+            out,
+            "# HELP process_start_time_seconds Start time of the process "
+            "since the Unix epoch in seconds.\n"
+            "# TYPE process_start_time_seconds gauge\n"
+            "process_start_time_seconds %lld\n"
+            "# HELP cqhttp_fcgi_threads Threads, each serving one request at "
+            "a time.\n"
+            "# TYPE cqhttp_fcgi_threads gauge\n"
+            "cqhttp_fcgi_threads %ld\n"
+            "# HELP cqhttp_fcgi_requests_in_flight Requests being served, "
+            "this scrape included.\n"
+            "# TYPE cqhttp_fcgi_requests_in_flight gauge\n"
+            "cqhttp_fcgi_requests_in_flight %d\n",
+            (long long)started, conf->threads,
+            atomic_load_explicit(&in_flight, memory_order_relaxed));
+    return rc == CQ_OK ? 200 : rc;
+}
+
+
+/*
+ * Answers 405 to a method the path does not take (allow: POST for events,
+ * GET for metrics), after reading and discarding any body so that a kept
+ * connection stays in step. Returns 405, or as answer().
+ */
+static int refuse_method(request *r, cq__buf *out, const char *method,
+                         const char *allow)
+{
+    const char *cl = param(r, "CONTENT_LENGTH");
+    uint64_t length;
+
+    cq_log(CQ_LOG_WARN, "405 from %s: method %.16s, only %s %s", r->peer,
+           method ? method : "(none)", allow,
+           allow[0] == 'P' ? "carries events" : "reads metrics");
+    if (cl != NULL && parse_length(cl, &length) == CQ_OK)
+        drain(r, length);
+    else if (!r->io->cgi)
+        drain(r, UINT64_MAX);
+    return answer(out, 405, allow, NULL);
+}
+
+
+void cq__post_start(void)
+{
+    started = time(NULL);
+}
+
+
+static int handle(const cq__conf *conf, cq__api *api, const cq__post_io *io,
+                  cq__buf *out)
 {
     request r;
     const char *method;
@@ -386,19 +476,14 @@ int cq__post_handle(const cq__conf *conf, cq__api *api, const cq__post_io *io,
     if (r.peer == NULL)
         r.peer = "local peer";
     method = param(&r, "REQUEST_METHOD");
+    if (is_metrics(&r))
+        return method != NULL && strcmp(method, "GET") == 0
+                   ? metrics_answer(out, conf)
+                   : refuse_method(&r, out, method, "GET");
     if (method == NULL || strcmp(method, "POST") != 0) {
-        const char *cl = param(&r, "CONTENT_LENGTH");
-        uint64_t length;
-
-        cq_log(CQ_LOG_WARN,
-               "405 from %s: method %.16s, only POST carries "
-               "events",
-               r.peer, method ? method : "(none)");
-        if (cl != NULL && parse_length(cl, &length) == CQ_OK)
-            drain(&r, length);
-        else if (!io->cgi)
-            drain(&r, UINT64_MAX);
-        return answer(out, 405, NULL);
+        /* Not an event, but a refused one all the same: counted. */
+        cq__metrics_event(405);
+        return refuse_method(&r, out, method, "POST");
     }
     rc = read_body(&r);
     if (rc == CQ_OK)
@@ -409,7 +494,20 @@ int cq__post_handle(const cq__conf *conf, cq__api *api, const cq__post_io *io,
     status = status_of(rc);
     if (status == 200 && json == NULL)
         status = 204;
-    status = answer(out, status, status == 200 ? json : NULL);
+    cq__metrics_event(status);
+    status = answer(out, status, NULL, status == 200 ? json : NULL);
     free(json);
+    return status;
+}
+
+
+int cq__post_handle(const cq__conf *conf, cq__api *api, const cq__post_io *io,
+                    cq__buf *out)
+{
+    int status;
+
+    atomic_fetch_add_explicit(&in_flight, 1, memory_order_relaxed);
+    status = handle(conf, api, io, out);
+    atomic_fetch_sub_explicit(&in_flight, 1, memory_order_relaxed);
     return status;
 }

@@ -5,6 +5,10 @@
  * FastCGI and plain CGI differ only in how parameters and the body are read
  * and where the answer goes, so both fill a cq__post_io and share every
  * check, the dispatch and the answer. One log line per rejection says why.
+ *
+ * GET /metrics (REQUEST_URI's path) is answered here too, with the counters
+ * of lib/metrics.h in the Prometheus text format; every answer to the event
+ * endpoint is counted there by its status.
  */
 #ifndef CQ_POST_H
 #define CQ_POST_H
@@ -30,10 +34,17 @@ typedef struct cq__post_io {
 } cq__post_io;
 
 /*
+ * Records now as the process's start time, which GET /metrics reports.
+ * Call once before the first request. Cannot fail.
+ */
+void cq__post_start(void);
+
+/*
  * Handles one request from io and writes the whole CGI answer (a Status
- * header block and maybe a JSON body) into out, which the caller sends.
- * api may be NULL (API calls then fail with CQ_ENOAPI). Returns the HTTP
- * status, or CQ_ENOMEM when not even the answer could be written.
+ * header block and maybe a JSON body, or the counters for GET /metrics)
+ * into out, which the caller sends. api may be NULL (API calls then fail
+ * with CQ_ENOAPI). Returns the HTTP status, or CQ_ENOMEM (or CQ_ETOOBIG,
+ * out's cap) when not even the answer could be written.
  */
 int cq__post_handle(const cq__conf *conf, cq__api *api, const cq__post_io *io,
                     cq__buf *out);
