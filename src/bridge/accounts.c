@@ -403,15 +403,33 @@ int cq__account_call_text(cq__bridge *br, cq__account *acct, const char *action,
 }
 
 
+/*
+ * Reads the id of the echo "cq:<id>"; returns 1, or 0 when it is not one.
+ * The bridge's own form, up to 19 digits, is read here; anything else as
+ * sscanf reads it (a sign, say), as it always was.
+ */
+static int echo_id(const char *echo, uint64_t *id)
+{
+    const char *p = echo + 3;
+    char tail;
+
+    if (strncmp(echo, "cq:", 3) != 0)
+        return 0;
+    for (*id = 0; *p >= '0' && *p <= '9' && p - echo < 3 + 19; p++)
+        *id = *id * 10 + (uint64_t)(*p - '0');
+    if (*p == '\0' && p > echo + 3)
+        return 1;
+    return sscanf(echo, "cq:%" SCNu64 "%c", id, &tail) == 1;
+}
+
+
 void cq__account_on_result(cq__bridge *br, cq__ws_conn *c, const char *echo,
                            const char *text, size_t len, const cq_value *frame)
 {
     cq__pending *p;
     uint64_t id;
-    char tail;
 
-    if (c->acct == NULL || echo == NULL ||
-        sscanf(echo, "cq:%" SCNu64 "%c", &id, &tail) != 1) {
+    if (c->acct == NULL || echo == NULL || !echo_id(echo, &id)) {
         /* Answers to calls made by somebody else, or without echo. */
         br->n.frames_ignored++;
         cq_log(CQ_LOG_DEBUG, "%s: answer without a known echo ignored",

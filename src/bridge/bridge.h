@@ -397,6 +397,7 @@ void cq__workers_share(cq__workers *w);
  * none runs (their API calls need the loop until then). Loop thread.
  */
 void cq__workers_stop(cq__workers *w);
+/* Workers still running, plus one when calls wait for the loop to send. */
 int cq__workers_running(cq__workers *w);
 /*
  * The loop has stopped: calls queued by workers and every later one fail at

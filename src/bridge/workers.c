@@ -503,7 +503,7 @@ int cq__workers_running(cq__workers *w)
     int n;
 
     pthread_mutex_lock(&w->lock);
-    n = w->running;
+    n = w->running + (w->calls != NULL); /* A quick operation to send, say. */
     pthread_mutex_unlock(&w->lock);
     return n;
 }

@@ -81,8 +81,14 @@ static ptr skip_string(ptr p, ptr end, int *escaped)
 {
     *escaped = 0;
     for (p++; p < end; p++) {
-        unsigned c = *p;
+        unsigned c;
 
+        /* Most bytes are plain ASCII: past them in a tight loop. */
+        while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
+            p++;
+        if (p == end)
+            break;
+        c = *p;
         if (c == '"')
             return p + 1;
         if (c < 0x20)
@@ -122,14 +128,11 @@ static ptr skip_digits(ptr p, ptr end)
 /* Skips a number, true, false or null at p; NULL when there is none. */
 static ptr skip_scalar(ptr p, ptr end)
 {
-    static const char *const words[] = {"true", "false", "null"};
-    size_t i, n;
+    const char *word = *p == 't' ? "true" : *p == 'f' ? "false" : "null";
+    size_t n = strlen(word);
 
-    for (i = 0; i < 3; i++) {
-        n = strlen(words[i]);
-        if ((size_t)(end - p) >= n && memcmp(p, words[i], n) == 0)
-            return p + n;
-    }
+    if (*p == 't' || *p == 'f' || *p == 'n')
+        return (size_t)(end - p) >= n && memcmp(p, word, n) == 0 ? p + n : NULL;
     if (p < end && *p == '-')
         p++;
     if (p < end && *p == '0')
@@ -180,9 +183,12 @@ static int read_key(scan *s)
         if (escaped)
             return -1;
         n = (size_t)(s->p - key) - 2;
+        /* The key has no NUL (it is valid JSON): strncmp stops in time. */
         for (i = 0; i < s->nkeys; i++)
-            if (s->spans[i].p == NULL && strlen(s->keys[i]) == n &&
-                memcmp(key + 1, s->keys[i], n) == 0)
+            if (s->spans[i].p == NULL &&
+                (n == 0 || s->keys[i][0] == (char)key[1]) &&
+                strncmp(s->keys[i], (const char *)key + 1, n) == 0 &&
+                s->keys[i][n] == '\0')
                 break;
         s->watch = i < s->nkeys ? &s->spans[i] : NULL;
     }
