@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,8 +81,29 @@ int cq__account_attach(cq__bridge *br, cq__ws_conn *c)
 }
 
 
-static void pending_end(cq__pending *p, const cq_value *frame, int err,
-                        const char *msg)
+/*
+ * Tells a requester that wants a tree: the answer text is parsed here when
+ * only its text is known (it was scanned, and so is valid JSON).
+ */
+static void tell_tree(cq__pending *p, const char *text, size_t len,
+                      const cq_value *frame, int err, const char *msg)
+{
+    yajl_val v = NULL;
+
+    if (text != NULL && frame == NULL) {
+        err = cq__json_parse(&v, text, len, (int)p->conn->br->conf->max_depth);
+        frame = cq__cv(v);
+        if (err != CQ_OK)
+            msg = "the answer could not be parsed";
+    }
+    p->cb(p->arg, frame, err, msg);
+    yajl_tree_free(v);
+}
+
+
+/* Ends p with the answer (text and, if parsed, frame) or err and msg. */
+static void pending_end(cq__pending *p, const char *text, size_t len,
+                        const cq_value *frame, int err, const char *msg)
 {
     cq__account *a = p->acct;
 
@@ -94,8 +116,10 @@ static void pending_end(cq__pending *p, const cq_value *frame, int err,
     a->npending--;
     p->conn->npending--;
     event_free(p->timer);
-    if (p->cb != NULL)
-        p->cb(p->arg, frame, err, msg);
+    if (p->text_cb != NULL)
+        p->text_cb(p->arg, text, len, err, msg);
+    else if (p->cb != NULL)
+        tell_tree(p, text, len, frame, err, msg);
     free(p);
 }
 
@@ -123,7 +147,7 @@ void cq__account_detach(cq__bridge *br, cq__ws_conn *c)
         next = p->next;
         if (p->conn == c) {
             br->n.calls_failed++;
-            pending_end(p, NULL, CQ_ENETWORK,
+            pending_end(p, NULL, 0, NULL, CQ_ENETWORK,
                         "the connection carrying the call closed");
         }
     }
@@ -161,7 +185,8 @@ static void on_timeout(evutil_socket_t fd, short what, void *arg)
            "answer in time",
            p->acct->self_id, p->id);
     p->conn->br->n.calls_failed++;
-    pending_end(p, NULL, CQ_ETIMEDOUT, "no answer within api_timeout_ms");
+    pending_end(p, NULL, 0, NULL, CQ_ETIMEDOUT,
+                "no answer within api_timeout_ms");
 }
 
 
@@ -249,12 +274,36 @@ void cq__account_log_failure(const char *action, const cq_value *frame, int err,
 }
 
 
+void cq__account_log_failure_text(const char *action, const char *text,
+                                  size_t len, int err, const char *msg)
+{
+    static const char *const keys[] = {"status"};
+    cq__json_span st;
+    yajl_val v = NULL;
+
+    /*
+     * The usual answer, a plain "ok" or "async", needs no tree. The loop
+     * checked the text's depth when it came (cq__frame_read).
+     */
+    if (err == CQ_OK &&
+        cq__json_scan_object(text, len, INT_MAX, keys, 1, &st) == CQ_OK &&
+        st.p != NULL &&
+        ((st.len == 4 && memcmp(st.p, "\"ok\"", 4) == 0) ||
+         (st.len == 7 && memcmp(st.p, "\"async\"", 7) == 0)))
+        return;
+    if (err == CQ_OK && (err = cq__json_parse(&v, text, len, INT_MAX)) != CQ_OK)
+        msg = "the answer could not be parsed";
+    cq__account_log_failure(action, cq__cv(v), err, msg);
+    yajl_tree_free(v);
+}
+
+
 /*
  * Sends frame (freed here) for call id over acct's API connection and
  * registers the pending call; see cq__account_call.
  */
 static int send_call(cq__bridge *br, cq__account *acct, uint64_t id,
-                     char *frame, size_t len, cq__pending_cb *cb, void *arg,
+                     char *frame, size_t len, const cq__pending *cbs,
                      cq__pending **out)
 {
     cq__ws_conn *c = cq__account_api_conn(acct);
@@ -274,8 +323,9 @@ static int send_call(cq__bridge *br, cq__account *acct, uint64_t id,
     p->id = id;
     p->acct = acct;
     p->conn = c;
-    p->cb = cb;
-    p->arg = arg;
+    p->cb = cbs->cb;
+    p->text_cb = cbs->text_cb;
+    p->arg = cbs->arg;
     p->timer = evtimer_new(br->base, on_timeout, p);
     tv.tv_sec = br->conf->api_timeout_ms / 1000;
     tv.tv_usec = (br->conf->api_timeout_ms % 1000) * 1000;
@@ -311,10 +361,13 @@ static int refuse_call(cq__bridge *br, cq__account *acct, cq__pending **out)
 }
 
 
-/* Either call: params as a tree, or text (params, plen) when it is NULL. */
+/*
+ * Either call: params as a tree, or text (params, plen) when it is NULL;
+ * cbs holds the callback and its argument.
+ */
 static int start_call(cq__bridge *br, cq__account *acct, const char *action,
                       yajl_val tree, const char *params, size_t plen,
-                      cq__pending_cb *cb, void *arg, cq__pending **out)
+                      const cq__pending *cbs, cq__pending **out)
 {
     int rc = refuse_call(br, acct, out);
     uint64_t id;
@@ -326,7 +379,7 @@ static int start_call(cq__bridge *br, cq__account *acct, const char *action,
     id = ++br->next_id;
     frame = params != NULL ? text_frame(action, params, plen, id, &len)
                            : call_frame(action, tree, id, &len);
-    return send_call(br, acct, id, frame, len, cb, arg, out);
+    return send_call(br, acct, id, frame, len, cbs, out);
 }
 
 
@@ -334,28 +387,49 @@ int cq__account_call(cq__bridge *br, cq__account *acct, const char *action,
                      yajl_val params, cq__pending_cb *cb, void *arg,
                      cq__pending **out)
 {
-    return start_call(br, acct, action, params, NULL, 0, cb, arg, out);
+    cq__pending cbs = {.cb = cb, .arg = arg};
+
+    return start_call(br, acct, action, params, NULL, 0, &cbs, out);
 }
 
 
 int cq__account_call_text(cq__bridge *br, cq__account *acct, const char *action,
-                          const char *params, size_t plen, cq__pending_cb *cb,
-                          void *arg, cq__pending **out)
+                          const char *params, size_t plen,
+                          cq__pending_text_cb *cb, void *arg, cq__pending **out)
 {
-    return start_call(br, acct, action, NULL, params, plen, cb, arg, out);
+    cq__pending cbs = {.text_cb = cb, .arg = arg};
+
+    return start_call(br, acct, action, NULL, params, plen, &cbs, out);
 }
 
 
-void cq__account_on_result(cq__bridge *br, cq__ws_conn *c,
-                           const cq_value *frame)
+/*
+ * Reads the id of the echo "cq:<id>"; returns 1, or 0 when it is not one.
+ * The bridge's own form, up to 19 digits, is read here; anything else as
+ * sscanf reads it (a sign, say), as it always was.
+ */
+static int echo_id(const char *echo, uint64_t *id)
 {
-    const char *echo = cq_value_string(cq_value_get(frame, "echo"));
-    cq__pending *p;
-    uint64_t id;
+    const char *p = echo + 3;
     char tail;
 
-    if (c->acct == NULL || echo == NULL ||
-        sscanf(echo, "cq:%" SCNu64 "%c", &id, &tail) != 1) {
+    if (strncmp(echo, "cq:", 3) != 0)
+        return 0;
+    for (*id = 0; *p >= '0' && *p <= '9' && p - echo < 3 + 19; p++)
+        *id = *id * 10 + (uint64_t)(*p - '0');
+    if (*p == '\0' && p > echo + 3)
+        return 1;
+    return sscanf(echo, "cq:%" SCNu64 "%c", id, &tail) == 1;
+}
+
+
+void cq__account_on_result(cq__bridge *br, cq__ws_conn *c, const char *echo,
+                           const char *text, size_t len, const cq_value *frame)
+{
+    cq__pending *p;
+    uint64_t id;
+
+    if (c->acct == NULL || echo == NULL || !echo_id(echo, &id)) {
         /* Answers to calls made by somebody else, or without echo. */
         br->n.frames_ignored++;
         cq_log(CQ_LOG_DEBUG, "%s: answer without a known echo ignored",
@@ -365,7 +439,7 @@ void cq__account_on_result(cq__bridge *br, cq__ws_conn *c,
     for (p = c->acct->pending; p != NULL; p = p->next) {
         if (p->id == id) {
             br->n.calls_answered++;
-            pending_end(p, frame, CQ_OK, NULL);
+            pending_end(p, text, len, frame, CQ_OK, NULL);
             return;
         }
     }
@@ -380,6 +454,7 @@ void cq__account_on_result(cq__bridge *br, cq__ws_conn *c,
 void cq__pending_detach(cq__pending *p)
 {
     p->cb = NULL;
+    p->text_cb = NULL;
     p->arg = NULL;
 }
 
@@ -392,7 +467,7 @@ size_t cq__accounts_fail_all(cq__bridge *br, int err, const char *msg)
     for (i = 0; i < CQ__ACCOUNT_BUCKETS; i++) {
         for (a = br->buckets[i]; a != NULL; a = a->next) {
             while (a->pending != NULL) {
-                pending_end(a->pending, NULL, err, msg);
+                pending_end(a->pending, NULL, 0, NULL, err, msg);
                 n++;
             }
         }

@@ -73,12 +73,20 @@ void cq__bridge_write_failure(cq__jw *w, int err, const char *msg);
  */
 typedef void cq__pending_cb(void *arg, const cq_value *frame, int err,
                             const char *msg);
+/*
+ * As cq__pending_cb, with the answer as the frame's own text (len bytes,
+ * NUL-terminated, valid during the call; NULL when err is not CQ_OK), for a
+ * requester that parses it itself: no tree is built on the loop.
+ */
+typedef void cq__pending_text_cb(void *arg, const char *text, size_t len,
+                                 int err, const char *msg);
 
 struct cq__pending {
     uint64_t id; /* Sent as the echo "cq:<id>". */
     cq__account *acct;
-    cq__ws_conn *conn;  /* The connection it went out on. */
-    cq__pending_cb *cb; /* NULL once the requester went away. */
+    cq__ws_conn *conn;            /* The connection it went out on. */
+    cq__pending_cb *cb;           /* NULL once the requester went away. */
+    cq__pending_text_cb *text_cb; /* Instead of cb, or NULL. */
     void *arg;
     struct event *timer;
     cq__pending *prev, *next; /* In the account's list. */
@@ -249,6 +257,26 @@ typedef struct cq__queue_totals {
 void cq__bridge_queue_totals(cq__bridge *br, cq__queue_totals *t);
 uint64_t cq__now_ms(void);
 
+/* frame.c: what a text message from a OneBot implementation is. */
+enum { CQ__FRAME_BAD, CQ__FRAME_EVENT, CQ__FRAME_ANSWER };
+
+typedef struct cq__frame {
+    int kind;             /* CQ__FRAME_*. */
+    const char *echo;     /* An answer's echo, if it is a string; or NULL. */
+    const cq_value *tree; /* The message parsed, when it had to be; or NULL. */
+    char buf[64];         /* Holds the echo when the scan found it. */
+} cq__frame;
+
+/*
+ * Tells an event (a JSON object with "post_type") from an API answer (any
+ * other object) and finds the answer's echo, scanning the text rather than
+ * parsing it (cq__json_scan_object) unless the text is odd (escapes, not
+ * strictly JSON), when yajl decides as it always did. CQ__FRAME_BAD: not a
+ * JSON object nested at most max_depth deep. Free f with cq__frame_free.
+ */
+void cq__frame_read(cq__frame *f, const char *text, size_t len, int max_depth);
+void cq__frame_free(cq__frame *f);
+
 /* accounts.c */
 cq__account *cq__account_find(cq__bridge *br, int64_t self_id);
 /* The only account when exactly one is connected, else NULL. */
@@ -274,26 +302,36 @@ int cq__account_call(cq__bridge *br, cq__account *acct, const char *action,
                      cq__pending **out);
 /*
  * As cq__account_call, with params as JSON text of plen bytes that is known
- * to be an object (the library wrote or checked it): sent as it is.
+ * to be an object (the library wrote or checked it): sent as it is. The
+ * call ends through cb with the answer as text.
  */
 int cq__account_call_text(cq__bridge *br, cq__account *acct, const char *action,
-                          const char *params, size_t plen, cq__pending_cb *cb,
-                          void *arg, cq__pending **out);
+                          const char *params, size_t plen,
+                          cq__pending_text_cb *cb, void *arg,
+                          cq__pending **out);
 /*
  * Logs the failure of a call whose answer nobody reads (err, or a status
  * other than ok or async in frame); nothing when it succeeded.
  */
 void cq__account_log_failure(const char *action, const cq_value *frame, int err,
                              const char *msg);
+/* As cq__account_log_failure, with the answer as text (len bytes) or NULL. */
+void cq__account_log_failure_text(const char *action, const char *text,
+                                  size_t len, int err, const char *msg);
 /*
  * The n parts (lens[i] bytes each) joined into one new NUL-terminated
  * string, its length in *len; NULL when out of memory.
  */
 char *cq__bridge_concat(const char *const *parts, const size_t *lens, size_t n,
                         size_t *len);
-/* Handles a text message that is not an event: an API answer. */
-void cq__account_on_result(cq__bridge *br, cq__ws_conn *c,
-                           const cq_value *frame);
+/*
+ * Handles a text message that is not an event: an API answer, text (len
+ * bytes, NUL-terminated), whose "echo" is echo (NULL when it has none that
+ * is a string). frame is the text parsed, or NULL when it was only scanned
+ * (cq__frame_read): a requester that wants a tree gets it parsed then.
+ */
+void cq__account_on_result(cq__bridge *br, cq__ws_conn *c, const char *echo,
+                           const char *text, size_t len, const cq_value *frame);
 /* Cancels the callback of a pending call whose requester went away. */
 void cq__pending_detach(cq__pending *p);
 /* Ends every pending call with err and msg; returns how many there were. */
@@ -371,6 +409,7 @@ void cq__workers_share(cq__workers *w);
  * none runs (their API calls need the loop until then). Loop thread.
  */
 void cq__workers_stop(cq__workers *w);
+/* Workers still running, plus one when calls wait for the loop to send. */
 int cq__workers_running(cq__workers *w);
 /*
  * The loop has stopped: calls queued by workers and every later one fail at

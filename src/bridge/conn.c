@@ -31,7 +31,6 @@
 
 #include "bridge/bridge.h"
 #include "bridge/http.h"
-#include "lib/json.h"
 
 static void on_read(struct bufferevent *bev, void *arg);
 static void on_event(struct bufferevent *bev, short what, void *arg);
@@ -233,19 +232,16 @@ static void offer_event(cq__ws_conn *c, const char *msg, size_t len)
 
 static void on_text(cq__ws_conn *c, const char *msg, size_t len)
 {
-    yajl_val v = NULL;
+    cq__frame f;
 
-    if (cq__json_parse(&v, msg, len, (int)c->br->conf->max_depth) != CQ_OK ||
-        !YAJL_IS_OBJECT(v)) {
+    cq__frame_read(&f, msg, len, (int)c->br->conf->max_depth);
+    if (f.kind == CQ__FRAME_BAD) {
         c->br->n.frames_ignored++;
         cq_log(CQ_LOG_WARN,
                "%s: text message that is not a JSON object "
                "ignored",
                c->peer);
-        yajl_tree_free(v);
-        return;
-    }
-    if (cq__json_get(v, "post_type") != NULL) {
+    } else if (f.kind == CQ__FRAME_EVENT) {
         if (c->role == CQ__WS_API) {
             c->br->n.frames_ignored++;
             cq_log(CQ_LOG_WARN, "%s: event on an API connection ignored",
@@ -254,9 +250,9 @@ static void on_text(cq__ws_conn *c, const char *msg, size_t len)
             offer_event(c, msg, len);
         }
     } else {
-        cq__account_on_result(c->br, c, cq__cv(v));
+        cq__account_on_result(c->br, c, f.echo, msg, len, f.tree);
     }
-    yajl_tree_free(v);
+    cq__frame_free(&f);
 }
 
 

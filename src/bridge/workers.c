@@ -54,7 +54,8 @@ typedef struct call {
     char *owned; /* Of a detached call: its params, freed with it. */
     int done;
     int err;      /* CQ_OK or the CQ_E* code the call ended with. */
-    char *answer; /* The answer frame as JSON text. */
+    char *answer; /* The answer frame as JSON text, answer_len bytes. */
+    size_t answer_len;
     char msg[160];
     pthread_cond_t cond;
 } call;
@@ -109,22 +110,23 @@ static void wake_loop_locked(cq__workers *w)
  * Ends a call: hands the result to the waiting worker, or, for a detached
  * call, logs a failure (nobody else will) and frees it. Any thread.
  */
-static void finish_call(cq__workers *w, call *c, const cq_value *frame, int err,
-                        const char *msg)
+static void finish_call(cq__workers *w, call *c, const char *text, size_t len,
+                        int err, const char *msg)
 {
     char *answer;
 
     if (c->detached) {
-        cq__account_log_failure(c->action, frame, err, msg);
+        cq__account_log_failure_text(c->action, text, len, err, msg);
         free(c->owned);
         free(c);
         return;
     }
-    answer = frame != NULL ? cq_value_to_json(frame) : NULL;
-
+    /* A copy of the frame as it came: the worker parses it, once. */
+    answer = text != NULL ? cq__bridge_concat(&text, &len, 1, &len) : NULL;
     pthread_mutex_lock(&w->lock);
     c->answer = answer;
-    c->err = frame != NULL && answer == NULL ? CQ_ENOMEM : err;
+    c->answer_len = len;
+    c->err = text != NULL && answer == NULL ? CQ_ENOMEM : err;
     snprintf(c->msg, sizeof(c->msg), "%s", msg ? msg : "");
     c->done = 1;
     pthread_cond_signal(&c->cond);
@@ -132,12 +134,10 @@ static void finish_call(cq__workers *w, call *c, const cq_value *frame, int err,
 }
 
 
-static void on_pending_done(void *arg, const cq_value *frame, int err,
+static void on_pending_done(void *arg, const char *text, size_t len, int err,
                             const char *msg)
 {
-    call *c = arg;
-
-    finish_call(c->w, c, frame, err, msg);
+    finish_call(((call *)arg)->w, arg, text, len, err, msg);
 }
 
 
@@ -177,7 +177,7 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
         err = cq__account_call_text(w->br, a, c->action, c->params,
                                     c->params_len, on_pending_done, c, NULL);
         if (err != CQ_OK)
-            finish_call(w, c, NULL, err, "the bridge could not send it");
+            finish_call(w, c, NULL, 0, err, "the bridge could not send it");
     }
     w->br->n.events_handled += finished;
     if (finished > 0 && !w->br->stopping)
@@ -213,7 +213,7 @@ static void run_call(cq__workers *w, call *c)
         pthread_cond_wait(&c->cond, &w->lock);
     pthread_mutex_unlock(&w->lock);
     if (stopped && c->detached)
-        finish_call(w, c, NULL, CQ_ENETWORK, STOPPING_MSG);
+        finish_call(w, c, NULL, 0, CQ_ENETWORK, STOPPING_MSG);
 }
 
 
@@ -241,7 +241,7 @@ static int local_call(void *arg, int64_t self_id, const char *action,
     pthread_cond_destroy(&c.cond);
     switch (c.err) {
     case CQ_OK:
-        rc = cq__api_result_from_body(c.answer, strlen(c.answer), out);
+        rc = cq__api_result_from_body(c.answer, c.answer_len, out);
         break;
     case CQ_ENOAPI:
         rc = CQ_ENOAPI; /* HTTP may still carry it. */
@@ -503,7 +503,7 @@ int cq__workers_running(cq__workers *w)
     int n;
 
     pthread_mutex_lock(&w->lock);
-    n = w->running;
+    n = w->running + (w->calls != NULL); /* A quick operation to send, say. */
     pthread_mutex_unlock(&w->lock);
     return n;
 }
@@ -519,7 +519,7 @@ void cq__workers_close(cq__workers *w)
     /* New calls now fail in run_call; these were queued before. */
     for (c = take_calls(w, NULL); c != NULL; c = next) {
         next = c->next;
-        finish_call(w, c, NULL, CQ_ENETWORK, STOPPING_MSG);
+        finish_call(w, c, NULL, 0, CQ_ENETWORK, STOPPING_MSG);
     }
 }
 

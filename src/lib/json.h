@@ -73,6 +73,27 @@ int cq__json_parse(yajl_val *out, const char *buf, size_t len, int max_depth);
 int cq__json_parse_arena(yajl_val *out, cq__arena *a, const char *buf,
                          size_t len, int max_depth);
 
+/* A stretch of JSON text: a value as it is written, quotes included. */
+typedef struct cq__json_span {
+    const char *p; /* NULL when there is none. */
+    size_t len;
+} cq__json_span;
+
+/*
+ * Tells, without building anything, what the JSON object in buf (len bytes)
+ * holds at its top level: for each of the nkeys names in keys, spans[i] is
+ * the text of the value of its first top-level occurrence, or {NULL, 0}.
+ * Stricter than yajl, so that whatever it accepts cq__json_parse() accepts
+ * too with the same keys: one object, valid by RFC 8259 with UTF-8 strings
+ * by RFC 3629, nested at most max_depth deep, whose top-level keys have no
+ * escapes. Anything else (yajl might still take it) is CQ_EPARSE, with
+ * every span {NULL, 0}: a caller then asks cq__json_parse(). Returns CQ_OK
+ * or CQ_EPARSE.
+ */
+int cq__json_scan_object(const char *buf, size_t len, int max_depth,
+                         const char *const *keys, size_t nkeys,
+                         cq__json_span *spans);
+
 /* A generator with UTF-8 validation on; NULL when out of memory. */
 yajl_gen cq__json_gen_new(void);
 

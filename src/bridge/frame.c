@@ -1,0 +1,69 @@
+/*
+ * What a text message from a OneBot implementation is, found without
+ * building a tree when possible: conn.c routes every message by it, and an
+ * event's tree would only be built again on the worker, an answer's by
+ * whoever waits for it. Any thread; no state.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "bridge/bridge.h"
+#include "lib/json.h"
+
+/* The old way: the whole message parsed, for text the scanner leaves. */
+static void read_tree(cq__frame *f, const char *text, size_t len, int max_depth)
+{
+    yajl_val v = NULL;
+
+    if (cq__json_parse(&v, text, len, max_depth) != CQ_OK ||
+        !YAJL_IS_OBJECT(v)) {
+        yajl_tree_free(v);
+        return;
+    }
+    f->tree = cq__cv(v);
+    f->kind = cq__json_get(v, "post_type") != NULL ? CQ__FRAME_EVENT
+                                                   : CQ__FRAME_ANSWER;
+    if (f->kind == CQ__FRAME_ANSWER)
+        f->echo = cq_value_string(cq_value_get(f->tree, "echo"));
+}
+
+
+void cq__frame_read(cq__frame *f, const char *text, size_t len, int max_depth)
+{
+    static const char *const keys[] = {"post_type", "echo"};
+    cq__json_span sp[2];
+    size_t n;
+
+    f->kind = CQ__FRAME_BAD;
+    f->echo = NULL;
+    f->tree = NULL;
+    if (cq__json_scan_object(text, len, max_depth, keys, 2, sp) != CQ_OK) {
+        read_tree(f, text, len, max_depth);
+        return;
+    }
+    if (sp[0].p != NULL) {
+        f->kind = CQ__FRAME_EVENT;
+        return;
+    }
+    f->kind = CQ__FRAME_ANSWER;
+    /* An echo that is not a string is no echo, as cq_value_string says. */
+    if (sp[1].p == NULL || sp[1].p[0] != '"')
+        return;
+    n = sp[1].len - 2;
+    /* The bridge's own echoes are short and plain; yajl decodes the rest. */
+    if (n >= sizeof(f->buf) || memchr(sp[1].p, '\\', sp[1].len) != NULL) {
+        read_tree(f, text, len, max_depth);
+        return;
+    }
+    memcpy(f->buf, sp[1].p + 1, n);
+    f->buf[n] = '\0';
+    f->echo = f->buf;
+}
+
+
+void cq__frame_free(cq__frame *f)
+{
+    yajl_tree_free(cq__yv(f->tree));
+    f->tree = NULL;
+}

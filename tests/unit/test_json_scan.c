@@ -1,0 +1,86 @@
+#include <string.h>
+
+#include "cqhttp.h"
+#include "lib/json.h"
+#include "test.h"
+
+static const char *const keys[] = {"post_type", "echo"};
+
+/* Scans s for the two keys with depth limit 8; the spans go to sp. */
+static int scan(const char *s, cq__json_span *sp)
+{
+    return cq__json_scan_object(s, strlen(s), 8, keys, 2, sp);
+}
+
+
+/* Whether span sp is exactly the text want (NULL: absent). */
+static int span_is(const cq__json_span *sp, const char *want)
+{
+    if (want == NULL)
+        return sp->p == NULL && sp->len == 0;
+    return sp->p != NULL && sp->len == strlen(want) &&
+           memcmp(sp->p, want, sp->len) == 0;
+}
+
+
+T_CASE(finds_top_level_keys)
+{
+    cq__json_span sp[2];
+
+    T_EQ_INT(scan("{\"post_type\":\"message\",\"x\":1}", sp), CQ_OK);
+    T_CHECK(span_is(&sp[0], "\"message\"") && span_is(&sp[1], NULL));
+    /* Nested keys, keys inside strings and escaped quotes do not count. */
+    T_EQ_INT(scan(" {\"a\":{\"post_type\":1},\"b\":\"\\\"echo\\\":2\","
+                  "\"echo\" : \"cq:5\" }\r\n",
+                  sp),
+             CQ_OK);
+    T_CHECK(span_is(&sp[0], NULL) && span_is(&sp[1], "\"cq:5\""));
+    /* The first of two wins, as in the tree; a value's span is all of it. */
+    T_EQ_INT(scan("{\"echo\":{\"x\":[1,{}]},\"echo\":\"cq:1\","
+                  "\"post_type\":[]}",
+                  sp),
+             CQ_OK);
+    T_CHECK(span_is(&sp[1], "{\"x\":[1,{}]}") && span_is(&sp[0], "[]"));
+    T_EQ_INT(scan("{\"echo\":-0.5e+10,\"post_type\":null}", sp), CQ_OK);
+    T_CHECK(span_is(&sp[1], "-0.5e+10") && span_is(&sp[0], "null"));
+    T_EQ_INT(scan("{\"s\":\"\\u00e9\xc3\xa9\xf0\x9f\x98\x80\\/\\n\"}", sp),
+             CQ_OK);
+    T_EQ_INT(scan("{}", sp), CQ_OK);
+    T_CHECK(span_is(&sp[0], NULL) && span_is(&sp[1], NULL));
+}
+
+
+T_CASE(leaves_the_rest_to_yajl)
+{
+    static const char *const refused[] = {
+        "", "[]", "\"post_type\"", "1", "{", "{\"a\":1", "{\"a\":1}}",
+        "{\"a\":1} x", "{\"a\" 1}", "{\"a\":1,}", "{,}", "{\"a\":[1,]}",
+        "{\"a\":01}", "{\"a\":-}", "{\"a\":1.}", "{\"a\":1e}", "{\"a\":tru}",
+        "{\"a\":\"\x01\"}", "{\"a\":\"\\x\"}", "{\"a\":\"\\u12g4\"}",
+        "{\"a\":\"\\u12\"}", "{\"a\":\"\xc0\xaf\"}", "{\"a\":\"\xed\xa0\x80\"}",
+        "{\"a\":\"\xf4\x90\x80\x80\"}", "{\"a\":\"\xe2\x82\"}",
+        "{\"a\":/*c*/1}", "{\"a\":1}\x0b",
+        /* An escaped top-level key could decode to a wanted one. */
+        "{\"post\\u005ftype\":1}",
+        /* Nine levels, over the limit of 8. */
+        "{\"a\":[[[[[[[[]]]]]]]]}", "{\"a\":\"unterminated}"};
+    cq__json_span sp[2];
+    size_t i;
+
+    for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        T_EQ_INT(scan(refused[i], sp), CQ_EPARSE);
+        T_CHECK(span_is(&sp[0], NULL) && span_is(&sp[1], NULL));
+    }
+    /* Eight levels are fine; a NUL byte inside the length is not. */
+    T_EQ_INT(scan("{\"a\":[[[[[[[]]]]]]]}", sp), CQ_OK);
+    T_EQ_INT(cq__json_scan_object("{\"a\":\"\0\"}", 9, 8, keys, 2, sp),
+             CQ_EPARSE);
+    T_EQ_INT(cq__json_scan_object("{\"a\":1}\0", 8, 8, keys, 2, sp), CQ_EPARSE);
+}
+
+
+T_SUITE(test_json_scan_cases) = {
+    {"json_scan/finds_top_level_keys", finds_top_level_keys},
+    {"json_scan/leaves_the_rest_to_yajl", leaves_the_rest_to_yajl},
+    {NULL, NULL},
+};
