@@ -207,23 +207,15 @@ static void on_read(struct bufferevent *bev, void *arg)
 static void send_request(cq__dialer *d)
 {
     const char *token = d->br->conf->access_token;
-    int has = token != NULL && token[0] != '\0';
-    char key[25];
+    int has = token != NULL && token[0] != '\0', n;
+    char extra[CQ__WS_MAX_HEAD / 2], req[CQ__WS_MAX_HEAD];
 
-    if (cq__ws_client_key(key, d->accept) != CQ_OK ||
-        evbuffer_add_printf(bufferevent_get_output(d->bev),
-                            "GET %s HTTP/1.1\r\n"
-                            "Host: %s\r\n"
-                            "Upgrade: websocket\r\n"
-                            "Connection: Upgrade\r\n"
-                            "Sec-WebSocket-Key: %s\r\n"
-                            "Sec-WebSocket-Version: 13\r\n"
-                            "%s%s%s"
-                            "User-Agent: cqhttp-bridge\r\n"
-                            "\r\n",
-                            d->target, d->hostport, key,
-                            has ? "Authorization: Bearer " : "",
-                            has ? token : "", has ? "\r\n" : "") < 0)
+    snprintf(extra, sizeof(extra), "%s%s%sUser-Agent: cqhttp-bridge\r\n",
+             has ? "Authorization: Bearer " : "", has ? token : "",
+             has ? "\r\n" : "");
+    n = cq__ws_client_request(req, sizeof(req), d->target, d->hostport, extra,
+                              d->accept);
+    if (n < 0 || bufferevent_write(d->bev, req, (size_t)n) != 0)
         failed(d, "cannot write the upgrade request");
 }
 
@@ -231,20 +223,14 @@ static void send_request(cq__dialer *d)
 static void on_event(struct bufferevent *bev, short what, void *arg)
 {
     cq__dialer *d = arg;
-    char why[160];
 
     (void)bev;
-    if (what & BEV_EVENT_CONNECTED) {
+    if (what & BEV_EVENT_CONNECTED)
         send_request(d);
-        return;
-    }
-    if (!(what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)))
-        return;
-    snprintf(why, sizeof(why), "%s",
-             (what & BEV_EVENT_EOF)
-                 ? "the connection ended during the handshake"
-                 : evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
-    failed(d, why);
+    else if (what & BEV_EVENT_EOF)
+        failed(d, "the connection ended during the handshake");
+    else if (what & BEV_EVENT_ERROR)
+        failed(d, evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
 }
 
 

@@ -175,30 +175,23 @@ size_t cq__sim_wsc_queued(const cq__sim_wsc *c)
 static int send_request(cq__sim_wsc *c)
 {
     cq__sim_client *cl = c->cl;
-    char key[25];
-    struct evbuffer *out = bufferevent_get_output(c->bev);
-    int rc;
+    char extra[1024], req[CQ__SIM_WS_MAX_HEAD];
+    int n;
 
-    rc = cq__ws_client_key(key, c->accept);
-    if (rc != CQ_OK)
-        return rc;
-    rc = evbuffer_add_printf(out,
-                             "GET %s HTTP/1.1\r\n"
-                             "Host: %s\r\n"
-                             "Upgrade: websocket\r\n"
-                             "Connection: Upgrade\r\n"
-                             "Sec-WebSocket-Key: %s\r\n"
-                             "Sec-WebSocket-Version: 13\r\n"
-                             "X-Self-ID: %" PRId64 "\r\n"
-                             "X-Client-Role: %s\r\n"
-                             "%s%s%s"
-                             "User-Agent: CQHttp/4.15.0\r\n"
-                             "\r\n",
-                             c->target, cl->host_header, key, cl->self_id,
-                             c->role, cl->auth[0] ? "Authorization: " : "",
-                             cl->auth, cl->auth[0] ? "\r\n" : "");
-    return rc < 0 ? CQ_ENOMEM : CQ_OK;
+    snprintf(extra, sizeof(extra),
+             "X-Self-ID: %" PRId64 "\r\n"
+             "X-Client-Role: %s\r\n"
+             "%s%s%s"
+             "User-Agent: CQHttp/4.15.0\r\n",
+             cl->self_id, c->role, cl->auth[0] ? "Authorization: " : "",
+             cl->auth, cl->auth[0] ? "\r\n" : "");
+    n = cq__ws_client_request(req, sizeof(req), c->target, cl->host_header,
+                              extra, c->accept);
+    if (n < 0)
+        return n;
+    return bufferevent_write(c->bev, req, (size_t)n) == 0 ? CQ_OK : CQ_ENOMEM;
 }
+
 
 /* Prints the refusal with the first line of what arrived of its body. */
 static void report_refusal(cq__sim_wsc *c)
