@@ -1,6 +1,7 @@
 /*
- * cqhttp-bridge internals: the reverse-WebSocket server, its accounts, the
- * API socket and the worker pool.
+ * cqhttp-bridge internals: the reverse-WebSocket server, the forward
+ * WebSocket dialer (ws_forward, dial.c), their accounts, the API socket and
+ * the worker pool.
  *
  * Threads: one event-loop thread owns every socket, every connection, every
  * account and every pending call; nothing here is touched from elsewhere,

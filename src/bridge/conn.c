@@ -2,6 +2,9 @@
  * One TCP connection on the WebSocket port: the upgrade handshake (parsed
  * by ws/handshake.c), then WebSocket frames through a ws/stream.c stream on
  * a bufferevent, the keepalive timer and the close. Loop thread only.
+ * A forward connection the bridge dialed (dial.c) joins after its own
+ * handshake, through cq__conn_new() and cq__conn_open() in the client mode;
+ * until its first event names its account it belongs to none.
  *
  * Flow control (DESIGN.md section 7). The stream's outgoing queue (the
  * output plus wslay's, pongs and close frames included) is bounded by

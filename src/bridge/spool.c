@@ -11,6 +11,9 @@
  * never leaves this process) followed by its bytes. The file is created on
  * the first spill, in $TMPDIR (else /tmp), and truncated whenever it has
  * been read to its end.
+ *
+ * cq__conn_resume_paused() is here too: it offers the spools' events to
+ * the workers, the orphans' first, as workers free up.
  */
 #include "config.h"
 
