@@ -312,6 +312,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
         evconnlistener_free(br->ws_listener);
     br->ws_listener = NULL;
     cq__ipc_unlisten(br);
+    cq__dial_stop(br);
     evtimer_del(br->accept_timer);
     cq__workers_stop(br->workers);
     cq__sched_stop();
@@ -441,6 +442,8 @@ static int run(cq__bridge *br)
     if (br->conf->bridge_socket != NULL &&
         (rc = cq__ipc_listen(br, br->conf->bridge_socket)) != CQ_OK)
         goto out;
+    if ((rc = cq__dial_start(br)) != CQ_OK)
+        goto out;
     cq_log(CQ_LOG_INFO,
            "%s %s: WebSocket on %s, API socket %s, "
            "%ld workers, max_connections %ld%s",
@@ -455,6 +458,7 @@ static int run(cq__bridge *br)
     event_base_dispatch(br->base);
     rc = CQ_OK;
 out:
+    cq__dial_stop(br);
     stop_all(br, &s);
     if (br->ws_listener != NULL)
         evconnlistener_free(br->ws_listener);

@@ -1,6 +1,7 @@
 /*
- * cqhttp-bridge internals: the reverse-WebSocket server, its accounts, the
- * API socket and the worker pool.
+ * cqhttp-bridge internals: the reverse-WebSocket server, the forward
+ * WebSocket dialer (ws_forward, dial.c), their accounts, the API socket and
+ * the worker pool.
  *
  * Threads: one event-loop thread owns every socket, every connection, every
  * account and every pending call; nothing here is touched from elsewhere,
@@ -35,6 +36,7 @@ typedef struct cq__pending cq__pending;
 typedef struct cq__workers cq__workers;
 typedef struct cq__ipc_client cq__ipc_client;
 typedef struct cq__spool cq__spool;
+typedef struct cq__dialer cq__dialer;
 
 /*
  * Return codes: every function here returns CQ_OK or a negative CQ_E* code
@@ -154,7 +156,8 @@ struct cq__bridge {
     cq__ratelog accept_log, refuse_log;
     int stopping;
     cq__counters n;
-    cq__spool *orphans; /* Events of closed connections, still to handle. */
+    cq__spool *orphans;  /* Events of closed connections, still to handle. */
+    cq__dialer *dialers; /* ws_forward's URLs (dial.c). */
 };
 
 /* An event that arrived while the workers were full. */
@@ -225,14 +228,30 @@ struct cq__ws_conn {
     cq__spool held;         /* Events waiting for a worker, in order. */
     uint64_t refused;       /* Events refused and not yet logged. */
     uint64_t refused_log_ms;
-    size_t npending; /* Calls whose answers come on this one. */
-    cq__http *http;  /* In CQ__CONN_HTTP (and after), else NULL. */
+    size_t npending;    /* Calls whose answers come on this one. */
+    cq__http *http;     /* In CQ__CONN_HTTP (and after), else NULL. */
+    cq__dialer *dialer; /* Who dialed it (ws_forward), else NULL. */
     char peer[64];
     cq__ws_conn *prev, *next; /* In the bridge's list. */
 };
 
 /* Accepts a new TCP connection on the WebSocket port. */
 void cq__conn_accept(cq__bridge *br, int fd, const char *peer);
+/*
+ * A connection on bev (which it owns from then on, CQ__CONN_HANDSHAKE, no
+ * timer set) in the bridge's list, reading; NULL when out of memory (bev
+ * is then the caller's).
+ */
+cq__ws_conn *cq__conn_new(cq__bridge *br, struct bufferevent *bev,
+                          const char *peer);
+/*
+ * The handshake is over, either way round (client: the bridge dialed, so
+ * its frames are masked): frames flow, with role, for account self_id,
+ * or for the account its first event names when self_id is 0. Never
+ * fails: out of memory, the connection closes.
+ */
+void cq__conn_open(cq__ws_conn *c, cq__ws_role role, int64_t self_id,
+                   int client);
 /* Queues a text message; returns 0 or -1 (closing, or queue full). */
 int cq__conn_send_text(cq__ws_conn *c, const char *text, size_t len);
 /* Starts a clean close with code and reason (the peer's socket stays until
@@ -276,6 +295,26 @@ typedef struct cq__frame {
  */
 void cq__frame_read(cq__frame *f, const char *text, size_t len, int max_depth);
 void cq__frame_free(cq__frame *f);
+
+/*
+ * dial.c: forward WebSocket (ws_forward). cq__dial_start dials every URL
+ * and returns CQ_OK, or CQ_EINVAL (a URL is not ws://HOST[:PORT][/PATH],
+ * logged) or CQ_ENOMEM. A lost connection is dialed again with backoff
+ * until cq__dial_stop (SIGTERM), which frees the dialers; a connection
+ * still open then stays for the usual close.
+ */
+int cq__dial_start(cq__bridge *br);
+void cq__dial_stop(cq__bridge *br);
+/* conn.c tells the dialer its connection is being freed. */
+void cq__dial_lost(cq__dialer *d);
+/*
+ * A forward connection of an account not known yet got an event (text,
+ * len bytes): its self_id names the account, and c is attached to it.
+ * Returns CQ_OK, or
+ * CQ_EINVAL (no self_id: the event is ignored, logged) or CQ_ENOMEM (c is
+ * closing).
+ */
+int cq__dial_learn(cq__ws_conn *c, const char *text, size_t len);
 
 /* accounts.c */
 cq__account *cq__account_find(cq__bridge *br, int64_t self_id);

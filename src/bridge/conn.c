@@ -2,6 +2,9 @@
  * One TCP connection on the WebSocket port: the upgrade handshake (parsed
  * by ws/handshake.c), then WebSocket frames through a ws/stream.c stream on
  * a bufferevent, the keepalive timer and the close. Loop thread only.
+ * A forward connection the bridge dialed (dial.c) joins after its own
+ * handshake, through cq__conn_new() and cq__conn_open() in the client mode;
+ * until its first event names its account it belongs to none.
  *
  * Flow control (DESIGN.md section 7). The stream's outgoing queue (the
  * output plus wslay's, pongs and close frames included) is bounded by
@@ -104,6 +107,8 @@ static void conn_free(cq__ws_conn *c)
     orphan_held(c);
     cq__http_free(c);
     cq__account_detach(br, c);
+    if (c->dialer != NULL)
+        cq__dial_lost(c->dialer);
     if (c->prev != NULL)
         c->prev->next = c->next;
     else
@@ -242,7 +247,10 @@ static void on_text(cq__ws_conn *c, const char *msg, size_t len)
                "ignored",
                c->peer);
     } else if (f.kind == CQ__FRAME_EVENT) {
-        if (c->role == CQ__WS_API) {
+        /* A forward connection learns its account from its first event. */
+        if (c->self_id == 0 && cq__dial_learn(c, msg, len) != CQ_OK) {
+            c->br->n.frames_ignored++;
+        } else if (c->role == CQ__WS_API) {
             c->br->n.frames_ignored++;
             cq_log(CQ_LOG_WARN, "%s: event on an API connection ignored",
                    c->peer);
@@ -306,42 +314,6 @@ void cq__conn_close(cq__ws_conn *c, uint16_t code, const char *reason)
     end_if_over(c, cq__ws_stream_flush(c->ws));
     if (c->state == CQ__CONN_OPEN)
         set_timer(c, 5000); /* The peer has that long to answer the close. */
-}
-
-
-/* Offers q's events; CQ_OK when it is empty, else CQ_EAGAIN. */
-static int drain(cq__bridge *br, cq__spool *q)
-{
-    int rc = cq__spool_drain(q, br->workers);
-
-    br->n.events_refused += q->lost;
-    q->lost = 0;
-    return rc;
-}
-
-
-void cq__conn_resume_paused(cq__bridge *br)
-{
-    cq__ws_conn *c;
-
-    /* The orphans first: they were read before anything still held. */
-    while (br->orphans != NULL) {
-        cq__spool *q = br->orphans;
-
-        if (drain(br, q) != CQ_OK)
-            return; /* Still full: again when the next one finishes. */
-        br->orphans = q->next;
-        cq__spool_clear(q);
-        free(q);
-    }
-    for (c = br->conns; c != NULL; c = c->next) {
-        if (cq__spool_empty(&c->held))
-            continue;
-        if (drain(br, &c->held) != CQ_OK)
-            return;
-        if (c->state == CQ__CONN_OPEN)
-            resume_reading(c);
-    }
 }
 
 
@@ -454,23 +426,32 @@ static void finish_handshake(cq__ws_conn *c, const cq__ws_request *req,
         close_after_flush(c);
         return;
     }
-    c->ws = cq__ws_stream_new(c->bev, 0, (size_t)c->br->conf->ws_max_message,
-                              (size_t)c->br->conf->ws_max_queue, on_message, c);
+    cq__conn_open(c, v->role, v->self_id, 0);
+}
+
+
+void cq__conn_open(cq__ws_conn *c, cq__ws_role role, int64_t self_id,
+                   int client)
+{
+    c->ws =
+        cq__ws_stream_new(c->bev, client, (size_t)c->br->conf->ws_max_message,
+                          (size_t)c->br->conf->ws_max_queue, on_message, c);
     if (c->ws == NULL) {
         close_after_flush(c);
         return;
     }
-    c->role = v->role;
-    c->self_id = v->self_id;
-    c->held.self_id = v->self_id;
+    c->role = role;
+    c->self_id = self_id;
+    c->held.self_id = self_id;
     c->state = CQ__CONN_OPEN;
     c->last_rx_ms = cq__now_ms();
-    if (cq__account_attach(c->br, c) != 0) {
+    /* An account not known yet (0) is attached by cq__dial_learn(). */
+    if (self_id != 0 && cq__account_attach(c->br, c) != 0) {
         cq__conn_close(c, cq__bridge_close_code(CQ_ENOMEM), "out of memory");
         return;
     }
     set_timer(c, c->br->conf->ws_ping_interval_ms);
-    /* Frames sent right behind the request. */
+    /* Frames sent right behind the handshake. */
     end_if_over(c, cq__ws_stream_pump(c->ws));
 }
 
@@ -530,37 +511,48 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 }
 
 
-void cq__conn_accept(cq__bridge *br, int fd, const char *peer)
+cq__ws_conn *cq__conn_new(cq__bridge *br, struct bufferevent *bev,
+                          const char *peer)
 {
     cq__ws_conn *c = calloc(1, sizeof(*c));
 
-    if (c == NULL) {
-        evutil_closesocket(fd);
-        return;
+    if (c != NULL)
+        c->timer = evtimer_new(br->base, on_timer, c);
+    if (c == NULL || c->timer == NULL) {
+        free(c);
+        return NULL;
     }
     c->br = br;
+    c->bev = bev;
     cq__spool_init(&c->held, 0);
     snprintf(c->peer, sizeof(c->peer), "%s", peer);
-    c->bev = bufferevent_socket_new(br->base, fd, BEV_OPT_CLOSE_ON_FREE);
-    c->timer = evtimer_new(br->base, on_timer, c);
-    if (c->bev == NULL || c->timer == NULL) {
-        if (c->bev != NULL)
-            bufferevent_free(c->bev);
-        else
-            evutil_closesocket(fd);
-        if (c->timer != NULL)
-            event_free(c->timer);
-        free(c);
-        return;
-    }
     c->next = br->conns;
     if (c->next != NULL)
         c->next->prev = c;
     br->conns = c;
     br->nconns++;
-    br->n.connections_accepted++;
     bufferevent_setcb(c->bev, on_read, NULL, on_event, c);
     bufferevent_enable(c->bev, EV_READ);
+    return c;
+}
+
+
+void cq__conn_accept(cq__bridge *br, int fd, const char *peer)
+{
+    struct bufferevent *bev =
+        bufferevent_socket_new(br->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    cq__ws_conn *c;
+
+    if (bev == NULL) {
+        evutil_closesocket(fd);
+        return;
+    }
+    c = cq__conn_new(br, bev, peer);
+    if (c == NULL) {
+        bufferevent_free(bev);
+        return;
+    }
+    br->n.connections_accepted++;
     set_timer(c, br->conf->handshake_timeout_ms);
 }
 

@@ -11,6 +11,9 @@
  * never leaves this process) followed by its bytes. The file is created on
  * the first spill, in $TMPDIR (else /tmp), and truncated whenever it has
  * been read to its end.
+ *
+ * cq__conn_resume_paused() is here too: it offers the spools' events to
+ * the workers, the orphans' first, as workers free up.
  */
 #include "config.h"
 
@@ -263,4 +266,39 @@ void cq__bridge_queue_totals(cq__bridge *br, cq__queue_totals *t)
     }
     for (q = br->orphans; q != NULL; q = q->next)
         add_spool(t, q);
+}
+
+
+/* Offers q's events; CQ_OK when it is empty, else CQ_EAGAIN. */
+static int drain(cq__bridge *br, cq__spool *q)
+{
+    int rc = cq__spool_drain(q, br->workers);
+
+    br->n.events_refused += q->lost;
+    q->lost = 0;
+    return rc;
+}
+
+
+void cq__conn_resume_paused(cq__bridge *br)
+{
+    cq__ws_conn *c;
+
+    /* The orphans first: they were read before anything still held. */
+    while (br->orphans != NULL) {
+        cq__spool *q = br->orphans;
+
+        if (drain(br, q) != CQ_OK)
+            return; /* Still full: again when the next one finishes. */
+        br->orphans = q->next;
+        cq__spool_clear(q);
+        free(q);
+    }
+    for (c = br->conns; c != NULL; c = c->next) {
+        if (cq__spool_empty(&c->held))
+            continue;
+        if (drain(br, &c->held) != CQ_OK)
+            return;
+        cq__conn_reading_needed(c);
+    }
 }

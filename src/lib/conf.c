@@ -72,6 +72,9 @@ static const opt opts[] = {
         "bridge: open connections, WebSocket and API socket [10000]"),
     STR(api_allow, "bridge: who may use the API socket, e.g. "
                    "\"user:cqhttp,group:cqhttp-api\" [its own user and group]"),
+    STR(ws_forward, "bridge: ws://HOST:PORT/PATH URLs of implementations "
+                    "serving forward WebSocket, comma-separated, each dialed "
+                    "with access_token"),
     NUM(api_stall_timeout_ms, 100, 3600000,
         "bridge: close an API-socket client that leaves its answers unread "
         "this long [30000]"),
@@ -510,6 +513,7 @@ static const struct {
     {"handshake_timeout_ms", CQ__CONF_BRIDGE},
     {"max_pending", CQ__CONF_BRIDGE},
     {"max_connections", CQ__CONF_BRIDGE},
+    {"ws_forward", CQ__CONF_BRIDGE},
 };
 
 

@@ -28,6 +28,7 @@ typedef struct cq__conf {
     char *listen;        /* Address to listen on, or NULL. */
     char *log_file;      /* Log here instead of stderr, or NULL. */
     char *api_allow;     /* Who may use the API socket, or NULL. */
+    char *ws_forward;    /* Forward WebSocket URLs, comma-separated, or NULL. */
     char *config;        /* The --config file read, or NULL. */
 
     char *command_prefix; /* Prefixes of commands, comma-separated, or NULL. */

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/listener.h>
+
 #include "cqhttp.h"
 #include "sim/connect.h"
 
@@ -73,6 +75,11 @@ void cq__sim_client_lost(cq__sim_client *cl, cq__sim_wsc *c)
     if (cl->stopping) {
         c->state = CQ__SIM_WSC_DONE;
         check_done(cl);
+        return;
+    }
+    if (cl->listener != NULL) {
+        cq_log(CQ_LOG_INFO, "%s connection: waiting for the next one", c->role);
+        c->state = CQ__SIM_WSC_IDLE;
         return;
     }
     if (cl->reconnect_ms > 0) {
@@ -239,11 +246,16 @@ static int run(cq__sim_client *cl, const char *base_target, int split)
     } else if (setup_conns(cl, base_target, split) != CQ_OK) {
         cq_log(CQ_LOG_ERROR, "out of memory");
     } else {
-        for (i = 0; i < cl->nconns; i++)
+        for (i = 0; cl->listen == NULL && i < cl->nconns; i++)
             cq__sim_wsc_dial(&cl->conns[i]);
-        event_base_dispatch(cl->base);
-        rc = cl->exit_code;
+        if (cl->listen == NULL || cq__sim_listen_start(cl) == CQ_OK) {
+            event_base_dispatch(cl->base);
+            rc = cl->exit_code;
+        }
     }
+    if (cl->listener != NULL)
+        evconnlistener_free(cl->listener);
+    cl->listener = NULL;
     for (i = 0; i < sizeof(cl->conns) / sizeof(cl->conns[0]); i++)
         cq__sim_wsc_free(&cl->conns[i]);
     cq__sim_feed_free(cl->feed);
@@ -267,8 +279,17 @@ static int setup(cq__sim_client *cl, char **args, int n, char *base_target,
 {
     const cq__conf *conf = cl->conf;
     const char *url, *log_path = NULL;
+    char listen_url[CQ__SIM_WS_MAX_HOST + 8];
     int rc = cq__sim_connect_args(cl, args, n, &url, &log_path, split);
 
+    if (rc == CQ_OK && cl->listen != NULL) {
+        snprintf(listen_url, sizeof(listen_url), "ws://%s/", cl->listen);
+        url = listen_url;
+    }
+    if (rc == CQ_OK && cl->listen != NULL && *split) {
+        cq__sim_usage_error("connect", "--forward takes no --split");
+        rc = CQ_EINVAL;
+    }
     if (rc == CQ_OK)
         rc = cq__sim_connect_url(cl, url, base_target, len);
     if (rc == CQ_OK && conf->access_token != NULL &&

@@ -13,6 +13,9 @@
  * connect_ws.c    one connection (a cq__sim_wsc): the dial, the opening
  *                 handshake (ws/handshake.h), a ws/stream.h stream on a
  *                 bufferevent, the close, the redial.
+ * connect_listen.c --forward: the forward-WebSocket server mode, where the
+ *                 bridge dials the simulator; the listener and the server
+ *                 half of the opening handshake.
  * connect_call.c  one API call frame: read into the call core (call.c),
  *                 which answers as "serve" does; the answer frame, the
  *                 slow fault's hold, the close and partial faults' drop.
@@ -56,6 +59,7 @@ typedef struct cq__sim_feed cq__sim_feed;
 
 enum cq__sim_wsc_state {
     CQ__SIM_WSC_IDLE,       /* Not connected; a redial may be due. */
+    CQ__SIM_WSC_ACCEPTING,  /* --forward: waiting for the upgrade request. */
     CQ__SIM_WSC_CONNECTING, /* TCP connect in progress. */
     CQ__SIM_WSC_HANDSHAKE,  /* Request sent, waiting for the 101. */
     CQ__SIM_WSC_REFUSED,    /* Not 101: reading the body's first line. */
@@ -96,7 +100,9 @@ struct cq__sim_client {
     socklen_t addrlen;
     char auth[512]; /* "Token <t>", or "" without a token. */
     int64_t self_id;
-    cq__sim_core core; /* Faults, the account, the call log. */
+    const char *listen;              /* --forward HOST:PORT, or NULL. */
+    struct evconnlistener *listener; /* With --forward, while running. */
+    cq__sim_core core;               /* Faults, the account, the call log. */
     /* Connections: conns[0] is Universal, or API and conns[1] Event. */
     cq__sim_wsc conns[2];
     size_t nconns;
@@ -124,6 +130,11 @@ struct cq__sim_client {
 int cq__sim_wsc_init(cq__sim_wsc *c, cq__sim_client *cl, const char *role,
                      const char *target);
 void cq__sim_wsc_dial(cq__sim_wsc *c);
+/*
+ * Takes the accepted socket fd (IDLE only; --forward): the upgrade request
+ * is read next. Never fails: out of memory, fd is closed and c stays IDLE.
+ */
+void cq__sim_wsc_accept(cq__sim_wsc *c, evutil_socket_t fd);
 /* Dials again after ms (IDLE only: after cq__sim_client_lost()). */
 void cq__sim_wsc_redial(cq__sim_wsc *c, long ms);
 /* Frees the socket, the context, the timer and held answers. Never fails. */
@@ -182,6 +193,20 @@ int cq__sim_connect_url(cq__sim_client *cl, const char *url, char *base,
 /* target = base's path + sub + base's query. */
 void cq__sim_connect_target(const char *base, const char *sub, char *out,
                             size_t len);
+
+/*
+ * connect_listen.c. cq__sim_listen_start() listens on cl->addr for the
+ * bridge; each connection goes to conns[0] while it is IDLE, and is
+ * refused otherwise. Returns CQ_OK or CQ_EIO (cannot listen, said).
+ */
+int cq__sim_listen_start(cq__sim_client *cl);
+/*
+ * Reads the upgrade request in c's input and answers it: 101 after
+ * checking the access token (in cl->auth from then on, for the call log).
+ * Returns CQ_OK (open), CQ_EAGAIN (incomplete: call again), or CQ_EPARSE
+ * (refused: the refusal is in the output, said).
+ */
+int cq__sim_listen_handshake(cq__sim_wsc *c);
 
 /*
  * connect_feed.c. A feed holds up to max_items given events, so that

@@ -41,6 +41,13 @@ void cq__sim_connect_usage(FILE *f)
         "(go-cqhttp's layout),\n"
         "                         instead of one Universal connection to "
         "URL\n"
+        "  --forward HOST:PORT    instead of dialing URL, serve forward "
+        "WebSocket there\n"
+        "                         (the bridge's ws_forward dials it): one "
+        "connection at\n"
+        "                         a time, checked against the access token; "
+        "after it ends,\n"
+        "                         the next one is awaited\n"
         "  --self-id N            the simulated bot's QQ number "
         "(X-Self-ID) [%d]\n"
         "  --access-token T       send \"Authorization: Token T\"\n"
@@ -230,8 +237,9 @@ int cq__sim_connect_url(cq__sim_client *cl, const char *url, char *base,
 static int takes_value(const char *f)
 {
     static const char *const names[] = {
-        "--url",        "--log",          "--self-id",  "--fault",
-        "--event-file", "--heartbeat-ms", "--quiet-ms", "--reconnect-ms"};
+        "--url",      "--log",          "--self-id",
+        "--fault",    "--event-file",   "--heartbeat-ms",
+        "--quiet-ms", "--reconnect-ms", "--forward"};
     size_t i;
 
     for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
@@ -249,6 +257,8 @@ static int parse_value(cq__sim_client *cl, const char *f, const char *val,
 
     if (strcmp(f, "--url") == 0) {
         *url = val;
+    } else if (strcmp(f, "--forward") == 0) {
+        cl->listen = val;
     } else if (strcmp(f, "--log") == 0) {
         *log_path = val;
     } else if (strcmp(f, "--self-id") == 0) {

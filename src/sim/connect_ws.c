@@ -175,30 +175,23 @@ size_t cq__sim_wsc_queued(const cq__sim_wsc *c)
 static int send_request(cq__sim_wsc *c)
 {
     cq__sim_client *cl = c->cl;
-    char key[25];
-    struct evbuffer *out = bufferevent_get_output(c->bev);
-    int rc;
+    char extra[1024], req[CQ__SIM_WS_MAX_HEAD];
+    int n;
 
-    rc = cq__ws_client_key(key, c->accept);
-    if (rc != CQ_OK)
-        return rc;
-    rc = evbuffer_add_printf(out,
-                             "GET %s HTTP/1.1\r\n"
-                             "Host: %s\r\n"
-                             "Upgrade: websocket\r\n"
-                             "Connection: Upgrade\r\n"
-                             "Sec-WebSocket-Key: %s\r\n"
-                             "Sec-WebSocket-Version: 13\r\n"
-                             "X-Self-ID: %" PRId64 "\r\n"
-                             "X-Client-Role: %s\r\n"
-                             "%s%s%s"
-                             "User-Agent: CQHttp/4.15.0\r\n"
-                             "\r\n",
-                             c->target, cl->host_header, key, cl->self_id,
-                             c->role, cl->auth[0] ? "Authorization: " : "",
-                             cl->auth, cl->auth[0] ? "\r\n" : "");
-    return rc < 0 ? CQ_ENOMEM : CQ_OK;
+    snprintf(extra, sizeof(extra),
+             "X-Self-ID: %" PRId64 "\r\n"
+             "X-Client-Role: %s\r\n"
+             "%s%s%s"
+             "User-Agent: CQHttp/4.15.0\r\n",
+             cl->self_id, c->role, cl->auth[0] ? "Authorization: " : "",
+             cl->auth, cl->auth[0] ? "\r\n" : "");
+    n = cq__ws_client_request(req, sizeof(req), c->target, cl->host_header,
+                              extra, c->accept);
+    if (n < 0)
+        return n;
+    return bufferevent_write(c->bev, req, (size_t)n) == 0 ? CQ_OK : CQ_ENOMEM;
 }
+
 
 /* Prints the refusal with the first line of what arrived of its body. */
 static void report_refusal(cq__sim_wsc *c)
@@ -237,7 +230,9 @@ static void pump(cq__sim_wsc *c)
 /* The connection is a WebSocket now: the stream takes it over. */
 static void open_ws(cq__sim_wsc *c)
 {
-    c->ws = cq__ws_stream_new(c->bev, 1, (size_t)c->cl->conf->ws_max_message,
+    /* Masked unless we are the server (--listen). */
+    c->ws = cq__ws_stream_new(c->bev, c->cl->listener == NULL,
+                              (size_t)c->cl->conf->ws_max_message,
                               (size_t)c->cl->conf->ws_max_queue, on_message, c);
     if (c->ws == NULL) {
         fail(c, CQ_LOG_ERROR, "out of memory");
@@ -295,11 +290,19 @@ static void on_handshake_bytes(cq__sim_wsc *c)
 static void on_read(struct bufferevent *bev, void *arg)
 {
     cq__sim_wsc *c = arg;
+    int rc;
 
     (void)bev;
     switch (c->state) {
     case CQ__SIM_WSC_HANDSHAKE:
         on_handshake_bytes(c);
+        break;
+    case CQ__SIM_WSC_ACCEPTING:
+        rc = cq__sim_listen_handshake(c);
+        if (rc == CQ_OK)
+            open_ws(c);
+        else if (rc != CQ_EAGAIN)
+            finish(c);
         break;
     case CQ__SIM_WSC_REFUSED:
         on_refused_bytes(c);
@@ -327,13 +330,19 @@ static void on_write(struct bufferevent *bev, void *arg)
         cq__sim_client_drained(c->cl, c);
 }
 
-static void on_connected(cq__sim_wsc *c)
+/* As Go's net package does: answers leave at once. */
+static void on_connected_socket(cq__sim_wsc *c)
 {
     int one = 1;
 
-    /* As Go's net package does: answers leave at once. */
     setsockopt(bufferevent_getfd(c->bev), IPPROTO_TCP, TCP_NODELAY, &one,
                sizeof(one));
+}
+
+
+static void on_connected(cq__sim_wsc *c)
+{
+    on_connected_socket(c);
     if (send_request(c) != CQ_OK) {
         fail(c, CQ_LOG_ERROR, "cannot write the upgrade request");
         return;
@@ -365,6 +374,7 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
         fail(c, CQ_LOG_ERROR, why);
         break;
     case CQ__SIM_WSC_HANDSHAKE:
+    case CQ__SIM_WSC_ACCEPTING:
         fail(c, CQ_LOG_ERROR, "the connection ended during the handshake");
         break;
     case CQ__SIM_WSC_REFUSED:
@@ -404,7 +414,8 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
         break;
     case CQ__SIM_WSC_CONNECTING:
     case CQ__SIM_WSC_HANDSHAKE:
-        fail(c, CQ_LOG_ERROR, "no handshake answer in time");
+    case CQ__SIM_WSC_ACCEPTING:
+        fail(c, CQ_LOG_ERROR, "no handshake in time");
         break;
     case CQ__SIM_WSC_REFUSED:
         report_refusal(c);
@@ -452,6 +463,27 @@ void cq__sim_wsc_dial(cq__sim_wsc *c)
     }
     bufferevent_enable(c->bev, EV_READ);
 }
+
+void cq__sim_wsc_accept(cq__sim_wsc *c, evutil_socket_t fd)
+{
+    if (c->state != CQ__SIM_WSC_IDLE) {
+        evutil_closesocket(fd);
+        return;
+    }
+    c->bev = bufferevent_socket_new(c->cl->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    if (c->bev == NULL) {
+        evutil_closesocket(fd);
+        cq_log(CQ_LOG_ERROR, "%s connection: out of memory", c->role);
+        return;
+    }
+    bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
+    bufferevent_setwatermark(c->bev, EV_WRITE, CQ__SIM_FEED_LOW, 0);
+    c->state = CQ__SIM_WSC_ACCEPTING;
+    set_timer(c, c->cl->conf->handshake_timeout_ms);
+    on_connected_socket(c);
+    bufferevent_enable(c->bev, EV_READ);
+}
+
 
 void cq__sim_wsc_redial(cq__sim_wsc *c, long ms)
 {

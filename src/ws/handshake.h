@@ -221,6 +221,17 @@ int cq__ws_random(void *buf, size_t len);
 int cq__ws_client_key(char key[25], char accept[29]);
 
 /*
+ * Writes an upgrade request head into out (outlen bytes, NUL-terminated):
+ * GET target, Host, the Upgrade, Connection, Sec-WebSocket-Key (new, from
+ * cq__ws_client_key(), which also fills accept) and Sec-WebSocket-Version
+ * lines, then extra (header lines, each ending with CRLF, or "") and the
+ * empty line. Returns its length, or CQ_EIO or CQ_ENOMEM (as
+ * cq__ws_client_key()) or CQ_ETOOBIG (outlen is too small).
+ */
+int cq__ws_client_request(char *out, size_t outlen, const char *target,
+                          const char *host, const char *extra, char accept[29]);
+
+/*
  * Parses the head of a handshake answer in place: text is NUL-terminated,
  * ends with an empty line, and is cut into NUL-terminated pieces that *r
  * points to. Lines may end with CRLF or LF alone (a client can afford to be

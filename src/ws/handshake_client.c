@@ -49,6 +49,34 @@ int cq__ws_client_key(char key[25], char accept[29])
 }
 
 
+int cq__ws_client_request(char *out, size_t outlen, const char *target,
+                          const char *host, const char *extra, char accept[29])
+{
+    char key[25];
+    int rc = cq__ws_client_key(key, accept), n;
+
+    if (outlen > 0)
+        out[0] = '\0';
+    if (rc != CQ_OK)
+        return rc;
+    n = snprintf(out, outlen,
+                 "GET %s HTTP/1.1\r\n"
+                 "Host: %s\r\n"
+                 "Upgrade: websocket\r\n"
+                 "Connection: Upgrade\r\n"
+                 "Sec-WebSocket-Key: %s\r\n"
+                 "Sec-WebSocket-Version: 13\r\n"
+                 "%s\r\n",
+                 target, host, key, extra);
+    if (n < 0 || (size_t)n >= outlen) {
+        if (outlen > 0)
+            out[0] = '\0';
+        return CQ_ETOOBIG;
+    }
+    return n;
+}
+
+
 /* Reads "HTTP/1.x NNN reason" into r. Returns CQ_OK or CQ_EPARSE. */
 static int parse_status_line(const char *line, cq__ws_response *r)
 {

@@ -235,6 +235,31 @@ T_CASE(client_refusal_head)
     T_EQ_INT(cq__ws_parse_response(nocolon, &r), CQ_EPARSE);
 }
 
+/* The client's request, read back by the server's parser and judge. */
+T_CASE(client_request_round_trip)
+{
+    char out[1024], accept[29], small[64], want[29];
+    cq__ws_request req;
+    cq__ws_verdict v;
+    int n = cq__ws_client_request(out, sizeof(out), "/ws/?x=1", "h:1",
+                                  "X-Self-ID: 42\r\n"
+                                  "Authorization: Bearer t\r\n",
+                                  accept);
+
+    T_CHECK(n > 0);
+    T_EQ_INT(strlen(out), n);
+    T_EQ_INT(cq__ws_parse_request(out, (size_t)n, &req), n);
+    cq__ws_judge(&req, "t", &v);
+    T_EQ_INT(v.status, 101);
+    T_EQ_INT(v.self_id, 42);
+    T_EQ_INT(cq__ws_accept_key(req.ws_key, req.ws_key_len, want), CQ_OK);
+    T_EQ_STR(accept, want);
+    T_EQ_INT(
+        cq__ws_client_request(small, sizeof(small), "/", "h:1", "", accept),
+        CQ_ETOOBIG);
+    T_EQ_STR(small, "");
+}
+
 T_SUITE(test_ws_stream_cases) = {
     {"ws_stream/reply_from_callback_is_deferred",
      reply_from_callback_is_deferred},
@@ -245,5 +270,6 @@ T_SUITE(test_ws_stream_cases) = {
     {"ws_stream/paused_reads_nothing", paused_reads_nothing},
     {"ws_stream/client_key_and_answer", client_key_and_answer},
     {"ws_stream/client_refusal_head", client_refusal_head},
+    {"ws_stream/client_request_round_trip", client_request_round_trip},
     {NULL, NULL},
 };
