@@ -310,9 +310,8 @@ void cq__dial_lost(cq__dialer *d);
 /*
  * A forward connection of an account not known yet got an event (text,
  * len bytes): its self_id names the account, and c is attached to it.
- * Returns CQ_OK, or
- * CQ_EINVAL (no self_id: the event is ignored, logged) or CQ_ENOMEM (c is
- * closing).
+ * Returns CQ_OK, or CQ_EINVAL (no self_id: the event is ignored, logged) or
+ * CQ_ENOMEM (c is closing).
  */
 int cq__dial_learn(cq__ws_conn *c, const char *text, size_t len);
 
