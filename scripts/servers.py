@@ -68,6 +68,18 @@ def stop_responder(p, timeout=15):
         return "hung"
 
 
+def unix_listening(path):
+    """Whether a Unix socket at path takes connections. Its file appears at
+    bind(), before listen(), so only a connection proves it is ready."""
+    try:
+        with socket.socket(socket.AF_UNIX) as s:
+            s.settimeout(1)
+            s.connect(path)
+        return True
+    except OSError:
+        return False
+
+
 def start_bridge(exe, port, sock, env, log_path, host="127.0.0.1"):
     """Starts cqhttp-bridge on host:port with its API socket at sock."""
     with open(log_path, "ab") as log:
@@ -81,12 +93,7 @@ def start_bridge(exe, port, sock, env, log_path, host="127.0.0.1"):
                                  % (p.returncode, log_path))
         try:
             socket.create_connection((host, port), timeout=1).close()
-            # The file appears at bind(), before listen(): a connection is
-            # the only proof that the API socket is taking callers.
-            with socket.socket(socket.AF_UNIX) as s:
-                s.settimeout(1)
-                s.connect(sock)
-            return True
+            return unix_listening(sock)
         except OSError:
             return False
     wait_for(up, what="cqhttp-bridge on port %d" % port)

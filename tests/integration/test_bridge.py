@@ -24,7 +24,7 @@ import websockets.exceptions
 
 import wsraw
 from harness import SANITIZER_MARKS, check, eq, free_port, program, test
-from servers import wait_for
+from servers import unix_listening, wait_for
 
 BRIDGE = "src/bridge/cqhttp-bridge"
 PREFIX = "你好呀，下面一条是你刚刚发的："
@@ -60,7 +60,7 @@ class Bridge:
             if self.p.poll() is not None:
                 raise AssertionError("bridge exited with %r:\n%s"
                                      % (self.p.returncode, self.log()))
-            if not os.path.exists(self.sock):
+            if not unix_listening(self.sock):
                 return False
             try:
                 socket.create_connection(("127.0.0.1", self.port),
@@ -1182,6 +1182,13 @@ def bridge_status_counters(h):
     async def body(b):
         api = await Api.open(b)
         st0 = await api.status()
+        # The start-up probes (a TCP connection to the port, one to the API
+        # socket) may still be closing: wait for them to be gone.
+        for _ in range(100):
+            if (st0["connections"], st0["api_clients"]) == (0, 1):
+                break
+            await asyncio.sleep(0.02)
+            st0 = await api.status()
         eq((st0["accounts"], st0["connections"], st0["api_clients"],
             st0["pending"]), ([], 0, 1, 0), "idle bridge")
         eq((st0["calls_sent"], st0["events_received"]), (0, 0), "idle counts")

@@ -21,7 +21,7 @@ import time
 
 import wsraw
 from harness import SANITIZER_MARKS, check, eq, free_port, program, test
-from servers import wait_for
+from servers import unix_listening, wait_for
 
 BRIDGE = "src/bridge/cqhttp-bridge"
 
@@ -68,7 +68,7 @@ class Bridge:
             try:
                 socket.create_connection(("127.0.0.1", self.port),
                                          timeout=1).close()
-                return os.path.exists(self.sock)
+                return unix_listening(self.sock)
             except OSError:
                 return False
         try:
