@@ -6,7 +6,14 @@
  * load generator measures against it is the cost of the WebSocket path
  * alone, the part of the bridge's work that no handler can avoid.
  *
- *   ws-noop PORT
+ * With CALLS, it is also the limit for a handler's API calls over the
+ * WebSocket: for each event it makes CALLS get_login_info calls one after
+ * another, each sent when the answer to the previous one arrives (matched
+ * by its echo, found with strstr), and only then answers the quick
+ * operation, as bench/api_bot.c does in the bridge; events outstanding
+ * together make their calls at the same time.
+ *
+ *   ws-noop PORT [CALLS]
  *       Listens on 127.0.0.1:PORT (0: any free port), prints "listening on
  *       PORT" on stdout, serves every connection that passes the bridge's
  *       own handshake policy (cq__ws_judge, no token) until SIGTERM.
@@ -35,27 +42,105 @@ static const char quick[] =
     "\"post_type\":\"message\",\"message_type\":\"private\",\"user_id\":1},"
     "\"operation\":{\"reply\":\"hello\",\"at_sender\":false}}}";
 
+/* The API calls each event makes (the CALLS argument). */
+static long calls_per_event;
+
+/*
+ * One connection. Each event whose calls are under way has a slot: left[i]
+ * is the number of its calls still to make, and i is the echo of its call
+ * in flight. Free slots are stacked in free_slots.
+ */
 typedef struct peer {
     struct bufferevent *bev;
     cq__ws_stream *ws;
+    long *left, *free_slots;
+    size_t nslots, nfree;
 } peer;
 
 static void peer_free(peer *p)
 {
     cq__ws_stream_free(p->ws);
     bufferevent_free(p->bev);
+    free(p->left);
+    free(p->free_slots);
     free(p);
 }
 
 
-/* An event is any frame with a post_type; answers to calls have none. */
+/* A slot for a new event's calls; -1 when out of memory. */
+static long slot_new(peer *p)
+{
+    size_t cap = p->nslots ? 2 * p->nslots : 64, i;
+    long *left, *stack;
+
+    if (p->nfree > 0)
+        return p->free_slots[--p->nfree];
+    left = realloc(p->left, cap * sizeof(*left));
+    if (left != NULL)
+        p->left = left;
+    stack = realloc(p->free_slots, cap * sizeof(*stack));
+    if (stack != NULL)
+        p->free_slots = stack;
+    if (left == NULL || stack == NULL)
+        return -1;
+    for (i = cap - 1; i > p->nslots; i--)
+        p->free_slots[p->nfree++] = (long)i;
+    i = p->nslots;
+    p->nslots = cap;
+    return (long)i;
+}
+
+
+/* Makes slot i's next call, or answers its event when none is left. */
+static void next_call(peer *p, long i)
+{
+    char call[96];
+    int k;
+
+    if (p->left[i] == 0) {
+        p->free_slots[p->nfree++] = i;
+        cq__ws_stream_queue_text(p->ws, quick, sizeof(quick) - 1);
+        return;
+    }
+    p->left[i]--;
+    k = snprintf(call, sizeof(call),
+                 "{\"action\":\"get_login_info\",\"params\":{},\"echo\":%ld}",
+                 i);
+    cq__ws_stream_queue_text(p->ws, call, (size_t)k);
+}
+
+
+/*
+ * An event is any frame with a post_type; answers to calls have none, and
+ * carry the echo of the slot whose call they answer.
+ */
 static void on_text(void *arg, const char *text, size_t len)
 {
+    const char *echo;
     peer *p = arg;
+    long i;
 
     (void)len;
-    if (text != NULL && strstr(text, "\"post_type\"") != NULL)
-        cq__ws_stream_queue_text(p->ws, quick, sizeof(quick) - 1);
+    if (text == NULL)
+        return;
+    if (strstr(text, "\"post_type\"") != NULL) {
+        if (calls_per_event == 0) {
+            cq__ws_stream_queue_text(p->ws, quick, sizeof(quick) - 1);
+            return;
+        }
+        i = slot_new(p);
+        if (i < 0)
+            return;
+        p->left[i] = calls_per_event;
+        next_call(p, i);
+        return;
+    }
+    echo = strstr(text, "\"echo\":");
+    if (echo == NULL || calls_per_event == 0)
+        return;
+    i = atol(echo + 7);
+    if (i >= 0 && (size_t)i < p->nslots)
+        next_call(p, i);
 }
 
 
@@ -154,10 +239,11 @@ int main(int argc, char **argv)
     struct evconnlistener *l;
     struct event *term;
 
-    if (argc != 2) {
-        fprintf(stderr, "usage: ws-noop PORT\n");
+    if (argc != 2 && argc != 3) {
+        fprintf(stderr, "usage: ws-noop PORT [CALLS]\n");
         return 2;
     }
+    calls_per_event = argc > 2 ? atol(argv[2]) : 0;
     signal(SIGPIPE, SIG_IGN);
     base = event_base_new();
     sin.sin_family = AF_INET;

@@ -1,0 +1,100 @@
+"""API calls per second made by a handler in the bridge over the WebSocket
+(bench/run.sh).
+
+bench/api-bot is cqhttp-bridge with one handler: for each private message it
+makes CALLS get_login_info calls one after another (each waits for its
+answer) and then replies. bench/ws-load plays the OneBot side, answering
+every call at once, with a window of events outstanding: window 1 gives the
+calls of one handler one at a time, window N gives N handlers calling at
+once (today on N worker threads: --threads, N by default; once handlers run
+on fibers, --threads no longer bounds it). Calls per second are events per
+second times CALLS (each event's own frame and reply are included in the
+time, so the figure is slightly low).
+
+Reference in the same run: bench/ws-noop with CALLS, the bridge's own
+WebSocket stack (libevent, wslay, src/ws) making the same calls, one after
+another per event, without JSON, handlers or threads: the limit. Both
+servers are pinned to one core, the load generator to the others.
+
+Prints ROW lines (bench/table.py) and a readable line for each.
+"""
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "scripts"))
+sys.path.insert(0, HERE)
+from servers import free_port, start_bridge  # noqa
+from bridge import Procs, api_status, clean_env  # noqa
+from events import measure  # noqa
+from table import row  # noqa
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--build", required=True)
+    ap.add_argument("--calls", type=int, default=20,
+                    help="API calls per event [20]")
+    ap.add_argument("--events", type=int, default=4000,
+                    help="events at the widest window (an eighth at "
+                    "window 1) [4000]")
+    ap.add_argument("--inflight", type=int, default=64,
+                    help="events whose handlers call at once [64]")
+    ap.add_argument("--threads", type=int, default=None,
+                    help="the bridge's worker threads [--inflight]")
+    ap.add_argument("--cpu", type=int, default=0)
+    args = ap.parse_args()
+    build = os.path.abspath(args.build)
+    subprocess.run(["make", "-C", build, "bench/ws-noop", "bench/ws-load",
+                    "bench/api-bot"], check=True, stdout=subprocess.DEVNULL)
+    load = os.path.join(build, "bench/ws-load")
+    threads = args.threads or args.inflight
+    others = ",".join(str(c) for c in range(os.cpu_count())
+                      if c != args.cpu) or str(args.cpu)
+    d = tempfile.mkdtemp(prefix="cq-bench-ws-api-")
+    procs = Procs()
+    try:
+        bport = free_port()
+        sock = os.path.join(d, "api.sock")
+        env = clean_env(CQHTTP_THREADS=str(threads),
+                        CQHTTP_LOG_LEVEL="error",
+                        CQHTTP_WS_MAX_QUEUE=str(256 << 20),
+                        CQ_BENCH_CALLS=str(args.calls))
+        bot = procs.add(start_bridge(os.path.join(build, "bench/api-bot"),
+                                     bport, sock, env,
+                                     os.path.join(d, "bridge.log")))
+        noop = procs.add(subprocess.Popen(
+            [os.path.join(build, "bench/ws-noop"), "0", str(args.calls)],
+            stdout=subprocess.PIPE))
+        nport = int(noop.stdout.readline().split()[-1])
+        runs = 0
+        for window in (1, args.inflight):
+            n = args.events if window > 1 else max(args.events // 8, 100)
+            b, _ = measure(procs, bot, bport, load, n, window, args.cpu,
+                           others, False)
+            r, _ = measure(procs, noop, nport, load, n, window, args.cpu,
+                           others, False)
+            runs += 2  # The warm-up and the measured run.
+            what = "WS API from a handler in the bridge, " + (
+                "one at a time" if window == 1 else
+                "%d handlers at once (%d threads)" % (window, threads))
+            row(what, b * args.calls, "calls/s", "ws-noop",
+                r * args.calls)
+        st = api_status(sock)
+        # Each run's last reply may be cut off as ws-load leaves: at most
+        # one failure per run, never a get_login_info call.
+        if st["calls_failed"] > runs or \
+                st["calls_answered"] < st["calls_sent"] - runs:
+            raise AssertionError("calls not answered: %r" % st)
+    finally:
+        procs.stop_all()
+        shutil.rmtree(d, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
