@@ -38,17 +38,18 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / TICK
 
 
-def run_load(load, port, n, window, cpus):
-    r = subprocess.run(["taskset", "-c", cpus, load, str(port), str(n),
-                        str(window)], capture_output=True, text=True,
-                       timeout=300)
+def run_load(load, port, n, window, cpus, conns=1):
+    r = subprocess.run(["taskset", "-c", cpus, load, "--conns", str(conns),
+                        str(port), str(n), str(window)],
+                       capture_output=True, text=True, timeout=300)
     m = re.search(r"(\d+) events in ([\d.]+) s: (\d+) events/s", r.stdout)
     if m is None:
         raise AssertionError("ws-load: %r %r" % (r.stdout, r.stderr))
     return float(m.group(3))
 
 
-def measure(procs, server, port, load, n, window, cpu, others, busy):
+def measure(procs, server, port, load, n, window, cpu, others, busy,
+            conns=1):
     subprocess.run(["taskset", "-a", "-pc", str(cpu), str(server.pid)],
                    check=True, stdout=subprocess.DEVNULL)
     spin = None
@@ -56,9 +57,10 @@ def measure(procs, server, port, load, n, window, cpu, others, busy):
         spin = procs.add(subprocess.Popen(
             ["taskset", "-c", str(cpu), "sh", "-c", "while :; do :; done"]))
     try:
-        run_load(load, port, max(n // 20, 100), window, others)  # warm-up
+        run_load(load, port, max(n // 20, 100), window, others,
+                 conns)  # warm-up
         c0 = cpu_seconds(server.pid)
-        rate = run_load(load, port, n, window, others)
+        rate = run_load(load, port, n, window, others, conns)
         cpu_us = (cpu_seconds(server.pid) - c0) * 1e6 / n
     finally:
         if spin is not None:

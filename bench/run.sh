@@ -19,13 +19,18 @@ mkdir -p "$build"
 [ -f "$build/Makefile" ] || (cd "$build" && "$src/configure" CFLAGS="-O2 -g" >configure.out)
 make -C "$build" -j"$(nproc)" >/dev/null
 make -C "$build" -j"$(nproc)" check TESTS= >/dev/null
-make -C "$build" bench/ws-noop bench/ws-load bench/bridge-calls bench/post-path >/dev/null
+make -C "$build" bench/ws-noop bench/ws-load bench/bridge-calls bench/post-path \
+    bench/api-bot >/dev/null
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 {
     /usr/bin/python3 "$src/bench/post.py" --build "$build" "$@"
     echo
     /usr/bin/python3 "$src/bench/events.py" --build "$build"
+    echo
+    /usr/bin/python3 "$src/bench/accounts.py" --build "$build"
+    echo
+    /usr/bin/python3 "$src/bench/ws_api.py" --build "$build"
     echo
     /usr/bin/python3 "$src/bench/bridge.py" --build "$build" --calls-only
     echo

@@ -80,8 +80,8 @@ def main():
             r, _ = measure(procs, noop, nport, load, n, window, args.cpu,
                            others, False)
             runs += 2  # The warm-up and the measured run.
-            what = "WS API from a handler in the bridge, " + (
-                "one at a time" if window == 1 else
+            what = "WS API calls, " + (
+                "one handler, one at a time" if window == 1 else
                 "%d handlers at once (%d threads)" % (window, threads))
             row(what, b * args.calls, "calls/s", "ws-noop",
                 r * args.calls)
