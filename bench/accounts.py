@@ -31,9 +31,9 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "scripts"))
 sys.path.insert(0, HERE)
-from servers import free_port, start_bridge, start_nginx, stop_nginx  # noqa
-from bridge import Procs, clean_env  # noqa
-from events import measure  # noqa
+from servers import free_port, start_nginx, stop_nginx  # noqa
+from bridge import Procs  # noqa
+from events import measure, other_cpus, start_pair  # noqa
 from table import row  # noqa
 
 
@@ -52,24 +52,13 @@ def main():
     subprocess.run(["make", "-C", build, "bench/ws-noop", "bench/ws-load"],
                    check=True, stdout=subprocess.DEVNULL)
     load = os.path.join(build, "bench/ws-load")
-    others = ",".join(str(c) for c in range(os.cpu_count())
-                      if c != args.cpu) or str(args.cpu)
+    others = other_cpus(args.cpu)
     d = tempfile.mkdtemp(prefix="cq-bench-accounts-")
     os.chmod(d, 0o755)  # nginx's worker runs as www-data under root.
     procs = Procs()
     nginx = None
     try:
-        bport = free_port()
-        env = clean_env(CQHTTP_THREADS=str(args.threads),
-                        CQHTTP_LOG_LEVEL="error",
-                        CQHTTP_WS_MAX_QUEUE=str(256 << 20))
-        bridge = procs.add(start_bridge(
-            os.path.join(build, "src/bridge/cqhttp-bridge"), bport,
-            os.path.join(d, "api.sock"), env, os.path.join(d, "bridge.log")))
-        noop = procs.add(subprocess.Popen(
-            [os.path.join(build, "bench/ws-noop"), "0"],
-            stdout=subprocess.PIPE))
-        nport = int(noop.stdout.readline().split()[-1])
+        bridge, bport, noop, nport = start_pair(procs, build, d, args.threads)
         n, w, k = args.events, args.window, args.accounts
 
         def events(server, port, conns=1):

@@ -25,7 +25,7 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "scripts"))
 sys.path.insert(0, HERE)
-from servers import free_port, start_bridge, stop_responder  # noqa
+from servers import free_port, start_bridge  # noqa
 from bridge import Procs, clean_env  # noqa
 from table import row  # noqa
 
@@ -69,6 +69,29 @@ def measure(procs, server, port, load, n, window, cpu, others, busy,
     return rate, cpu_us
 
 
+def other_cpus(cpu):
+    """The cores for the load generator: all but the server's."""
+    return ",".join(str(c) for c in range(os.cpu_count())
+                    if c != cpu) or str(cpu)
+
+
+def start_pair(procs, build, d, threads, exe="src/bridge/cqhttp-bridge",
+               noop_args=(), **env):
+    """Starts the bridge program exe (a path under build) with threads
+    workers and env added to its environment, and bench/ws-noop with
+    noop_args; returns (bridge, its port, ws-noop, its port)."""
+    bport = free_port()
+    env = clean_env(CQHTTP_THREADS=str(threads), CQHTTP_LOG_LEVEL="error",
+                    CQHTTP_WS_MAX_QUEUE=str(256 << 20), **env)
+    bridge = procs.add(start_bridge(
+        os.path.join(build, exe), bport, os.path.join(d, "api.sock"), env,
+        os.path.join(d, "bridge.log")))
+    noop = procs.add(subprocess.Popen(
+        [os.path.join(build, "bench/ws-noop"), "0"] + list(noop_args),
+        stdout=subprocess.PIPE))
+    return bridge, bport, noop, int(noop.stdout.readline().split()[-1])
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--build", required=True)
@@ -80,22 +103,11 @@ def main():
     subprocess.run(["make", "-C", build, "bench/ws-noop", "bench/ws-load"],
                    check=True, stdout=subprocess.DEVNULL)
     load = os.path.join(build, "bench/ws-load")
-    others = ",".join(str(c) for c in range(os.cpu_count())
-                      if c != args.cpu) or str(args.cpu)
+    others = other_cpus(args.cpu)
     d = tempfile.mkdtemp(prefix="cq-bench-events-")
     procs = Procs()
     try:
-        bport = free_port()
-        env = clean_env(CQHTTP_THREADS=str(args.threads),
-                        CQHTTP_LOG_LEVEL="error",
-                        CQHTTP_WS_MAX_QUEUE=str(256 << 20))
-        bridge = procs.add(start_bridge(
-            os.path.join(build, "src/bridge/cqhttp-bridge"), bport,
-            os.path.join(d, "api.sock"), env, os.path.join(d, "bridge.log")))
-        noop = procs.add(subprocess.Popen(
-            [os.path.join(build, "bench/ws-noop"), "0"],
-            stdout=subprocess.PIPE))
-        nport = int(noop.stdout.readline().split()[-1])
+        bridge, bport, noop, nport = start_pair(procs, build, d, args.threads)
         for window, busy in ((64, False), (1, False), (64, True), (1, True)):
             n = args.events if window > 1 else args.events // 8
             b, bcpu = measure(procs, bridge, bport, load, n, window,

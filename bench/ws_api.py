@@ -27,11 +27,9 @@ import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(os.path.dirname(HERE), "scripts"))
 sys.path.insert(0, HERE)
-from servers import free_port, start_bridge  # noqa
-from bridge import Procs, api_status, clean_env  # noqa
-from events import measure  # noqa
+from bridge import Procs, api_status  # noqa
+from events import measure, other_cpus, start_pair  # noqa
 from table import row  # noqa
 
 
@@ -54,24 +52,14 @@ def main():
                     "bench/api-bot"], check=True, stdout=subprocess.DEVNULL)
     load = os.path.join(build, "bench/ws-load")
     threads = args.threads or args.inflight
-    others = ",".join(str(c) for c in range(os.cpu_count())
-                      if c != args.cpu) or str(args.cpu)
+    others = other_cpus(args.cpu)
     d = tempfile.mkdtemp(prefix="cq-bench-ws-api-")
     procs = Procs()
     try:
-        bport = free_port()
+        bot, bport, noop, nport = start_pair(
+            procs, build, d, threads, "bench/api-bot", [str(args.calls)],
+            CQ_BENCH_CALLS=str(args.calls))
         sock = os.path.join(d, "api.sock")
-        env = clean_env(CQHTTP_THREADS=str(threads),
-                        CQHTTP_LOG_LEVEL="error",
-                        CQHTTP_WS_MAX_QUEUE=str(256 << 20),
-                        CQ_BENCH_CALLS=str(args.calls))
-        bot = procs.add(start_bridge(os.path.join(build, "bench/api-bot"),
-                                     bport, sock, env,
-                                     os.path.join(d, "bridge.log")))
-        noop = procs.add(subprocess.Popen(
-            [os.path.join(build, "bench/ws-noop"), "0", str(args.calls)],
-            stdout=subprocess.PIPE))
-        nport = int(noop.stdout.readline().split()[-1])
         runs = 0
         for window in (1, args.inflight):
             n = args.events if window > 1 else max(args.events // 8, 100)
