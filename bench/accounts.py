@@ -18,7 +18,9 @@ operation), taken from the same bridge in the same run:
   nginx (one worker) is pinned to the bridge's core, as part of the server.
 
 The bridge and bench/ws-noop are pinned to one core, the load generator to
-the others. Prints ROW lines (bench/table.py) and a readable line for each.
+the others. Each figure is the median of --runs runs (3), interleaved with
+its reference's; the nginx row has the one-connection figure measured again
+beside it. Prints ROW lines (bench/table.py) and a readable line for each.
 """
 
 import argparse
@@ -33,7 +35,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), "scripts"))
 sys.path.insert(0, HERE)
 from servers import free_port, start_nginx, stop_nginx  # noqa
 from bridge import Procs  # noqa
-from events import measure, other_cpus, start_pair  # noqa
+from events import measure, medians, other_cpus, start_pair  # noqa
 from table import row  # noqa
 
 
@@ -46,6 +48,8 @@ def main():
                     help="events outstanding over all connections [64]")
     ap.add_argument("--cpu", type=int, default=0)
     ap.add_argument("--threads", type=int, default=4)
+    ap.add_argument("--runs", type=int, default=3,
+                    help="runs of each figure, interleaved; medians [3]")
     ap.add_argument("--no-nginx", action="store_true")
     args = ap.parse_args()
     build = os.path.abspath(args.build)
@@ -62,12 +66,11 @@ def main():
         n, w, k = args.events, args.window, args.accounts
 
         def events(server, port, conns=1):
-            return measure(procs, server, port, load, n, w, args.cpu, others,
-                           False, conns)[0]
-        one = events(bridge, bport)
-        many = events(bridge, bport, k)
-        noop_one = events(noop, nport)
-        noop_many = events(noop, nport, k)
+            return lambda: measure(procs, server, port, load, n, w, args.cpu,
+                                   others, False, conns)[0]
+        one, many, noop_one, noop_many = medians(
+            args.runs, events(bridge, bport), events(bridge, bport, k),
+            events(noop, nport), events(noop, nport, k))
         row("bridge events/s, %d accounts, window %d in all" % (k, w), many,
             "events/s", "bridge 1 conn", one)
         row("  ws-noop events/s, %d conns, window %d in all" % (k, w),
@@ -85,8 +88,8 @@ def main():
         for pid in workers.split():
             subprocess.run(["taskset", "-pc", str(args.cpu), pid],
                            stdout=subprocess.DEVNULL)
-        via = measure(procs, bridge, gport, load, n, w, args.cpu, others,
-                      False)[0]
+        via, one = medians(args.runs, events(bridge, gport),
+                           events(bridge, bport))
         row("bridge events/s via nginx /ws/, window %d" % w, via,
             "events/s", "bridge direct", one)
     finally:

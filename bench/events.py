@@ -18,6 +18,7 @@ import argparse
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -67,6 +68,17 @@ def measure(procs, server, port, load, n, window, cpu, others, busy,
             spin.kill()
             spin.wait()
     return rate, cpu_us
+
+
+def medians(runs, *fns):
+    """Calls each of fns in turn, runs times over, and returns the median of
+    each one's results: interleaved, so that a passing load on a shared host
+    falls on a figure and its reference alike."""
+    got = [[] for _ in fns]
+    for _ in range(runs):
+        for g, fn in zip(got, fns):
+            g.append(fn())
+    return [statistics.median(g) for g in got]
 
 
 def other_cpus(cpu):

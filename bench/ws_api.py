@@ -14,7 +14,8 @@ time, so the figure is slightly low).
 Reference in the same run: bench/ws-noop with CALLS, the bridge's own
 WebSocket stack (libevent, wslay, src/ws) making the same calls, one after
 another per event, without JSON, handlers or threads: the limit. Both
-servers are pinned to one core, the load generator to the others.
+servers are pinned to one core, the load generator to the others. Each
+figure is the median of --runs runs (3), interleaved with its reference's.
 
 Prints ROW lines (bench/table.py) and a readable line for each.
 """
@@ -29,7 +30,7 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from bridge import Procs, api_status  # noqa
-from events import measure, other_cpus, start_pair  # noqa
+from events import measure, medians, other_cpus, start_pair  # noqa
 from table import row  # noqa
 
 
@@ -45,6 +46,8 @@ def main():
                     help="events whose handlers call at once [64]")
     ap.add_argument("--threads", type=int, default=None,
                     help="the bridge's worker threads [--inflight]")
+    ap.add_argument("--runs", type=int, default=3,
+                    help="runs of each figure, interleaved; medians [3]")
     ap.add_argument("--cpu", type=int, default=0)
     args = ap.parse_args()
     build = os.path.abspath(args.build)
@@ -61,13 +64,14 @@ def main():
             CQ_BENCH_CALLS=str(args.calls))
         sock = os.path.join(d, "api.sock")
         runs = 0
+
+        def rate(server, port):
+            return lambda: measure(procs, server, port, load, n, window,
+                                   args.cpu, others, False)[0]
         for window in (1, args.inflight):
             n = args.events if window > 1 else max(args.events // 8, 100)
-            b, _ = measure(procs, bot, bport, load, n, window, args.cpu,
-                           others, False)
-            r, _ = measure(procs, noop, nport, load, n, window, args.cpu,
-                           others, False)
-            runs += 2  # The warm-up and the measured run.
+            b, r = medians(args.runs, rate(bot, bport), rate(noop, nport))
+            runs += 2 * args.runs  # Each warm-up and measured run.
             what = "WS API calls, " + (
                 "one handler, one at a time" if window == 1 else
                 "%d handlers at once (%d threads)" % (window, threads))
