@@ -7,6 +7,7 @@
 
 #include "cqhttp.h"
 #include "lib/api.h"
+#include "lib/arena.h"
 #include "lib/metrics.h"
 #include "lib/caps.h"
 #include "lib/actions.h"
@@ -106,11 +107,22 @@ int cq__api_fail(cq_result *out, int err, const char *fmt, ...)
 }
 
 
+/*
+ * What a result's priv__ points to: the parsed answer and the arena that
+ * holds both, so that a result costs one allocation and one free however
+ * big its data is.
+ */
+typedef struct answer {
+    cq__arena *arena;
+    yajl_val root;
+} answer;
+
 void cq_result_free(cq_result *r)
 {
     if (r == NULL)
         return;
-    yajl_tree_free((yajl_val)r->priv__);
+    if (r->priv__ != NULL)
+        cq__arena_free(((answer *)r->priv__)->arena);
     detail_free(r);
     cq__api_result_init(r);
 }
@@ -149,6 +161,37 @@ const char *cq_result_detail(const cq_result *r)
 }
 
 
+const cq_value *cq__api_result_root(const cq_result *r)
+{
+    return r->priv__ != NULL ? cq__cv(((answer *)r->priv__)->root) : NULL;
+}
+
+
+/*
+ * Parses body into an arena of its own, kept in out->priv__ when the text
+ * is JSON. Returns CQ_OK, CQ_EPARSE, CQ_EDEPTH or CQ_ENOMEM.
+ */
+static int parse_answer(const char *body, size_t len, cq_result *out,
+                        yajl_val *root)
+{
+    /* The tree takes about as much room again as its text. */
+    cq__arena *a = cq__arena_new(len < 8192 ? 2 * len + 1024 : len + len / 2);
+    answer *an = a != NULL ? cq__arena_alloc(a, sizeof(*an)) : NULL;
+    int rc = an != NULL ? CQ_OK : CQ_ENOMEM;
+
+    if (rc == CQ_OK)
+        rc = cq__json_parse_arena(root, a, body, len, CQ__CAP_ANSWER_DEPTH);
+    if (rc != CQ_OK) {
+        cq__arena_free(a);
+        return rc;
+    }
+    an->arena = a;
+    an->root = *root;
+    out->priv__ = an;
+    return CQ_OK;
+}
+
+
 int cq__api_result_from_body(const char *body, size_t len, cq_result *out)
 {
     yajl_val root;
@@ -156,11 +199,10 @@ int cq__api_result_from_body(const char *body, size_t len, cq_result *out)
     int64_t retcode = 0;
     int rc;
 
-    rc = cq__json_parse(&root, body, len, CQ__CAP_ANSWER_DEPTH);
+    rc = parse_answer(body, len, out, &root);
     if (rc != CQ_OK)
         return cq__api_fail(out, rc == CQ_ENOMEM ? rc : CQ_EBADRESP,
                             "answer is not JSON (%s)", cq_strerror(rc));
-    out->priv__ = root;
     if (!YAJL_IS_OBJECT(root))
         return cq__api_fail(out, CQ_EBADRESP, "answer is not a JSON object");
     status = cq_value_string(cq_value_get(cq__cv(root), "status"));

@@ -38,17 +38,25 @@ static chunk *chunk_new(size_t size)
 }
 
 
+/*
+ * The arena's own header is the first block of its first chunk: a new
+ * arena costs one malloc(), and the last free() of cq__arena_free() gives
+ * the header back with that chunk.
+ */
 cq__arena *cq__arena_new(size_t hint)
 {
-    cq__arena *a = malloc(sizeof(*a));
+    size_t head = (sizeof(cq__arena) + ALIGN - 1) & ~(size_t)(ALIGN - 1);
+    chunk *c;
+    cq__arena *a;
 
-    if (a == NULL)
+    if (hint > SIZE_MAX / 2)
         return NULL;
-    a->head = chunk_new(hint > MIN_CHUNK ? hint : MIN_CHUNK);
-    if (a->head == NULL) {
-        free(a);
+    c = chunk_new((hint > MIN_CHUNK ? hint : MIN_CHUNK) + head);
+    if (c == NULL)
         return NULL;
-    }
+    a = (cq__arena *)((char *)c + CHUNK_HEAD);
+    c->used = head;
+    a->head = c;
     return a;
 }
 
@@ -59,11 +67,11 @@ void cq__arena_free(cq__arena *a)
 
     if (a == NULL)
         return;
+    /* a lives in the last chunk: nothing of it is read after that one. */
     for (c = a->head; c != NULL; c = next) {
         next = c->next;
         free(c);
     }
-    free(a);
 }
 
 
