@@ -175,7 +175,7 @@ static int parse_answer(const char *body, size_t len, cq_result *out,
                         yajl_val *root)
 {
     /* The tree takes about as much room again as its text. */
-    cq__arena *a = cq__arena_new(len < 8192 ? 2 * len + 1024 : len + len / 2);
+    cq__arena *a = cq__arena_new(len < 8192 ? 2 * len : len + len / 2);
     answer *an = a != NULL ? cq__arena_alloc(a, sizeof(*an)) : NULL;
     int rc = an != NULL ? CQ_OK : CQ_ENOMEM;
 
