@@ -240,3 +240,32 @@ void *cq__arena_realloc_sized(cq__arena *a, void *old, size_t n)
     }
     return p;
 }
+
+
+static void *y_malloc(void *ctx, size_t n)
+{
+    return cq__arena_alloc_sized(ctx, n);
+}
+
+
+static void *y_realloc(void *ctx, void *p, size_t n)
+{
+    return cq__arena_realloc_sized(ctx, p, n);
+}
+
+
+static void y_free(void *ctx, void *p)
+{
+    /* The arena gives everything back at once. */
+    (void)ctx;
+    (void)p;
+}
+
+
+void cq__arena_yajl_funcs(cq__arena *a, yajl_alloc_funcs *f)
+{
+    f->malloc = y_malloc;
+    f->realloc = y_realloc;
+    f->free = y_free;
+    f->ctx = a;
+}
