@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -192,6 +193,73 @@ static int parse_answer(const char *body, size_t len, cq_result *out,
 }
 
 
+/* Reads a span that is a plain JSON integer into *out; 0 when it is not. */
+static int span_int(const cq__json_span *sp, int64_t *out)
+{
+    char num[24], *end;
+    long long n;
+    size_t i;
+
+    if (sp->len == 0 || sp->len >= sizeof(num))
+        return 0;
+    for (i = 0; i < sp->len; i++)
+        if (!((sp->p[i] >= '0' && sp->p[i] <= '9') ||
+              (i == 0 && sp->p[i] == '-')))
+            return 0;
+    memcpy(num, sp->p, sp->len);
+    num[sp->len] = '\0';
+    errno = 0;
+    n = strtoll(num, &end, 10);
+    if (errno != 0 || *end != '\0')
+        return 0;
+    *out = n;
+    return 1;
+}
+
+
+/*
+ * The usual answer, a plain "ok" or "async" with an integer retcode (or
+ * none), judged from a scan of its top level (lib/json.h): only its data is
+ * parsed into a tree, the rest never is. Returns 1 when out was filled so, 0
+ * when the answer is to be read whole, as anything else is (a failure, a
+ * bridge report, escapes, text the scanner leaves to yajl).
+ */
+static int read_usual(const char *body, size_t len, cq_result *out)
+{
+    static const char *const keys[] = {"status", "retcode", "data", "bridge"};
+    cq__json_span sp[4];
+    int64_t retcode = 0;
+    yajl_val data = NULL;
+    cq__arena *a;
+    answer *an;
+
+    if (cq__json_scan_object(body, len, CQ__CAP_ANSWER_DEPTH, keys, 4, sp) !=
+            CQ_OK ||
+        sp[3].p != NULL || sp[0].p == NULL ||
+        !((sp[0].len == 4 && memcmp(sp[0].p, "\"ok\"", 4) == 0) ||
+          (sp[0].len == 7 && memcmp(sp[0].p, "\"async\"", 7) == 0)) ||
+        (sp[1].p != NULL && !span_int(&sp[1], &retcode)))
+        return 0;
+    a = cq__arena_new(2 * sp[2].len);
+    an = a != NULL ? cq__arena_alloc(a, sizeof(*an)) : NULL;
+    /* The data is nested one level less deep than the answer. */
+    if (an == NULL ||
+        (sp[2].p != NULL &&
+         cq__json_parse_arena(&data, a, sp[2].p, sp[2].len,
+                              CQ__CAP_ANSWER_DEPTH - 1) != CQ_OK)) {
+        cq__arena_free(a);
+        return 0;
+    }
+    an->arena = a;
+    an->root = NULL;
+    out->priv__ = an;
+    out->retcode = retcode;
+    out->data = cq__cv(data);
+    out->err = CQ_OK;
+    return 1;
+}
+
+
 int cq__api_result_from_body(const char *body, size_t len, cq_result *out)
 {
     yajl_val root;
@@ -199,6 +267,8 @@ int cq__api_result_from_body(const char *body, size_t len, cq_result *out)
     int64_t retcode = 0;
     int rc;
 
+    if (read_usual(body, len, out))
+        return CQ_OK;
     rc = parse_answer(body, len, out, &root);
     if (rc != CQ_OK)
         return cq__api_fail(out, rc == CQ_ENOMEM ? rc : CQ_EBADRESP,
@@ -532,12 +602,14 @@ int cq_send(cq_ctx *c, const cq_event *e, const char *message)
  * and no implementation reads CQ codes in it. */
 int cq_send_text(cq_ctx *c, const cq_event *e, const char *text)
 {
-    char *s = text != NULL ? cq_escape(text, 0) : NULL;
+    char *s = NULL;
     int rc;
 
-    if (text != NULL && s == NULL)
+    /* Most texts have nothing to escape: they are sent without a copy. */
+    if (text != NULL && strpbrk(text, "&[]") != NULL &&
+        (s = cq_escape(text, 0)) == NULL)
         return CQ_ENOMEM;
-    rc = send_common(c, e, s, NULL, 0, NULL);
+    rc = send_common(c, e, s != NULL ? s : text, NULL, 0, NULL);
     free(s);
     return rc;
 }

@@ -64,7 +64,9 @@ int cq__api_result_from_body(const char *body, size_t len, cq_result *out);
 
 /*
  * The whole answer r was read from (status, msg and all), or NULL when none
- * was parsed; it lives as long as r's data.
+ * was parsed whole: a plain "ok" or "async" answer without a "bridge"
+ * member is judged from a scan, and only its data becomes a tree. It lives
+ * as long as r's data.
  */
 const cq_value *cq__api_result_root(const cq_result *r);
 
