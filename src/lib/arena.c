@@ -36,24 +36,33 @@ struct cq__arena {
  * Each thread keeps a few freed arenas (their first chunk only, when it is
  * no bigger than SPARE_MAX) for its next cq__arena_new(): an event, the
  * params of its API call and the call's answer each take an arena, and
- * reusing them keeps malloc() and free() off that path. Not under
- * AddressSanitizer, which could not see a use after free in a reused arena.
+ * reusing them keeps malloc() and free() off that path. Under
+ * AddressSanitizer a kept chunk is poisoned until it is taken again, so a
+ * use after cq__arena_free() is still caught.
  */
+#define NSPARE    4
+#define SPARE_MAX (16 * 1024)
+
 #if defined(__SANITIZE_ADDRESS__)
-#define NSPARE 0
+#define CQ_ASAN 1
 #elif defined(__has_feature)
 #if __has_feature(address_sanitizer)
-#define NSPARE 0
+#define CQ_ASAN 1
 #endif
 #endif
-#ifndef NSPARE
-#define NSPARE 4
+#ifdef CQ_ASAN
+#include <sanitizer/asan_interface.h>
+#define POISON(c) ASAN_POISON_MEMORY_REGION((char *)(c) + CHUNK_HEAD, (c)->size)
+#define UNPOISON(c)                                                            \
+    ASAN_UNPOISON_MEMORY_REGION((char *)(c) + CHUNK_HEAD, (c)->size)
+#else
+#define POISON(c)   ((void)(c))
+#define UNPOISON(c) ((void)(c))
 #endif
-#define SPARE_MAX (16 * 1024)
 
 typedef struct spares {
     int n;
-    chunk *c[NSPARE > 0 ? NSPARE : 1];
+    chunk *c[NSPARE];
 } spares;
 
 static pthread_key_t spare_key;
@@ -65,8 +74,12 @@ static void spares_free(void *arg)
 {
     spares *sp = arg;
 
-    while (sp->n > 0)
-        free(sp->c[--sp->n]);
+    while (sp->n > 0) {
+        chunk *c = sp->c[--sp->n];
+
+        UNPOISON(c);
+        free(c);
+    }
     free(sp);
 }
 
@@ -82,8 +95,6 @@ static spares *my_spares(int create)
 {
     spares *sp;
 
-    if (NSPARE == 0)
-        return NULL;
     pthread_once(&spare_once, spare_setup);
     if (!spare_ok)
         return NULL;
@@ -108,6 +119,7 @@ static chunk *spare_take(size_t size)
 
         if (c->size >= size) {
             sp->c[i] = sp->c[--sp->n];
+            UNPOISON(c);
             return c;
         }
     }
@@ -122,6 +134,7 @@ static int spare_keep(chunk *c)
 
     if (c->size > SPARE_MAX || (sp = my_spares(1)) == NULL || sp->n >= NSPARE)
         return 0;
+    POISON(c);
     sp->c[sp->n++] = c;
     return 1;
 }
