@@ -177,6 +177,8 @@ int cq_call(cq_ctx *c, const char *action, const char *params_json,
     if (out == NULL)
         out = &local;
     cq__api_result_init(out);
+    if (out == &local)
+        cq__api_result_discard(out);
     if (params_json == NULL)
         params_json = "{}";
     if (!valid_params(params_json)) {
@@ -324,7 +326,8 @@ static int send_common(cq_ctx *c, const cq_event *e, const char *text,
             cq_result_free(&local);
         return rc;
     }
-    rc = cq__call_params_free(c, "send_msg", p, out);
+    /* A NULL out goes on as NULL: the answer's data is then not read. */
+    rc = cq__call_params_free(c, "send_msg", p, out == &local ? NULL : out);
     if (out == &local)
         cq_result_free(&local);
     return rc;

@@ -70,6 +70,14 @@ int cq__api_result_from_body(const char *body, size_t len, cq_result *out);
  */
 const cq_value *cq__api_result_root(const cq_result *r);
 
+/*
+ * Marks r, just made empty, as a result nobody will read (a caller passed
+ * NULL for it): a plain "ok" answer then fills neither data nor a tree,
+ * whatever else still fills everything (the log line reads the detail).
+ * cq_result_free() frees it as any other.
+ */
+void cq__api_result_discard(cq_result *r);
+
 /* Makes r an empty result (zeroed, detail ""), whatever it held before. */
 void cq__api_result_init(cq_result *r);
 

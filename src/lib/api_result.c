@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,11 +69,18 @@ typedef struct answer {
     yajl_val root;
 } answer;
 
+/*
+ * priv__ of a result nobody reads (cq__api_result_discard): an "ok" answer
+ * leaves it there and parses nothing.
+ */
+static const char discard_tag;
+#define DISCARD ((void *)(uintptr_t)&discard_tag)
+
 void cq_result_free(cq_result *r)
 {
     if (r == NULL)
         return;
-    if (r->priv__ != NULL)
+    if (r->priv__ != NULL && r->priv__ != DISCARD)
         cq__arena_free(((answer *)r->priv__)->arena);
     detail_free(r);
     cq__api_result_init(r);
@@ -114,7 +122,15 @@ const char *cq_result_detail(const cq_result *r)
 
 const cq_value *cq__api_result_root(const cq_result *r)
 {
-    return r->priv__ != NULL ? cq__cv(((answer *)r->priv__)->root) : NULL;
+    return r->priv__ != NULL && r->priv__ != DISCARD
+               ? cq__cv(((answer *)r->priv__)->root)
+               : NULL;
+}
+
+
+void cq__api_result_discard(cq_result *r)
+{
+    r->priv__ = DISCARD;
 }
 
 
@@ -190,6 +206,12 @@ static int read_usual(const char *body, size_t len, cq_result *out)
           (sp[0].len == 7 && memcmp(sp[0].p, "\"async\"", 7) == 0)) ||
         (sp[1].p != NULL && !span_int(&sp[1], &retcode)))
         return 0;
+    if (out->priv__ == DISCARD) {
+        /* Nobody reads the data: it is not parsed. */
+        out->retcode = retcode;
+        out->err = CQ_OK;
+        return 1;
+    }
     a = cq__arena_new(2 * sp[2].len);
     an = a != NULL ? cq__arena_alloc(a, sizeof(*an)) : NULL;
     /* The data is nested one level less deep than the answer. */

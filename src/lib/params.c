@@ -184,6 +184,8 @@ static int call_built(cq_ctx *c, const char *action, const char *json, int err,
     if (out == NULL)
         out = &local;
     cq__api_result_init(out);
+    if (out == &local)
+        cq__api_result_discard(out);
     if (json == NULL) {
         rc = cq__api_fail(out, err, "params for %s cannot be built: %s",
                           action ? action : "(null)", cq_strerror(err));

@@ -94,6 +94,30 @@ T_CASE(result_scanned_as_parsed)
 }
 
 
+/* A result nobody reads gets no data from an ok answer, all of a failure. */
+T_CASE(result_discarded)
+{
+    static const char ok[] = "{\"status\":\"ok\",\"retcode\":3,\"data\":{}}";
+    static const char failed[] =
+        "{\"status\":\"failed\",\"retcode\":100,\"wording\":\"no\"}";
+    cq_result r;
+
+    cq__api_result_init(&r);
+    cq__api_result_discard(&r);
+    T_EQ_INT(cq__api_result_from_body(ok, strlen(ok), &r), CQ_OK);
+    T_CHECK(r.data == NULL && r.retcode == 3);
+    T_CHECK(cq__api_result_root(&r) == NULL);
+    cq_result_free(&r);
+    T_CHECK(r.priv__ == NULL);
+    cq__api_result_discard(&r);
+    T_EQ_INT(cq__api_result_from_body(failed, strlen(failed), &r), CQ_EFAILED);
+    T_EQ_INT(r.retcode, 100);
+    T_CHECK(strstr(r.detail, "no") != NULL);
+    T_CHECK(cq__api_result_root(&r) != NULL);
+    cq_result_free(&r);
+}
+
+
 T_CASE(result_garbage)
 {
     static const char *bad[] = {"",
@@ -315,6 +339,7 @@ T_CASE(results_owned_by_ctx)
 T_SUITE(test_api_cases) = {
     {"api/result_ok_async_failed", result_ok_async_failed},
     {"api/result_scanned_as_parsed", result_scanned_as_parsed},
+    {"api/result_discarded", result_discarded},
     {"api/result_garbage", result_garbage},
     {"api/call_without_api", call_without_api},
     {"api/send_targets", send_targets},
