@@ -1,6 +1,5 @@
 #include "config.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,125 +65,6 @@ void cq__api_free(cq__api *a)
     cq__api_bridge_free(a->bridge);
     cq__api_http_free(a->http);
     free(a);
-}
-
-
-/* The detail of a result that has none, or whose detail could not be
- * allocated; never freed. */
-static const char no_detail[] = "";
-static const char oom_detail[] = "out of memory (for the detail)";
-
-static void detail_free(cq_result *r)
-{
-    if (r->detail != NULL && r->detail != no_detail && r->detail != oom_detail)
-        free((char *)r->detail);
-    r->detail = no_detail;
-}
-
-
-void cq__api_result_init(cq_result *r)
-{
-    memset(r, 0, sizeof(*r));
-    r->detail = no_detail;
-}
-
-
-int cq__api_fail(cq_result *out, int err, const char *fmt, ...)
-{
-    va_list ap;
-    char *s;
-
-    out->err = err;
-    detail_free(out);
-    va_start(ap, fmt);
-    if (cq__vformat(&s, fmt, ap) == CQ_OK)
-        out->detail = s;
-    else
-        out->detail = oom_detail;
-    va_end(ap);
-    return err;
-}
-
-
-void cq_result_free(cq_result *r)
-{
-    if (r == NULL)
-        return;
-    yajl_tree_free((yajl_val)r->priv__);
-    detail_free(r);
-    cq__api_result_init(r);
-}
-
-
-const cq_value *cq_result_get(const cq_result *r, const char *path)
-{
-    return r != NULL ? cq_value_get(r->data, path) : NULL;
-}
-
-
-int cq_result_int(const cq_result *r, const char *path, int64_t *out)
-{
-    return cq_value_int(cq_result_get(r, path), out);
-}
-
-
-const char *cq_result_string(const cq_result *r, const char *path)
-{
-    return cq_value_string(cq_result_get(r, path));
-}
-
-
-const char *cq_result_string_or(const cq_result *r, const char *path,
-                                const char *fallback)
-{
-    const char *s = cq_result_string(r, path);
-
-    return s != NULL && s[0] != '\0' ? s : fallback;
-}
-
-
-const char *cq_result_detail(const cq_result *r)
-{
-    return r != NULL && r->detail != NULL ? r->detail : no_detail;
-}
-
-
-int cq__api_result_from_body(const char *body, size_t len, cq_result *out)
-{
-    yajl_val root;
-    const char *status;
-    int64_t retcode = 0;
-    int rc;
-
-    rc = cq__json_parse(&root, body, len, CQ__CAP_ANSWER_DEPTH);
-    if (rc != CQ_OK)
-        return cq__api_fail(out, rc == CQ_ENOMEM ? rc : CQ_EBADRESP,
-                            "answer is not JSON (%s)", cq_strerror(rc));
-    out->priv__ = root;
-    if (!YAJL_IS_OBJECT(root))
-        return cq__api_fail(out, CQ_EBADRESP, "answer is not a JSON object");
-    status = cq_value_string(cq_value_get(cq__cv(root), "status"));
-    if (cq_value_int(cq_value_get(cq__cv(root), "retcode"), &retcode) == CQ_OK)
-        out->retcode = retcode;
-    out->data = cq_value_get(cq__cv(root), "data");
-    if (status == NULL)
-        return cq__api_fail(out, CQ_EBADRESP, "answer has no status");
-    /* The status is authoritative, whatever the retcode says. */
-    if (strcmp(status, "ok") == 0 || strcmp(status, "async") == 0) {
-        out->err = CQ_OK;
-        return CQ_OK;
-    }
-    if (strcmp(status, "failed") == 0) {
-        const char *msg =
-            cq_value_string(cq_value_get(cq__cv(root), "wording"));
-
-        if (msg == NULL)
-            msg = cq_value_string(cq_value_get(cq__cv(root), "msg"));
-        return cq__api_fail(out, CQ_EFAILED, "retcode %lld%s%s",
-                            (long long)out->retcode, msg ? ": " : "",
-                            msg ? msg : "");
-    }
-    return cq__api_fail(out, CQ_EBADRESP, "unknown status \"%.64s\"", status);
 }
 
 
@@ -297,6 +177,8 @@ int cq_call(cq_ctx *c, const char *action, const char *params_json,
     if (out == NULL)
         out = &local;
     cq__api_result_init(out);
+    if (out == &local)
+        cq__api_result_discard(out);
     if (params_json == NULL)
         params_json = "{}";
     if (!valid_params(params_json)) {
@@ -444,7 +326,8 @@ static int send_common(cq_ctx *c, const cq_event *e, const char *text,
             cq_result_free(&local);
         return rc;
     }
-    rc = cq__call_params_free(c, "send_msg", p, out);
+    /* A NULL out goes on as NULL: the answer's data is then not read. */
+    rc = cq__call_params_free(c, "send_msg", p, out == &local ? NULL : out);
     if (out == &local)
         cq_result_free(&local);
     return rc;
@@ -490,12 +373,14 @@ int cq_send(cq_ctx *c, const cq_event *e, const char *message)
  * and no implementation reads CQ codes in it. */
 int cq_send_text(cq_ctx *c, const cq_event *e, const char *text)
 {
-    char *s = text != NULL ? cq_escape(text, 0) : NULL;
+    char *s = NULL;
     int rc;
 
-    if (text != NULL && s == NULL)
+    /* Most texts have nothing to escape: they are sent without a copy. */
+    if (text != NULL && strpbrk(text, "&[]") != NULL &&
+        (s = cq_escape(text, 0)) == NULL)
         return CQ_ENOMEM;
-    rc = send_common(c, e, s, NULL, 0, NULL);
+    rc = send_common(c, e, s != NULL ? s : text, NULL, 0, NULL);
     free(s);
     return rc;
 }

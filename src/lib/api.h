@@ -57,9 +57,26 @@ int cq__api_call_logged(cq_ctx *c, const char *action, const char *params,
  * Judges an answer body (len bytes, NUL-terminated) by PROTOCOL.md 3.3:
  * status "ok" or "async" gives CQ_OK with out->data; "failed" gives
  * CQ_EFAILED with out->retcode; anything else gives CQ_EBADRESP. Takes
- * ownership of nothing; out keeps its own parsed copy.
+ * ownership of nothing; out keeps its own parsed copy, in an arena
+ * (lib/arena.h) that cq_result_free() gives back whole.
  */
 int cq__api_result_from_body(const char *body, size_t len, cq_result *out);
+
+/*
+ * The whole answer r was read from (status, msg and all), or NULL when none
+ * was parsed whole: a plain "ok" or "async" answer without a "bridge"
+ * member is judged from a scan, and only its data becomes a tree. It lives
+ * as long as r's data.
+ */
+const cq_value *cq__api_result_root(const cq_result *r);
+
+/*
+ * Marks r, just made empty, as a result nobody will read (a caller passed
+ * NULL for it): a plain "ok" answer then fills neither data nor a tree,
+ * whatever else still fills everything (the log line reads the detail).
+ * cq_result_free() frees it as any other.
+ */
+void cq__api_result_discard(cq_result *r);
 
 /* Makes r an empty result (zeroed, detail ""), whatever it held before. */
 void cq__api_result_init(cq_result *r);

@@ -151,8 +151,7 @@ static int read_line(cq__api_bridge *b, long timeout_ms)
  */
 static int bridge_error(const cq_result *out, const char **why)
 {
-    *why =
-        cq_value_string(cq_value_get((const cq_value *)out->priv__, "bridge"));
+    *why = cq_value_string(cq_value_get(cq__api_result_root(out), "bridge"));
     if (*why == NULL)
         return CQ_OK;
     if (strcmp(*why, "no_connection") == 0)
@@ -181,7 +180,7 @@ static int judge(cq__api_bridge *b, cq_result *out)
     berr = bridge_error(out, &why);
     if (berr == CQ_OK)
         return rc;
-    msg = cq_value_string(cq_value_get((const cq_value *)out->priv__, "msg"));
+    msg = cq_value_string(cq_value_get(cq__api_result_root(out), "msg"));
     /* The strings live in the tree: write the detail before freeing it,
      * and keep it across the free. */
     cq__api_fail(out, berr, "bridge: %s%s%s", why, msg ? ": " : "",

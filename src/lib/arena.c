@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,13 @@
 
 #define ALIGN     16
 #define MIN_CHUNK 4096
+/*
+ * Room every first chunk gets beyond what was asked for: yajl's lexer takes
+ * a 2 KiB buffer (YAJL_BUF_INIT_SIZE, and a size word) at the end of every
+ * parse, which the callers' hints, sized for the tree, leave out; without
+ * it nearly every parse would take a second chunk.
+ */
+#define SLACK 2112
 
 typedef struct chunk {
     struct chunk *next;
@@ -21,6 +29,115 @@ struct cq__arena {
 
 /* The header rounded up, so that the first block is aligned. */
 #define CHUNK_HEAD ((sizeof(chunk) + ALIGN - 1) & ~(size_t)(ALIGN - 1))
+/* The arena's own header, at the start of its first chunk. */
+#define ARENA_HEAD ((sizeof(cq__arena) + ALIGN - 1) & ~(size_t)(ALIGN - 1))
+
+/*
+ * Each thread keeps a few freed arenas (their first chunk only, when it is
+ * no bigger than SPARE_MAX) for its next cq__arena_new(): an event, the
+ * params of its API call and the call's answer each take an arena, and
+ * reusing them keeps malloc() and free() off that path. Under
+ * AddressSanitizer a kept chunk is poisoned until it is taken again, so a
+ * use after cq__arena_free() is still caught.
+ */
+#define NSPARE    4
+#define SPARE_MAX (16 * 1024)
+
+#if defined(__SANITIZE_ADDRESS__)
+#define CQ_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CQ_ASAN 1
+#endif
+#endif
+#ifdef CQ_ASAN
+#include <sanitizer/asan_interface.h>
+#define POISON(c) ASAN_POISON_MEMORY_REGION((char *)(c) + CHUNK_HEAD, (c)->size)
+#define UNPOISON(c)                                                            \
+    ASAN_UNPOISON_MEMORY_REGION((char *)(c) + CHUNK_HEAD, (c)->size)
+#else
+#define POISON(c)   ((void)(c))
+#define UNPOISON(c) ((void)(c))
+#endif
+
+typedef struct spares {
+    int n;
+    chunk *c[NSPARE];
+} spares;
+
+static pthread_key_t spare_key;
+static pthread_once_t spare_once = PTHREAD_ONCE_INIT;
+static int spare_ok;
+
+/* At the end of a thread: frees the arenas it kept. */
+static void spares_free(void *arg)
+{
+    spares *sp = arg;
+
+    while (sp->n > 0) {
+        chunk *c = sp->c[--sp->n];
+
+        UNPOISON(c);
+        free(c);
+    }
+    free(sp);
+}
+
+
+static void spare_setup(void)
+{
+    spare_ok = pthread_key_create(&spare_key, spares_free) == 0;
+}
+
+
+/* This thread's spares, made when create is set; NULL when none. */
+static spares *my_spares(int create)
+{
+    spares *sp;
+
+    pthread_once(&spare_once, spare_setup);
+    if (!spare_ok)
+        return NULL;
+    sp = pthread_getspecific(spare_key);
+    if (sp == NULL && create && (sp = calloc(1, sizeof(*sp))) != NULL &&
+        pthread_setspecific(spare_key, sp) != 0) {
+        free(sp);
+        sp = NULL;
+    }
+    return sp;
+}
+
+
+/* A kept first chunk with room for size bytes, taken out; or NULL. */
+static chunk *spare_take(size_t size)
+{
+    spares *sp = my_spares(0);
+    int i;
+
+    for (i = 0; sp != NULL && i < sp->n; i++) {
+        chunk *c = sp->c[i];
+
+        if (c->size >= size) {
+            sp->c[i] = sp->c[--sp->n];
+            UNPOISON(c);
+            return c;
+        }
+    }
+    return NULL;
+}
+
+
+/* Keeps c (a first chunk) for later; returns 0 when it was not kept. */
+static int spare_keep(chunk *c)
+{
+    spares *sp;
+
+    if (c->size > SPARE_MAX || (sp = my_spares(1)) == NULL || sp->n >= NSPARE)
+        return 0;
+    POISON(c);
+    sp->c[sp->n++] = c;
+    return 1;
+}
 
 static chunk *chunk_new(size_t size)
 {
@@ -38,17 +155,28 @@ static chunk *chunk_new(size_t size)
 }
 
 
+/*
+ * The arena's own header is the first block of its first chunk: a new
+ * arena costs one malloc() at most, and the last free() of
+ * cq__arena_free() gives the header back with that chunk.
+ */
 cq__arena *cq__arena_new(size_t hint)
 {
-    cq__arena *a = malloc(sizeof(*a));
+    size_t size = hint > MIN_CHUNK ? hint : MIN_CHUNK;
+    chunk *c;
+    cq__arena *a;
 
-    if (a == NULL)
+    if (size > SIZE_MAX / 2)
         return NULL;
-    a->head = chunk_new(hint > MIN_CHUNK ? hint : MIN_CHUNK);
-    if (a->head == NULL) {
-        free(a);
+    /* Whole pages, so that a kept chunk fits the next arena of most kinds. */
+    size = (size + ARENA_HEAD + SLACK + 4095) & ~(size_t)4095;
+    c = spare_take(size);
+    if (c == NULL && (c = chunk_new(size)) == NULL)
         return NULL;
-    }
+    c->next = NULL;
+    a = (cq__arena *)((char *)c + CHUNK_HEAD);
+    c->used = ARENA_HEAD;
+    a->head = c;
     return a;
 }
 
@@ -59,11 +187,12 @@ void cq__arena_free(cq__arena *a)
 
     if (a == NULL)
         return;
+    /* a lives in the last chunk: nothing of it is read after that one. */
     for (c = a->head; c != NULL; c = next) {
         next = c->next;
-        free(c);
+        if (next != NULL || !spare_keep(c))
+            free(c);
     }
-    free(a);
 }
 
 
@@ -123,4 +252,33 @@ void *cq__arena_realloc_sized(cq__arena *a, void *old, size_t n)
         memcpy(p, old, had < n ? had : n);
     }
     return p;
+}
+
+
+static void *y_malloc(void *ctx, size_t n)
+{
+    return cq__arena_alloc_sized(ctx, n);
+}
+
+
+static void *y_realloc(void *ctx, void *p, size_t n)
+{
+    return cq__arena_realloc_sized(ctx, p, n);
+}
+
+
+static void y_free(void *ctx, void *p)
+{
+    /* The arena gives everything back at once. */
+    (void)ctx;
+    (void)p;
+}
+
+
+void cq__arena_yajl_funcs(cq__arena *a, yajl_alloc_funcs *f)
+{
+    f->malloc = y_malloc;
+    f->realloc = y_realloc;
+    f->free = y_free;
+    f->ctx = a;
 }

@@ -11,6 +11,7 @@
 #define CQ_ARENA_H
 
 #include <stddef.h>
+#include <yajl/yajl_common.h>
 
 typedef struct cq__arena cq__arena;
 
@@ -37,5 +38,11 @@ char *cq__arena_strndup(cq__arena *a, const char *s, size_t n);
  */
 void *cq__arena_alloc_sized(cq__arena *a, size_t n);
 void *cq__arena_realloc_sized(cq__arena *a, void *old, size_t n);
+
+/*
+ * Fills f so that a yajl parser or generator made with it allocates from a
+ * (the sized calls above) and frees nothing: everything goes with a.
+ */
+void cq__arena_yajl_funcs(cq__arena *a, yajl_alloc_funcs *f);
 
 #endif

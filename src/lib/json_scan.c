@@ -11,6 +11,7 @@
  */
 #include "config.h"
 
+#include <stdint.h>
 #include <string.h>
 
 #include "cqhttp.h"
@@ -21,9 +22,62 @@
 
 typedef const unsigned char *ptr;
 
-static ptr skip_ws(ptr p, ptr end)
+/*
+ * Byte classes, so that the loops over whitespace and over string bodies
+ * test one table entry per byte instead of four or five ranges.
+ */
+#define C_WS    1 /* Space, tab, CR, LF. */
+#define C_PLAIN 2 /* A string byte that needs no look: 0x20-0x7F but " \. */
+
+static const unsigned char cls[256] = {
+    ['\t'] = C_WS,    ['\n'] = C_WS, ['\r'] = C_WS,    [' '] = C_WS | C_PLAIN,
+#define P4(c)                                                                  \
+    [c] = C_PLAIN, [c + 1] = C_PLAIN, [c + 2] = C_PLAIN, [c + 3] = C_PLAIN
+#define P16(c) P4(c), P4(c + 4), P4(c + 8), P4(c + 12)
+    [0x21] = C_PLAIN, P4(0x23),      P4(0x27),         P4(0x2B),
+    [0x2F] = C_PLAIN, P16(0x30),     P16(0x40),        P4(0x50),
+    P4(0x54),         P4(0x58),      [0x5D] = C_PLAIN, [0x5E] = C_PLAIN,
+    [0x5F] = C_PLAIN, P16(0x60),     P16(0x70),
+#undef P16
+#undef P4
+};
+
+static inline ptr skip_ws(ptr p, ptr end)
 {
-    while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
+    while (p < end && (cls[*p] & C_WS))
+        p++;
+    return p;
+}
+
+
+/*
+ * Past the plain bytes of a string body from p, eight at a time, then one
+ * at a time by the table. In a block's mask, a byte's high bit is set when
+ * it is under 0x20, a quote or a backslash (the usual zero-byte test,
+ * whose borrows only run towards later bytes) or 0x80 or more, and clear
+ * for every plain byte before the first such one: so on a little-endian
+ * machine the lowest bit set tells where the plain bytes end.
+ */
+static inline ptr skip_plain(ptr p, ptr end)
+{
+    const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+    uint64_t x, m;
+
+    while (end - p >= 8) {
+        memcpy(&x, p, 8);
+        m = ((x - ones * 0x20) | ((x ^ (ones * '"')) - ones) |
+             ((x ^ (ones * '\\')) - ones) | x) &
+            highs;
+        if (m != 0) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+            return p + (__builtin_ctzll(m) >> 3);
+#else
+            break;
+#endif
+        }
+        p += 8;
+    }
+    while (p < end && (cls[*p] & C_PLAIN))
         p++;
     return p;
 }
@@ -73,19 +127,16 @@ static int is_hex(unsigned c)
 
 
 /*
- * Skips the string whose opening quote is at p; returns what follows its
- * closing quote, or NULL when it is not a valid string. *escaped is set
- * when it holds an escape.
+ * The rest of a string from p, a byte past its opening quote: as
+ * skip_string().
  */
-static ptr skip_string(ptr p, ptr end, int *escaped)
+static ptr skip_string_rest(ptr p, ptr end, int *escaped)
 {
-    *escaped = 0;
-    for (p++; p < end; p++) {
+    for (; p < end; p++) {
         unsigned c;
 
         /* Most bytes are plain ASCII: past them in a tight loop. */
-        while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
-            p++;
+        p = skip_plain(p, end);
         if (p == end)
             break;
         c = *p;
@@ -112,6 +163,23 @@ static ptr skip_string(ptr p, ptr end, int *escaped)
         }
     }
     return NULL;
+}
+
+
+/*
+ * Skips the string whose opening quote is at p; returns what follows its
+ * closing quote, or NULL when it is not a valid string. *escaped is set
+ * when it holds an escape. Inline, for the usual string (plain ASCII only)
+ * costs no call.
+ */
+static inline ptr skip_string(ptr p, ptr end, int *escaped)
+{
+    ptr q = skip_plain(p + 1, end);
+
+    *escaped = 0;
+    if (q < end && *q == '"')
+        return q + 1;
+    return skip_string_rest(q, end, escaped);
 }
 
 

@@ -35,26 +35,6 @@ typedef struct builder {
     int nomem, toodeep;
 } builder;
 
-static void *y_malloc(void *ctx, size_t n)
-{
-    return cq__arena_alloc_sized(ctx, n);
-}
-
-
-static void *y_realloc(void *ctx, void *p, size_t n)
-{
-    return cq__arena_realloc_sized(ctx, p, n);
-}
-
-
-static void y_free(void *ctx, void *p)
-{
-    /* The arena gives everything back at once. */
-    (void)ctx;
-    (void)p;
-}
-
-
 /* Returns a fresh node of type t, or NULL (with b->nomem set). */
 static yajl_val node(builder *b, yajl_type t)
 {
@@ -253,12 +233,13 @@ static const yajl_callbacks callbacks = {
 int cq__json_parse_arena(yajl_val *out, cq__arena *a, const char *buf,
                          size_t len, int max_depth)
 {
-    yajl_alloc_funcs funcs = {y_malloc, y_realloc, y_free, a};
+    yajl_alloc_funcs funcs;
     builder b;
     yajl_handle h;
     yajl_status st;
 
     *out = NULL;
+    cq__arena_yajl_funcs(a, &funcs);
     memset(&b, 0, sizeof(b));
     b.a = a;
     b.max = max_depth;

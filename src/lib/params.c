@@ -12,6 +12,7 @@
 #include "cqhttp.h"
 #include "lib/actions.h"
 #include "lib/api.h"
+#include "lib/arena.h"
 #include "lib/ctx.h"
 #include "lib/json.h"
 #include "lib/message.h"
@@ -20,22 +21,38 @@
  * The object is written as it is built and never closed: the JSON handed to
  * a call is a copy with the closing brace added, so building reads as a
  * const operation to cq_call_params() and a params object can grow after a
- * call.
+ * call. The generated wrappers, which free the object after its one call,
+ * close it in place instead (cq__call_params_free).
+ *
+ * The object, its generator and the generator's buffer all live in one
+ * arena (lib/arena.h), usually a chunk its thread kept: building params
+ * costs no malloc().
  */
 struct cq_params {
     cq__jw w; /* Its err is the latched error. */
+    cq__arena *arena;
 };
 
 cq_params *cq_params_new(void)
 {
-    cq_params *p = calloc(1, sizeof(*p));
+    cq__arena *a = cq__arena_new(0);
+    cq_params *p = a != NULL ? cq__arena_alloc(a, sizeof(*p)) : NULL;
+    yajl_alloc_funcs funcs;
 
-    if (p == NULL)
+    if (p == NULL) {
+        cq__arena_free(a);
         return NULL;
-    if (cq__jw_init(&p->w) == CQ_OK)
-        cq__jw_open(&p->w);
+    }
+    p->arena = a;
+    cq__arena_yajl_funcs(a, &funcs);
+    /* As cq__jw_init(), on the arena: a validating generator. */
+    p->w.g = yajl_gen_alloc(&funcs);
+    p->w.err = p->w.g != NULL ? CQ_OK : CQ_ENOMEM;
+    if (p->w.err == CQ_OK)
+        yajl_gen_config(p->w.g, yajl_gen_validate_utf8, 1);
+    cq__jw_open(&p->w);
     if (p->w.err != CQ_OK) {
-        cq_params_free(p);
+        cq__arena_free(a);
         return NULL;
     }
     return p;
@@ -46,8 +63,8 @@ void cq_params_free(cq_params *p)
 {
     if (p == NULL)
         return;
-    cq__jw_free(&p->w);
-    free(p);
+    /* yajl_gen_free() would only call the arena's no-op free. */
+    cq__arena_free(p->arena);
 }
 
 
@@ -154,30 +171,43 @@ char *cq__params_json(const cq_params *p, int *err)
 }
 
 
-int cq_call_params(cq_ctx *c, const char *action, const cq_params *p,
-                   cq_result *out)
+/*
+ * Calls action with json, or reports err when json is NULL; fills out (or
+ * a result of its own when out is NULL) as cq_call_params().
+ */
+static int call_built(cq_ctx *c, const char *action, const char *json, int err,
+                      cq_result *out)
 {
     cq_result local;
-    char *json;
     int rc;
 
     if (out == NULL)
         out = &local;
     cq__api_result_init(out);
-    json = cq__params_json(p, &rc);
+    if (out == &local)
+        cq__api_result_discard(out);
     if (json == NULL) {
-        cq__api_fail(out, rc, "params for %s cannot be built: %s",
-                     action ? action : "(null)", cq_strerror(rc));
+        rc = cq__api_fail(out, err, "params for %s cannot be built: %s",
+                          action ? action : "(null)", cq_strerror(err));
         cq_log(CQ_LOG_WARN, "API %s: %s", action ? action : "(null)",
                out->detail);
-        if (out == &local)
-            cq_result_free(&local);
-        return rc;
+    } else {
+        rc = cq__api_call_logged(c, action, json, out);
     }
-    rc = cq__api_call_logged(c, action, json, out);
-    free(json);
     if (out == &local)
         cq_result_free(&local);
+    return rc;
+}
+
+
+int cq_call_params(cq_ctx *c, const char *action, const cq_params *p,
+                   cq_result *out)
+{
+    int err;
+    char *json = cq__params_json(p, &err);
+    int rc = call_built(c, action, json, err, out);
+
+    free(json);
     return rc;
 }
 
@@ -197,8 +227,22 @@ const cq_result *cq_call_params_r(cq_ctx *c, const char *action,
 int cq__call_params_free(cq_ctx *c, const char *action, cq_params *p,
                          cq_result *out)
 {
-    int rc = cq_call_params(c, action, p, out);
+    const unsigned char *buf = NULL;
+    size_t len;
+    int rc, err = p != NULL ? p->w.err : CQ_ENOMEM;
 
+    /* p is not used again: closed where it is, its text is not copied. */
+    if (err == CQ_OK) {
+        cq__jw_close(&p->w);
+        err = p->w.err;
+    }
+    if (err == CQ_OK &&
+        yajl_gen_get_buf(p->w.g, &buf, &len) != yajl_gen_status_ok) {
+        buf = NULL;
+        err = CQ_ENOMEM;
+    }
+    rc = call_built(c, action, err == CQ_OK ? (const char *)buf : NULL, err,
+                    out);
     cq_params_free(p);
     return rc;
 }

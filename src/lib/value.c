@@ -45,7 +45,10 @@ static yajl_val step(yajl_val v, const char *name, size_t len)
         for (i = 0; i < v->u.object.len; i++) {
             const char *k = v->u.object.keys[i];
 
-            if (strlen(k) == len && memcmp(k, name, len) == 0)
+            /* The first byte rules out most keys without a call. */
+            if (len == 0 ? k[0] == '\0'
+                         : k[0] == name[0] && strncmp(k, name, len) == 0 &&
+                               k[len] == '\0')
                 return v->u.object.values[i];
         }
         return NULL;

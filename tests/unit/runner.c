@@ -10,6 +10,7 @@
 #include "test.h"
 
 extern const t_case test_api_cases[];
+extern const t_case test_arena_cases[];
 extern const t_case test_auth_cases[];
 extern const t_case test_buf_cases[];
 extern const t_case test_command_cases[];
@@ -37,7 +38,7 @@ static const t_case *const suites[] = {
     test_ws_judge_cases,    test_ws_stream_cases,    test_message_cases,
     test_message_cq_cases,  test_message_json_cases, test_params_cases,
     test_quick_cases,       test_sched_cases,        test_sending_cases,
-    test_message_cqf_cases, test_json_scan_cases,
+    test_message_cqf_cases, test_json_scan_cases,    test_arena_cases,
 };
 
 void t_fail(t_state *t, const char *file, int line, const char *what)

@@ -48,6 +48,76 @@ T_CASE(result_ok_async_failed)
 }
 
 
+/*
+ * A plain "ok" answer is judged from a scan, with only its data parsed; an
+ * escaped key sends the same answer down the whole-tree path. Both must read
+ * alike, the first of a repeated member included.
+ */
+T_CASE(result_scanned_as_parsed)
+{
+    static const char *const pairs[][2] = {
+        {"{\"status\":\"ok\",\"retcode\":7,\"data\":{\"a\":[1,{\"b\":\"x\"}]},"
+         "\"data\":2}",
+         "{\"st\\u0061tus\":\"ok\",\"retcode\":7,\"data\":{\"a\":[1,{\"b\":"
+         "\"x\"}]},\"data\":2}"},
+        {" {\"data\":\"s\",\"status\":\"async\"} ",
+         "{\"data\":\"s\",\"st\\u0061tus\":\"async\"}"},
+        {"{\"status\":\"ok\",\"retcode\":-3,\"data\":12345678901234}",
+         "{\"status\":\"ok\",\"r\\u0065tcode\":-3,\"data\":12345678901234}"},
+    };
+    cq_result a, b;
+    size_t i;
+
+    for (i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
+        char *ja, *jb;
+
+        T_EQ_INT(judge(pairs[i][0], &a), CQ_OK);
+        T_EQ_INT(judge(pairs[i][1], &b), CQ_OK);
+        /* Only the whole-tree path keeps the answer itself. */
+        T_CHECK(cq__api_result_root(&a) == NULL);
+        T_CHECK(cq__api_result_root(&b) != NULL);
+        T_EQ_INT(a.retcode, b.retcode);
+        ja = cq_value_to_json(a.data);
+        jb = cq_value_to_json(b.data);
+        T_CHECK(ja != NULL && jb != NULL);
+        T_EQ_STR(ja, jb);
+        free(ja);
+        free(jb);
+        cq_result_free(&a);
+        cq_result_free(&b);
+    }
+    /* No data member: NULL, as cq_value_get() says of a missing key. */
+    T_EQ_INT(judge("{\"status\":\"ok\"}", &a), CQ_OK);
+    T_CHECK(a.data == NULL && a.retcode == 0);
+    cq_result_free(&a);
+    T_CHECK(a.priv__ == NULL);
+}
+
+
+/* A result nobody reads gets no data from an ok answer, all of a failure. */
+T_CASE(result_discarded)
+{
+    static const char ok[] = "{\"status\":\"ok\",\"retcode\":3,\"data\":{}}";
+    static const char failed[] =
+        "{\"status\":\"failed\",\"retcode\":100,\"wording\":\"no\"}";
+    cq_result r;
+
+    cq__api_result_init(&r);
+    cq__api_result_discard(&r);
+    T_EQ_INT(cq__api_result_from_body(ok, strlen(ok), &r), CQ_OK);
+    T_CHECK(r.data == NULL && r.retcode == 3);
+    T_CHECK(cq__api_result_root(&r) == NULL);
+    cq_result_free(&r);
+    T_CHECK(r.priv__ == NULL);
+    cq__api_result_discard(&r);
+    T_EQ_INT(cq__api_result_from_body(failed, strlen(failed), &r), CQ_EFAILED);
+    T_EQ_INT(r.retcode, 100);
+    T_CHECK(strstr(r.detail, "no") != NULL);
+    T_CHECK(cq__api_result_root(&r) != NULL);
+    cq_result_free(&r);
+}
+
+
 T_CASE(result_garbage)
 {
     static const char *bad[] = {"",
@@ -268,6 +338,8 @@ T_CASE(results_owned_by_ctx)
 
 T_SUITE(test_api_cases) = {
     {"api/result_ok_async_failed", result_ok_async_failed},
+    {"api/result_scanned_as_parsed", result_scanned_as_parsed},
+    {"api/result_discarded", result_discarded},
     {"api/result_garbage", result_garbage},
     {"api/call_without_api", call_without_api},
     {"api/send_targets", send_targets},
