@@ -352,7 +352,10 @@ static void on_keepalive(cq__ws_conn *c)
         log_refused(c);
     if (close_if_stuck(c, now))
         return;
-    /* Quiet for a tick: wslay's buffers go until the next frame. */
+    /*
+     * wslay's buffers go if nothing is in flight; a busy connection makes
+     * them again at its next frame, so once a tick at most.
+     */
     cq__ws_stream_trim(c->ws);
     /* While we do not read, the peer's silence is ours: do not judge it. */
     if (cq__ws_stream_paused(c->ws) || cq__ws_stream_blocked(c->ws))
