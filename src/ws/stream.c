@@ -78,19 +78,21 @@ static void on_output(struct evbuffer *out, const struct evbuffer_cb_info *info,
 
 
 /*
- * At a frame boundary: reads the next frame's header from in without
- * taking it, and sets rx_left to the frame's whole length (header and
- * payload) and rx_fragmented from its opcode and FIN bit. Returns 0 when
- * the header is not all there yet.
+ * At a frame boundary, off bytes into in: reads the next frame's header
+ * there without taking it, and sets rx_left to the frame's whole length
+ * (header and payload) and rx_fragmented from its opcode and FIN bit.
+ * Returns 0 when the header is not all there yet.
  */
-static int next_frame(cq__ws_stream *s, struct evbuffer *in)
+static int next_frame(cq__ws_stream *s, struct evbuffer *in, size_t off)
 {
     uint8_t h[10];
-    ev_ssize_t got = evbuffer_copyout(in, h, sizeof(h));
+    struct evbuffer_ptr at;
+    ev_ssize_t got;
     uint64_t payload;
     size_t head, i;
 
-    if (got < 2)
+    if (evbuffer_ptr_set(in, &at, off, EVBUFFER_PTR_SET) != 0 ||
+        (got = evbuffer_copyout_from(in, &at, h, sizeof(h))) < 2)
         return 0;
     payload = h[1] & 0x7f;
     head = 2 + (payload == 126 ? 2 : payload == 127 ? 8 : 0);
@@ -111,10 +113,28 @@ static int next_frame(cq__ws_stream *s, struct evbuffer *in)
 
 
 /*
- * Gives wslay the input one frame at most at a time, so that between
- * frames wslay holds no byte of the next one, and the stream knows when
- * its context holds nothing (cq__ws_stream_trim()).
+ * How many of the input's bytes, at most len, to give wslay: whole frames,
+ * then part of one only when its rest has not come yet or does not fit.
+ * So the stream always knows where in a frame wslay is (rx_left), and at a
+ * boundary wslay holds no byte of the next frame (cq__ws_stream_trim()).
  */
+static size_t frame_bytes(cq__ws_stream *s, struct evbuffer *in, size_t len)
+{
+    size_t avail = evbuffer_get_length(in), give = 0, take;
+
+    if (len > avail)
+        len = avail;
+    while (give < len && (s->rx_left > 0 || next_frame(s, in, give))) {
+        take = len - give;
+        if ((uint64_t)take > s->rx_left)
+            take = (size_t)s->rx_left;
+        give += take;
+        s->rx_left -= (uint64_t)take;
+    }
+    return give;
+}
+
+
 static ssize_t on_recv(wslay_event_context_ptr ws, uint8_t *buf, size_t len,
                        int flags, void *arg)
 {
@@ -130,13 +150,8 @@ static ssize_t on_recv(wslay_event_context_ptr ws, uint8_t *buf, size_t len,
      */
     if (!s->paused && !s->blocked && cq__ws_stream_queued(s) >= s->max_queue)
         s->blocked = 1;
-    if (!s->paused && !s->blocked && (s->rx_left > 0 || next_frame(s, in))) {
-        if ((uint64_t)len > s->rx_left)
-            len = (size_t)s->rx_left;
+    if (!s->paused && !s->blocked && (len = frame_bytes(s, in, len)) > 0)
         n = evbuffer_remove(in, buf, len);
-    }
-    if (n > 0)
-        s->rx_left -= (uint64_t)n;
     if (n <= 0) {
         wslay_event_set_error(ws, WSLAY_ERR_WOULDBLOCK);
         return -1;
