@@ -522,9 +522,14 @@ int cq_bridge_main(int argc, char **argv)
         cq__conf_free(&conf);
         return 2;
     }
-    /* Workers wake the loop with event_active(): libevent needs locks. */
+    /*
+     * Workers wake the loop with event_active(): libevent needs locks.
+     * libcurl serves only the HTTP API transport (api_root): without it,
+     * neither libcurl nor OpenSSL's TLS is started (nor, in cqhttp-bridge,
+     * loaded: curl_lazy.c), which is most of the bridge's idle memory.
+     */
     if (evthread_use_pthreads() != 0 ||
-        curl_global_init(CURL_GLOBAL_DEFAULT) != 0 ||
+        (conf.api_root != NULL && curl_global_init(CURL_GLOBAL_DEFAULT) != 0) ||
         (br.base = event_base_new()) == NULL) {
         cq_log(CQ_LOG_ERROR, "cannot start the event loop");
         cq__conf_free(&conf);
@@ -536,7 +541,8 @@ int cq_bridge_main(int argc, char **argv)
     cq__lifecycle_stop(); /* A no-op unless the startup hooks ran. */
     event_base_free(br.base);
     libevent_global_shutdown();
-    curl_global_cleanup();
+    if (conf.api_root != NULL)
+        curl_global_cleanup();
     cq__dispatch_reset();
     cq_log(CQ_LOG_INFO, "stopped");
     cq__conf_free(&conf);

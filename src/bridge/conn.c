@@ -352,6 +352,11 @@ static void on_keepalive(cq__ws_conn *c)
         log_refused(c);
     if (close_if_stuck(c, now))
         return;
+    /*
+     * wslay's buffers go if nothing is in flight; a busy connection makes
+     * them again at its next frame, so once a tick at most.
+     */
+    cq__ws_stream_trim(c->ws);
     /* While we do not read, the peer's silence is ours: do not judge it. */
     if (cq__ws_stream_paused(c->ws) || cq__ws_stream_blocked(c->ws))
         c->last_rx_ms = now;

@@ -8,11 +8,11 @@
 #include <string.h>
 
 #include <openssl/evp.h>
-#include <openssl/sha.h>
 
 #include "cqhttp.h"
 #include "lib/net.h"
 #include "ws/handshake.h"
+#include "ws/sha1.h"
 #include "lib/auth.h"
 
 /* The longest Sec-WebSocket-Key cq__ws_accept_key() hashes. */
@@ -436,7 +436,7 @@ void cq__ws_judge(const cq__ws_request *req, const char *access_token,
 int cq__ws_accept_key(const char *key, size_t key_len, char out[29])
 {
     unsigned char in[KEY_MAX + sizeof(ws_guid) - 1];
-    unsigned char md[SHA_DIGEST_LENGTH];
+    unsigned char md[CQ__SHA1_LEN];
 
     out[0] = '\0';
     if (key_len > KEY_MAX || (key == NULL && key_len > 0))
@@ -444,10 +444,9 @@ int cq__ws_accept_key(const char *key, size_t key_len, char out[29])
     if (key_len > 0)
         memcpy(in, key, key_len);
     memcpy(in + key_len, ws_guid, sizeof(ws_guid) - 1);
-    if (SHA1(in, key_len + sizeof(ws_guid) - 1, md) == NULL)
-        return CQ_ENOMEM;
+    cq__sha1(in, key_len + sizeof(ws_guid) - 1, md);
     /* 20 bytes give 28 characters, and EVP_EncodeBlock adds the NUL. */
-    EVP_EncodeBlock((unsigned char *)out, md, SHA_DIGEST_LENGTH);
+    EVP_EncodeBlock((unsigned char *)out, md, CQ__SHA1_LEN);
     return CQ_OK;
 }
 

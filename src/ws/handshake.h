@@ -185,7 +185,6 @@ int cq__ws_answer(const cq__ws_request *req, const cq__ws_verdict *v, char *out,
  * out: 28 characters and a NUL. On error out holds "" and the result is:
  *
  * CQ_EINVAL   key_len is above 64 (a valid key has 24 bytes).
- * CQ_ENOMEM   OpenSSL could not compute the digest.
  */
 int cq__ws_accept_key(const char *key, size_t key_len, char out[29]);
 

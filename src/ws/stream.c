@@ -17,9 +17,12 @@
 #include "ws/stream.h"
 
 struct cq__ws_stream {
-    struct bufferevent *bev; /* The owner's. */
-    wslay_event_context_ptr ws;
+    struct bufferevent *bev;    /* The owner's. */
+    wslay_event_context_ptr ws; /* NULL while nothing is in flight. */
+    size_t max_message;
     size_t max_queue;
+    uint64_t rx_left;  /* Bytes of the frame being read not given wslay. */
+    int rx_fragmented; /* A fragmented message's last frame is to come. */
     cq__ws_text_cb *on_text;
     void *arg;
     int paused;          /* Reading stopped by the owner. */
@@ -74,11 +77,70 @@ static void on_output(struct evbuffer *out, const struct evbuffer_cb_info *info,
 }
 
 
+/*
+ * At a frame boundary, off bytes into in: reads the next frame's header
+ * there without taking it, and sets rx_left to the frame's whole length
+ * (header and payload) and rx_fragmented from its opcode and FIN bit.
+ * Returns 0 when the header is not all there yet.
+ */
+static int next_frame(cq__ws_stream *s, struct evbuffer *in, size_t off)
+{
+    uint8_t h[10];
+    struct evbuffer_ptr at;
+    ev_ssize_t got;
+    uint64_t payload;
+    size_t head, i;
+
+    if (evbuffer_ptr_set(in, &at, off, EVBUFFER_PTR_SET) != 0 ||
+        (got = evbuffer_copyout_from(in, &at, h, sizeof(h))) < 2)
+        return 0;
+    payload = h[1] & 0x7f;
+    head = 2 + (payload == 126 ? 2 : payload == 127 ? 8 : 0);
+    if ((size_t)got < head)
+        return 0;
+    if (head > 2)
+        for (payload = 0, i = 2; i < head; i++)
+            payload = payload << 8 | h[i];
+    head += (h[1] & 0x80) ? 4 : 0;
+    /* A length this large is wslay's to refuse; it never gets that far. */
+    s->rx_left = payload > UINT32_MAX ? UINT64_MAX : head + payload;
+    if ((h[0] & 0x0f) == WSLAY_TEXT_FRAME ||
+        (h[0] & 0x0f) == WSLAY_BINARY_FRAME ||
+        (h[0] & 0x0f) == WSLAY_CONTINUATION_FRAME)
+        s->rx_fragmented = !(h[0] & 0x80);
+    return 1;
+}
+
+
+/*
+ * How many of the input's bytes, at most len, to give wslay: whole frames,
+ * then part of one only when its rest has not come yet or does not fit.
+ * So the stream always knows where in a frame wslay is (rx_left), and at a
+ * boundary wslay holds no byte of the next frame (cq__ws_stream_trim()).
+ */
+static size_t frame_bytes(cq__ws_stream *s, struct evbuffer *in, size_t len)
+{
+    size_t avail = evbuffer_get_length(in), give = 0, take;
+
+    if (len > avail)
+        len = avail;
+    while (give < len && (s->rx_left > 0 || next_frame(s, in, give))) {
+        take = len - give;
+        if ((uint64_t)take > s->rx_left)
+            take = (size_t)s->rx_left;
+        give += take;
+        s->rx_left -= (uint64_t)take;
+    }
+    return give;
+}
+
+
 static ssize_t on_recv(wslay_event_context_ptr ws, uint8_t *buf, size_t len,
                        int flags, void *arg)
 {
     cq__ws_stream *s = arg;
-    int n;
+    struct evbuffer *in = bufferevent_get_input(s->bev);
+    int n = 0;
 
     (void)flags;
     /*
@@ -88,9 +150,8 @@ static ssize_t on_recv(wslay_event_context_ptr ws, uint8_t *buf, size_t len,
      */
     if (!s->paused && !s->blocked && cq__ws_stream_queued(s) >= s->max_queue)
         s->blocked = 1;
-    n = s->paused || s->blocked
-            ? 0
-            : evbuffer_remove(bufferevent_get_input(s->bev), buf, len);
+    if (!s->paused && !s->blocked && (len = frame_bytes(s, in, len)) > 0)
+        n = evbuffer_remove(in, buf, len);
     if (n <= 0) {
         wslay_event_set_error(ws, WSLAY_ERR_WOULDBLOCK);
         return -1;
@@ -159,30 +220,44 @@ static const struct wslay_event_callbacks client_callbacks = {
 };
 
 
+/*
+ * The wslay context, made when first needed: an idle connection holds none
+ * (wslay's is some 9 KiB, mostly buffers). Returns CQ_OK or CQ_ENOMEM.
+ */
+static int need_ws(cq__ws_stream *s)
+{
+    int rc;
+
+    if (s->ws != NULL)
+        return CQ_OK;
+    rc = s->client
+             ? wslay_event_context_client_init(&s->ws, &client_callbacks, s)
+             : wslay_event_context_server_init(&s->ws, &server_callbacks, s);
+    if (rc != 0) {
+        s->ws = NULL;
+        return CQ_ENOMEM;
+    }
+    wslay_event_config_set_max_recv_msg_length(s->ws, (uint64_t)s->max_message);
+    return CQ_OK;
+}
+
+
 cq__ws_stream *cq__ws_stream_new(struct bufferevent *bev, int client,
                                  size_t max_message, size_t max_queue,
                                  cq__ws_text_cb *on_text, void *arg)
 {
     cq__ws_stream *s = calloc(1, sizeof(*s));
-    int rc;
 
     if (s == NULL)
         return NULL;
     s->bev = bev;
+    s->max_message = max_message;
     s->max_queue = max_queue;
     s->on_text = on_text;
     s->arg = arg;
-    rc = client ? wslay_event_context_client_init(&s->ws, &client_callbacks, s)
-                : wslay_event_context_server_init(&s->ws, &server_callbacks, s);
-    if (rc != 0) {
-        free(s);
-        return NULL;
-    }
-    wslay_event_config_set_max_recv_msg_length(s->ws, (uint64_t)max_message);
     s->client = client;
     s->reading = 1; /* The owner reads on bev while it shakes hands. */
     if (evbuffer_add_cb(bufferevent_get_output(bev), on_output, s) == NULL) {
-        wslay_event_context_free(s->ws);
         free(s);
         return NULL;
     }
@@ -195,8 +270,23 @@ void cq__ws_stream_free(cq__ws_stream *s)
     if (s == NULL)
         return;
     evbuffer_remove_cb(bufferevent_get_output(s->bev), on_output, s);
-    wslay_event_context_free(s->ws);
+    if (s->ws != NULL)
+        wslay_event_context_free(s->ws);
     free(s);
+}
+
+
+void cq__ws_stream_trim(cq__ws_stream *s)
+{
+    wslay_event_context_ptr ws = s->ws;
+
+    if (ws == NULL || s->in_recv || s->ended || s->rx_left > 0 ||
+        s->rx_fragmented || wslay_event_get_queued_msg_count(ws) > 0 ||
+        wslay_event_want_write(ws) || !wslay_event_want_read(ws) ||
+        wslay_event_get_close_received(ws) || wslay_event_get_close_sent(ws))
+        return;
+    wslay_event_context_free(ws);
+    s->ws = NULL;
 }
 
 
@@ -205,7 +295,11 @@ int cq__ws_stream_flush(cq__ws_stream *s)
     /* Inside wslay_event_recv(): cq__ws_stream_pump() writes afterwards. */
     if (s->in_recv)
         return CQ__WS_OPEN;
-    if (s->proto_code != 0 || wslay_event_send(s->ws) != 0)
+    if (s->proto_code != 0)
+        return CQ_EIO;
+    if (s->ws == NULL) /* Nothing was queued, and nothing closed. */
+        return CQ__WS_OPEN;
+    if (wslay_event_send(s->ws) != 0)
         return CQ_EIO;
     if (!wslay_event_want_read(s->ws) && !wslay_event_want_write(s->ws))
         return CQ__WS_CLOSED;
@@ -249,7 +343,13 @@ int cq__ws_stream_pump(cq__ws_stream *s)
 
     if (s->in_recv)
         return CQ__WS_OPEN;
-    if (!s->paused) {
+    if (!s->paused && evbuffer_get_length(bufferevent_get_input(s->bev)) > 0 &&
+        need_ws(s) != CQ_OK) {
+        s->ended = 1;
+        set_reading(s);
+        return CQ_ENOMEM;
+    }
+    if (!s->paused && s->ws != NULL) {
         s->in_recv = 1;
         rc = wslay_event_recv(s->ws);
         s->in_recv = 0;
@@ -286,6 +386,8 @@ int cq__ws_stream_queue_text(cq__ws_stream *s, const char *text, size_t len)
 
     if (cq__ws_stream_queued(s) + len > s->max_queue)
         return CQ_ETOOBIG;
+    if (need_ws(s) != CQ_OK)
+        return CQ_ENOMEM;
     return queue_error(wslay_event_queue_msg(s->ws, &m));
 }
 
@@ -294,6 +396,8 @@ int cq__ws_stream_queue_ping(cq__ws_stream *s)
 {
     struct wslay_event_msg ping = {WSLAY_PING, NULL, 0};
 
+    if (need_ws(s) != CQ_OK)
+        return CQ_ENOMEM;
     return queue_error(wslay_event_queue_msg(s->ws, &ping));
 }
 
@@ -302,12 +406,16 @@ int cq__ws_stream_queue_close(cq__ws_stream *s, uint16_t code,
                               const char *reason)
 {
     size_t len = reason != NULL ? strlen(reason) : 0;
-    int rc = wslay_event_queue_close(s->ws, code, (const uint8_t *)reason, len);
+    int rc = need_ws(s);
 
-    wslay_event_shutdown_read(s->ws);
+    if (rc == CQ_OK) {
+        rc = queue_error(
+            wslay_event_queue_close(s->ws, code, (const uint8_t *)reason, len));
+        wslay_event_shutdown_read(s->ws);
+    }
     s->ended = 1;
     set_reading(s);
-    return queue_error(rc);
+    return rc;
 }
 
 
@@ -342,13 +450,13 @@ int cq__ws_stream_blocked(const cq__ws_stream *s)
 size_t cq__ws_stream_queued(const cq__ws_stream *s)
 {
     return evbuffer_get_length(bufferevent_get_output(s->bev)) +
-           wslay_event_get_queued_msg_length(s->ws);
+           (s->ws != NULL ? wslay_event_get_queued_msg_length(s->ws) : 0);
 }
 
 
 int cq__ws_stream_peer_closed(const cq__ws_stream *s, uint16_t *code)
 {
-    if (!wslay_event_get_close_received(s->ws))
+    if (s->ws == NULL || !wslay_event_get_close_received(s->ws))
         return 0;
     *code = wslay_event_get_status_code_received(s->ws);
     return 1;
@@ -359,5 +467,7 @@ uint16_t cq__ws_stream_code_sent(const cq__ws_stream *s)
 {
     if (s->proto_code != 0)
         return s->proto_code;
+    if (s->ws == NULL)
+        return WSLAY_CODE_ABNORMAL_CLOSURE; /* As wslay says: none sent. */
     return wslay_event_get_status_code_sent(s->ws);
 }

@@ -15,13 +15,13 @@
  * max_queue, given at creation, bounds all of it: automatic pongs and close
  * frames included (wslay's own records of the messages it holds are not
  * counted: they go to the output at the end of each read, whose input is
- * one bufferevent read at most). cq__ws_stream_queue_text() refuses a message that would
- * take it over; and once the queue is full, no frame is read (each may
- * queue a pong) until the output drains to half of max_queue, the
- * low-water mark (cq__ws_stream_blocked()). So a peer that sends but does
- * not read holds at most max_queue bytes here; the input is not read
- * meanwhile, and the kernel's window stops the peer. What to do with a
- * peer that stays blocked is the owner's.
+ * one bufferevent read at most). cq__ws_stream_queue_text() refuses a message
+ * that would take it over; and once the queue is full, no frame is read (each
+ * may queue a pong) until the output drains to half of max_queue, the low-water
+ * mark (cq__ws_stream_blocked()). So a peer that sends but does not read holds
+ * at most max_queue bytes here; the input is not read meanwhile, and the
+ * kernel's window stops the peer. What to do with a peer that stays blocked is
+ * the owner's.
  *
  * Never send from inside receive: wslay must not be asked to write while
  * wslay_event_recv() runs, and that is exactly when the owner's text
@@ -78,6 +78,14 @@ cq__ws_stream *cq__ws_stream_new(struct bufferevent *bev, int client,
                                  cq__ws_text_cb *on_text, void *arg);
 /* Frees the stream, not the bufferevent. Never fails; NULL is a no-op. */
 void cq__ws_stream_free(cq__ws_stream *s);
+/*
+ * Frees wslay's context (some 9 KiB) when it holds nothing: no part of a
+ * frame or of a fragmented message, nothing queued, no close either way. It
+ * is made again when a byte comes or something is queued, so an idle
+ * connection costs little. The stream is made without one; the owner calls
+ * this when the connection has been quiet a while. Never fails.
+ */
+void cq__ws_stream_trim(cq__ws_stream *s);
 
 /*
  * Reads the frames that arrived (unless paused), telling the owner of each

@@ -1,8 +1,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/sha.h>
+
 #include "cqhttp.h"
 #include "ws/handshake.h"
+#include "ws/sha1.h"
 #include "test.h"
 #include "test_ws.h"
 
@@ -65,6 +68,26 @@ int t_ws_answer_ok(const char *a, size_t n, int status)
     if (cl == NULL || cl > end || strstr(a, "\r\nConnection: close\r\n") > end)
         return 0;
     return strtoul(cl + 18, NULL, 10) == (size_t)(a + n - (end + 4));
+}
+
+/* Every length around the padding's edges (55, 56, 63, 64, 119, 120...). */
+T_CASE(sha1_matches_openssl)
+{
+    unsigned char data[200], ours[CQ__SHA1_LEN], theirs[SHA_DIGEST_LENGTH];
+    size_t len, i;
+
+    for (i = 0; i < sizeof(data); i++)
+        data[i] = (unsigned char)(i * 7 + 3);
+    cq__sha1("abc", 3, ours);
+    T_CHECK(memcmp(ours,
+                   "\xa9\x99\x3e\x36\x47\x06\x81\x6a\xba\x3e"
+                   "\x25\x71\x78\x50\xc2\x6c\x9c\xd0\xd8\x9d",
+                   CQ__SHA1_LEN) == 0);
+    for (len = 0; len <= sizeof(data); len++) {
+        cq__sha1(data, len, ours);
+        SHA1(data, len, theirs);
+        T_CHECK(memcmp(ours, theirs, CQ__SHA1_LEN) == 0);
+    }
 }
 
 T_CASE(accept_key_rfc6455)
@@ -397,6 +420,7 @@ T_CASE(answers)
 }
 
 T_SUITE(test_handshake_cases) = {
+    {"handshake/sha1_matches_openssl", sha1_matches_openssl},
     {"handshake/accept_key_rfc6455", accept_key_rfc6455},
     {"handshake/gocq_accepted", gocq_accepted},
     {"handshake/one_byte_at_a_time", one_byte_at_a_time},

@@ -116,6 +116,45 @@ T_CASE(empty_text_message)
     T_EQ_STR(p.got, "");
 }
 
+/* Writes raw bytes to the stream's input. */
+static void peer_raw(peer *p, const void *bytes, size_t len)
+{
+    bufferevent_write(p->pair[1], bytes, len);
+    event_base_loop(p->base, EVLOOP_NONBLOCK);
+}
+
+/*
+ * The wslay context goes when trimmed at rest and comes back for the next
+ * frame; a trim in the middle of a frame or of a fragmented message keeps
+ * it, or the rest of the message would be a protocol error.
+ */
+T_CASE(trim_keeps_what_is_in_flight)
+{
+    /* "hel" (FIN unset), then a continuation "lo" split after 3 bytes. */
+    static const unsigned char first[] = {0x01, 0x83, 0,   0,  0,
+                                          0,    'h',  'e', 'l'};
+    static const unsigned char rest[] = {0x80, 0x82, 0, 0, 0, 0, 'l', 'o'};
+    peer p;
+
+    T_CHECK(peer_open(&p, 1 << 20) == 0);
+    cq__ws_stream_trim(p.s);
+    peer_send(&p, "one");
+    T_EQ_INT(cq__ws_stream_pump(p.s), CQ__WS_OPEN);
+    peer_read(&p, (unsigned char[16]){0}, 16);
+    cq__ws_stream_trim(p.s);
+    peer_raw(&p, first, sizeof(first));
+    T_EQ_INT(cq__ws_stream_pump(p.s), CQ__WS_OPEN);
+    cq__ws_stream_trim(p.s);
+    peer_raw(&p, rest, 3);
+    T_EQ_INT(cq__ws_stream_pump(p.s), CQ__WS_OPEN);
+    cq__ws_stream_trim(p.s);
+    peer_raw(&p, rest + 3, sizeof(rest) - 3);
+    T_EQ_INT(cq__ws_stream_pump(p.s), CQ__WS_OPEN);
+    peer_close(&p);
+    T_EQ_INT(p.calls, 2);
+    T_EQ_STR(p.got, "hello");
+}
+
 T_CASE(queue_bound)
 {
     peer p;
@@ -264,6 +303,7 @@ T_SUITE(test_ws_stream_cases) = {
     {"ws_stream/reply_from_callback_is_deferred",
      reply_from_callback_is_deferred},
     {"ws_stream/empty_text_message", empty_text_message},
+    {"ws_stream/trim_keeps_what_is_in_flight", trim_keeps_what_is_in_flight},
     {"ws_stream/queue_bound", queue_bound},
     {"ws_stream/full_queue_stops_reading", full_queue_stops_reading},
     {"ws_stream/close_ends_after_flush", close_ends_after_flush},
