@@ -133,6 +133,14 @@ def libraries_export_only_the_public_interface(h):
               % (dep, p.stdout))
     for dep in ("libyajl", "libcurl", "libcrypto"):
         check(dep in p.stdout, "libcqhttp.so links %s" % dep)
+    # The installed bridge loads libcurl at its first HTTP call
+    # (src/bridge/curl_lazy.c): linking it would cost ~4.5 MiB idle.
+    p = subprocess.run(["ldd", os.path.join(dest + prefix, "bin",
+                                            "cqhttp-bridge")],
+                       capture_output=True, text=True)
+    eq(p.returncode, 0, "ldd: " + p.stderr)
+    check("libcurl" not in p.stdout, "cqhttp-bridge links libcurl:\n%s"
+          % p.stdout)
 
 
 def build_bot(h, work, *defines):
