@@ -148,6 +148,7 @@ static void *worker_main(void *arg)
     cq__api *api = cq__api_new(w->conf);
     cq__post_io io = {&r, fcgi_param, fcgi_read, 0};
     cq__buf out;
+    size_t start;
 
     cq__buf_init(&out, (size_t)w->conf->max_body + 65536);
     if (api == NULL || FCGX_InitRequest(req, w->listen_fd, 0) != 0) {
@@ -156,11 +157,11 @@ static void *worker_main(void *arg)
     }
     while (FCGX_Accept_r(req) == 0) {
         r.scanned = 0;
-        cq__buf_reset(&out);
-        if (cq__post_handle(w->conf, api, &io, &out) < 0 || out.data == NULL)
+        if (cq__post_handle(w->conf, api, &io, &out, &start) < 0 ||
+            out.data == NULL)
             FCGX_PutS("Status: 500 Internal Server Error\r\n\r\n", req->out);
         else
-            FCGX_PutStr(out.data, (int)out.len, req->out);
+            FCGX_PutStr(out.data + start, (int)(out.len - start), req->out);
         FCGX_Finish_r(req);
     }
     FCGX_Free(req, 1);
@@ -259,14 +260,15 @@ static int serve_cgi(const cq__conf *conf)
     cq__post_io io = {NULL, cgi_param, cgi_read, 1};
     cq__api *api = cq__api_new(conf);
     cq__buf out;
+    size_t start;
     int status;
 
     cq__buf_init(&out, (size_t)conf->max_body + 65536);
-    status = cq__post_handle(conf, api, &io, &out);
+    status = cq__post_handle(conf, api, &io, &out, &start);
     if (status < 0 || out.data == NULL)
         fputs("Status: 500 Internal Server Error\r\n\r\n", stdout);
     else
-        fwrite(out.data, 1, out.len, stdout);
+        fwrite(out.data + start, 1, out.len - start, stdout);
     fflush(stdout);
     cq__buf_free(&out);
     cq__api_free(api);

@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -349,25 +350,39 @@ static void write_field(cq__jw *w, const cq__quick_field *f)
 }
 
 
-int cq__ctx_quick_json(cq_ctx *c, char **out)
+int cq__ctx_quick_write(cq_ctx *c, cq__buf *out)
 {
+    size_t start = out->len;
     cq__jw w;
     size_t i;
 
-    *out = NULL;
     if (cq__sending_reply(c) != CQ_OK)
         return CQ_ENOMEM;
     if (c->nfields == 0)
         return CQ_OK;
-    if (cq__jw_init(&w) != CQ_OK)
+    if (cq__jw_init_buf(&w, out) != CQ_OK)
         return CQ_ENOMEM;
     cq__jw_open(&w);
     for (i = 0; i < c->nfields; i++)
         write_field(&w, &c->fields[i]);
     cq__jw_close(&w);
-    *out = cq__jw_dup(&w, NULL);
-    if (*out == NULL && w.err == CQ_OK)
-        w.err = CQ_ENOMEM;
     cq__jw_free(&w);
+    if (w.err != CQ_OK && out->data != NULL) {
+        out->len = start; /* Nothing of a document that failed. */
+        out->data[start] = '\0';
+    }
     return w.err;
+}
+
+
+int cq__ctx_quick_json(cq_ctx *c, char **out)
+{
+    cq__buf b;
+    int rc;
+
+    cq__buf_init(&b, SIZE_MAX / 2);
+    rc = cq__ctx_quick_write(c, &b);
+    *out = rc == CQ_OK ? cq__buf_detach(&b) : NULL;
+    cq__buf_free(&b);
+    return rc;
 }

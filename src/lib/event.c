@@ -71,30 +71,26 @@ static int read_types(cq_event *e)
 }
 
 
-int cq_event_parse(cq_event **ev, const char *buf, size_t len, int max_depth)
+/*
+ * Parses the len bytes at buf (NUL-terminated at buf[len] unless copied)
+ * into a new event whose arena starts with hint bytes. With copy, the event
+ * holds a copy of buf in its arena; without, it points at buf and leaves
+ * it to the caller. Returns as cq_event_parse().
+ */
+static int parse(cq_event **ev, const char *buf, size_t len, size_t hint,
+                 int max_depth, int copy)
 {
-    cq__arena *a;
-    cq_event *e;
+    cq__arena *a = cq__arena_new(sizeof(cq_event) + hint);
+    cq_event *e = a != NULL ? cq__arena_alloc(a, sizeof(*e)) : NULL;
     int rc;
 
-    *ev = NULL;
-    if (buf == NULL)
-        return CQ_EPARSE;
-    if (len > SIZE_MAX / 4)
-        return CQ_ENOMEM;
-    /*
-     * The body copy, the tree (about a node per eight bytes of body) and
-     * the parser's buffers fit in one chunk of this size for most events.
-     */
-    a = cq__arena_new(sizeof(*e) + 3 * len + 4096);
-    e = a != NULL ? cq__arena_alloc(a, sizeof(*e)) : NULL;
     if (e == NULL) {
         cq__arena_free(a);
         return CQ_ENOMEM;
     }
     memset(e, 0, sizeof(*e));
     e->arena = a;
-    e->raw = cq__arena_strndup(a, buf, len);
+    e->raw = copy ? cq__arena_strndup(a, buf, len) : buf;
     e->raw_len = len;
     rc = e->raw != NULL ? CQ_OK : CQ_ENOMEM;
     if (rc == CQ_OK)
@@ -112,11 +108,44 @@ int cq_event_parse(cq_event **ev, const char *buf, size_t len, int max_depth)
 }
 
 
+int cq_event_parse(cq_event **ev, const char *buf, size_t len, int max_depth)
+{
+    *ev = NULL;
+    if (buf == NULL)
+        return CQ_EPARSE;
+    if (len > SIZE_MAX / 4)
+        return CQ_ENOMEM;
+    /*
+     * The body copy, the tree (about a node per eight bytes of body) and
+     * the parser's buffers fit in one chunk of this size for most events.
+     */
+    return parse(ev, buf, len, 3 * len + 4096, max_depth, 1);
+}
+
+
+int cq__event_parse_take(cq_event **ev, char *buf, size_t len, int max_depth)
+{
+    int rc;
+
+    *ev = NULL;
+    /* As above, less the body copy: at most the body again in strings. */
+    rc = len <= SIZE_MAX / 4
+             ? parse(ev, buf, len, len + len / 2 + 4096, max_depth, 0)
+             : CQ_ENOMEM;
+    if (rc != CQ_OK)
+        free(buf);
+    else
+        (*ev)->owned = buf;
+    return rc;
+}
+
+
 void cq_event_free(cq_event *e)
 {
-    /* The event itself, its body, tree and name are all in its arena. */
+    /* The event itself, its tree and name are all in its arena. */
     if (e != NULL) {
         free(e->text);
+        free(e->owned);
         cq__arena_free(e->arena);
     }
 }

@@ -1,7 +1,8 @@
 /*
  * event: one parsed OneBot event (public part in cqhttp.h).
  *
- * The event owns a copy of the body bytes and the yajl tree built from them;
+ * The event owns the body bytes (a copy, or the buffer handed over to
+ * cq__event_parse_take()) and the yajl tree built from them;
  * every string and value handed out points into one of the two and lives
  * until cq_event_free(). The dispatch name is computed once at parse time.
  *
@@ -21,7 +22,8 @@
 
 struct cq_event {
     cq__arena *arena; /* Holds the event and all below. */
-    char *raw;        /* The body, NUL-terminated. */
+    const char *raw;  /* The body, NUL-terminated. */
+    char *owned;      /* raw, freed with the event. */
     size_t raw_len;
     yajl_val root; /* An object. */
     const char *post_type;
@@ -30,5 +32,13 @@ struct cq_event {
     const char *name;        /* "post_type.detail.sub", for dispatch. */
     char *text;              /* Plain text, or NULL until first asked. */
 };
+
+/*
+ * As cq_event_parse(), without copying the body: takes buf (malloc'd, len
+ * bytes NUL-terminated at buf[len]) over in every case, freed with the event
+ * or at once when the parse fails. The responder hands over the buffer it
+ * read the request into, so that the body is held once.
+ */
+int cq__event_parse_take(cq_event **ev, char *buf, size_t len, int max_depth);
 
 #endif

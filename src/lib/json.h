@@ -17,6 +17,7 @@
 
 #include "cqhttp.h"
 #include "lib/arena.h"
+#include "lib/buf.h"
 
 /*
  * cq_value, public and opaque, is a yajl tree node inside the library. These
@@ -116,10 +117,21 @@ char *cq__json_gen_dup(yajl_gen g);
 typedef struct cq__jw {
     yajl_gen g;
     int err;
+    cq__buf *out; /* Where the output goes, with cq__jw_init_buf(). */
 } cq__jw;
 
 /* Starts w on a new generator; returns CQ_OK or CQ_ENOMEM. */
 int cq__jw_init(cq__jw *w);
+/*
+ * As cq__jw_init(), with the output appended to out as it is written instead
+ * of kept by the generator (cq__jw_dup() then has nothing to copy: the
+ * output is out's). Strings are escaped straight into out, in one pass
+ * that checks UTF-8 as yajl does, far cheaper than yajl's escaper for long
+ * texts. A failing append (out's cap, or memory) latches CQ_ETOOBIG or
+ * CQ_ENOMEM and frees out, as cq__buf_add() does. w must not move while it
+ * is in use. Returns CQ_OK or CQ_ENOMEM.
+ */
+int cq__jw_init_buf(cq__jw *w, cq__buf *out);
 /* Frees the generator. Never fails. */
 void cq__jw_free(cq__jw *w);
 /*

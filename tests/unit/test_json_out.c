@@ -1,0 +1,143 @@
+/*
+ * The writer that escapes strings straight into a buffer (cq__jw_init_buf)
+ * against yajl's generator: for the same strings, the same bytes out and
+ * the same refusals, whatever the UTF-8 and wherever the special bytes fall
+ * against the 8- and 32-byte steps of its scan.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cqhttp.h"
+#include "lib/json.h"
+#include "test.h"
+
+/* Pieces the strings are made of: plain, escaped, UTF-8 good and bad. */
+static const char *const pieces[] = {
+    "x",
+    "abcdefgh",
+    "\"",
+    "\\",
+    "\n",
+    "\r\t\b\f",
+    "\x01",
+    "\x1f",
+    "\x7f",
+    " /",
+    "\xc3\xa9",
+    "\xe4\xbd\xa0",
+    "\xf0\x9f\x98\x80",
+    "\x80",
+    "\xff",
+    "\xe4\xbd",
+    "\xc3",
+    "\xf8\x88\x80\x80\x80",
+};
+#define NPIECES (sizeof(pieces) / sizeof(pieces[0]))
+
+/* A small deterministic generator, so that a failure repeats. */
+static unsigned next(unsigned *seed)
+{
+    *seed = *seed * 1103515245u + 12345u;
+    return (*seed >> 16) & 0x7fff;
+}
+
+
+/* Writes {"k":s,"v":[s]} with w; returns the latched error. */
+static int write_doc(cq__jw *w, const char *s)
+{
+    struct yajl_val_s str, arr;
+    yajl_val one = &str;
+
+    memset(&str, 0, sizeof(str));
+    memset(&arr, 0, sizeof(arr));
+    str.type = yajl_t_string;
+    str.u.string = (char *)s;
+    arr.type = yajl_t_array;
+    arr.u.array.values = &one;
+    arr.u.array.len = 1;
+    cq__jw_open(w);
+    cq__jw_kstr(w, "k", s);
+    cq__jw_key(w, "v");
+    cq__jw_value(w, &arr);
+    cq__jw_close(w);
+    return w->err;
+}
+
+
+/* Checks that both writers agree on s. */
+static void same_as_yajl(t_state *t, const char *s)
+{
+    cq__jw ref, fast;
+    cq__buf out;
+    char *want;
+    int want_rc, got_rc;
+
+    T_EQ_INT(cq__jw_init(&ref), CQ_OK);
+    want_rc = write_doc(&ref, s);
+    want = cq__jw_dup(&ref, NULL);
+    cq__jw_free(&ref);
+    cq__buf_init(&out, 1 << 20);
+    T_EQ_INT(cq__buf_add(&out, "head", 4), CQ_OK);
+    T_EQ_INT(cq__jw_init_buf(&fast, &out), CQ_OK);
+    got_rc = write_doc(&fast, s);
+    cq__jw_free(&fast);
+    T_EQ_INT(got_rc, want_rc);
+    if (want_rc == CQ_OK) {
+        T_CHECK(out.len > 4 && strncmp(out.data, "head", 4) == 0);
+        T_EQ_STR(out.data + 4, want);
+    }
+    free(want);
+    cq__buf_free(&out);
+}
+
+
+T_CASE(escapes_as_yajl)
+{
+    unsigned seed = 1;
+    char s[512];
+    int round;
+
+    same_as_yajl(t, "");
+    for (round = 0; round < 3000 && !t->failed; round++) {
+        size_t len = 0, n = next(&seed) % 12, i;
+
+        /* Long plain stretches, so that both scan steps are taken. */
+        for (i = 0; i < n; i++) {
+            static const char xs[] = "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx";
+            int plain = next(&seed) % 3 == 0;
+            const char *p = plain ? xs : pieces[next(&seed) % NPIECES];
+            size_t k = plain ? 1 + next(&seed) % (sizeof(xs) - 1) : strlen(p);
+
+            if (len + k < sizeof(s)) {
+                memcpy(s + len, p, k);
+                len += k;
+            }
+        }
+        s[len] = '\0';
+        same_as_yajl(t, s);
+    }
+}
+
+
+/* The buffer's cap latches CQ_ETOOBIG, and the buffer is given back. */
+T_CASE(cap_latches)
+{
+    cq__jw w;
+    cq__buf out;
+    char big[200];
+
+    memset(big, 'x', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    cq__buf_init(&out, 64);
+    T_EQ_INT(cq__jw_init_buf(&w, &out), CQ_OK);
+    T_EQ_INT(write_doc(&w, big), CQ_ETOOBIG);
+    cq__jw_free(&w);
+    T_CHECK(out.data == NULL);
+}
+
+
+T_SUITE(test_json_out_cases) = {
+    {"json_out/escapes_as_yajl", escapes_as_yajl},
+    {"json_out/cap_latches", cap_latches},
+    {NULL, NULL},
+};
