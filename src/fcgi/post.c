@@ -190,8 +190,7 @@ static int read_body(request *r)
             length = UINT64_MAX;
         else if (n != CQ_OK) {
             cq_log(CQ_LOG_WARN,
-                   "400 from %s: CONTENT_LENGTH \"%.32s\" is "
-                   "not a number",
+                   "400 from %s: CONTENT_LENGTH \"%.32s\" is not a number",
                    r->peer, cl);
             if (!r->io->cgi)
                 drain(r, UINT64_MAX);
@@ -199,8 +198,7 @@ static int read_body(request *r)
         }
         if (length > max) {
             cq_log(CQ_LOG_WARN,
-                   "413 from %s: body of %.32s bytes is over "
-                   "max_body %llu",
+                   "413 from %s: body of %.32s bytes is over max_body %llu",
                    r->peer, cl, (unsigned long long)max);
             drain(r, length);
             return CQ_ETOOBIG;
@@ -216,23 +214,20 @@ static int read_body(request *r)
         return n;
     if (r->timed_out) {
         cq_log(CQ_LOG_WARN,
-               "408 from %s: body not complete within body_timeout_ms %ld "
-               "(%zu bytes came)",
+               "408 from %s: body not complete within body_timeout_ms %ld (%zu "
+               "bytes came)",
                r->peer, r->conf->body_timeout_ms, r->len);
         return CQ_ETIMEDOUT;
     }
     if (!known && r->len > max) {
         cq_log(CQ_LOG_WARN,
-               "413 from %s: body without length is over "
-               "max_body %llu",
+               "413 from %s: body without length is over max_body %llu",
                r->peer, (unsigned long long)max);
         drain(r, UINT64_MAX);
         return CQ_ETOOBIG;
     }
     if (known && r->len < length) {
-        cq_log(CQ_LOG_WARN,
-               "400 from %s: body ended after %zu of %llu "
-               "bytes",
+        cq_log(CQ_LOG_WARN, "400 from %s: body ended after %zu of %llu bytes",
                r->peer, r->len, (unsigned long long)length);
         return CQ_EPARSE;
     }
@@ -253,8 +248,7 @@ static int check_auth(request *r)
         rc = cq__auth_check_signature(r->conf->secret, r->body, r->len, sig);
         if (rc == CQ_EAUTHMISSING) {
             cq_log(CQ_LOG_WARN,
-                   "401 from %s: X-Signature missing (a secret "
-                   "is set)",
+                   "401 from %s: X-Signature missing (a secret is set)",
                    r->peer);
             return CQ_EAUTHMISSING;
         }
@@ -265,9 +259,7 @@ static int check_auth(request *r)
         }
         if (rc != CQ_OK) {
             cq_log(CQ_LOG_WARN,
-                   "403 from %s: X-Signature does not match "
-                   "the body",
-                   r->peer);
+                   "403 from %s: X-Signature does not match the body", r->peer);
             return CQ_EAUTHBAD;
         }
     }
@@ -278,9 +270,7 @@ static int check_auth(request *r)
         if (rc == CQ_EAUTHBAD ||
             (rc == CQ_OK && cq__auth_token_equal(r->conf->access_token, tok,
                                                  tok_len) != CQ_OK)) {
-            cq_log(CQ_LOG_WARN,
-                   "403 from %s: access token wrong or "
-                   "malformed",
+            cq_log(CQ_LOG_WARN, "403 from %s: access token wrong or malformed",
                    r->peer);
             return CQ_EAUTHBAD;
         }
@@ -300,18 +290,15 @@ static int check_self_id(request *r, const cq_event *e)
     if (h == NULL)
         return CQ_OK;
     if (parse_length(h, &hdr_id) != CQ_OK || hdr_id > INT64_MAX) {
-        cq_log(CQ_LOG_WARN,
-               "400 from %s: X-Self-ID \"%.32s\" is not a "
-               "number",
+        cq_log(CQ_LOG_WARN, "400 from %s: X-Self-ID \"%.32s\" is not a number",
                r->peer, h);
         return CQ_EINVAL;
     }
     if (cq_event_int(e, "self_id", &body_id) != CQ_OK ||
         (uint64_t)body_id != hdr_id) {
         cq_log(CQ_LOG_WARN,
-               "400 from %s: X-Self-ID %s is not the body's "
-               "self_id",
-               r->peer, h);
+               "400 from %s: X-Self-ID %s is not the body's self_id", r->peer,
+               h);
         return CQ_EINVAL;
     }
     return CQ_OK;
@@ -447,8 +434,7 @@ static int handle_event(request *r, cq__api *api, cq__buf *out)
     if (rc != CQ_OK) {
         if (rc != CQ_EHANDLER)
             cq_log(CQ_LOG_ERROR,
-                   "500 from %s: quick operation for %s cannot "
-                   "be written: %s",
+                   "500 from %s: quick operation for %s cannot be written: %s",
                    r->peer, cq_event_name(e), cq_strerror(rc));
         /* Whatever the cause, the event was fine: the answer is 500. */
         rc = CQ_EHANDLER;
@@ -495,18 +481,14 @@ static int metrics_answer(cq__buf *out, const cq__conf *conf)
     if (rc == CQ_OK)
         rc = cq__buf_printf(
             out,
-            "# HELP process_start_time_seconds Start time of the process "
-            "since the Unix epoch in seconds.\n"
-            "# TYPE process_start_time_seconds gauge\n"
-            "process_start_time_seconds %lld\n"
-            "# HELP cqhttp_fcgi_threads Threads, each serving one request at "
-            "a time.\n"
-            "# TYPE cqhttp_fcgi_threads gauge\n"
-            "cqhttp_fcgi_threads %ld\n"
-            "# HELP cqhttp_fcgi_requests_in_flight Requests being served, "
-            "this scrape included.\n"
-            "# TYPE cqhttp_fcgi_requests_in_flight gauge\n"
-            "cqhttp_fcgi_requests_in_flight %d\n",
+            "# HELP process_start_time_seconds Start time of the process since "
+            "the Unix epoch in seconds.\n# TYPE process_start_time_seconds "
+            "gauge\nprocess_start_time_seconds %lld\n# HELP "
+            "cqhttp_fcgi_threads Threads, each serving one request at a "
+            "time.\n# TYPE cqhttp_fcgi_threads gauge\ncqhttp_fcgi_threads "
+            "%ld\n# HELP cqhttp_fcgi_requests_in_flight Requests being served, "
+            "this scrape included.\n# TYPE cqhttp_fcgi_requests_in_flight "
+            "gauge\ncqhttp_fcgi_requests_in_flight %d\n",
             (long long)started, conf->threads,
             atomic_load_explicit(&in_flight, memory_order_relaxed));
     return rc == CQ_OK ? 200 : rc;
