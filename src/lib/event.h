@@ -2,9 +2,11 @@
  * event: one parsed OneBot event (public part in cqhttp.h).
  *
  * The event owns the body bytes (a copy, or the buffer handed over to
- * cq__event_parse_take()) and the yajl tree built from them;
- * every string and value handed out points into one of the two and lives
- * until cq_event_free(). The dispatch name is computed once at parse time.
+ * cq__event_parse_take(), whose strings the tree leaves in it, ended in
+ * place, so that cq_event_raw() then gives a copy made on first use) and
+ * the yajl tree built from them; every string and value handed out points
+ * into one of the two and lives until cq_event_free(). The dispatch name is
+ * computed once at parse time.
  *
  * The plain text (cq_event_text()) is computed on first use instead, since
  * most events never ask for it: it is malloc'd (the arena is not thread
@@ -23,7 +25,8 @@
 struct cq_event {
     cq__arena *arena; /* Holds the event and all below. */
     const char *raw;  /* The body, NUL-terminated. */
-    char *owned;      /* raw, freed with the event. */
+    char *owned;      /* raw, freed with the event; its strings end in it. */
+    char *raw_text;   /* With owned: the body as received, once asked. */
     size_t raw_len;
     yajl_val root; /* An object. */
     const char *post_type;

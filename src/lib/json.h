@@ -74,6 +74,24 @@ int cq__json_parse(yajl_val *out, const char *buf, size_t len, int max_depth);
 int cq__json_parse_arena(yajl_val *out, cq__arena *a, const char *buf,
                          size_t len, int max_depth);
 
+/*
+ * As cq__json_parse_arena(), without copying the strings and keys that have
+ * no escapes: they are left in buf (len bytes, NUL-terminated at buf[len]),
+ * each ended by a NUL written over its closing quote, so that the tree of a
+ * large body holds no second copy of its text. buf then no longer reads as
+ * the JSON it was, and must outlive the tree; cq__json_text_of() gives the
+ * text back. Returns as cq__json_parse_arena().
+ */
+int cq__json_parse_inplace(yajl_val *out, cq__arena *a, char *buf, size_t len,
+                           int max_depth);
+
+/*
+ * The text that buf (len bytes) held before cq__json_parse_inplace() made
+ * root from it, as a new NUL-terminated string (the caller frees it): the
+ * strings' closing quotes put back. NULL when out of memory.
+ */
+char *cq__json_text_of(const char *buf, size_t len, yajl_val root);
+
 /* A stretch of JSON text: a value as it is written, quotes included. */
 typedef struct cq__json_span {
     const char *p; /* NULL when there is none. */

@@ -31,6 +31,7 @@ typedef struct builder {
     frame *stack;
     int depth, max;
     const char *key; /* The key whose value comes next, in an object. */
+    char *lo, *hi;   /* The text, when strings may be ended in it; or NULL. */
     yajl_val root;
     int nomem, toodeep;
 } builder;
@@ -172,12 +173,33 @@ static int on_end(void *ctx)
 }
 
 
+/*
+ * A string or key of len bytes at s as a C string: in place when s lies in
+ * the text given to cq__json_parse_inplace() (yajl passes strings without
+ * escapes where they stand), ended by a NUL over the closing quote, which
+ * yajl's lexer has passed and never reads again; else a copy in the arena.
+ * NULL (b->nomem set) when out of memory.
+ */
+static char *text(builder *b, const unsigned char *s, size_t len)
+{
+    char *p = (char *)s, *t;
+
+    if (b->lo != NULL && p >= b->lo && p < b->hi && (size_t)(b->hi - p) > len &&
+        p[len] == '"') {
+        p[len] = '\0';
+        return p;
+    }
+    t = cq__arena_strndup(b->a, p, len);
+    b->nomem = t == NULL;
+    return t;
+}
+
+
 static int on_key(void *ctx, const unsigned char *s, size_t len)
 {
     builder *b = ctx;
 
-    b->key = cq__arena_strndup(b->a, (const char *)s, len);
-    b->nomem = b->key == NULL;
+    b->key = text(b, s, len);
     return b->key != NULL;
 }
 
@@ -189,12 +211,8 @@ static int on_string(void *ctx, const unsigned char *s, size_t len)
 
     if (v == NULL)
         return 0;
-    v->u.string = cq__arena_strndup(b->a, (const char *)s, len);
-    if (v->u.string == NULL) {
-        b->nomem = 1;
-        return 0;
-    }
-    return add(b, v);
+    v->u.string = text(b, s, len);
+    return v->u.string != NULL && add(b, v);
 }
 
 
@@ -250,8 +268,9 @@ static const yajl_callbacks callbacks = {
     on_null,      on_boolean, NULL,   NULL,           on_number, on_string,
     on_start_map, on_key,     on_end, on_start_array, on_end};
 
-int cq__json_parse_arena(yajl_val *out, cq__arena *a, const char *buf,
-                         size_t len, int max_depth)
+/* Parses buf into a tree in a; strings end in place when inplace. */
+static int parse(yajl_val *out, cq__arena *a, const char *buf, size_t len,
+                 int max_depth, int inplace)
 {
     yajl_alloc_funcs funcs = {y_malloc, y_realloc, y_free, a};
     builder b;
@@ -262,6 +281,10 @@ int cq__json_parse_arena(yajl_val *out, cq__arena *a, const char *buf,
     memset(&b, 0, sizeof(b));
     b.a = a;
     b.max = max_depth;
+    if (inplace) {
+        b.lo = (char *)buf;
+        b.hi = (char *)buf + len;
+    }
     b.stack = cq__arena_alloc(a, (size_t)max_depth * sizeof(*b.stack));
     h = b.stack != NULL ? yajl_alloc(&callbacks, &funcs, &b) : NULL;
     if (h == NULL)
@@ -278,4 +301,55 @@ int cq__json_parse_arena(yajl_val *out, cq__arena *a, const char *buf,
         return CQ_EPARSE;
     *out = b.root;
     return CQ_OK;
+}
+
+
+int cq__json_parse_arena(yajl_val *out, cq__arena *a, const char *buf,
+                         size_t len, int max_depth)
+{
+    return parse(out, a, buf, len, max_depth, 0);
+}
+
+
+int cq__json_parse_inplace(yajl_val *out, cq__arena *a, char *buf, size_t len,
+                           int max_depth)
+{
+    return parse(out, a, buf, len, max_depth, 1);
+}
+
+
+/* Puts back in copy the quotes that ended strings in place in buf. */
+static void restore(char *copy, const char *buf, size_t len, yajl_val v)
+{
+    size_t i;
+
+    if (v == NULL)
+        return;
+    if (v->type == yajl_t_string && v->u.string >= buf &&
+        v->u.string < buf + len)
+        copy[v->u.string - buf + strlen(v->u.string)] = '"';
+    if (v->type == yajl_t_array)
+        for (i = 0; i < v->u.array.len; i++)
+            restore(copy, buf, len, v->u.array.values[i]);
+    if (v->type != yajl_t_object)
+        return;
+    for (i = 0; i < v->u.object.len; i++) {
+        const char *k = v->u.object.keys[i];
+
+        if (k >= buf && k < buf + len)
+            copy[k - buf + strlen(k)] = '"';
+        restore(copy, buf, len, v->u.object.values[i]);
+    }
+}
+
+
+char *cq__json_text_of(const char *buf, size_t len, yajl_val root)
+{
+    char *copy = malloc(len + 1);
+
+    if (copy == NULL)
+        return NULL;
+    memcpy(copy, buf, len + 1);
+    restore(copy, buf, len, root);
+    return copy;
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cqhttp.h"
+#include "lib/event.h"
 #include "lib/json.h"
 #include "test.h"
 
@@ -136,7 +137,68 @@ T_CASE(cap_latches)
 }
 
 
+/* The tree of e written out by yajl's generator; the caller frees it. */
+static char *tree_json(const cq_event *e)
+{
+    cq__jw w;
+    char *s;
+
+    if (cq__jw_init(&w) != CQ_OK)
+        return NULL;
+    cq__jw_value(&w, e->root);
+    s = cq__jw_dup(&w, NULL);
+    cq__jw_free(&w);
+    return s;
+}
+
+
+/*
+ * An event whose strings end in its body (cq__event_parse_take) reads as
+ * the one parsed from a copy, and cq_event_raw() still gives the body as
+ * it came: keys and strings with and without escapes, empty ones, at every
+ * depth.
+ */
+T_CASE(taken_event_same_as_copied)
+{
+    static const char *const bodies[] = {
+        "{\"post_type\":\"message\",\"message\":\"hi\",\"\":\"\",\"a\\\"b\":"
+        "[\"x\",\"\\u00e9\\n\",{\"k\":[[\"\"]],\"n\":-1.5e3}],\"t\":true}",
+        "{\"post_type\":\"notice\",\"notice_type\":\"x\\/y\",\"s\":\"\\\"\"}",
+        " {\"post_type\" : \"meta_event\" , \"v\":[]}\n",
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+        size_t len = strlen(bodies[i]), raw_len = 0;
+        char *buf = malloc(len + 1), *want, *got;
+        cq_event *copied = NULL, *taken = NULL;
+        const char *raw;
+
+        T_CHECK(buf != NULL);
+        memcpy(buf, bodies[i], len + 1);
+        T_EQ_INT(cq_event_parse(&copied, bodies[i], len, 0), CQ_OK);
+        T_EQ_INT(cq__event_parse_take(&taken, buf, len, 0), CQ_OK);
+        if (copied == NULL || taken == NULL)
+            return;
+        T_EQ_STR(cq_event_name(taken), cq_event_name(copied));
+        want = tree_json(copied);
+        got = tree_json(taken);
+        T_CHECK(want != NULL && got != NULL);
+        T_EQ_STR(got, want);
+        raw = cq_event_raw(taken, &raw_len);
+        T_EQ_INT((int)raw_len, (int)len);
+        T_EQ_STR(raw, bodies[i]);
+        T_CHECK(cq_event_raw(taken, NULL) == raw); /* Made once. */
+        free(want);
+        free(got);
+        cq_event_free(copied);
+        cq_event_free(taken);
+    }
+}
+
+
 T_SUITE(test_json_out_cases) = {
+    {"json_out/taken_event_same_as_copied", taken_event_same_as_copied},
     {"json_out/escapes_as_yajl", escapes_as_yajl},
     {"json_out/cap_latches", cap_latches},
     {NULL, NULL},
