@@ -10,9 +10,9 @@ body and answers 204. The ratios say what cqhttp itself costs next to the
 web server and FastCGI round trip, on whatever machine runs it.
 
 Then, for each body size, the responder's CPU per KiB of body, and its
-resident memory after the large bodies against after the small ones: the
-growth, against one copy of the body per thread (each thread holds one
-request at a time).
+resident memory with the large bodies against with the small ones: the
+growth of its peak, and what it keeps after them, each against one copy of
+the body per thread (each thread holds one request at a time).
 """
 
 import argparse
@@ -52,11 +52,11 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def rss_kib(pid):
-    """The process's resident set (VmRSS) in KiB."""
+def rss_kib(pid, field="VmRSS"):
+    """The process's resident set now (VmRSS) or at its peak (VmHWM), KiB."""
     with open("/proc/%d/status" % pid) as f:
         for line in f:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1])
     return 0
 
@@ -107,10 +107,12 @@ def measure(exe, env, args, workdir, name):
         text = r.stdout
         cpu = cpu_seconds(fcgi.pid)
         rss = {0: rss_kib(fcgi.pid)}
+        peak = {0: rss_kib(fcgi.pid, "VmHWM")}
         sizes = {}
         for kib in args.sizes:
             sizes[kib] = per_kib(fcgi, url, kib, args)
             rss[kib] = rss_kib(fcgi.pid)
+            peak[kib] = rss_kib(fcgi.pid, "VmHWM")
         rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
         p50 = re.search(r"50%\s+(\S+)", text).group(1)
         p99 = re.search(r"99%\s+(\S+)", text).group(1)
@@ -119,7 +121,8 @@ def measure(exe, env, args, workdir, name):
         return {"name": name, "status": out, "rps": rps, "p50": p50,
                 "p99": p99, "non2xx": int(non2xx.group(1)) if non2xx else 0,
                 "errors": errors.group(1) if errors else "none",
-                "cpu": cpu, "sizes": sizes, "rss": rss}
+                "cpu": cpu, "sizes": sizes, "rss": rss,
+                "peak": peak}
     finally:
         stop_nginx(nginx)
         stop_responder(fcgi)
@@ -161,9 +164,10 @@ def main():
               "non-2xx %d  socket errors: %s"
               % (r["name"], r["status"], r["rps"], r["p50"], r["p99"],
                  r["non2xx"], r["errors"]))
-        print("  %-12s RSS after small bodies %d KiB, %s"
-              % (r["name"], r["rss"][0], ", ".join(
-                  "after %d KiB bodies %d KiB" % (kib, r["rss"][kib])
+        print("  %-12s RSS (peak) after small bodies %d (%d) KiB, %s"
+              % (r["name"], r["rss"][0], r["peak"][0], ", ".join(
+                  "after %d KiB bodies %d (%d) KiB"
+                  % (kib, r["rss"][kib], r["peak"][kib])
                   for kib in args.sizes)))
     noop = m.get("noop-fcgi")
     ref = (lambda k: noop[k]) if noop else (lambda k: None)
@@ -181,9 +185,15 @@ def main():
         row("responder CPU per KiB of body, %d KiB bodies" % kib,
             cq["sizes"][kib], "us/KiB", "noop-fcgi",
             noop["sizes"][kib] if noop else None, lower_better=True)
+    # Peak RSS (VmHWM) over the small-body run's: what requests of that size
+    # held at once, against one body per thread (a thread serves one request
+    # at a time); then what stays resident after them.
     for kib in args.sizes:
         if kib * 1024 > 4 * len(BODY):
-            row("responder RSS growth, %d KiB bodies" % kib,
+            row("responder peak RSS growth, %d KiB bodies" % kib,
+                max(cq["peak"][kib] - cq["peak"][0], 0), "KiB",
+                "one body/thread", kib * args.threads, lower_better=True)
+            row("responder RSS kept after %d KiB bodies" % kib,
                 max(cq["rss"][kib] - cq["rss"][0], 0), "KiB",
                 "one body/thread", kib * args.threads, lower_better=True)
 

@@ -48,6 +48,14 @@ typedef struct worker {
     int done;
 } worker;
 
+/*
+ * A worker frees its answer buffer once it has grown past this, rather than
+ * keep one as large as its largest answer for good. (Fixing malloc's mmap
+ * threshold as low, so that every large block went back to the system,
+ * cost 1 us per KiB of body in page faults at 512 KiB: not done.)
+ */
+#define LARGE_BUF (128 * 1024)
+
 static pthread_mutex_t done_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t done_cond = PTHREAD_COND_INITIALIZER;
 
@@ -175,6 +183,9 @@ static void *worker_main(void *arg)
         else
             cq__fcgi_put(req, out.data + start, out.len - start);
         FCGX_Finish_r(req);
+        /* A large answer's buffer is given back, not kept per thread. */
+        if (out.cap > LARGE_BUF)
+            cq__buf_free(&out);
     }
     FCGX_Free(req, 1);
 out:

@@ -11,6 +11,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -216,12 +217,42 @@ static int on_string(void *ctx, const unsigned char *s, size_t len)
 }
 
 
+/*
+ * The integer written in the len bytes at s (yajl has checked the grammar),
+ * as strtoll() would read it: CQ_OK, or CQ_ERANGE past 64 bits, or
+ * CQ_EINVAL for a fraction or exponent. A loop over the digits, where
+ * strpbrk() and strtoll() cost ten times as much for an event's ids.
+ */
+static int read_int(const char *s, size_t len, long long *out)
+{
+    int neg = len > 0 && s[0] == '-';
+    unsigned long long v = 0, lim = neg ? (unsigned long long)LLONG_MAX + 1
+                                        : (unsigned long long)LLONG_MAX;
+    size_t i;
+
+    for (i = (size_t)neg; i < len; i++) {
+        unsigned d = (unsigned)(s[i] - '0');
+
+        if (d > 9)
+            return CQ_EINVAL;
+        if (v > (lim - d) / 10)
+            return CQ_ERANGE;
+        v = v * 10 + d;
+    }
+    if (i == (size_t)neg)
+        return CQ_EINVAL;
+    *out = neg ? (v == 0 ? 0 : -(long long)(v - 1) - 1) : (long long)v;
+    return CQ_OK;
+}
+
+
 /* Numbers keep their text, and the flags yajl_tree_parse() would set. */
 static int on_number(void *ctx, const char *s, size_t len)
 {
     builder *b = ctx;
     yajl_val v = node(b, yajl_t_number);
     char *end;
+    int rc;
 
     if (v == NULL)
         return 0;
@@ -230,16 +261,14 @@ static int on_number(void *ctx, const char *s, size_t len)
         b->nomem = 1;
         return 0;
     }
-    if (strpbrk(v->u.number.r, ".eE") == NULL) {
-        errno = 0;
-        v->u.number.i = strtoll(v->u.number.r, &end, 10);
-        if (errno == 0) {
-            v->u.number.flags |= YAJL_NUMBER_INT_VALID;
-            v->u.number.d = (double)v->u.number.i;
-            v->u.number.flags |= YAJL_NUMBER_DOUBLE_VALID;
-            return add(b, v);
-        }
+    rc = read_int(s, len, &v->u.number.i);
+    if (rc == CQ_OK) {
+        v->u.number.d = (double)v->u.number.i;
+        v->u.number.flags = YAJL_NUMBER_INT_VALID | YAJL_NUMBER_DOUBLE_VALID;
+        return add(b, v);
     }
+    if (rc == CQ_ERANGE) /* As strtoll(): the limit, not valid. */
+        v->u.number.i = s[0] == '-' ? LLONG_MIN : LLONG_MAX;
     errno = 0;
     v->u.number.d = strtod(v->u.number.r, &end);
     if (errno == 0)

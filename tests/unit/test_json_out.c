@@ -4,6 +4,7 @@
  * the same refusals, whatever the UTF-8 and wherever the special bytes fall
  * against the 8- and 32-byte steps of its scan.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -197,7 +198,58 @@ T_CASE(taken_event_same_as_copied)
 }
 
 
+/* A number as the tree builder read it with strtoll() and strtod(). */
+static void reference_number(const char *r, struct yajl_val_s *n)
+{
+    char *end;
+
+    memset(n, 0, sizeof(*n));
+    if (strpbrk(r, ".eE") == NULL) {
+        errno = 0;
+        n->u.number.i = strtoll(r, &end, 10);
+        if (errno == 0) {
+            n->u.number.d = (double)n->u.number.i;
+            n->u.number.flags =
+                YAJL_NUMBER_INT_VALID | YAJL_NUMBER_DOUBLE_VALID;
+            return;
+        }
+    }
+    errno = 0;
+    n->u.number.d = strtod(r, &end);
+    if (errno == 0)
+        n->u.number.flags = YAJL_NUMBER_DOUBLE_VALID;
+}
+
+
+/* Numbers read as strtoll() and strtod() read them: flags and values. */
+T_CASE(numbers_as_strtoll)
+{
+    static const char doc[] =
+        "[0,-0,7,-7,9223372036854775807,-9223372036854775808,"
+        "9223372036854775808,-9223372036854775809,99999999999999999999,"
+        "1.5,-2e3,1E400,0.0,3000000000,-2147483000]";
+    yajl_val got = NULL;
+    cq__arena *a = cq__arena_new(4096);
+    size_t i;
+
+    T_CHECK(a != NULL);
+    T_EQ_INT(cq__json_parse_arena(&got, a, doc, sizeof(doc) - 1, 8), CQ_OK);
+    T_CHECK(got != NULL && got->u.array.len == 15);
+    for (i = 0; !t->failed && i < got->u.array.len; i++) {
+        yajl_val g = got->u.array.values[i];
+        struct yajl_val_s w;
+
+        reference_number(g->u.number.r, &w);
+        T_EQ_INT(g->u.number.flags, w.u.number.flags);
+        T_CHECK(g->u.number.i == w.u.number.i);
+        T_CHECK(g->u.number.d == w.u.number.d);
+    }
+    cq__arena_free(a);
+}
+
+
 T_SUITE(test_json_out_cases) = {
+    {"json_out/numbers_as_strtoll", numbers_as_strtoll},
     {"json_out/taken_event_same_as_copied", taken_event_same_as_copied},
     {"json_out/escapes_as_yajl", escapes_as_yajl},
     {"json_out/cap_latches", cap_latches},
