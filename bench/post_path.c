@@ -3,9 +3,11 @@
  * callgrind (bench/instr.sh): N signed private-message events through
  * cq__post_handle(), the function cqhttp-fcgi runs for every request, with
  * the handlers of handlers/ linked in. With "noop" it runs the same loop
- * without the request, the reference for what the loop itself costs. A
- * third argument, KiB, makes the message's text that many KiB of "x" (as
- * bench/post.py's large bodies), for the cost per KiB of body.
+ * without the request, the reference for what the loop itself costs; with
+ * "hmac" it only checks the body's signature, the part of the request that
+ * no responder with a secret can leave out. A third argument, KiB, makes
+ * the message's text that many KiB of "x" (as bench/post.py's large
+ * bodies), for the cost per KiB of body.
  */
 #include "config.h"
 
@@ -90,7 +92,9 @@ int main(int argc, char **argv)
         "\"age\":0}}";
     long i, n = argc > 1 ? atol(argv[1]) : 1000;
     long kib = argc > 3 ? atol(argv[3]) : 0;
-    int noop = argc > 2 && strcmp(argv[2], "noop") == 0, status = 0;
+    const char *mode = argc > 2 ? argv[2] : "";
+    int noop = strcmp(mode, "noop") == 0, hmac = strcmp(mode, "hmac") == 0;
+    int status = 200;
     char *big = kib > 0 ? big_body((size_t)kib * 1024) : NULL;
     cq__conf conf;
     cq__buf out;
@@ -113,14 +117,17 @@ int main(int argc, char **argv)
 
         r.off = 0;
         cq__buf_reset(&out);
-        if (!noop)
+        if (hmac &&
+            cq__auth_check_signature(SECRET, r.body, r.len, r.sig) != CQ_OK)
+            status = 403;
+        else if (!noop && !hmac)
             status = cq__post_handle(&conf, NULL, &io, &out, &start);
     }
     cq__buf_free(&out);
     free(big);
     cq__dispatch_reset();
     cq__conf_free(&conf);
-    if (!noop && status != 200) {
+    if (status != 200) {
         fprintf(stderr, "post_path: status %d\n", status);
         return 1;
     }
