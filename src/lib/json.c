@@ -274,31 +274,31 @@ static int escape_into(cq__buf *out, const unsigned char *s, size_t len)
 
 
 /*
- * Writes the string value s straight into w->out. yajl still writes what
+ * Writes the string value s straight into b->out. yajl still writes what
  * goes before it and the opening quote, so that its own state (commas,
  * depth) stays right: yajl_gen_number() prints its text as given, and yajl
  * has no call that appends raw bytes. Returns as cq__json_gen_str(), or as
  * cq__buf_add().
  */
-static int put_string(cq__jw *w, const char *s)
+static int put_string(cq__jwb *b, const char *s)
 {
-    yajl_gen_status st = yajl_gen_number(w->g, "\"", 1);
+    yajl_gen_status st = yajl_gen_number(b->w.g, "\"", 1);
     int rc;
 
     if (st == yajl_gen_keys_must_be_strings)
-        return cq__json_gen_str(w->g, s); /* A key: yajl writes it. */
+        return cq__json_gen_str(b->w.g, s); /* A key: yajl writes it. */
     rc = gen_status(st);
     if (rc == CQ_OK)
-        rc = w->err;
+        rc = b->w.err;
     if (rc == CQ_OK)
-        rc = escape_into(w->out, (const unsigned char *)s, strlen(s));
-    return rc == CQ_OK ? cq__buf_add(w->out, "\"", 1) : rc;
+        rc = escape_into(b->out, (const unsigned char *)s, strlen(s));
+    return rc == CQ_OK ? cq__buf_add(b->out, "\"", 1) : rc;
 }
 
 
-/* cq__json_gen_value(), with strings written by put_string() when w (a
- * writer with an out buffer) is given. */
-static int gen_value(yajl_gen g, yajl_val v, cq__jw *w)
+/* cq__json_gen_value(), with strings written by put_string() when b (a
+ * writer into a buffer) is given. */
+static int gen_value(yajl_gen g, yajl_val v, cq__jwb *b)
 {
     size_t i;
     int rc;
@@ -307,7 +307,7 @@ static int gen_value(yajl_gen g, yajl_val v, cq__jw *w)
         return gen_status(yajl_gen_null(g));
     switch (v->type) {
     case yajl_t_string:
-        return w != NULL ? put_string(w, v->u.string)
+        return b != NULL ? put_string(b, v->u.string)
                          : cq__json_gen_str(g, v->u.string);
     case yajl_t_number:
         /*
@@ -322,13 +322,13 @@ static int gen_value(yajl_gen g, yajl_val v, cq__jw *w)
         for (i = 0; rc == CQ_OK && i < v->u.object.len; i++) {
             rc = cq__json_gen_str(g, v->u.object.keys[i]);
             if (rc == CQ_OK)
-                rc = gen_value(g, v->u.object.values[i], w);
+                rc = gen_value(g, v->u.object.values[i], b);
         }
         return rc == CQ_OK ? gen_status(yajl_gen_map_close(g)) : rc;
     case yajl_t_array:
         rc = gen_status(yajl_gen_array_open(g));
         for (i = 0; rc == CQ_OK && i < v->u.array.len; i++)
-            rc = gen_value(g, v->u.array.values[i], w);
+            rc = gen_value(g, v->u.array.values[i], b);
         return rc == CQ_OK ? gen_status(yajl_gen_array_close(g)) : rc;
     case yajl_t_true:
         return gen_status(yajl_gen_bool(g, 1));
@@ -369,29 +369,9 @@ int cq__jw_init(cq__jw *w)
 {
     w->g = cq__json_gen_new();
     w->err = w->g != NULL ? CQ_OK : CQ_ENOMEM;
-    w->out = NULL;
     return w->err;
 }
 
-
-/* yajl's output, appended to the writer's buffer; a failure latches. */
-static void print_out(void *ctx, const char *s, size_t len)
-{
-    cq__jw *w = ctx;
-
-    if (w->err == CQ_OK)
-        w->err = cq__buf_add(w->out, s, len);
-}
-
-
-int cq__jw_init_buf(cq__jw *w, cq__buf *out)
-{
-    if (cq__jw_init(w) != CQ_OK)
-        return w->err;
-    w->out = out;
-    yajl_gen_config(w->g, yajl_gen_print_callback, print_out, w);
-    return CQ_OK;
-}
 
 void cq__jw_free(cq__jw *w)
 {
@@ -471,8 +451,7 @@ void cq__jw_str(cq__jw *w, const char *s)
     if (s == NULL)
         status(w, yajl_gen_null(w->g));
     else
-        cq__jw_latch(w, w->out != NULL ? put_string(w, s)
-                                       : cq__json_gen_str(w->g, s));
+        cq__jw_latch(w, cq__json_gen_str(w->g, s));
 }
 
 void cq__jw_int(cq__jw *w, int64_t v)
@@ -496,7 +475,7 @@ void cq__jw_null(cq__jw *w)
 void cq__jw_value(cq__jw *w, yajl_val v)
 {
     if (w->err == CQ_OK)
-        cq__jw_latch(w, gen_value(w->g, v, w->out != NULL ? w : NULL));
+        cq__jw_latch(w, gen_value(w->g, v, NULL));
 }
 
 void cq__jw_key(cq__jw *w, const char *key)
@@ -527,4 +506,39 @@ void cq__jw_knull(cq__jw *w, const char *key)
 {
     cq__jw_key(w, key);
     cq__jw_null(w);
+}
+
+
+/* yajl's output, appended to the writer's buffer; a failure latches. */
+static void print_out(void *ctx, const char *s, size_t len)
+{
+    cq__jwb *b = ctx;
+
+    if (b->w.err == CQ_OK)
+        b->w.err = cq__buf_add(b->out, s, len);
+}
+
+
+int cq__jwb_init(cq__jwb *b, cq__buf *out)
+{
+    b->out = out;
+    if (cq__jw_init(&b->w) != CQ_OK)
+        return b->w.err;
+    yajl_gen_config(b->w.g, yajl_gen_print_callback, print_out, b);
+    return CQ_OK;
+}
+
+
+void cq__jwb_str(cq__jwb *b, const char *s)
+{
+    if (b->w.err == CQ_OK)
+        cq__jw_latch(&b->w, s != NULL ? put_string(b, s)
+                                      : gen_status(yajl_gen_null(b->w.g)));
+}
+
+
+void cq__jwb_value(cq__jwb *b, yajl_val v)
+{
+    if (b->w.err == CQ_OK)
+        cq__jw_latch(&b->w, gen_value(b->w.g, v, b));
 }

@@ -135,21 +135,10 @@ char *cq__json_gen_dup(yajl_gen g);
 typedef struct cq__jw {
     yajl_gen g;
     int err;
-    cq__buf *out; /* Where the output goes, with cq__jw_init_buf(). */
 } cq__jw;
 
 /* Starts w on a new generator; returns CQ_OK or CQ_ENOMEM. */
 int cq__jw_init(cq__jw *w);
-/*
- * As cq__jw_init(), with the output appended to out as it is written instead
- * of kept by the generator (cq__jw_dup() then has nothing to copy: the
- * output is out's). Strings are escaped straight into out, in one pass
- * that checks UTF-8 as yajl does, far cheaper than yajl's escaper for long
- * texts. A failing append (out's cap, or memory) latches CQ_ETOOBIG or
- * CQ_ENOMEM and frees out, as cq__buf_add() does. w must not move while it
- * is in use. Returns CQ_OK or CQ_ENOMEM.
- */
-int cq__jw_init_buf(cq__jw *w, cq__buf *out);
 /* Frees the generator. Never fails. */
 void cq__jw_free(cq__jw *w);
 /*
@@ -180,6 +169,25 @@ void cq__jw_kstr(cq__jw *w, const char *key, const char *s);
 void cq__jw_kint(cq__jw *w, const char *key, int64_t v);
 void cq__jw_kbool(cq__jw *w, const char *key, int v);
 void cq__jw_knull(cq__jw *w, const char *key);
+
+/*
+ * A writer whose output is appended to a buffer as it is written, instead of
+ * kept by the generator: the cq__jw_* calls write through its w, and
+ * cq__jwb_str() and cq__jwb_value() escape strings straight into out, in
+ * one pass that checks UTF-8 as yajl does, far cheaper than yajl's escaper
+ * for long texts. A failing append (out's cap, or memory) latches
+ * CQ_ETOOBIG or CQ_ENOMEM in w.err and frees out, as cq__buf_add() does.
+ * The writer must not move while it is in use; cq__jw_free(&b->w) ends it.
+ */
+typedef struct cq__jwb {
+    cq__jw w;
+    cq__buf *out;
+} cq__jwb;
+
+/* Starts b on a new generator writing into out; CQ_OK or CQ_ENOMEM. */
+int cq__jwb_init(cq__jwb *b, cq__buf *out);
+void cq__jwb_str(cq__jwb *b, const char *s); /* As cq__jw_str(). */
+void cq__jwb_value(cq__jwb *b, yajl_val v);  /* As cq__jw_value(). */
 /* Writes a key only: an object or array value follows. */
 void cq__jw_key(cq__jw *w, const char *key);
 

@@ -1,5 +1,5 @@
 /*
- * The writer that escapes strings straight into a buffer (cq__jw_init_buf)
+ * The writer that escapes strings straight into a buffer (cq__jwb_init)
  * against yajl's generator: for the same strings, the same bytes out and
  * the same refusals, whatever the UTF-8 and wherever the special bytes fall
  * against the 8- and 32-byte steps of its scan.
@@ -44,8 +44,9 @@ static unsigned next(unsigned *seed)
 }
 
 
-/* Writes {"k":s,"v":[s]} with w; returns the latched error. */
-static int write_doc(cq__jw *w, const char *s)
+/* Writes {"k":s,"v":[s]} with w, or with b's fast string writes when b is
+ * given; returns the latched error. */
+static int write_doc(cq__jw *w, cq__jwb *b, const char *s)
 {
     struct yajl_val_s str, arr;
     yajl_val one = &str;
@@ -57,10 +58,19 @@ static int write_doc(cq__jw *w, const char *s)
     arr.type = yajl_t_array;
     arr.u.array.values = &one;
     arr.u.array.len = 1;
+    if (b != NULL)
+        w = &b->w;
     cq__jw_open(w);
-    cq__jw_kstr(w, "k", s);
+    cq__jw_key(w, "k");
+    if (b != NULL)
+        cq__jwb_str(b, s);
+    else
+        cq__jw_str(w, s);
     cq__jw_key(w, "v");
-    cq__jw_value(w, &arr);
+    if (b != NULL)
+        cq__jwb_value(b, &arr);
+    else
+        cq__jw_value(w, &arr);
     cq__jw_close(w);
     return w->err;
 }
@@ -69,20 +79,21 @@ static int write_doc(cq__jw *w, const char *s)
 /* Checks that both writers agree on s. */
 static void same_as_yajl(t_state *t, const char *s)
 {
-    cq__jw ref, fast;
+    cq__jw ref;
+    cq__jwb fast;
     cq__buf out;
     char *want;
     int want_rc, got_rc;
 
     T_EQ_INT(cq__jw_init(&ref), CQ_OK);
-    want_rc = write_doc(&ref, s);
+    want_rc = write_doc(&ref, NULL, s);
     want = cq__jw_dup(&ref, NULL);
     cq__jw_free(&ref);
     cq__buf_init(&out, 1 << 20);
     T_EQ_INT(cq__buf_add(&out, "head", 4), CQ_OK);
-    T_EQ_INT(cq__jw_init_buf(&fast, &out), CQ_OK);
-    got_rc = write_doc(&fast, s);
-    cq__jw_free(&fast);
+    T_EQ_INT(cq__jwb_init(&fast, &out), CQ_OK);
+    got_rc = write_doc(NULL, &fast, s);
+    cq__jw_free(&fast.w);
     T_EQ_INT(got_rc, want_rc);
     if (want_rc == CQ_OK) {
         T_CHECK(out.len > 4 && strncmp(out.data, "head", 4) == 0);
@@ -124,16 +135,16 @@ T_CASE(escapes_as_yajl)
 /* The buffer's cap latches CQ_ETOOBIG, and the buffer is given back. */
 T_CASE(cap_latches)
 {
-    cq__jw w;
+    cq__jwb b;
     cq__buf out;
     char big[200];
 
     memset(big, 'x', sizeof(big) - 1);
     big[sizeof(big) - 1] = '\0';
     cq__buf_init(&out, 64);
-    T_EQ_INT(cq__jw_init_buf(&w, &out), CQ_OK);
-    T_EQ_INT(write_doc(&w, big), CQ_ETOOBIG);
-    cq__jw_free(&w);
+    T_EQ_INT(cq__jwb_init(&b, &out), CQ_OK);
+    T_EQ_INT(write_doc(NULL, &b, big), CQ_ETOOBIG);
+    cq__jw_free(&b.w);
     T_CHECK(out.data == NULL);
 }
 
