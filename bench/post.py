@@ -1,10 +1,18 @@
 """Requests per second for signed events through nginx (bench/run.sh).
 
-Runs wrk against the same nginx site config twice in one run: once in front
-of cqhttp-fcgi with the example bot answering a signed private message (the
-reply echo), once in front of noop-fcgi, a FastCGI responder that only reads
-the body and answers 204. The ratio says what cqhttp itself costs next to the
+Runs wrk against the same nginx site config in one run in front of each of:
+cqhttp-fcgi, the responder built with the shipped example bot
+(handlers/example.c: its send_msg call fails at once, no API being set, and
+its quick operation echoes the signed private message); examples/weather-bot,
+the bot ported from the Python SDK (an echo and commands, which ask for the
+message's plain text); and noop-fcgi, a FastCGI responder that only reads the
+body and answers 204. The ratios say what cqhttp itself costs next to the
 web server and FastCGI round trip, on whatever machine runs it.
+
+Then, for each body size, the responder's CPU per KiB of body, and its
+resident memory with the large bodies against with the small ones: the
+growth of its peak, and what it keeps after them, each against one copy of
+the body per thread (each thread holds one request at a time).
 """
 
 import argparse
@@ -42,6 +50,15 @@ def cpu_seconds(pid):
     with open("/proc/%d/stat" % pid) as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_kib(pid, field="VmRSS"):
+    """The process's resident set now (VmRSS) or at its peak (VmHWM), KiB."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return 0
 
 
 def lua_script(path, body=BODY):
@@ -89,7 +106,13 @@ def measure(exe, env, args, workdir, name):
                             args.lua, url], capture_output=True, text=True)
         text = r.stdout
         cpu = cpu_seconds(fcgi.pid)
-        sizes = {kib: per_kib(fcgi, url, kib, args) for kib in args.sizes}
+        rss = {0: rss_kib(fcgi.pid)}
+        peak = {0: rss_kib(fcgi.pid, "VmHWM")}
+        sizes = {}
+        for kib in args.sizes:
+            sizes[kib] = per_kib(fcgi, url, kib, args)
+            rss[kib] = rss_kib(fcgi.pid)
+            peak[kib] = rss_kib(fcgi.pid, "VmHWM")
         rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
         p50 = re.search(r"50%\s+(\S+)", text).group(1)
         p99 = re.search(r"99%\s+(\S+)", text).group(1)
@@ -98,7 +121,8 @@ def measure(exe, env, args, workdir, name):
         return {"name": name, "status": out, "rps": rps, "p50": p50,
                 "p99": p99, "non2xx": int(non2xx.group(1)) if non2xx else 0,
                 "errors": errors.group(1) if errors else "none",
-                "cpu": cpu, "sizes": sizes}
+                "cpu": cpu, "sizes": sizes, "rss": rss,
+                "peak": peak}
     finally:
         stop_nginx(nginx)
         stop_responder(fcgi)
@@ -115,6 +139,10 @@ def main():
     ap.add_argument("--size-seconds", type=int, default=3)
     ap.add_argument("--sizes", type=int, nargs="*", default=[1, 64, 512],
                     help="body sizes in KiB for the CPU per KiB rows")
+    ap.add_argument("--stacks", nargs="*",
+                    default=["cqhttp-fcgi", "weather-bot", "noop-fcgi"],
+                    help="which responders to run (cqhttp-fcgi, weather-bot, "
+                    "noop-fcgi); the rows need noop-fcgi as reference")
     args = ap.parse_args()
     work = tempfile.mkdtemp(prefix="cq-bench-")
     os.chmod(work, 0o755)
@@ -122,30 +150,52 @@ def main():
     lua_script(args.lua)
     env = dict(os.environ, CQHTTP_SECRET=SECRET,
                CQHTTP_THREADS=str(args.threads), CQHTTP_LOG_LEVEL="error")
-    cq = measure(os.path.join(args.build, "src/fcgi/cqhttp-fcgi"), env, args,
-                 work, "cqhttp-fcgi")
-    example = measure(os.path.join(args.build, "examples/weather-bot"), env,
-                      args, work, "weather-bot")
-    noop = measure(os.path.join(args.build, "tests/integration/noop-fcgi"),
-                   env, args, work, "noop-fcgi")
+    stacks = [("cqhttp-fcgi", "src/fcgi/cqhttp-fcgi"),
+              ("weather-bot", "examples/weather-bot"),
+              ("noop-fcgi", "tests/integration/noop-fcgi")]
+    m = {name: measure(os.path.join(args.build, exe), env, args, work, name)
+         for name, exe in stacks if name in args.stacks}
     print("signed private-message echo through nginx, %d-byte body, wrk "
           "%d connections, %d s, responder threads %d, %d cores"
           % (len(BODY), args.connections, args.seconds, args.threads,
              os.cpu_count()))
-    for m in (cq, example, noop):
+    for r in m.values():
         print("  %-12s first answer HTTP %s  %9.0f req/s  p50 %-8s p99 %-8s "
               "non-2xx %d  socket errors: %s"
-              % (m["name"], m["status"], m["rps"], m["p50"], m["p99"],
-                 m["non2xx"], m["errors"]))
-    row("HTTP signed echo via nginx, wrk -c%d" % args.connections, cq["rps"],
-        "req/s", "noop-fcgi", noop["rps"])
-    row("HTTP shipped example bot (weather-bot) via nginx", example["rps"],
-        "req/s", "noop-fcgi", noop["rps"])
+              % (r["name"], r["status"], r["rps"], r["p50"], r["p99"],
+                 r["non2xx"], r["errors"]))
+        print("  %-12s RSS (peak) after small bodies %d (%d) KiB, %s"
+              % (r["name"], r["rss"][0], r["peak"][0], ", ".join(
+                  "after %d KiB bodies %d (%d) KiB"
+                  % (kib, r["rss"][kib], r["peak"][kib])
+                  for kib in args.sizes)))
+    noop = m.get("noop-fcgi")
+    ref = (lambda k: noop[k]) if noop else (lambda k: None)
+    cq, weather = m.get("cqhttp-fcgi"), m.get("weather-bot")
+    if cq:
+        row("HTTP example bot (handlers/example.c) echo via nginx, -c%d"
+            % args.connections, cq["rps"], "req/s", "noop-fcgi", ref("rps"))
+    if weather:
+        row("HTTP ported weather bot (examples/) via nginx, -c%d"
+            % args.connections, weather["rps"], "req/s", "noop-fcgi",
+            ref("rps"))
+    if not cq:
+        return
     for kib in args.sizes:
         row("responder CPU per KiB of body, %d KiB bodies" % kib,
-            cq["sizes"][kib], "us/KiB", "noop-fcgi", noop["sizes"][kib],
-            lower_better=True)
-
+            cq["sizes"][kib], "us/KiB", "noop-fcgi",
+            noop["sizes"][kib] if noop else None, lower_better=True)
+    # Peak RSS (VmHWM) over the small-body run's: what requests of that size
+    # held at once, against one body per thread (a thread serves one request
+    # at a time); then what stays resident after them.
+    for kib in args.sizes:
+        if kib * 1024 > 4 * len(BODY):
+            row("responder peak RSS growth, %d KiB bodies" % kib,
+                max(cq["peak"][kib] - cq["peak"][0], 0), "KiB",
+                "one body/thread", kib * args.threads, lower_better=True)
+            row("responder RSS kept after %d KiB bodies" % kib,
+                max(cq["rss"][kib] - cq["rss"][0], 0), "KiB",
+                "one body/thread", kib * args.threads, lower_better=True)
 
 if __name__ == "__main__":
     main()

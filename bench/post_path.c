@@ -3,7 +3,11 @@
  * callgrind (bench/instr.sh): N signed private-message events through
  * cq__post_handle(), the function cqhttp-fcgi runs for every request, with
  * the handlers of handlers/ linked in. With "noop" it runs the same loop
- * without the request, the reference for what the loop itself costs.
+ * without the request, the reference for what the loop itself costs; with
+ * "hmac" it only checks the body's signature, the part of the request that
+ * no responder with a secret can leave out. A third argument, KiB, makes
+ * the message's text that many KiB of "x" (as bench/post.py's large
+ * bodies), for the cost per KiB of body.
  */
 #include "config.h"
 
@@ -54,6 +58,29 @@ static int readfn(void *arg, char *buf, int n, int timeout_ms)
 }
 
 
+/* A private message of about size bytes whose text is all "x". */
+static char *big_body(size_t size)
+{
+    static const char head[] =
+        "{\"time\":1700000000,\"self_id\":10001000,\"post_type\":"
+        "\"message\",\"message_type\":\"private\",\"sub_type\":\"friend\","
+        "\"message_id\":-2147483000,\"user_id\":12345,\"message\":\"";
+    static const char tail[] =
+        "\",\"raw_message\":\"x\",\"font\":0,\"sender\":{\"user_id\":"
+        "12345,\"nickname\":\"tester\"}}";
+    size_t fixed = sizeof(head) - 1 + sizeof(tail) - 1;
+    size_t text = size > fixed ? size - fixed : 1;
+    char *b = malloc(fixed + text + 1);
+
+    if (b == NULL)
+        abort();
+    memcpy(b, head, sizeof(head) - 1);
+    memset(b + sizeof(head) - 1, 'x', text);
+    memcpy(b + sizeof(head) - 1 + text, tail, sizeof(tail));
+    return b;
+}
+
+
 int main(int argc, char **argv)
 {
     static const char body[] =
@@ -64,9 +91,14 @@ int main(int argc, char **argv)
         "{\"user_id\":12345,\"nickname\":\"tester\",\"sex\":\"unknown\","
         "\"age\":0}}";
     long i, n = argc > 1 ? atol(argv[1]) : 1000;
-    int noop = argc > 2 && strcmp(argv[2], "noop") == 0, status = 0;
+    long kib = argc > 3 ? atol(argv[3]) : 0;
+    const char *mode = argc > 2 ? argv[2] : "";
+    int noop = strcmp(mode, "noop") == 0, hmac = strcmp(mode, "hmac") == 0;
+    int status = 200;
+    char *big = kib > 0 ? big_body((size_t)kib * 1024) : NULL;
     cq__conf conf;
     cq__buf out;
+    size_t start;
     req r;
 
     /* The example bot's API call fails (no API): keep its log line out. */
@@ -75,9 +107,9 @@ int main(int argc, char **argv)
     conf.secret = strdup(SECRET);
     cq__dispatch_prepare();
     memset(&r, 0, sizeof(r));
-    r.body = body;
-    r.len = sizeof(body) - 1;
-    cq__auth_sign(SECRET, body, r.len, r.sig);
+    r.body = big != NULL ? big : body;
+    r.len = strlen(r.body);
+    cq__auth_sign(SECRET, r.body, r.len, r.sig);
     snprintf(r.length, sizeof(r.length), "%zu", r.len);
     cq__buf_init(&out, 1 << 20);
     for (i = 0; i < n; i++) {
@@ -85,13 +117,17 @@ int main(int argc, char **argv)
 
         r.off = 0;
         cq__buf_reset(&out);
-        if (!noop)
-            status = cq__post_handle(&conf, NULL, &io, &out);
+        if (hmac &&
+            cq__auth_check_signature(SECRET, r.body, r.len, r.sig) != CQ_OK)
+            status = 403;
+        else if (!noop && !hmac)
+            status = cq__post_handle(&conf, NULL, &io, &out, &start);
     }
     cq__buf_free(&out);
+    free(big);
     cq__dispatch_reset();
     cq__conf_free(&conf);
-    if (!noop && status != 200) {
+    if (status != 200) {
         fprintf(stderr, "post_path: status %d\n", status);
         return 1;
     }

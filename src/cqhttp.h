@@ -199,7 +199,9 @@ CQ_EXTERN void cq_event_free(cq_event *ev); /* NULL is a no-op. */
 CQ_EXTERN const cq_value *cq_event_root(const cq_event *e);
 /* Any field by dotted path, as cq_value_get() on the root. */
 CQ_EXTERN const cq_value *cq_event_get(const cq_event *e, const char *path);
-/* The body bytes the event was parsed from (NUL-terminated). */
+/* The body bytes the event was parsed from (NUL-terminated). For an event
+ * the FastCGI responder parsed, a copy made on first use: NULL when out of
+ * memory. */
 CQ_EXTERN const char *cq_event_raw(const cq_event *e, size_t *len);
 
 /* "message", "notice", "request", "meta_event", or another string. */

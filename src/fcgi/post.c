@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -25,7 +26,8 @@ static atomic_int in_flight;
 typedef struct request {
     const cq__conf *conf;
     const cq__post_io *io;
-    cq__buf body;
+    char *body; /* NUL-terminated; the event takes it over once parsed. */
+    size_t len;
     const char *peer;         /* For log lines. */
     struct timespec deadline; /* CLOCK_MONOTONIC: the whole body by then. */
     int timed_out;            /* A read ran into the deadline. */
@@ -131,6 +133,45 @@ static int parse_length(const char *s, uint64_t *out)
 
 
 /*
+ * Reads the body straight into one buffer: of the announced length when
+ * known (want), else grown by doubling up to max_body + 1 bytes (want is
+ * then max_body + 1), so that no byte is copied twice. Stops at the end of
+ * the input, a timeout (r->timed_out) or want. Returns CQ_OK or CQ_ENOMEM.
+ */
+static int read_into(request *r, uint64_t want, int known)
+{
+    size_t cap = known ? (size_t)want + 1 : 16384;
+    char *p;
+    int n;
+
+    r->body = malloc(cap);
+    if (r->body == NULL)
+        return CQ_ENOMEM;
+    r->len = 0;
+    while (r->len < want) {
+        size_t room = cap - 1 - r->len;
+
+        if (room == 0) {
+            cap = cap * 2 > want + 1 ? (size_t)want + 1 : cap * 2;
+            if ((p = realloc(r->body, cap)) == NULL)
+                return CQ_ENOMEM;
+            r->body = p;
+            room = cap - 1 - r->len;
+        }
+        if (room > want - r->len)
+            room = (size_t)(want - r->len);
+        n = body_read(r, r->body + r->len,
+                      room < INT_MAX ? (int)room : INT_MAX);
+        if (n <= 0)
+            break;
+        r->len += (size_t)n;
+    }
+    r->body[r->len] = '\0';
+    return CQ_OK;
+}
+
+
+/*
  * Reads the body into r->body. Returns CQ_OK, or after logging why CQ_EPARSE
  * (a malformed length, or a body shorter than it), CQ_ETOOBIG (over
  * max_body), CQ_ETIMEDOUT (not all there within body_timeout_ms) or
@@ -149,8 +190,7 @@ static int read_body(request *r)
             length = UINT64_MAX;
         else if (n != CQ_OK) {
             cq_log(CQ_LOG_WARN,
-                   "400 from %s: CONTENT_LENGTH \"%.32s\" is "
-                   "not a number",
+                   "400 from %s: CONTENT_LENGTH \"%.32s\" is not a number",
                    r->peer, cl);
             if (!r->io->cgi)
                 drain(r, UINT64_MAX);
@@ -158,8 +198,7 @@ static int read_body(request *r)
         }
         if (length > max) {
             cq_log(CQ_LOG_WARN,
-                   "413 from %s: body of %.32s bytes is over "
-                   "max_body %llu",
+                   "413 from %s: body of %.32s bytes is over max_body %llu",
                    r->peer, cl, (unsigned long long)max);
             drain(r, length);
             return CQ_ETOOBIG;
@@ -170,41 +209,26 @@ static int read_body(request *r)
         known = 1;
         want = 0;
     }
-    /* Without a length (chunked upload), read to the end under the cap. */
-    cq__buf_init(&r->body, (size_t)max + 1);
-    if (cq__buf_add(&r->body, "", 0) != CQ_OK)
-        return CQ_ENOMEM;
-    while (r->body.len < want) {
-        char chunk[16384];
-        uint64_t left = want - r->body.len;
-
-        n = body_read(r, chunk,
-                      left < sizeof(chunk) ? (int)left : (int)sizeof(chunk));
-        if (n <= 0)
-            break;
-        if (cq__buf_add(&r->body, chunk, (size_t)n) != CQ_OK)
-            return CQ_ENOMEM;
-    }
+    n = read_into(r, want, known);
+    if (n != CQ_OK)
+        return n;
     if (r->timed_out) {
         cq_log(CQ_LOG_WARN,
-               "408 from %s: body not complete within body_timeout_ms %ld "
-               "(%zu bytes came)",
-               r->peer, r->conf->body_timeout_ms, r->body.len);
+               "408 from %s: body not complete within body_timeout_ms %ld (%zu "
+               "bytes came)",
+               r->peer, r->conf->body_timeout_ms, r->len);
         return CQ_ETIMEDOUT;
     }
-    if (!known && r->body.len > max) {
+    if (!known && r->len > max) {
         cq_log(CQ_LOG_WARN,
-               "413 from %s: body without length is over "
-               "max_body %llu",
+               "413 from %s: body without length is over max_body %llu",
                r->peer, (unsigned long long)max);
         drain(r, UINT64_MAX);
         return CQ_ETOOBIG;
     }
-    if (known && r->body.len < length) {
-        cq_log(CQ_LOG_WARN,
-               "400 from %s: body ended after %zu of %llu "
-               "bytes",
-               r->peer, r->body.len, (unsigned long long)length);
+    if (known && r->len < length) {
+        cq_log(CQ_LOG_WARN, "400 from %s: body ended after %zu of %llu bytes",
+               r->peer, r->len, (unsigned long long)length);
         return CQ_EPARSE;
     }
     return CQ_OK;
@@ -221,12 +245,10 @@ static int check_auth(request *r)
     int rc;
 
     if (r->conf->secret != NULL) {
-        rc = cq__auth_check_signature(r->conf->secret, r->body.data,
-                                      r->body.len, sig);
+        rc = cq__auth_check_signature(r->conf->secret, r->body, r->len, sig);
         if (rc == CQ_EAUTHMISSING) {
             cq_log(CQ_LOG_WARN,
-                   "401 from %s: X-Signature missing (a secret "
-                   "is set)",
+                   "401 from %s: X-Signature missing (a secret is set)",
                    r->peer);
             return CQ_EAUTHMISSING;
         }
@@ -237,9 +259,7 @@ static int check_auth(request *r)
         }
         if (rc != CQ_OK) {
             cq_log(CQ_LOG_WARN,
-                   "403 from %s: X-Signature does not match "
-                   "the body",
-                   r->peer);
+                   "403 from %s: X-Signature does not match the body", r->peer);
             return CQ_EAUTHBAD;
         }
     }
@@ -250,9 +270,7 @@ static int check_auth(request *r)
         if (rc == CQ_EAUTHBAD ||
             (rc == CQ_OK && cq__auth_token_equal(r->conf->access_token, tok,
                                                  tok_len) != CQ_OK)) {
-            cq_log(CQ_LOG_WARN,
-                   "403 from %s: access token wrong or "
-                   "malformed",
+            cq_log(CQ_LOG_WARN, "403 from %s: access token wrong or malformed",
                    r->peer);
             return CQ_EAUTHBAD;
         }
@@ -272,18 +290,15 @@ static int check_self_id(request *r, const cq_event *e)
     if (h == NULL)
         return CQ_OK;
     if (parse_length(h, &hdr_id) != CQ_OK || hdr_id > INT64_MAX) {
-        cq_log(CQ_LOG_WARN,
-               "400 from %s: X-Self-ID \"%.32s\" is not a "
-               "number",
+        cq_log(CQ_LOG_WARN, "400 from %s: X-Self-ID \"%.32s\" is not a number",
                r->peer, h);
         return CQ_EINVAL;
     }
     if (cq_event_int(e, "self_id", &body_id) != CQ_OK ||
         (uint64_t)body_id != hdr_id) {
         cq_log(CQ_LOG_WARN,
-               "400 from %s: X-Self-ID %s is not the body's "
-               "self_id",
-               r->peer, h);
+               "400 from %s: X-Self-ID %s is not the body's self_id", r->peer,
+               h);
         return CQ_EINVAL;
     }
     return CQ_OK;
@@ -291,57 +306,116 @@ static int check_self_id(request *r, const cq_event *e)
 
 
 /*
- * Writes the CGI answer; a JSON body only with 200, allow (the methods the
- * path takes) only with 405. Plain appends, not
- * printf: formatting a large quick operation through vsnprintf twice (to
- * size it, then to write it) cost more than building it.
+ * Room kept in front of a JSON answer for its header block, written once the
+ * JSON's length is known: the JSON goes into the answer buffer where it is
+ * sent from, and is never copied.
  */
-static int answer(cq__buf *out, int status, const char *allow, const char *json)
+#define HEAD_ROOM 256
+
+/* Appends s to the header block h of *n bytes, short of HEAD_ROOM. */
+static void put(char *h, size_t *n, const char *s)
+{
+    size_t k = strlen(s);
+
+    if (k > HEAD_ROOM - 1 - *n)
+        k = HEAD_ROOM - 1 - *n;
+    memcpy(h + *n, s, k);
+    *n += k;
+}
+
+
+/* Appends v in decimal to the header block h of *n bytes. */
+static void put_uint(char *h, size_t *n, unsigned long long v)
+{
+    char digits[24];
+    size_t i = sizeof(digits) - 1;
+
+    digits[i] = '\0';
+    do {
+        digits[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    put(h, n, digits + i);
+}
+
+
+/*
+ * Writes the CGI header block into h (HEAD_ROOM bytes; not NUL-terminated)
+ * and returns its length: Content-Type and Content-Length only when a JSON
+ * body of json_len bytes follows (json), Allow (the methods the path
+ * takes) only with 405. Plain appends, not printf, which cost more than the
+ * rest of a small answer.
+ */
+static size_t head(char *h, int status, const char *allow, int json,
+                   size_t json_len)
 {
     const char *reason = cq__net_reason(status);
-    size_t len = json != NULL ? strlen(json) : 0;
+    size_t n = 0;
+
+    put(h, &n, "Status: ");
+    put_uint(h, &n, (unsigned)status);
+    put(h, &n, " ");
+    put(h, &n, reason != NULL ? reason : "Internal Server Error");
+    if (status == 405) {
+        put(h, &n, "\r\nAllow: ");
+        put(h, &n, allow);
+    }
+    if (status == 401)
+        put(h, &n, "\r\nWWW-Authenticate: Signature");
+    if (json) {
+        put(h, &n, "\r\nContent-Type: application/json\r\nContent-Length: ");
+        put_uint(h, &n, json_len);
+    }
+    put(h, &n, "\r\n\r\n");
+    return n;
+}
+
+
+/*
+ * Writes the CGI answer without a body into out (emptied first). Returns
+ * status, or as cq__buf_add().
+ */
+static int answer(cq__buf *out, int status, const char *allow)
+{
+    char h[HEAD_ROOM];
+    size_t n = head(h, status, allow, 0, 0);
     int rc;
 
-    rc = cq__buf_addstr(out, "Status: ");
-    if (rc == CQ_OK)
-        rc = cq__buf_add_uint(out, (unsigned)status);
-    if (rc == CQ_OK)
-        rc = cq__buf_addstr(out, " ");
-    if (rc == CQ_OK)
-        rc = cq__buf_addstr(out,
-                            reason != NULL ? reason : "Internal Server Error");
-    if (rc == CQ_OK && status == 405) {
-        rc = cq__buf_addstr(out, "\r\nAllow: ");
-        if (rc == CQ_OK)
-            rc = cq__buf_addstr(out, allow);
-    }
-    if (rc == CQ_OK && status == 401)
-        rc = cq__buf_addstr(out, "\r\nWWW-Authenticate: Signature");
-    if (rc == CQ_OK && json != NULL) {
-        rc = cq__buf_addstr(out, "\r\nContent-Type: application/json"
-                                 "\r\nContent-Length: ");
-        if (rc == CQ_OK)
-            rc = cq__buf_add_uint(out, len);
-    }
-    if (rc == CQ_OK)
-        rc = cq__buf_addstr(out, "\r\n\r\n");
-    if (rc == CQ_OK && json != NULL)
-        rc = cq__buf_add(out, json, len);
+    cq__buf_reset(out);
+    rc = cq__buf_add(out, h, n);
     return rc == CQ_OK ? status : rc;
 }
 
 
 /*
- * Parses, checks and dispatches. Returns CQ_OK with the quick operation in
- * *json (NULL when there is none), or the failure after logging it.
+ * The answer 200 with the JSON that follows HEAD_ROOM bytes into out: its
+ * header block goes just before it, where the answer then starts (*start).
+ * Returns 200.
  */
-static int handle_event(request *r, cq__api *api, char **json)
+static int answer_json(cq__buf *out, size_t *start)
+{
+    char h[HEAD_ROOM];
+    size_t n = head(h, 200, NULL, 1, out->len - HEAD_ROOM);
+
+    memcpy(out->data + HEAD_ROOM - n, h, n);
+    *start = HEAD_ROOM - n;
+    return 200;
+}
+
+
+/*
+ * Parses (taking the body over), checks and dispatches, and appends the
+ * quick operation's JSON, if any, to out. Returns CQ_OK, or the failure
+ * after logging it.
+ */
+static int handle_event(request *r, cq__api *api, cq__buf *out)
 {
     cq_event *e;
     cq_ctx ctx;
     int rc;
 
-    rc = cq_event_parse(&e, r->body.data, r->body.len, (int)r->conf->max_depth);
+    rc = cq__event_parse_take(&e, r->body, r->len, (int)r->conf->max_depth);
+    r->body = NULL;
     if (rc != CQ_OK) {
         cq_log(rc == CQ_ENOMEM ? CQ_LOG_ERROR : CQ_LOG_WARN,
                "%d from %s: body is not an event: %s", status_of(rc), r->peer,
@@ -356,18 +430,17 @@ static int handle_event(request *r, cq__api *api, char **json)
     cq__ctx_init(&ctx, e, r->conf, api);
     rc = cq__dispatch(&ctx);
     if (rc == CQ_OK)
-        rc = cq__ctx_quick_json(&ctx, json);
+        rc = cq__ctx_quick_write(&ctx, out);
     if (rc != CQ_OK) {
         if (rc != CQ_EHANDLER)
             cq_log(CQ_LOG_ERROR,
-                   "500 from %s: quick operation for %s cannot "
-                   "be written: %s",
+                   "500 from %s: quick operation for %s cannot be written: %s",
                    r->peer, cq_event_name(e), cq_strerror(rc));
         /* Whatever the cause, the event was fine: the answer is 500. */
         rc = CQ_EHANDLER;
     } else {
-        cq_log(CQ_LOG_DEBUG, "%d for %s from %s", *json != NULL ? 200 : 204,
-               cq_event_name(e), r->peer);
+        cq_log(CQ_LOG_DEBUG, "%d for %s from %s",
+               out->len > HEAD_ROOM ? 200 : 204, cq_event_name(e), r->peer);
     }
     cq__ctx_free(&ctx);
     cq_event_free(e);
@@ -408,18 +481,14 @@ static int metrics_answer(cq__buf *out, const cq__conf *conf)
     if (rc == CQ_OK)
         rc = cq__buf_printf(
             out,
-            "# HELP process_start_time_seconds Start time of the process "
-            "since the Unix epoch in seconds.\n"
-            "# TYPE process_start_time_seconds gauge\n"
-            "process_start_time_seconds %lld\n"
-            "# HELP cqhttp_fcgi_threads Threads, each serving one request at "
-            "a time.\n"
-            "# TYPE cqhttp_fcgi_threads gauge\n"
-            "cqhttp_fcgi_threads %ld\n"
-            "# HELP cqhttp_fcgi_requests_in_flight Requests being served, "
-            "this scrape included.\n"
-            "# TYPE cqhttp_fcgi_requests_in_flight gauge\n"
-            "cqhttp_fcgi_requests_in_flight %d\n",
+            "# HELP process_start_time_seconds Start time of the process since "
+            "the Unix epoch in seconds.\n# TYPE process_start_time_seconds "
+            "gauge\nprocess_start_time_seconds %lld\n# HELP "
+            "cqhttp_fcgi_threads Threads, each serving one request at a "
+            "time.\n# TYPE cqhttp_fcgi_threads gauge\ncqhttp_fcgi_threads "
+            "%ld\n# HELP cqhttp_fcgi_requests_in_flight Requests being served, "
+            "this scrape included.\n# TYPE cqhttp_fcgi_requests_in_flight "
+            "gauge\ncqhttp_fcgi_requests_in_flight %d\n",
             (long long)started, conf->threads,
             atomic_load_explicit(&in_flight, memory_order_relaxed));
     return rc == CQ_OK ? 200 : rc;
@@ -444,7 +513,7 @@ static int refuse_method(request *r, cq__buf *out, const char *method,
         drain(r, length);
     else if (!r->io->cgi)
         drain(r, UINT64_MAX);
-    return answer(out, 405, allow, NULL);
+    return answer(out, 405, allow);
 }
 
 
@@ -454,13 +523,33 @@ void cq__post_start(void)
 }
 
 
+/* The event endpoint: a POST. Returns as cq__post_handle(). */
+static int handle_post(request *r, cq__api *api, cq__buf *out, size_t *start)
+{
+    static const char room[HEAD_ROOM];
+    int rc, status;
+
+    rc = read_body(r);
+    if (rc == CQ_OK)
+        rc = check_auth(r);
+    if (rc == CQ_OK)
+        rc = cq__buf_add(out, room, HEAD_ROOM);
+    if (rc == CQ_OK)
+        rc = handle_event(r, api, out);
+    free(r->body);
+    status = status_of(rc);
+    if (status == 200 && out->len <= HEAD_ROOM)
+        status = 204;
+    cq__metrics_event(status);
+    return status == 200 ? answer_json(out, start) : answer(out, status, NULL);
+}
+
+
 static int handle(const cq__conf *conf, cq__api *api, const cq__post_io *io,
-                  cq__buf *out)
+                  cq__buf *out, size_t *start)
 {
     request r;
     const char *method;
-    char *json = NULL;
-    int rc, status;
 
     memset(&r, 0, sizeof(r));
     r.conf = conf;
@@ -485,29 +574,19 @@ static int handle(const cq__conf *conf, cq__api *api, const cq__post_io *io,
         cq__metrics_event(405);
         return refuse_method(&r, out, method, "POST");
     }
-    rc = read_body(&r);
-    if (rc == CQ_OK)
-        rc = check_auth(&r);
-    if (rc == CQ_OK)
-        rc = handle_event(&r, api, &json);
-    cq__buf_free(&r.body);
-    status = status_of(rc);
-    if (status == 200 && json == NULL)
-        status = 204;
-    cq__metrics_event(status);
-    status = answer(out, status, NULL, status == 200 ? json : NULL);
-    free(json);
-    return status;
+    return handle_post(&r, api, out, start);
 }
 
 
 int cq__post_handle(const cq__conf *conf, cq__api *api, const cq__post_io *io,
-                    cq__buf *out)
+                    cq__buf *out, size_t *start)
 {
     int status;
 
+    *start = 0;
+    cq__buf_reset(out);
     atomic_fetch_add_explicit(&in_flight, 1, memory_order_relaxed);
-    status = handle(conf, api, io, out);
+    status = handle(conf, api, io, out, start);
     atomic_fetch_sub_explicit(&in_flight, 1, memory_order_relaxed);
     return status;
 }

@@ -42,11 +42,14 @@ void cq__post_start(void);
 /*
  * Handles one request from io and writes the whole CGI answer (a Status
  * header block and maybe a JSON body, or the counters for GET /metrics)
- * into out, which the caller sends. api may be NULL (API calls then fail
- * with CQ_ENOAPI). Returns the HTTP status, or CQ_ENOMEM (or CQ_ETOOBIG,
- * out's cap) when not even the answer could be written.
+ * into out (emptied first), which the caller sends from out->data + *start
+ * to out->data + out->len: a JSON answer is written where it is sent from,
+ * after room left for its header block, so *start may be past 0. api may be
+ * NULL (API calls then fail with CQ_ENOAPI). Returns the HTTP status, or
+ * CQ_ENOMEM (or CQ_ETOOBIG, out's cap) when not even the answer could be
+ * written.
  */
 int cq__post_handle(const cq__conf *conf, cq__api *api, const cq__post_io *io,
-                    cq__buf *out);
+                    cq__buf *out, size_t *start);
 
 #endif

@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -324,8 +325,10 @@ int cq_delete(cq_ctx *c)
 }
 
 
-static void write_field(cq__jw *w, const cq__quick_field *f)
+static void write_field(cq__jwb *b, const cq__quick_field *f)
 {
+    cq__jw *w = &b->w;
+
     cq__jw_key(w, f->key);
     switch (f->kind) {
     case QF_BOOL:
@@ -335,7 +338,7 @@ static void write_field(cq__jw *w, const cq__quick_field *f)
         cq__jw_int(w, f->i);
         break;
     case QF_STRING:
-        cq__jw_str(w, f->s);
+        cq__jwb_str(b, f->s);
         break;
     case QF_MSG:
         if (w->err == CQ_OK)
@@ -343,31 +346,45 @@ static void write_field(cq__jw *w, const cq__quick_field *f)
         break;
     case QF_VALUE:
     default:
-        cq__jw_value(w, cq__yv(f->v));
+        cq__jwb_value(b, cq__yv(f->v));
         break;
     }
 }
 
 
-int cq__ctx_quick_json(cq_ctx *c, char **out)
+int cq__ctx_quick_write(cq_ctx *c, cq__buf *out)
 {
-    cq__jw w;
+    size_t start = out->len;
+    cq__jwb b;
     size_t i;
 
-    *out = NULL;
     if (cq__sending_reply(c) != CQ_OK)
         return CQ_ENOMEM;
     if (c->nfields == 0)
         return CQ_OK;
-    if (cq__jw_init(&w) != CQ_OK)
+    if (cq__jwb_init(&b, out) != CQ_OK)
         return CQ_ENOMEM;
-    cq__jw_open(&w);
+    cq__jw_open(&b.w);
     for (i = 0; i < c->nfields; i++)
-        write_field(&w, &c->fields[i]);
-    cq__jw_close(&w);
-    *out = cq__jw_dup(&w, NULL);
-    if (*out == NULL && w.err == CQ_OK)
-        w.err = CQ_ENOMEM;
-    cq__jw_free(&w);
-    return w.err;
+        write_field(&b, &c->fields[i]);
+    cq__jw_close(&b.w);
+    cq__jw_free(&b.w);
+    if (b.w.err != CQ_OK && out->data != NULL) {
+        out->len = start; /* Nothing of a document that failed. */
+        out->data[start] = '\0';
+    }
+    return b.w.err;
+}
+
+
+int cq__ctx_quick_json(cq_ctx *c, char **out)
+{
+    cq__buf b;
+    int rc;
+
+    cq__buf_init(&b, SIZE_MAX / 2);
+    rc = cq__ctx_quick_write(c, &b);
+    *out = rc == CQ_OK ? cq__buf_detach(&b) : NULL;
+    cq__buf_free(&b);
+    return rc;
 }

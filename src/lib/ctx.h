@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "cqhttp.h"
+#include "lib/buf.h"
 #include "lib/conf.h"
 
 struct cq__api;
@@ -61,5 +62,14 @@ void cq__ctx_free(cq_ctx *c);
  * string is not valid UTF-8) or CQ_ENOMEM.
  */
 int cq__ctx_quick_json(cq_ctx *c, char **out);
+
+/*
+ * As cq__ctx_quick_json(), with the JSON appended to out (in one pass, no
+ * copy) instead: out is left as it was when there is no quick operation or
+ * when the JSON cannot be written (freed, as cq__buf_add() frees it, after
+ * CQ_ETOOBIG or CQ_ENOMEM). Returns CQ_OK, or the failure as
+ * cq__ctx_quick_json().
+ */
+int cq__ctx_quick_write(cq_ctx *c, cq__buf *out);
 
 #endif

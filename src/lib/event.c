@@ -71,36 +71,35 @@ static int read_types(cq_event *e)
 }
 
 
-int cq_event_parse(cq_event **ev, const char *buf, size_t len, int max_depth)
+/*
+ * Parses the len bytes at buf (NUL-terminated at buf[len] unless copied)
+ * into a new event whose arena starts with hint bytes. With copy, the event
+ * holds a copy of buf in its arena; without, its strings are ended in buf
+ * (cq__json_parse_inplace()), which it points at and leaves to the caller.
+ * Returns as cq_event_parse().
+ */
+static int parse(cq_event **ev, const char *buf, size_t len, size_t hint,
+                 int max_depth, int copy)
 {
-    cq__arena *a;
-    cq_event *e;
+    cq__arena *a = cq__arena_new(sizeof(cq_event) + hint);
+    cq_event *e = a != NULL ? cq__arena_alloc(a, sizeof(*e)) : NULL;
     int rc;
 
-    *ev = NULL;
-    if (buf == NULL)
-        return CQ_EPARSE;
-    if (len > SIZE_MAX / 4)
-        return CQ_ENOMEM;
-    /*
-     * The body copy, the tree (about a node per eight bytes of body) and
-     * the parser's buffers fit in one chunk of this size for most events.
-     */
-    a = cq__arena_new(sizeof(*e) + 3 * len + 4096);
-    e = a != NULL ? cq__arena_alloc(a, sizeof(*e)) : NULL;
     if (e == NULL) {
         cq__arena_free(a);
         return CQ_ENOMEM;
     }
     memset(e, 0, sizeof(*e));
     e->arena = a;
-    e->raw = cq__arena_strndup(a, buf, len);
+    e->raw = copy ? cq__arena_strndup(a, buf, len) : buf;
     e->raw_len = len;
     rc = e->raw != NULL ? CQ_OK : CQ_ENOMEM;
-    if (rc == CQ_OK)
-        rc =
-            cq__json_parse_arena(&e->root, a, e->raw, len,
-                                 max_depth > 0 ? max_depth : CQ_JSON_MAX_DEPTH);
+    if (max_depth <= 0)
+        max_depth = CQ_JSON_MAX_DEPTH;
+    if (rc == CQ_OK && copy)
+        rc = cq__json_parse_arena(&e->root, a, e->raw, len, max_depth);
+    else if (rc == CQ_OK)
+        rc = cq__json_parse_inplace(&e->root, a, (char *)buf, len, max_depth);
     if (rc == CQ_OK)
         rc = read_types(e);
     if (rc != CQ_OK) {
@@ -112,11 +111,44 @@ int cq_event_parse(cq_event **ev, const char *buf, size_t len, int max_depth)
 }
 
 
+int cq_event_parse(cq_event **ev, const char *buf, size_t len, int max_depth)
+{
+    *ev = NULL;
+    if (buf == NULL)
+        return CQ_EPARSE;
+    if (len > SIZE_MAX / 4)
+        return CQ_ENOMEM;
+    /*
+     * The body copy, the tree (about a node per eight bytes of body) and
+     * the parser's buffers fit in one chunk of this size for most events.
+     */
+    return parse(ev, buf, len, 3 * len + 4096, max_depth, 1);
+}
+
+
+int cq__event_parse_take(cq_event **ev, char *buf, size_t len, int max_depth)
+{
+    int rc;
+
+    *ev = NULL;
+    /* As above, less the body copy and the strings, left in the body. */
+    rc = len <= SIZE_MAX / 4 ? parse(ev, buf, len, len / 2 + 4096, max_depth, 0)
+                             : CQ_ENOMEM;
+    if (rc != CQ_OK)
+        free(buf);
+    else
+        (*ev)->owned = buf;
+    return rc;
+}
+
+
 void cq_event_free(cq_event *e)
 {
-    /* The event itself, its body, tree and name are all in its arena. */
+    /* The event itself, its tree and name are all in its arena. */
     if (e != NULL) {
         free(e->text);
+        free(e->raw_text);
+        free(e->owned);
         cq__arena_free(e->arena);
     }
 }
@@ -134,11 +166,37 @@ const cq_value *cq_event_get(const cq_event *e, const char *path)
 }
 
 
+/*
+ * Publishes *fresh in *slot unless another thread did first; returns what
+ * *slot then holds (fresh is freed if it lost). The plain text and the
+ * restored body are made on first use and shared by threads reading one
+ * event.
+ */
+static char *publish(char **slot, char *fresh)
+{
+    char *none = NULL;
+
+    if (__atomic_compare_exchange_n(slot, &none, fresh, 0, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_ACQUIRE))
+        return fresh;
+    free(fresh);
+    return none;
+}
+
+
 const char *cq_event_raw(const cq_event *e, size_t *len)
 {
+    char **slot = &((cq_event *)e)->raw_text, *t;
+
     if (len != NULL)
         *len = e->raw_len;
-    return e->raw;
+    if (e->owned == NULL)
+        return e->raw;
+    /* The body's strings were ended in place: the text is made once. */
+    if ((t = __atomic_load_n(slot, __ATOMIC_ACQUIRE)) != NULL)
+        return t;
+    t = cq__json_text_of(e->raw, e->raw_len, e->root);
+    return t != NULL ? publish(slot, t) : NULL;
 }
 
 
@@ -264,16 +322,11 @@ static char *make_text(const cq_event *e)
 const char *cq_event_text(const cq_event *e)
 {
     char **slot = &((cq_event *)e)->text;
-    char *t = __atomic_load_n(slot, __ATOMIC_ACQUIRE), *none = NULL;
+    char *t = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
 
     if (t != NULL)
         return t;
     if ((t = make_text(e)) == NULL)
         return NULL;
-    if (!__atomic_compare_exchange_n(slot, &none, t, 0, __ATOMIC_ACQ_REL,
-                                     __ATOMIC_ACQUIRE)) {
-        free(t);
-        return none;
-    }
-    return t;
+    return publish(slot, t);
 }

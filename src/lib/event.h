@@ -1,9 +1,12 @@
 /*
  * event: one parsed OneBot event (public part in cqhttp.h).
  *
- * The event owns a copy of the body bytes and the yajl tree built from them;
- * every string and value handed out points into one of the two and lives
- * until cq_event_free(). The dispatch name is computed once at parse time.
+ * The event owns the body bytes (a copy, or the buffer handed over to
+ * cq__event_parse_take(), whose strings the tree leaves in it, ended in
+ * place, so that cq_event_raw() then gives a copy made on first use) and
+ * the yajl tree built from them; every string and value handed out points
+ * into one of the two and lives until cq_event_free(). The dispatch name is
+ * computed once at parse time.
  *
  * The plain text (cq_event_text()) is computed on first use instead, since
  * most events never ask for it: it is malloc'd (the arena is not thread
@@ -21,7 +24,9 @@
 
 struct cq_event {
     cq__arena *arena; /* Holds the event and all below. */
-    char *raw;        /* The body, NUL-terminated. */
+    const char *raw;  /* The body, NUL-terminated. */
+    char *owned;      /* raw, freed with the event; its strings end in it. */
+    char *raw_text;   /* With owned: the body as received, once asked. */
     size_t raw_len;
     yajl_val root; /* An object. */
     const char *post_type;
@@ -30,5 +35,13 @@ struct cq_event {
     const char *name;        /* "post_type.detail.sub", for dispatch. */
     char *text;              /* Plain text, or NULL until first asked. */
 };
+
+/*
+ * As cq_event_parse(), without copying the body: takes buf (malloc'd, len
+ * bytes NUL-terminated at buf[len]) over in every case, freed with the event
+ * or at once when the parse fails. The responder hands over the buffer it
+ * read the request into, so that the body is held once.
+ */
+int cq__event_parse_take(cq_event **ev, char *buf, size_t len, int max_depth);
 
 #endif

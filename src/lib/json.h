@@ -17,6 +17,7 @@
 
 #include "cqhttp.h"
 #include "lib/arena.h"
+#include "lib/buf.h"
 
 /*
  * cq_value, public and opaque, is a yajl tree node inside the library. These
@@ -72,6 +73,24 @@ int cq__json_parse(yajl_val *out, const char *buf, size_t len, int max_depth);
  */
 int cq__json_parse_arena(yajl_val *out, cq__arena *a, const char *buf,
                          size_t len, int max_depth);
+
+/*
+ * As cq__json_parse_arena(), without copying the strings and keys that have
+ * no escapes: they are left in buf (len bytes, NUL-terminated at buf[len]),
+ * each ended by a NUL written over its closing quote, so that the tree of a
+ * large body holds no second copy of its text. buf then no longer reads as
+ * the JSON it was, and must outlive the tree; cq__json_text_of() gives the
+ * text back. Returns as cq__json_parse_arena().
+ */
+int cq__json_parse_inplace(yajl_val *out, cq__arena *a, char *buf, size_t len,
+                           int max_depth);
+
+/*
+ * The text that buf (len bytes) held before cq__json_parse_inplace() made
+ * root from it, as a new NUL-terminated string (the caller frees it): the
+ * strings' closing quotes put back. NULL when out of memory.
+ */
+char *cq__json_text_of(const char *buf, size_t len, yajl_val root);
 
 /* A stretch of JSON text: a value as it is written, quotes included. */
 typedef struct cq__json_span {
@@ -150,6 +169,25 @@ void cq__jw_kstr(cq__jw *w, const char *key, const char *s);
 void cq__jw_kint(cq__jw *w, const char *key, int64_t v);
 void cq__jw_kbool(cq__jw *w, const char *key, int v);
 void cq__jw_knull(cq__jw *w, const char *key);
+
+/*
+ * A writer whose output is appended to a buffer as it is written, instead of
+ * kept by the generator: the cq__jw_* calls write through its w, and
+ * cq__jwb_str() and cq__jwb_value() escape strings straight into out, in
+ * one pass that checks UTF-8 as yajl does, far cheaper than yajl's escaper
+ * for long texts. A failing append (out's cap, or memory) latches
+ * CQ_ETOOBIG or CQ_ENOMEM in w.err and frees out, as cq__buf_add() does.
+ * The writer must not move while it is in use; cq__jw_free(&b->w) ends it.
+ */
+typedef struct cq__jwb {
+    cq__jw w;
+    cq__buf *out;
+} cq__jwb;
+
+/* Starts b on a new generator writing into out; CQ_OK or CQ_ENOMEM. */
+int cq__jwb_init(cq__jwb *b, cq__buf *out);
+void cq__jwb_str(cq__jwb *b, const char *s); /* As cq__jw_str(). */
+void cq__jwb_value(cq__jwb *b, yajl_val v);  /* As cq__jw_value(). */
 /* Writes a key only: an object or array value follows. */
 void cq__jw_key(cq__jw *w, const char *key);
 

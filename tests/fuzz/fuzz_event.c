@@ -3,7 +3,9 @@
  * it. The body is parsed, the compiled-in handlers (the files of handlers/) run
  * on it with a context whose API has no transport, so every call fails at once,
  * and the quick operation they build is written out; that answer must be
- * one JSON object.
+ * one JSON object. The body is also parsed as the responder parses it, its
+ * strings ended in place (cq__event_parse_take): that must accept the same
+ * bodies, name the event alike and give the body back unchanged.
  */
 #include "config.h"
 
@@ -16,6 +18,7 @@
 #include "lib/conf.h"
 #include "lib/ctx.h"
 #include "lib/dispatch.h"
+#include "lib/event.h"
 #include "lib/json.h"
 #include "lib/log.h"
 
@@ -41,13 +44,43 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 }
 
 
+/* Parses data in place as the responder does; aborts on any difference
+ * from copied (NULL when the copy was refused). */
+static void check_taken(const uint8_t *data, size_t size,
+                        const cq_event *copied)
+{
+    char *buf = malloc(size + 1);
+    cq_event *t = NULL;
+    const char *raw;
+    size_t n = 0;
+    int rc;
+
+    if (buf == NULL)
+        abort();
+    memcpy(buf, data, size);
+    buf[size] = '\0';
+    rc = cq__event_parse_take(&t, buf, size, 0);
+    if ((rc == CQ_OK) != (copied != NULL))
+        abort();
+    if (t == NULL)
+        return;
+    raw = cq_event_raw(t, &n);
+    if (raw == NULL || n != size || memcmp(raw, data, size) != 0 ||
+        strcmp(cq_event_name(t), cq_event_name(copied)) != 0)
+        abort();
+    cq_event_free(t);
+}
+
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    cq_event *e;
+    cq_event *e = NULL;
     cq_ctx ctx;
     char *json = NULL;
 
-    if (cq_event_parse(&e, (const char *)data, size, 0) != CQ_OK)
+    cq_event_parse(&e, (const char *)data, size, 0);
+    check_taken(data, size, e);
+    if (e == NULL)
         return 0;
     cq__ctx_init(&ctx, e, &conf, api);
     if (cq__dispatch(&ctx) == CQ_OK &&

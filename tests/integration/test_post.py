@@ -64,6 +64,32 @@ def array_message_echo_keeps_segments(h):
 
 
 @test
+def large_echo_is_exact(h):
+    """A 300 KiB message echoed whole: its answer is past the 16 KiB that
+    go through libfcgi's buffer (the responder frames it into FastCGI
+    records itself), and its text mixes plain runs, UTF-8 and every kind of
+    escape. The JSON, and Content-Length where the web server passes it on
+    (nginx does; Apache sends so large an answer chunked), must match to the
+    byte."""
+    piece = ("x" * 200 + "\u4f60\u597d \"q\" \\ \n\t\u0001/\u007f\U0001F600"
+             + "y" * 57)
+    text = piece * (300 * 1024 // len(piece.encode()))
+    body = json.dumps({"post_type": "message", "message_type": "private",
+                       "sub_type": "friend", "self_id": 10001000,
+                       "user_id": 12345, "message_id": -7,
+                       "message": text}).encode()
+    s = h.stack(secret=SECRET)
+    for _ in range(2):  # The second on a connection the first left sane.
+        r = s.post(body, secret=SECRET)
+        eq(r.status, 200, "status")
+        if s.web == "nginx":
+            eq(r.headers.get("Content-Length"), str(len(r.body)),
+               "Content-Length")
+        eq(r.json(), {"reply": text, "at_sender": False}, "echo")
+    still_good(s)
+
+
+@test
 def group_increase_gets_204(h):
     r = h.stack().post(fixture("notice.group_increase.json"))
     eq(r.status, 204)
