@@ -180,15 +180,16 @@ static cq__slot *take_job(cq__worker *me)
 
 /*
  * Worker: counts the events it finished (done) under the lock, then takes
- * what to run: the slots whose calls ended, then, with room, one new
- * event. Sleeps while there is nothing. Returns NULL once the pool stops
- * and every handler of the worker has ended. The loop is woken for
- * finished events only when it has no wake coming.
+ * what to run: the slots whose calls ended, then as many queued events as
+ * it has room for (one lock and one wake for a batch). Sleeps while there
+ * is nothing. Returns NULL once the pool stops and every handler of the
+ * worker has ended. The loop is woken for finished events only when it has
+ * no wake coming.
  */
 static cq__slot *take_work(cq__worker *me, unsigned done)
 {
     cq__workers *w = me->w;
-    cq__slot *list, *fresh;
+    cq__slot *list, *tail, *fresh;
 
     pthread_mutex_lock(&w->lock);
     if (done > 0) {
@@ -197,11 +198,14 @@ static cq__slot *take_work(cq__worker *me, unsigned done)
     }
     for (;;) {
         list = me->ready;
-        fresh = take_job(me);
-        if (fresh != NULL && list != NULL)
-            me->ready_tail->next = fresh;
-        else if (fresh != NULL)
-            list = fresh;
+        tail = me->ready_tail;
+        while ((fresh = take_job(me)) != NULL) {
+            if (tail != NULL)
+                tail->next = fresh;
+            else
+                list = fresh;
+            tail = fresh;
+        }
         me->ready = me->ready_tail = NULL;
         me->room = me->free == NULL ? 0 : me->live == 0 ? 2 : 1;
         if (list != NULL || (w->stop && me->live == 0))
