@@ -166,10 +166,9 @@ static void run_call(cq__workers *w, cq__call *c)
 
 
 /*
- * The in-process transport of the workers' cq__api. This is
- * where the bridge's codes meet the handler's cq_result: CQ_ENOAPI lets the
- * next transport try, and the detail names the failure as the API socket
- * would.
+ * The in-process transport of the workers' cq__api. This is where the
+ * bridge's codes meet the handler's cq_result: CQ_ENOAPI lets the next
+ * transport try, and the detail names the failure as the API socket would.
  */
 int cq__workers_local_call(void *arg, int64_t self_id, const char *action,
                            const char *params, cq_result *out)
