@@ -4,13 +4,18 @@ once, up to FIBERS per thread, and each gets its own answer whatever order
 the answers come in. A design with one handler per thread, blocked in its
 call, sends one call and nothing more until it is answered.
 
+A handler that blocks in a system call holds its own thread only: events
+that come meanwhile go to a thread that sleeps.
+
 Figures: N events of the test bridge's "test_api" handler over one
-Universal connection with --threads 1; about 2 s.
+Universal connection with one thread, about 1 s; the blocked handler waits
+3 s (api_timeout_ms) before the bridge can stop.
 """
 
 import asyncio
 import json
 import os
+import socket
 import tempfile
 
 from harness import SANITIZER_MARKS, check, eq, program, test
@@ -20,20 +25,22 @@ from test_bridge import SID, Api, answer, recv_json, silent, ws_connect
 BRIDGE = "tests/integration/cqhttp-bridge-test"
 FIBERS = 16  # CQ__FIBERS_PER_WORKER
 N = 40
+BLOCKED = 101  # an account whose handler blocks in curl
 
 
 class FiberBridge:
     """The test bridge with one worker thread; what ws_connect and Api
     need (url, sock, check_alive), and a clean stop."""
 
-    def __init__(self, h):
+    def __init__(self, h, threads=1, **env_extra):
         d = tempfile.mkdtemp(prefix="cq-fibers-", dir=h.tmp)
         self.port = free_port()
         self.sock = os.path.join(d, "api.sock")
         self.log_path = os.path.join(d, "bridge.log")
         env = {k: v for k, v in os.environ.items()
                if not k.startswith("CQHTTP_")}
-        env.update(CQHTTP_THREADS="1", CQHTTP_LOG_LEVEL="info")
+        env.update(CQHTTP_THREADS=str(threads), CQHTTP_LOG_LEVEL="info",
+                   **env_extra)
         self.p = start_bridge(program(BRIDGE), self.port, self.sock, env,
                               self.log_path)
 
@@ -54,9 +61,19 @@ class FiberBridge:
         eq((rc, marks), (0, []), "exit code and sanitizer marks")
 
 
-def test_api_event(k):
-    return {"time": 1700000000, "self_id": SID, "post_type": "test_api",
+def test_api_event(k, self_id=SID):
+    return {"time": 1700000000, "self_id": self_id, "post_type": "test_api",
             "action": "get_k", "params": {"k": k}}
+
+
+def run_with(b, body):
+    try:
+        asyncio.run(body(b))
+    except BaseException:
+        print("--- bridge log (tail) ---\n%s\n--- end ---" % b.log()[-2500:])
+        raise
+    finally:
+        b.stop()
 
 
 async def handle_all(b, ws):
@@ -106,11 +123,36 @@ def one_thread_carries_many_waiting_handlers(h):
         eq(st["events_handled"], N, "events_handled")
         await ws.close()
 
-    b = FiberBridge(h)
+    run_with(FiberBridge(h), body)
+
+
+@test
+def a_handler_blocked_in_http_holds_only_its_thread(h):
+    """With two threads, a handler stuck in an HTTP API call (an api_root
+    that never answers; its account has only an Event connection) holds
+    its own thread; another account's event goes to the other thread at
+    once rather than waiting behind it."""
+    hole = socket.socket()
+    hole.bind(("127.0.0.1", 0))
+    hole.listen(8)  # never accepted: curl waits for api_timeout_ms
+
+    async def body(b):
+        ev_ws = await ws_connect(b, BLOCKED, role="Event")
+        await ev_ws.send(json.dumps(test_api_event(0, BLOCKED)))
+        await asyncio.sleep(0.3)  # its handler is in curl now
+        ws = await ws_connect(b)
+        await ws.send(json.dumps(test_api_event(1)))
+        c = await recv_json(ws, timeout=1.5, what="the call of an event "
+                            "that another thread can take")
+        await answer(ws, c, {"k": 1})
+        q = await recv_json(ws, timeout=1.5, what="its quick operation")
+        eq(json.loads(q["params"]["operation"]["data"]), {"k": 1}, "answer")
+        await ws.close()
+        await ev_ws.close()
+
     try:
-        asyncio.run(body(b))
-    except BaseException:
-        print("--- bridge log (tail) ---\n%s\n--- end ---" % b.log()[-2500:])
-        raise
+        run_with(FiberBridge(h, threads=2, CQHTTP_API_TIMEOUT_MS="3000",
+                             CQHTTP_API_ROOT="http://127.0.0.1:%d"
+                             % hole.getsockname()[1]), body)
     finally:
-        b.stop()
+        hole.close()
