@@ -16,8 +16,9 @@
  * finished fiber again only sets its function, so an event costs no
  * getcontext or makecontext once the fiber exists.
  */
-/* The fortified _longjmp (__longjmp_chk) takes a jump to another stack for
- * a jump into a dead frame and aborts: a fiber switch is exactly that. */
+/* The fortified _longjmp (__longjmp_chk) aborts on a jump to a lower stack
+ * address, taking it for a jump into a dead frame: a switch to another
+ * stack may well be one. */
 #undef _FORTIFY_SOURCE
 #include "config.h"
 
