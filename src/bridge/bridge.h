@@ -5,8 +5,8 @@
  *
  * Threads: one event-loop thread owns every socket, every connection, every
  * account and every pending call; nothing here is touched from elsewhere,
- * except the two queues of workers.c, which have their own lock. Workers run
- * handlers and hand API calls to the loop through that module.
+ * except the queues of workers.c, which have their own lock. Workers run
+ * handlers, as fibers, and hand API calls to the loop through that module.
  *
  * Ownership: the bridge owns its connections (a list), a connection belongs
  * to at most one account slot, an account owns its pending calls. A pending
@@ -443,7 +443,7 @@ int cq__workers_offer(cq__workers *w, int64_t self_id, const char *json,
  */
 void cq__workers_share(cq__workers *w);
 /*
- * Asks the workers to stop after their current event; the loop exits once
+ * Asks the workers to stop after the events they run; the loop exits once
  * none runs (their API calls need the loop until then). Loop thread.
  */
 void cq__workers_stop(cq__workers *w);

@@ -1,385 +1,301 @@
 /*
  * The worker pool: handlers for events that arrive over WebSocket run here,
  * so a slow handler never stalls the loop. Their API calls go to the loop
- * through a queue and out over the account's WebSocket; the worker waits
+ * through a queue and out over the account's WebSocket; the handler waits
  * for the answer, which the loop always delivers (answer, timeout or
  * close), and once the loop has stopped every call fails at once
- * (cq__workers_close). The quick operation is not waited for (send_quick).
+ * (cq__workers_close). The quick operation is not waited for. The calls
+ * are in worker_calls.c; the parts both files share, in workers.h.
+ *
+ * Each worker thread runs up to CQ__FIBERS_PER_WORKER handlers at once,
+ * each in a fiber (fiber.h): a handler waiting for an answer yields, and
+ * its thread runs the handlers whose answers came or starts the next
+ * event. So handlers of different events interleave on one thread at API
+ * calls, and a thread sleeps (on its own condition variable) only when
+ * none of its handlers can run and it cannot take an event. The loop wakes
+ * a worker only when it sleeps, and once per batch (flush_wakes); a new
+ * event wakes one only when no worker already woken would take it.
  *
  * The event queue is bounded: when full, the connection stops reading
  * (conn.c). Finished events and calls wake the loop, one wake at a time.
  *
  * Shutdown never blocks for long: cq__workers_free() waits a bounded time;
- * a worker stuck in its handler is detached, its pool kept in `abandoned`.
+ * a worker stuck in a handler is detached, its pool kept in `abandoned`.
  */
 #include "config.h"
 
 #include <errno.h>
-#include <inttypes.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "bridge/bridge.h"
+#include "bridge/workers.h"
 #include "lib/api.h"
-#include "lib/ctx.h"
-#include "lib/dispatch.h"
-#include "lib/event.h"
-#include "lib/sched.h"
-
-/* Why every call fails once the loop has stopped. */
-#define STOPPING_MSG "the bridge is stopping"
-
-typedef struct job {
-    struct job *next;
-    int64_t self_id;
-    size_t len;
-    char json[];
-} job;
-
-/*
- * An API call from a worker for the loop to send. A worker waiting for the
- * answer keeps it on its stack; a detached one (the quick operation, whose
- * answer nobody reads) is the loop's to free once it ended.
- */
-typedef struct call {
-    struct call *next;
-    cq__workers *w;
-    int64_t self_id;
-    const char *action;
-    const char *params; /* A JSON object as text, sent as it is. */
-    size_t params_len;
-    int detached;
-    char *owned; /* Of a detached call: its params, freed with it. */
-    int done;
-    int err;      /* CQ_OK or the CQ_E* code the call ended with. */
-    char *answer; /* The answer frame as JSON text, answer_len bytes. */
-    size_t answer_len;
-    char msg[160];
-    pthread_cond_t cond;
-} call;
-
-/* One thread of the pool. */
-typedef struct worker {
-    cq__workers *w;
-    pthread_t thread;
-    int exited; /* Under the lock: worker_main is returning. */
-} worker;
-
-struct cq__workers {
-    cq__bridge *br;
-    /* The handlers' settings, the pool's own copy (a detached worker may
-     * outlive the bridge's), without bridge_socket (no loop back). */
-    cq__conf conf;
-    worker *threads;
-    int n, running;
-    pthread_mutex_t lock;
-    pthread_cond_t has_job;
-    pthread_cond_t exited; /* A worker ended; running went down. */
-    job *head, *tail;
-    size_t njobs, cap;
-    int stop;
-    int closed;               /* The loop has stopped: no call is sent. */
-    call *calls, *calls_tail; /* For the loop to send. */
-    unsigned finished;        /* Events handled since the loop looked. */
-    int woken;                /* The loop has a wake coming: none more. */
-    int idle;                 /* Workers waiting for an event. */
-    struct event *wake;
-    cq__workers *next_abandoned;
-};
 
 /* Pools with workers still running at exit; they point into them. */
 static cq__workers *abandoned;
 
-/*
- * Wakes the loop, unless it has stopped or a wake is already coming: the
- * loop takes everything queued when it runs, so one wake serves a batch.
- * Called with w->lock held.
- */
-static void wake_loop_locked(cq__workers *w)
+/* The slot whose fiber runs on this thread; NULL outside any. */
+static __thread cq__slot *running;
+
+
+cq__slot *cq__workers_running_slot(void)
 {
-    if (!w->closed && w->wake != NULL && !w->woken) {
-        w->woken = 1;
-        event_active(w->wake, EV_READ, 0);
-    }
+    return running;
+}
+
+
+/* Sets whether me is woken with room for an event and not yet back for
+ * it, keeping w->hungry the count of those. Lock held. */
+static void set_hungry(cq__worker *me, int hungry)
+{
+    me->w->hungry += hungry - me->hungry;
+    me->hungry = hungry;
 }
 
 
 /*
- * Ends a call: hands the result to the waiting worker, or, for a detached
- * call, logs a failure (nobody else will) and frees it. Any thread.
+ * Wakes me, asleep, to run what it was given. From the loop thread while
+ * the loop runs (defer), the signal waits until the loop has handled all
+ * that its poll returned (flush_wakes): a batch of answers wakes each
+ * worker once, and the loop is not switched out in the middle of it for
+ * the worker it woke. Lock held.
  */
-static void finish_call(cq__workers *w, call *c, const char *text, size_t len,
-                        int err, const char *msg)
+static void wake_worker(cq__worker *me, int defer)
 {
-    char *answer;
+    cq__workers *w = me->w;
 
-    if (c->detached) {
-        cq__account_log_failure_text(c->action, text, len, err, msg);
-        free(c->owned);
-        free(c);
+    me->asleep = 0;
+    set_hungry(me, me->room > 0);
+    if (!defer || w->closed || w->flush == NULL) {
+        pthread_cond_signal(&me->wake);
         return;
     }
-    /* A copy of the frame as it came: the worker parses it, once. */
-    answer = text != NULL ? cq__bridge_concat(&text, &len, 1, &len) : NULL;
+    me->owed = 1;
+    if (!w->flushing) {
+        w->flushing = 1;
+        event_active(w->flush, EV_READ, 0);
+    }
+}
+
+
+/* Sends the signals wake_worker() deferred. Lock held. */
+static void flush_wakes(cq__workers *w)
+{
+    int i;
+
+    w->flushing = 0;
+    for (i = 0; i < w->n; i++) {
+        if (w->threads[i].owed) {
+            w->threads[i].owed = 0;
+            pthread_cond_signal(&w->threads[i].wake);
+        }
+    }
+}
+
+
+/* Loop thread: the flush event, activated after the events the loop's
+ * poll returned, so it runs once they are handled. */
+static void on_flush(evutil_socket_t fd, short what, void *arg)
+{
+    cq__workers *w = arg;
+
+    (void)fd;
+    (void)what;
     pthread_mutex_lock(&w->lock);
-    c->answer = answer;
-    c->answer_len = len;
-    c->err = text != NULL && answer == NULL ? CQ_ENOMEM : err;
-    snprintf(c->msg, sizeof(c->msg), "%s", msg ? msg : "");
-    c->done = 1;
-    pthread_cond_signal(&c->cond);
+    flush_wakes(w);
     pthread_mutex_unlock(&w->lock);
 }
 
 
-static void on_pending_done(void *arg, const char *text, size_t len, int err,
-                            const char *msg)
+/*
+ * Events wait and no worker is woken and about to look at the queue: wakes
+ * one asleep with room, if any, preferring one with no handler at all, so
+ * that handlers spread over the threads. A worker running handlers does
+ * not count as about to look: one of them may block in a system call, and
+ * the events must not wait for it while another thread sleeps. Lock held.
+ */
+static void wake_taker(cq__workers *w, int defer)
 {
-    finish_call(((call *)arg)->w, arg, text, len, err, msg);
+    cq__worker *best = NULL;
+    int i;
+
+    if (w->head == NULL || w->hungry > 0 || w->stop)
+        return;
+    for (i = 0; i < w->n; i++) {
+        cq__worker *o = &w->threads[i];
+
+        if (o->asleep && o->room > (best != NULL ? best->room : 0))
+            best = o;
+    }
+    if (best != NULL)
+        wake_worker(best, defer);
 }
 
 
-/* Takes the calls queued for the loop. */
-static call *take_calls(cq__workers *w, unsigned *finished)
+void cq__workers_ready(cq__slot *s)
 {
-    call *list;
+    cq__worker *me = s->me;
+
+    s->next = NULL;
+    if (me->ready_tail != NULL)
+        me->ready_tail->next = s;
+    else
+        me->ready = s;
+    me->ready_tail = s;
+    /* An awake worker looks at its ready list before it sleeps. */
+    if (me->asleep)
+        wake_worker(me, 1);
+}
+
+
+/* Worker, lock held: moves the next queued event into a free slot, marked
+ * fresh, and returns it; NULL when there is none or no room. */
+static cq__slot *take_job(cq__worker *me)
+{
+    cq__workers *w = me->w;
+    cq__slot *s = me->free;
+
+    if (s == NULL || w->head == NULL || w->stop)
+        return NULL;
+    /* A connection may be paused for this full queue: the loop refills
+     * it (cq__workers_on_wake). */
+    if (w->njobs >= w->cap) {
+        w->refill = 1;
+        cq__workers_wake_loop(w);
+    }
+    me->free = s->next;
+    s->next = NULL;
+    s->job = w->head;
+    w->head = s->job->next;
+    if (w->head == NULL)
+        w->tail = NULL;
+    w->njobs--;
+    s->fresh = 1;
+    me->live++;
+    return s;
+}
+
+
+/*
+ * Worker: counts the events it finished (done) under the lock, then takes
+ * what to run: the slots whose calls ended, then as many queued events as
+ * it has room for (one lock and one wake for a batch). Sleeps while there
+ * is nothing. Returns NULL once the pool stops and every handler of the
+ * worker has ended. The loop is woken for finished events only when it has
+ * no wake coming.
+ */
+static cq__slot *take_work(cq__worker *me, unsigned done)
+{
+    cq__workers *w = me->w;
+    cq__slot *list, *tail, *fresh;
 
     pthread_mutex_lock(&w->lock);
-    list = w->calls;
-    w->calls = w->calls_tail = NULL;
-    w->woken = 0;
-    if (finished != NULL) {
-        *finished = w->finished;
-        w->finished = 0;
+    if (done > 0) {
+        w->finished += done;
+        cq__workers_wake_loop(w);
     }
+    for (;;) {
+        list = me->ready;
+        tail = me->ready_tail;
+        while ((fresh = take_job(me)) != NULL) {
+            if (tail != NULL)
+                tail->next = fresh;
+            else
+                list = fresh;
+            tail = fresh;
+        }
+        me->ready = me->ready_tail = NULL;
+        me->room = me->free == NULL ? 0 : me->live == 0 ? 2 : 1;
+        if (list != NULL || (w->stop && me->live == 0))
+            break;
+        me->asleep = 1;
+        set_hungry(me, 0);
+        wake_taker(w, 0); /* Another may take the queue. */
+        while (me->asleep)
+            pthread_cond_wait(&me->wake, &w->lock);
+    }
+    set_hungry(me, 0);
+    wake_taker(w, 0);
     pthread_mutex_unlock(&w->lock);
     return list;
 }
 
 
-/* Loop thread: sends the calls workers queued, resumes paused readers. */
-static void on_wake(evutil_socket_t fd, short what, void *arg)
+/* A fiber's function: the handlers for its slot's event. */
+static void run_job(void *arg)
 {
-    cq__workers *w = arg;
-    call *c, *next;
-    unsigned finished;
+    cq__slot *s = arg;
 
-    (void)fd;
-    (void)what;
-    for (c = take_calls(w, &finished); c != NULL; c = next) {
-        cq__account *a = c->self_id > 0 ? cq__account_find(w->br, c->self_id)
-                                        : cq__account_sole(w->br);
-        int err;
-
-        next = c->next;
-        err = cq__account_call_text(w->br, a, c->action, c->params,
-                                    c->params_len, on_pending_done, c, NULL);
-        if (err != CQ_OK)
-            finish_call(w, c, NULL, 0, err, "the bridge could not send it");
-    }
-    w->br->n.events_handled += finished;
-    if (finished > 0 && !w->br->stopping)
-        cq__conn_resume_paused(w->br);
+    if (s->me->api != NULL)
+        cq__workers_handle(s->me, s->job);
 }
 
 
 /*
- * Worker thread: queues c for the loop and, unless it is detached, waits
- * until it ended.
+ * Worker: runs s until its handler waits for an answer or ends; an ended
+ * event frees the slot and counts in *done. A fresh slot gets its fiber
+ * now, once; without one (out of memory) the handler runs on the thread
+ * itself and its calls block the thread.
  */
-static void run_call(cq__workers *w, call *c)
+static void run_slot(cq__worker *me, cq__slot *s, unsigned *done)
 {
-    int stopped;
+    int ended = 1;
 
-    c->w = w;
-    pthread_mutex_lock(&w->lock);
-    stopped = w->closed;
-    if (stopped) {
-        c->err = CQ_ENETWORK;
-        snprintf(c->msg, sizeof(c->msg), "%s", STOPPING_MSG);
-        c->done = 1;
+    if (s->fresh && s->fiber == NULL)
+        s->fiber = cq__fiber_new(CQ__FIBER_STACK);
+    if (s->fiber == NULL) {
+        run_job(s);
     } else {
-        if (w->calls_tail != NULL)
-            w->calls_tail->next = c;
-        else
-            w->calls = c;
-        w->calls_tail = c;
-        wake_loop_locked(w);
+        if (s->fresh)
+            cq__fiber_start(s->fiber, run_job, s);
+        running = s;
+        ended = cq__fiber_resume(s->fiber);
+        running = NULL;
     }
-    /* A detached call queued is the loop's from here: not touched again. */
-    while (!c->detached && !c->done)
-        pthread_cond_wait(&c->cond, &w->lock);
-    pthread_mutex_unlock(&w->lock);
-    if (stopped && c->detached)
-        finish_call(w, c, NULL, 0, CQ_ENETWORK, STOPPING_MSG);
-}
-
-
-/*
- * Worker thread: the in-process transport of the worker's cq__api. This is
- * where the bridge's codes meet the handler's cq_result: CQ_ENOAPI lets the
- * next transport try, and the detail names the failure as the API socket
- * would.
- */
-static int local_call(void *arg, int64_t self_id, const char *action,
-                      const char *params, cq_result *out)
-{
-    cq__workers *w = arg;
-    call c;
-    int rc;
-
-    /* cq_call checked params, or the library wrote them: sent as they are. */
-    memset(&c, 0, sizeof(c));
-    c.self_id = self_id;
-    c.action = action;
-    c.params = params;
-    c.params_len = strlen(params);
-    pthread_cond_init(&c.cond, NULL);
-    run_call(w, &c);
-    pthread_cond_destroy(&c.cond);
-    switch (c.err) {
-    case CQ_OK:
-        rc = cq__api_result_from_body(c.answer, c.answer_len, out);
-        break;
-    case CQ_ENOAPI:
-        rc = CQ_ENOAPI; /* HTTP may still carry it. */
-        break;
-    case CQ_ETIMEDOUT:
-        rc = cq__api_fail(out, CQ_ETIMEDOUT, "bridge: %s", c.msg);
-        break;
-    default:
-        rc = cq__api_fail(out, CQ_ENETWORK, "bridge: %s: %s",
-                          cq__bridge_ipc_name(c.err), c.msg);
-        break;
-    }
-    free(c.answer);
-    return rc;
-}
-
-
-void cq__workers_share(cq__workers *w)
-{
-    cq__sched_set_source(&w->conf, local_call, w);
-}
-
-
-/*
- * Sends the quick operation back as .handle_quick_operation, the event's
- * own bytes as its context (no tree written again). Its answer is not
- * read, so the worker does not wait: the loop logs a failure. With an HTTP
- * API configured it goes through cq_call, which can fall back to HTTP.
- */
-static void send_quick(cq__workers *w, cq_ctx *ctx, const job *j,
-                       const char *quick)
-{
-    const char *parts[] = {"{\"context\":", j->json, ",\"operation\":", quick,
-                           "}"};
-    size_t lens[] = {11, j->len, 13, strlen(quick), 1}, len;
-    char *params = cq__bridge_concat(parts, lens, 5, &len);
-    call *c = params != NULL && w->conf.api_root == NULL ? calloc(1, sizeof(*c))
-                                                         : NULL;
-
-    if (c == NULL) {
-        /* A failure is logged by cq_call; the event is done either way. */
-        cq_call(ctx, ".handle_quick_operation", params, NULL);
-        free(params);
+    s->fresh = 0;
+    if (!ended)
         return;
-    }
-    c->params = c->owned = params;
-    c->params_len = len;
-    c->self_id = j->self_id;
-    c->action = ".handle_quick_operation";
-    c->detached = 1;
-    run_call(w, c);
-}
-
-
-static void handle(cq__workers *w, cq__api *api, job *j)
-{
-    cq_event *e = NULL;
-    char *quick = NULL;
-    cq_ctx ctx;
-    int rc = cq_event_parse(&e, j->json, j->len, (int)w->conf.max_depth);
-
-    if (rc != CQ_OK) {
-        cq_log(CQ_LOG_WARN,
-               "account %" PRId64 ": message is not an event: "
-               "%s",
-               j->self_id, cq_strerror(rc));
-        return;
-    }
-    cq__ctx_init(&ctx, e, &w->conf, api);
-    /*
-     * Calls go back to the account whose connection carried the event, not
-     * to whatever self_id the body claims (or lacks).
-     */
-    ctx.self_id = j->self_id;
-    rc = cq__dispatch(&ctx);
-    if (rc == CQ_OK)
-        rc = cq__ctx_quick_json(&ctx, &quick);
-    if (rc == CQ_OK && quick != NULL)
-        send_quick(w, &ctx, j, quick);
-    free(quick);
-    cq__ctx_free(&ctx);
-    cq_event_free(e);
-}
-
-
-/*
- * Takes the next event, counting the one the worker finished (done: 0 or
- * 1) under the same lock; NULL once the pool stops. The loop is woken for
- * finished events only when it has no wake coming (wake_loop_locked).
- */
-static job *next_job(cq__workers *w, unsigned done)
-{
-    job *j = NULL;
-
-    pthread_mutex_lock(&w->lock);
-    if (done > 0) {
-        w->finished += done;
-        wake_loop_locked(w);
-    }
-    while (w->head == NULL && !w->stop) {
-        w->idle++;
-        pthread_cond_wait(&w->has_job, &w->lock);
-        w->idle--;
-    }
-    if (!w->stop) {
-        j = w->head;
-        w->head = j->next;
-        if (w->head == NULL)
-            w->tail = NULL;
-        w->njobs--;
-    }
-    pthread_mutex_unlock(&w->lock);
-    return j;
+    free(s->job);
+    s->job = NULL;
+    s->next = me->free;
+    me->free = s;
+    me->live--;
+    (*done)++;
 }
 
 
 static void *worker_main(void *arg)
 {
-    worker *me = arg;
+    cq__worker *me = arg;
     cq__workers *w = me->w;
-    cq__api *api = cq__api_new(&w->conf);
     unsigned done = 0;
-    job *j;
+    cq__slot *s, *next;
+    int i;
 
-    if (api != NULL)
-        cq__api_set_local(api, local_call, w);
-    while ((j = next_job(w, done)) != NULL) {
-        if (api != NULL)
-            handle(w, api, j);
-        free(j);
-        done = 1;
+    me->api = cq__api_new(&w->conf);
+    if (me->api != NULL)
+        cq__api_set_local(me->api, cq__workers_local_call, w);
+    for (i = CQ__FIBERS_PER_WORKER - 1; i >= 0; i--) {
+        me->slots[i].me = me;
+        me->slots[i].next = me->free;
+        me->free = &me->slots[i];
     }
-    cq__api_free(api);
+    while ((s = take_work(me, done)) != NULL) {
+        for (done = 0; s != NULL; s = next) {
+            next = s->next;
+            run_slot(me, s, &done);
+        }
+    }
+    for (i = 0; i < CQ__FIBERS_PER_WORKER; i++)
+        cq__fiber_free(me->slots[i].fiber);
+    cq__api_free(me->api);
     pthread_mutex_lock(&w->lock);
     w->running--;
     me->exited = 1;
     pthread_cond_broadcast(&w->exited);
-    wake_loop_locked(w);
+    cq__workers_wake_loop(w);
     pthread_mutex_unlock(&w->lock);
     return NULL;
 }
@@ -410,7 +326,6 @@ static int pool_init(cq__workers *w, cq__bridge *br, int n)
 
     w->br = br;
     pthread_mutex_init(&w->lock, NULL);
-    pthread_cond_init(&w->has_job, NULL);
     /* cq__workers_free() waits on it with a monotonic deadline. */
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -418,9 +333,12 @@ static int pool_init(cq__workers *w, cq__bridge *br, int n)
     pthread_condattr_destroy(&ca);
     if (conf_copy(&w->conf, br->conf) != CQ_OK)
         return CQ_ENOMEM;
-    w->wake = event_new(br->base, -1, 0, on_wake, w);
+    w->wake = event_new(br->base, -1, 0, cq__workers_on_wake, w);
+    w->flush = event_new(br->base, -1, 0, on_flush, w);
     w->threads = calloc((size_t)n, sizeof(*w->threads));
-    return w->wake != NULL && w->threads != NULL ? CQ_OK : CQ_ENOMEM;
+    return w->wake != NULL && w->flush != NULL && w->threads != NULL
+               ? CQ_OK
+               : CQ_ENOMEM;
 }
 
 
@@ -438,6 +356,7 @@ cq__workers *cq__workers_new(cq__bridge *br, int n, size_t queue_cap)
     }
     for (i = 0; i < n; i++) {
         w->threads[i].w = w;
+        pthread_cond_init(&w->threads[i].wake, NULL);
         pthread_mutex_lock(&w->lock);
         if (pthread_create(&w->threads[i].thread, NULL, worker_main,
                            &w->threads[i]) == 0) {
@@ -445,8 +364,10 @@ cq__workers *cq__workers_new(cq__bridge *br, int n, size_t queue_cap)
             w->running++;
         }
         pthread_mutex_unlock(&w->lock);
-        if (w->n != i + 1)
+        if (w->n != i + 1) {
+            pthread_cond_destroy(&w->threads[i].wake);
             break;
+        }
     }
     if (w->n == 0) {
         cq__workers_free(w, 0);
@@ -459,7 +380,7 @@ cq__workers *cq__workers_new(cq__bridge *br, int n, size_t queue_cap)
 int cq__workers_offer(cq__workers *w, int64_t self_id, const char *json,
                       size_t len)
 {
-    job *j = malloc(sizeof(*j) + len);
+    cq__job *j = malloc(sizeof(*j) + len);
 
     if (j == NULL)
         return CQ_ENOMEM;
@@ -479,9 +400,8 @@ int cq__workers_offer(cq__workers *w, int64_t self_id, const char *json,
         w->head = j;
     w->tail = j;
     w->njobs++;
-    /* Only an idle worker needs a wake; busy ones come back for more. */
-    if (w->idle > 0)
-        pthread_cond_signal(&w->has_job);
+    /* Workers awake look at the queue before they sleep. */
+    wake_taker(w, 1);
     pthread_mutex_unlock(&w->lock);
     return CQ_OK;
 }
@@ -490,10 +410,15 @@ int cq__workers_offer(cq__workers *w, int64_t self_id, const char *json,
 /* Loop thread: asks the workers to stop after their current event. */
 void cq__workers_stop(cq__workers *w)
 {
+    int i;
+
     pthread_mutex_lock(&w->lock);
     w->stop = 1;
-    pthread_cond_broadcast(&w->has_job);
-    wake_loop_locked(w);
+    for (i = 0; i < w->n; i++) {
+        if (w->threads[i].asleep)
+            wake_worker(&w->threads[i], 0);
+    }
+    cq__workers_wake_loop(w);
     pthread_mutex_unlock(&w->lock);
 }
 
@@ -511,15 +436,17 @@ int cq__workers_running(cq__workers *w)
 
 void cq__workers_close(cq__workers *w)
 {
-    call *c, *next;
+    cq__call *c, *next;
 
     pthread_mutex_lock(&w->lock);
     w->closed = 1;
+    flush_wakes(w); /* The loop will not run the flush event now. */
     pthread_mutex_unlock(&w->lock);
     /* New calls now fail in run_call; these were queued before. */
-    for (c = take_calls(w, NULL); c != NULL; c = next) {
+    for (c = cq__workers_take_calls(w, NULL, NULL); c != NULL; c = next) {
         next = c->next;
-        finish_call(w, c, NULL, 0, CQ_ENETWORK, STOPPING_MSG);
+        cq__workers_finish_call(w, c, NULL, 0, CQ_ENETWORK,
+                                CQ__WORKERS_STOPPING);
     }
 }
 
@@ -559,7 +486,7 @@ static int join_bounded(cq__workers *w, long wait_ms)
 void cq__workers_free(cq__workers *w, long wait_ms)
 {
     size_t dropped = 0;
-    int stuck;
+    int i, stuck;
 
     if (w == NULL)
         return;
@@ -568,7 +495,7 @@ void cq__workers_free(cq__workers *w, long wait_ms)
     stuck = join_bounded(w, wait_ms);
     pthread_mutex_lock(&w->lock);
     while (w->head != NULL) {
-        job *j = w->head;
+        cq__job *j = w->head;
 
         w->head = j->next;
         free(j);
@@ -591,8 +518,11 @@ void cq__workers_free(cq__workers *w, long wait_ms)
     }
     if (w->wake != NULL)
         event_free(w->wake);
+    if (w->flush != NULL)
+        event_free(w->flush);
     pthread_cond_destroy(&w->exited);
-    pthread_cond_destroy(&w->has_job);
+    for (i = 0; i < w->n; i++)
+        pthread_cond_destroy(&w->threads[i].wake);
     pthread_mutex_destroy(&w->lock);
     cq__conf_free(&w->conf);
     free(w->threads);

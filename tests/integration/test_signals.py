@@ -166,6 +166,10 @@ def bridge_sigterm_is_bounded_with_handlers_waiting_on_calls(h):
         a.send_text(json.dumps(private_msg(101)))
         eq(json.loads(a.recv_data()[1])["action"], "send_msg",
            "A's handler's call")
+        # Let A's worker thread go to sleep: an event that comes while it is
+        # still awake may join A's handler there as a fiber, and B's curl
+        # would then hold A's handler too.
+        time.sleep(0.3)
         b.send_text(json.dumps(private_msg(202)))
         hole.settimeout(5)
         conns.append(hole.accept()[0])  # B's handler waits in curl now

@@ -18,6 +18,7 @@ extern const t_case test_conf_cases[];
 extern const t_case test_dispatch_cases[];
 extern const t_case test_error_cases[];
 extern const t_case test_event_cases[];
+extern const t_case test_fiber_cases[];
 extern const t_case test_handshake_cases[];
 extern const t_case test_json_scan_cases[];
 extern const t_case test_json_out_cases[];
@@ -40,7 +41,7 @@ static const t_case *const suites[] = {
     test_message_cq_cases,  test_message_json_cases, test_params_cases,
     test_quick_cases,       test_sched_cases,        test_sending_cases,
     test_message_cqf_cases, test_json_scan_cases,    test_arena_cases,
-    test_json_out_cases,
+    test_json_out_cases,    test_fiber_cases,
 };
 
 void t_fail(t_state *t, const char *file, int line, const char *what)

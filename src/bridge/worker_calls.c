@@ -1,0 +1,286 @@
+/*
+ * The worker pool's API calls (see workers.h): a handler's call is queued
+ * for the loop, which sends it over the account's WebSocket and always
+ * ends it (answer, timeout or close); once the loop has stopped every call
+ * fails at once (cq__workers_close). A handler in a worker's fiber yields
+ * while it waits, so its thread runs other handlers; any other thread
+ * (timer jobs, cq_ctx_for) waits on a condition variable. The quick
+ * operation is not waited for (send_quick).
+ */
+#include "config.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bridge/workers.h"
+#include "lib/api.h"
+#include "lib/ctx.h"
+#include "lib/dispatch.h"
+#include "lib/event.h"
+#include "lib/sched.h"
+
+/*
+ * Wakes the loop, unless it has stopped or a wake is already coming: the
+ * loop takes everything queued when it runs, so one wake serves a batch.
+ * Called with w->lock held.
+ */
+void cq__workers_wake_loop(cq__workers *w)
+{
+    if (!w->closed && w->wake != NULL && !w->woken) {
+        w->woken = 1;
+        event_active(w->wake, EV_READ, 0);
+    }
+}
+
+
+/*
+ * Ends a call: hands the result to the waiting worker, or, for a detached
+ * call, logs a failure (nobody else will) and frees it. Any thread.
+ */
+void cq__workers_finish_call(cq__workers *w, cq__call *c, const char *text,
+                             size_t len, int err, const char *msg)
+{
+    char *answer;
+
+    if (c->detached) {
+        cq__account_log_failure_text(c->action, text, len, err, msg);
+        free(c->owned);
+        free(c);
+        return;
+    }
+    /* A copy of the frame as it came: the worker parses it, once. */
+    answer = text != NULL ? cq__bridge_concat(&text, &len, 1, &len) : NULL;
+    pthread_mutex_lock(&w->lock);
+    c->answer = answer;
+    c->answer_len = len;
+    c->err = text != NULL && answer == NULL ? CQ_ENOMEM : err;
+    snprintf(c->msg, sizeof(c->msg), "%s", msg ? msg : "");
+    c->done = 1;
+    if (c->waiter != NULL)
+        cq__workers_ready(c->waiter);
+    else
+        pthread_cond_signal(&c->cond);
+    pthread_mutex_unlock(&w->lock);
+}
+
+
+static void on_pending_done(void *arg, const char *text, size_t len, int err,
+                            const char *msg)
+{
+    cq__workers_finish_call(((cq__call *)arg)->w, arg, text, len, err, msg);
+}
+
+
+/* Takes the calls queued for the loop. */
+cq__call *cq__workers_take_calls(cq__workers *w, unsigned *finished,
+                                 int *refill)
+{
+    cq__call *list;
+
+    pthread_mutex_lock(&w->lock);
+    list = w->calls;
+    w->calls = w->calls_tail = NULL;
+    w->woken = 0;
+    if (finished != NULL) {
+        *finished = w->finished;
+        w->finished = 0;
+        *refill = w->refill;
+        w->refill = 0;
+    }
+    pthread_mutex_unlock(&w->lock);
+    return list;
+}
+
+
+/* Loop thread: sends the calls workers queued, resumes paused readers. */
+void cq__workers_on_wake(evutil_socket_t fd, short what, void *arg)
+{
+    cq__workers *w = arg;
+    cq__call *c, *next;
+    unsigned finished;
+    int refill;
+
+    (void)fd;
+    (void)what;
+    for (c = cq__workers_take_calls(w, &finished, &refill); c != NULL;
+         c = next) {
+        cq__account *a = c->self_id > 0 ? cq__account_find(w->br, c->self_id)
+                                        : cq__account_sole(w->br);
+        int err;
+
+        next = c->next;
+        err = cq__account_call_text(w->br, a, c->action, c->params,
+                                    c->params_len, on_pending_done, c, NULL);
+        if (err != CQ_OK)
+            cq__workers_finish_call(w, c, NULL, 0, err,
+                                    "the bridge could not send it");
+    }
+    w->br->n.events_handled += finished;
+    /* Events left the queue: paused connections may go on. */
+    if ((finished > 0 || refill) && !w->br->stopping)
+        cq__conn_resume_paused(w->br);
+}
+
+
+/*
+ * Queues c for the loop and, unless it is detached, waits until it ended:
+ * a fiber yields to its worker, which resumes it once cq__workers_ready()
+ * put it back on its ready list; any other thread waits on c->cond.
+ */
+static void run_call(cq__workers *w, cq__call *c)
+{
+    int stopped;
+
+    c->w = w;
+    pthread_mutex_lock(&w->lock);
+    stopped = w->closed;
+    if (stopped) {
+        c->err = CQ_ENETWORK;
+        snprintf(c->msg, sizeof(c->msg), "%s", CQ__WORKERS_STOPPING);
+        c->done = 1;
+    } else {
+        if (w->calls_tail != NULL)
+            w->calls_tail->next = c;
+        else
+            w->calls = c;
+        w->calls_tail = c;
+        cq__workers_wake_loop(w);
+    }
+    /* A detached call queued is the loop's from here: not touched again. */
+    if (c->waiter != NULL && !stopped) {
+        pthread_mutex_unlock(&w->lock);
+        /* The worker took c->waiter off its ready list under the lock:
+         * what the loop wrote into c is visible here. */
+        cq__fiber_yield();
+        return;
+    }
+    while (!c->detached && !c->done)
+        pthread_cond_wait(&c->cond, &w->lock);
+    pthread_mutex_unlock(&w->lock);
+    if (stopped && c->detached)
+        cq__workers_finish_call(w, c, NULL, 0, CQ_ENETWORK,
+                                CQ__WORKERS_STOPPING);
+}
+
+
+/*
+ * The in-process transport of the workers' cq__api. This is where the
+ * bridge's codes meet the handler's cq_result: CQ_ENOAPI lets the next
+ * transport try, and the detail names the failure as the API socket would.
+ */
+int cq__workers_local_call(void *arg, int64_t self_id, const char *action,
+                           const char *params, cq_result *out)
+{
+    cq__workers *w = arg;
+    cq__call c;
+    int rc;
+
+    /* cq_call checked params, or the library wrote them: sent as they are. */
+    memset(&c, 0, sizeof(c));
+    c.self_id = self_id;
+    c.action = action;
+    c.params = params;
+    c.params_len = strlen(params);
+    /*
+     * A handler in a fiber of this pool's worker yields; a timer thread, a
+     * context made with cq_ctx_for() on a thread of its own, or a handler
+     * run without a fiber (none could be made) blocks its thread.
+     */
+    c.waiter = cq__workers_running_slot();
+    if (c.waiter != NULL && c.waiter->me->w != w)
+        c.waiter = NULL;
+    if (c.waiter == NULL)
+        pthread_cond_init(&c.cond, NULL);
+    run_call(w, &c);
+    if (c.waiter == NULL)
+        pthread_cond_destroy(&c.cond);
+    switch (c.err) {
+    case CQ_OK:
+        rc = cq__api_result_from_body(c.answer, c.answer_len, out);
+        break;
+    case CQ_ENOAPI:
+        rc = CQ_ENOAPI; /* HTTP may still carry it. */
+        break;
+    case CQ_ETIMEDOUT:
+        rc = cq__api_fail(out, CQ_ETIMEDOUT, "bridge: %s", c.msg);
+        break;
+    default:
+        rc = cq__api_fail(out, CQ_ENETWORK, "bridge: %s: %s",
+                          cq__bridge_ipc_name(c.err), c.msg);
+        break;
+    }
+    free(c.answer);
+    return rc;
+}
+
+
+void cq__workers_share(cq__workers *w)
+{
+    cq__sched_set_source(&w->conf, cq__workers_local_call, w);
+}
+
+
+/*
+ * Sends the quick operation back as .handle_quick_operation, the event's
+ * own bytes as its context (no tree written again). Its answer is not
+ * read, so the worker does not wait: the loop logs a failure. With an HTTP
+ * API configured it goes through cq_call, which can fall back to HTTP.
+ */
+static void send_quick(cq__workers *w, cq_ctx *ctx, const cq__job *j,
+                       const char *quick)
+{
+    const char *parts[] = {"{\"context\":", j->json, ",\"operation\":", quick,
+                           "}"};
+    size_t lens[] = {11, j->len, 13, strlen(quick), 1}, len;
+    char *params = cq__bridge_concat(parts, lens, 5, &len);
+    cq__call *c = params != NULL && w->conf.api_root == NULL
+                      ? calloc(1, sizeof(*c))
+                      : NULL;
+
+    if (c == NULL) {
+        /* A failure is logged by cq_call; the event is done either way. */
+        cq_call(ctx, ".handle_quick_operation", params, NULL);
+        free(params);
+        return;
+    }
+    c->params = c->owned = params;
+    c->params_len = len;
+    c->self_id = j->self_id;
+    c->action = ".handle_quick_operation";
+    c->detached = 1;
+    run_call(w, c);
+}
+
+
+void cq__workers_handle(cq__worker *me, const cq__job *j)
+{
+    cq_event *e = NULL;
+    char *quick = NULL;
+    cq_ctx ctx;
+    cq__workers *w = me->w;
+    int rc = cq_event_parse(&e, j->json, j->len, (int)w->conf.max_depth);
+
+    if (rc != CQ_OK) {
+        cq_log(CQ_LOG_WARN,
+               "account %" PRId64 ": message is not an event: "
+               "%s",
+               j->self_id, cq_strerror(rc));
+        return;
+    }
+    cq__ctx_init(&ctx, e, &w->conf, me->api);
+    /*
+     * Calls go back to the account whose connection carried the event, not
+     * to whatever self_id the body claims (or lacks).
+     */
+    ctx.self_id = j->self_id;
+    rc = cq__dispatch(&ctx);
+    if (rc == CQ_OK)
+        rc = cq__ctx_quick_json(&ctx, &quick);
+    if (rc == CQ_OK && quick != NULL)
+        send_quick(w, &ctx, j, quick);
+    free(quick);
+    cq__ctx_free(&ctx);
+    cq_event_free(e);
+}

@@ -1,0 +1,148 @@
+/*
+ * The worker pool's own parts, shared by its two files: workers.c (the
+ * threads, their fibers and the event queue) and worker_calls.c (the API
+ * calls handlers make and the loop sends). The pool's interface is in
+ * bridge.h; nothing else includes this header.
+ *
+ * Locking: one lock per pool (cq__workers.lock) guards the event queue, the
+ * call queue, every call's outcome and every worker's ready list and sleep
+ * state. Fields marked "thread-only" belong to the worker's thread.
+ */
+#ifndef CQ_BRIDGE_WORKERS_H
+#define CQ_BRIDGE_WORKERS_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bridge/bridge.h"
+#include "bridge/fiber.h"
+#include "lib/api.h"
+
+/*
+ * How many handlers one worker thread runs at once, each in a fiber: enough
+ * to keep a thread busy while its handlers wait for answers (the window of
+ * a busy connection spread over the threads), few enough to bound memory
+ * at CQ__FIBERS_PER_WORKER stacks of CQ__FIBER_STACK per thread.
+ */
+#define CQ__FIBERS_PER_WORKER 16
+
+/* Why every call fails once the loop has stopped. */
+#define CQ__WORKERS_STOPPING "the bridge is stopping"
+
+typedef struct cq__job {
+    struct cq__job *next;
+    int64_t self_id;
+    size_t len;
+    char json[];
+} cq__job;
+
+struct cq__worker;
+
+/* One fiber of a worker and the event it runs. */
+typedef struct cq__slot {
+    struct cq__slot *next; /* On the worker's ready or free list. */
+    struct cq__worker *me;
+    cq__fiber *fiber; /* Made when first needed, kept for reuse. */
+    cq__job *job;     /* The event it runs; NULL when free. */
+    int fresh;        /* job not started yet. */
+} cq__slot;
+
+/*
+ * An API call from a worker for the loop to send. A handler waiting for the
+ * answer keeps it on its stack: a fiber (waiter) is made ready when it
+ * ends, any other thread waits on cond. A detached one (the quick
+ * operation, whose answer nobody reads) is the loop's to free once it
+ * ended.
+ */
+typedef struct cq__call {
+    struct cq__call *next;
+    cq__workers *w;
+    int64_t self_id;
+    const char *action;
+    const char *params; /* A JSON object as text, sent as it is. */
+    size_t params_len;
+    int detached;
+    char *owned; /* Of a detached call: its params, freed with it. */
+    cq__slot *waiter;
+    int done;
+    int err;      /* CQ_OK or the CQ_E* code the call ended with. */
+    char *answer; /* The answer frame as JSON text, answer_len bytes. */
+    size_t answer_len;
+    char msg[160];
+    pthread_cond_t cond; /* Only when waiter is NULL and not detached. */
+} cq__call;
+
+/* One thread of the pool. */
+typedef struct cq__worker {
+    cq__workers *w;
+    pthread_t thread;
+    int exited;          /* Under the lock: worker_main is returning. */
+    pthread_cond_t wake; /* The worker sleeps on it. */
+    int asleep;          /* Under the lock: waiting on wake. */
+    int room;   /* Under the lock: 0 full, 1 room, 2 no handler at all. */
+    int hungry; /* Under the lock: woken with room, not yet back. */
+    int owed;   /* Under the lock: woken, its signal deferred. */
+    cq__slot *ready, *ready_tail; /* Under the lock: calls that ended. */
+    cq__api *api;                 /* Thread-only, as all below. */
+    cq__slot *free;
+    int live; /* Slots running an event. */
+    cq__slot slots[CQ__FIBERS_PER_WORKER];
+} cq__worker;
+
+struct cq__workers {
+    cq__bridge *br;
+    /* The handlers' settings, the pool's own copy (a detached worker may
+     * outlive the bridge's), without bridge_socket (no loop back). */
+    cq__conf conf;
+    cq__worker *threads;
+    int n, running;
+    pthread_mutex_t lock;
+    pthread_cond_t exited; /* A worker ended; running went down. */
+    cq__job *head, *tail;
+    size_t njobs, cap;
+    int stop;
+    int closed;                   /* The loop has stopped: no call is sent. */
+    cq__call *calls, *calls_tail; /* For the loop to send. */
+    unsigned finished;            /* Events handled since the loop looked. */
+    int refill; /* An event left the full queue since the loop looked. */
+    int woken;  /* The loop has a wake coming: none more. */
+    int hungry; /* Workers woken that will look at the queue. */
+    struct event *wake;
+    struct event *flush; /* Sends the workers' deferred wakes. */
+    int flushing;        /* flush is active. */
+    cq__workers *next_abandoned;
+};
+
+/* worker_calls.c: wakes the loop unless a wake is coming. Lock held. */
+void cq__workers_wake_loop(cq__workers *w);
+
+/* Ends a call with an answer frame (text, len) or err and msg, waking its
+ * waiter. Any thread, lock not held. */
+void cq__workers_finish_call(cq__workers *w, cq__call *c, const char *text,
+                             size_t len, int err, const char *msg);
+
+/* Takes the calls queued for the loop and, unless finished is NULL, the
+ * count of events handled since the last time and whether an event left
+ * the full queue (refill). */
+cq__call *cq__workers_take_calls(cq__workers *w, unsigned *finished,
+                                 int *refill);
+
+/* Loop thread: the pool's wake event sends the calls queued. */
+void cq__workers_on_wake(evutil_socket_t fd, short what, void *arg);
+
+/* Worker: runs the handlers for j with the worker's transports. */
+void cq__workers_handle(cq__worker *me, const cq__job *j);
+
+/* The in-process transport of the workers' cq__api (cq__api_local_fn). */
+int cq__workers_local_call(void *arg, int64_t self_id, const char *action,
+                           const char *params, cq_result *out);
+
+/* workers.c: makes s, whose call ended, run again on its worker. Lock
+ * held. */
+void cq__workers_ready(cq__slot *s);
+
+/* workers.c: the slot running on this thread in a fiber, or NULL. */
+cq__slot *cq__workers_running_slot(void);
+
+#endif

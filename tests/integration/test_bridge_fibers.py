@@ -1,0 +1,158 @@
+"""cqhttp-bridge runs each worker thread's handlers as fibers: with one
+worker thread, the handlers of many events wait for their API answers at
+once, up to FIBERS per thread, and each gets its own answer whatever order
+the answers come in. A design with one handler per thread, blocked in its
+call, sends one call and nothing more until it is answered.
+
+A handler that blocks in a system call holds its own thread only: events
+that come meanwhile go to a thread that sleeps.
+
+Figures: N events of the test bridge's "test_api" handler over one
+Universal connection with one thread, about 1 s; the blocked handler waits
+3 s (api_timeout_ms) before the bridge can stop.
+"""
+
+import asyncio
+import json
+import os
+import socket
+import tempfile
+
+from harness import SANITIZER_MARKS, check, eq, program, test
+from servers import free_port, start_bridge, stop_responder
+from test_bridge import SID, Api, answer, recv_json, silent, ws_connect
+
+BRIDGE = "tests/integration/cqhttp-bridge-test"
+FIBERS = 16  # CQ__FIBERS_PER_WORKER
+N = 40
+BLOCKED = 101  # an account whose handler blocks in curl
+
+
+class FiberBridge:
+    """The test bridge with one worker thread; what ws_connect and Api
+    need (url, sock, check_alive), and a clean stop."""
+
+    def __init__(self, h, threads=1, **env_extra):
+        d = tempfile.mkdtemp(prefix="cq-fibers-", dir=h.tmp)
+        self.port = free_port()
+        self.sock = os.path.join(d, "api.sock")
+        self.log_path = os.path.join(d, "bridge.log")
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith("CQHTTP_")}
+        env.update(CQHTTP_THREADS=str(threads), CQHTTP_LOG_LEVEL="info",
+                   **env_extra)
+        self.p = start_bridge(program(BRIDGE), self.port, self.sock, env,
+                              self.log_path)
+
+    def url(self, path="/ws"):
+        return "ws://127.0.0.1:%d%s" % (self.port, path)
+
+    def log(self):
+        with open(self.log_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def check_alive(self, when):
+        check(self.p.poll() is None, "the bridge died %s:\n%s"
+              % (when, self.log()[-2000:]))
+
+    def stop(self):
+        rc = stop_responder(self.p)
+        marks = [m for m in SANITIZER_MARKS if m in self.log()]
+        eq((rc, marks), (0, []), "exit code and sanitizer marks")
+
+
+def test_api_event(k, self_id=SID):
+    return {"time": 1700000000, "self_id": self_id, "post_type": "test_api",
+            "action": "get_k", "params": {"k": k}}
+
+
+def run_with(b, body):
+    try:
+        asyncio.run(body(b))
+    except BaseException:
+        print("--- bridge log (tail) ---\n%s\n--- end ---" % b.log()[-2500:])
+        raise
+    finally:
+        b.stop()
+
+
+async def handle_all(b, ws):
+    """Sends N events at once; checks FIBERS calls come before any answer
+    and then nothing; answers those last first and every later call as it
+    comes. Returns the quick operations by event."""
+    for k in range(N):
+        await ws.send(json.dumps(test_api_event(k)))
+    pending = []
+    for i in range(FIBERS):
+        pending.append(await recv_json(
+            ws, what="call %d of the %d handlers waiting at once on one "
+            "thread" % (i + 1, FIBERS)))
+    await silent(ws, 0.5, "with %d handlers waiting on one thread" % FIBERS)
+    quicks = {}
+    while len(quicks) < N:
+        for c in reversed(pending):
+            eq(c["action"], "get_k", "action")
+            await answer(ws, c, {"k": c["params"]["k"]})
+        pending = []
+        f = await recv_json(ws, what="after %d of %d events" % (len(quicks),
+                                                                  N))
+        if f["action"] != ".handle_quick_operation":
+            pending.append(f)
+            continue
+        k = f["params"]["context"]["params"]["k"]
+        check(k not in quicks, "event %d handled twice" % k)
+        quicks[k] = f["params"]["operation"]
+        await answer(ws, f)
+    return quicks
+
+
+@test
+def one_thread_carries_many_waiting_handlers(h):
+    async def body(b):
+        ws = await ws_connect(b)
+        quicks = await handle_all(b, ws)
+        for k in range(N):
+            op = quicks[k]
+            eq((op.get("code"), op.get("error")), (0, "success"),
+               "event %d: its call" % k)
+            eq(json.loads(op["data"]), {"k": k},
+               "event %d: its own answer" % k)
+        api = await Api.open(b)
+        st = await api.status()
+        await api.close()
+        eq(st["events_handled"], N, "events_handled")
+        await ws.close()
+
+    run_with(FiberBridge(h), body)
+
+
+@test
+def a_handler_blocked_in_http_holds_only_its_thread(h):
+    """With two threads, a handler stuck in an HTTP API call (an api_root
+    that never answers; its account has only an Event connection) holds
+    its own thread; another account's event goes to the other thread at
+    once rather than waiting behind it."""
+    hole = socket.socket()
+    hole.bind(("127.0.0.1", 0))
+    hole.listen(8)  # never accepted: curl waits for api_timeout_ms
+
+    async def body(b):
+        ev_ws = await ws_connect(b, BLOCKED, role="Event")
+        await ev_ws.send(json.dumps(test_api_event(0, BLOCKED)))
+        await asyncio.sleep(0.3)  # its handler is in curl now
+        ws = await ws_connect(b)
+        await ws.send(json.dumps(test_api_event(1)))
+        c = await recv_json(ws, timeout=1.5, what="the call of an event "
+                            "that another thread can take")
+        await answer(ws, c, {"k": 1})
+        q = await recv_json(ws, timeout=1.5, what="its quick operation")
+        eq(json.loads(q["params"]["operation"]["data"]), {"k": 1}, "answer")
+        await ws.close()
+        await ev_ws.close()
+
+    try:
+        run_with(FiberBridge(h, threads=2, CQHTTP_API_TIMEOUT_MS="3000",
+                             CQHTTP_API_ROOT="http://127.0.0.1:%d"
+                             % hole.getsockname()[1]), body)
+    finally:
+        hole.close()
