@@ -38,6 +38,9 @@ cq__account *cq__account_sole(cq__bridge *br)
 
     if (br->naccounts != 1)
         return NULL;
+    /* It is the one: it was attached and has not been unlinked since. */
+    if (br->last_account != NULL)
+        return br->last_account;
     for (i = 0; i < CQ__ACCOUNT_BUCKETS; i++)
         if (br->buckets[i] != NULL)
             return br->buckets[i];
@@ -58,6 +61,7 @@ int cq__account_attach(cq__bridge *br, cq__ws_conn *c)
         a->next = br->buckets[bucket(c->self_id)];
         br->buckets[bucket(c->self_id)] = a;
         br->naccounts++;
+        br->last_account = a;
     }
     old = a->slot[c->role];
     /*
@@ -132,6 +136,8 @@ static void unlink_account(cq__bridge *br, cq__account *a)
         pp = &(*pp)->next;
     *pp = a->next;
     br->naccounts--;
+    if (br->last_account == a)
+        br->last_account = NULL;
     free(a);
 }
 
@@ -491,4 +497,5 @@ void cq__accounts_free(cq__bridge *br)
         }
     }
     br->naccounts = 0;
+    br->last_account = NULL;
 }

@@ -142,6 +142,9 @@ struct cq__bridge {
     const cq__conf *conf;
     cq__account *buckets[CQ__ACCOUNT_BUCKETS];
     size_t naccounts;
+    /* The account attached last, while it lives: the sole one is found at
+     * once (accounts.c), not by a walk over every bucket. */
+    cq__account *last_account;
     cq__ws_conn *conns; /* Every WebSocket connection. */
     size_t nconns;
     cq__ipc_client *clients; /* Every API-socket client. */
@@ -422,11 +425,58 @@ int cq__peer_allow_parse(cq__peer_allow *a, const char *spec, char *err,
  */
 int cq__peer_allowed(const cq__peer_allow *a, int fd, char *who, size_t wholen);
 
-/* Checks one request line without I/O (the fuzz target calls it too): see
- * ipc.c for the members. Returns CQ_OK, CQ_EPARSE or CQ_EINVAL. */
+/*
+ * ipc_msg.c: the API socket's lines. cq__ipc_parse checks one request line
+ * through a tree, without I/O (the fuzz target calls it too): see ipc_msg.c
+ * for the members. Returns CQ_OK, CQ_EPARSE or CQ_EINVAL.
+ */
 int cq__ipc_parse(const char *line, size_t len, yajl_val *req,
                   const char **action, yajl_val *params, int64_t *self_id,
                   char **id);
+
+struct evbuffer;
+
+/* A request line read: views into the line, or into what it owns. */
+typedef struct cq__ipc_req {
+    const char *action; /* NUL-terminated, checked ([A-Za-z0-9_.]). */
+    const char *params; /* An object as JSON text ("{}" when absent). */
+    size_t plen;
+    int64_t self_id; /* 0 when absent. */
+    const char *id;  /* The request's "id" as JSON text, or NULL. */
+    size_t idlen;
+    yajl_val tree; /* The line parsed, when it had to be. */
+    char *params_own, *id_own;
+    char abuf[64];
+} cq__ipc_req;
+
+/*
+ * Reads a request line (len bytes, NUL-terminated) into r as cq__ipc_parse
+ * checks it, from a scan when the line is plain, through cq__ipc_parse
+ * otherwise. r->id is set whenever the line had one, also on error. Free r
+ * with cq__ipc_req_free, whatever this returns: CQ_OK, CQ_EPARSE, CQ_EINVAL
+ * or CQ_ENOMEM.
+ */
+int cq__ipc_read(cq__ipc_req *r, const char *line, size_t len);
+void cq__ipc_req_free(cq__ipc_req *r);
+/*
+ * Appends to out, as one line, an API answer: text (len bytes, a JSON
+ * object checked when it came) less its "echo" and "id", plus the
+ * request's id (idlen bytes of JSON text, or NULL). Returns CQ_OK,
+ * CQ_EPARSE (not an object), CQ_EINVAL (a string yajl will not write) or
+ * CQ_ENOMEM; nothing was appended then.
+ */
+int cq__ipc_write_answer(struct evbuffer *out, const char *text, size_t len,
+                         const char *id, size_t idlen);
+/*
+ * Closes the object w holds (its members written) with the request's id,
+ * appends it to out as one line and frees w. Returns CQ_OK, or w's error
+ * or CQ_ENOMEM (nothing appended).
+ */
+int cq__ipc_write_jw(struct evbuffer *out, cq__jw *w, const char *id,
+                     size_t idlen);
+/* The bridge's own failure err, msg in words, as one answer line. */
+void cq__ipc_write_error(struct evbuffer *out, int err, const char *msg,
+                         const char *id, size_t idlen);
 
 /* workers.c: the handler pool. NULL when out of memory or no thread. */
 cq__workers *cq__workers_new(cq__bridge *br, int n, size_t queue_cap);
