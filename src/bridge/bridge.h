@@ -90,7 +90,7 @@ struct cq__pending {
     cq__pending_cb *cb;           /* NULL once the requester went away. */
     cq__pending_text_cb *text_cb; /* Instead of cb, or NULL. */
     void *arg;
-    struct event *timer;
+    struct event *timer;      /* Allocated with it, right after it. */
     cq__pending *prev, *next; /* In the account's list. */
     cq__pending *owner_next;  /* In the requester's list, if it keeps one. */
 };
@@ -145,6 +145,10 @@ struct cq__bridge {
     /* The account attached last, while it lives: the sole one is found at
      * once (accounts.c), not by a walk over every bucket. */
     cq__account *last_account;
+    /* api_timeout_ms as a libevent common timeout, made at the first call:
+     * every pending call's timer is queued, not put in the heap. */
+    const struct timeval *call_timeout;
+    long call_timeout_ms;
     cq__ws_conn *conns; /* Every WebSocket connection. */
     size_t nconns;
     cq__ipc_client *clients; /* Every API-socket client. */
