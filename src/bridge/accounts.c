@@ -506,6 +506,25 @@ void cq__account_on_result(cq__bridge *br, cq__ws_conn *c, const char *echo,
 }
 
 
+void cq__account_on_frame(cq__bridge *br, cq__ws_conn *c, const cq__frame *f)
+{
+    const cq__frame *outer = br->answer;
+
+    br->answer = f;
+    cq__account_on_result(br, c, f->echo, f->text, f->len, f->tree);
+    br->answer = outer;
+}
+
+
+const cq__frame *cq__account_answer_frame(const cq__bridge *br,
+                                          const char *text)
+{
+    if (br->answer == NULL || text == NULL || br->answer->text != text)
+        return NULL;
+    return br->answer;
+}
+
+
 void cq__pending_detach(cq__pending *p)
 {
     p->cb = NULL;

@@ -30,6 +30,7 @@
 #include "lib/json.h"
 
 typedef struct cq__bridge cq__bridge;
+typedef struct cq__frame cq__frame;
 typedef struct cq__ws_conn cq__ws_conn;
 typedef struct cq__account cq__account;
 typedef struct cq__pending cq__pending;
@@ -149,7 +150,8 @@ struct cq__bridge {
      * every pending call's timer is queued, not put in the heap. */
     const struct timeval *call_timeout;
     long call_timeout_ms;
-    cq__ws_conn *conns; /* Every WebSocket connection. */
+    const cq__frame *answer; /* The frame being dispatched (accounts.c). */
+    cq__ws_conn *conns;      /* Every WebSocket connection. */
     size_t nconns;
     cq__ipc_client *clients; /* Every API-socket client. */
     size_t nclients;
@@ -286,12 +288,20 @@ uint64_t cq__now_ms(void);
 /* frame.c: what a text message from a OneBot implementation is. */
 enum { CQ__FRAME_BAD, CQ__FRAME_EVENT, CQ__FRAME_ANSWER };
 
-typedef struct cq__frame {
+struct cq__frame {
     int kind;             /* CQ__FRAME_*. */
     const char *echo;     /* An answer's echo, if it is a string; or NULL. */
     const cq_value *tree; /* The message parsed, when it had to be; or NULL. */
-    char buf[64];         /* Holds the echo when the scan found it. */
-} cq__frame;
+    const char *text;     /* The message read (len bytes). */
+    size_t len;
+    /*
+     * From the scan, so that nobody scans the text again: 1 when it was
+     * scanned, and then where the top-level "echo" and "id" values are.
+     */
+    int scanned;
+    cq__json_span echo_at, id_at;
+    char buf[64]; /* Holds the echo when the scan found it. */
+};
 
 /*
  * Tells an event (a JSON object with "post_type") from an API answer (any
@@ -377,6 +387,19 @@ char *cq__bridge_concat(const char *const *parts, const size_t *lens, size_t n,
  */
 void cq__account_on_result(cq__bridge *br, cq__ws_conn *c, const char *echo,
                            const char *text, size_t len, const cq_value *frame);
+/*
+ * As cq__account_on_result, with what cq__frame_read found: the requester
+ * (a callback, during the call) can have it from cq__account_answer_frame
+ * rather than scan the text again. conn.c should call this one.
+ */
+void cq__account_on_frame(cq__bridge *br, cq__ws_conn *c, const cq__frame *f);
+/*
+ * The frame being handed to a pending call's callback, if its text is
+ * text (the callback's own answer) and it came through
+ * cq__account_on_frame; else NULL. Loop thread.
+ */
+const cq__frame *cq__account_answer_frame(const cq__bridge *br,
+                                          const char *text);
 /* Cancels the callback of a pending call whose requester went away. */
 void cq__pending_detach(cq__pending *p);
 /* Ends every pending call with err and msg; returns how many there were. */
@@ -465,12 +488,13 @@ void cq__ipc_req_free(cq__ipc_req *r);
 /*
  * Appends to out, as one line, an API answer: text (len bytes, a JSON
  * object checked when it came) less its "echo" and "id", plus the
- * request's id (idlen bytes of JSON text, or NULL). Returns CQ_OK,
+ * request's id (idlen bytes of JSON text, or NULL); f, if not NULL, is
+ * the text's scan (cq__account_answer_frame). Returns CQ_OK,
  * CQ_EPARSE (not an object), CQ_EINVAL (a string yajl will not write) or
  * CQ_ENOMEM; nothing was appended then.
  */
 int cq__ipc_write_answer(struct evbuffer *out, const char *text, size_t len,
-                         const char *id, size_t idlen);
+                         const cq__frame *f, const char *id, size_t idlen);
 /*
  * Closes the object w holds (its members written) with the request's id,
  * appends it to out as one line and frees w. Returns CQ_OK, or w's error

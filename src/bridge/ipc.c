@@ -151,8 +151,9 @@ static void on_done(void *arg, const char *text, size_t len, int err,
     forget_call(ic->cl, ic->p);
     if (err != CQ_OK)
         cq__ipc_write_error(out, err, msg, id, ic->idlen);
-    else if ((err = cq__ipc_write_answer(out, text, len, id, ic->idlen)) ==
-             CQ_EPARSE)
+    else if ((err = cq__ipc_write_answer(
+                  out, text, len, cq__account_answer_frame(ic->cl->br, text),
+                  id, ic->idlen)) == CQ_EPARSE)
         cq__ipc_write_error(out, err, "the answer could not be parsed", id,
                             ic->idlen);
     else if (err != CQ_OK)
@@ -254,16 +255,27 @@ static void on_read(struct bufferevent *bev, void *arg)
 {
     cq__ipc_client *cl = arg;
     struct evbuffer *in = bufferevent_get_input(bev);
+    struct evbuffer_ptr eol;
     size_t len;
     char *line;
 
+    /*
+     * Each line is read where it lies (made contiguous if it spans chunks),
+     * its newline replaced by the NUL the parser wants, then drained.
+     */
     while (can_take(cl) &&
-           (line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF)) != NULL) {
+           (eol = evbuffer_search_eol(in, NULL, NULL, EVBUFFER_EOL_LF)).pos >=
+               0) {
+        len = (size_t)eol.pos;
+        line = (char *)evbuffer_pullup(in, eol.pos + 1);
+        if (line == NULL)
+            break;
+        line[len] = '\0';
         if (len > 0 && line[len - 1] == '\r')
             line[--len] = '\0';
         if (len > 0)
             on_request(cl, line, len);
-        free(line);
+        evbuffer_drain(in, (size_t)eol.pos + 1);
     }
     if (!can_take(cl)) {
         flow(cl);

@@ -310,6 +310,21 @@ static char *put_members(char *o, const char *p, const char *end, int *any)
 }
 
 
+/* Where "echo" and "id" are: from f's scan, or from one now. */
+static int scan(const char *text, size_t len, const cq__frame *f,
+                cq__json_span *sp)
+{
+    static const char *const keys[] = {"echo", "id"};
+
+    if (f != NULL && f->scanned) {
+        sp[0] = f->echo_at;
+        sp[1] = f->id_at;
+        return 1;
+    }
+    return cq__json_scan_object(text, len, INT_MAX, keys, 2, sp) == CQ_OK;
+}
+
+
 /*
  * The answer as it came, less its top-level "echo" and "id" members, with
  * the request's id (idlen bytes of JSON text, or NULL) as "id", on one
@@ -317,9 +332,8 @@ static char *put_members(char *o, const char *p, const char *end, int *any)
  * was written), or CQ_ENOMEM.
  */
 static int splice_answer(struct evbuffer *out, const char *text, size_t len,
-                         const char *id, size_t idlen)
+                         const cq__frame *f, const char *id, size_t idlen)
 {
-    static const char *const keys[] = {"echo", "id"};
     static const char *const quoted[] = {"\"echo\"", "\"id\""};
     const char *cut[4], *open = text, *close = text + len;
     struct evbuffer_iovec vec;
@@ -329,7 +343,7 @@ static int splice_answer(struct evbuffer *out, const char *text, size_t len,
     char *o;
 
     if (memchr(text, '\n', len) != NULL || memchr(text, '\r', len) != NULL ||
-        cq__json_scan_object(text, len, INT_MAX, keys, 2, sp) != CQ_OK ||
+        !scan(text, len, f, sp) ||
         count_keys(text, len) !=
             (size_t)((sp[0].p != NULL) + (sp[1].p != NULL)))
         return CQ_EPARSE;
@@ -373,9 +387,9 @@ static int splice_answer(struct evbuffer *out, const char *text, size_t len,
 
 
 int cq__ipc_write_answer(struct evbuffer *out, const char *text, size_t len,
-                         const char *id, size_t idlen)
+                         const cq__frame *f, const char *id, size_t idlen)
 {
-    if (splice_answer(out, text, len, id, idlen) == CQ_OK)
+    if (splice_answer(out, text, len, f, id, idlen) == CQ_OK)
         return CQ_OK;
     return write_tree(out, text, len, id, idlen);
 }

@@ -67,6 +67,28 @@ static void check_read(const char *line, size_t len, int rc, yajl_val req,
 
 
 /*
+ * The answer written from the loop's scan of it (cq__frame_read, as the
+ * bridge does) must be the answer written from a scan of its own, in out.
+ */
+static void same_with_frame(const char *text, size_t len, struct evbuffer *out)
+{
+    struct evbuffer *again = evbuffer_new();
+    cq__frame f;
+
+    cq__frame_read(&f, text, len, CQ__IPC_MAX_DEPTH);
+    if (again != NULL && f.kind == CQ__FRAME_ANSWER &&
+        cq__ipc_write_answer(again, text, len, &f, "7", 1) == CQ_OK &&
+        (evbuffer_get_length(again) != evbuffer_get_length(out) ||
+         memcmp(evbuffer_pullup(again, -1), evbuffer_pullup(out, -1),
+                evbuffer_get_length(out)) != 0))
+        abort();
+    cq__frame_free(&f);
+    if (again != NULL)
+        evbuffer_free(again);
+}
+
+
+/*
  * The line as an API answer, with id 7: cq__ipc_write_answer, which copies
  * plain answers rather than re-writing them, must write one line that is
  * the tree's members less "echo" and "id", plus the id, in their order.
@@ -81,9 +103,10 @@ static void check_answer(const char *text, size_t len)
     if (out == NULL ||
         cq__json_parse(&v, text, len, CQ__IPC_MAX_DEPTH) != CQ_OK ||
         !YAJL_IS_OBJECT(v) ||
-        cq__ipc_write_answer(out, text, len, "7", 1) != CQ_OK)
+        cq__ipc_write_answer(out, text, len, NULL, "7", 1) != CQ_OK)
         goto out;
     n = evbuffer_get_length(out);
+    same_with_frame(text, len, out);
     line = (char *)evbuffer_pullup(out, -1);
     if (n == 0 || line[n - 1] != '\n' || memchr(line, '\n', n - 1) != NULL)
         abort();
