@@ -117,6 +117,8 @@ static void pending_end(cq__pending *p, const char *text, size_t len,
         a->pending = p->next;
     if (p->next != NULL)
         p->next->prev = p->prev;
+    else
+        a->pending_tail = p->prev;
     a->npending--;
     p->conn->npending--;
     event_del(p->timer);
@@ -379,10 +381,12 @@ static int send_call(cq__bridge *br, cq__account *acct, uint64_t id,
     p->timer = (struct event *)(p + 1);
     evtimer_assign(p->timer, br->base, on_timeout, p);
     evtimer_add(p->timer, call_timeout(br, &tv));
-    p->next = acct->pending;
-    if (p->next != NULL)
-        p->next->prev = p;
-    acct->pending = p;
+    p->prev = acct->pending_tail;
+    if (p->prev != NULL)
+        p->prev->next = p;
+    else
+        acct->pending = p;
+    acct->pending_tail = p;
     acct->npending++;
     c->npending++;
     br->n.calls_sent++;

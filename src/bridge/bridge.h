@@ -99,7 +99,9 @@ struct cq__pending {
 struct cq__account {
     int64_t self_id;
     cq__ws_conn *slot[3]; /* By cq__ws_role: Universal, API, Event. */
-    cq__pending *pending; /* Calls waiting for an answer. */
+    /* Calls waiting for an answer, oldest first: answers mostly come in
+     * order, so the one matched is near the head. */
+    cq__pending *pending, *pending_tail;
     size_t npending;
     cq__account *next; /* In the bridge's hash bucket. */
 };
