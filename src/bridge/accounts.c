@@ -14,6 +14,13 @@
 
 static const char *const role_names[] = {"Universal", "API", "Event"};
 
+/*
+ * The answer being handed to its requester (cq__account_on_frame), so that
+ * a callback reads the loop's scan of it rather than scan again. Per thread:
+ * only the loop's is ever set, and a worker that asks sees none.
+ */
+static _Thread_local const cq__frame *dispatching;
+
 static size_t bucket(int64_t self_id)
 {
     return (size_t)((uint64_t)self_id * 11400714819323198485ull >> 54) %
@@ -315,15 +322,20 @@ void cq__account_log_failure_text(const char *action, const char *text,
                                   size_t len, int err, const char *msg)
 {
     static const char *const keys[] = {"status"};
+    const cq__frame *f = cq__account_answer_frame(text);
     cq__json_span st;
     yajl_val v = NULL;
 
     /*
-     * The usual answer, a plain "ok" or "async", needs no tree. The loop
-     * checked the text's depth when it came (cq__frame_read).
+     * The usual answer, a plain "ok" or "async", needs no tree, nor a scan
+     * when the loop's is at hand. The loop checked the text's depth when it
+     * came (cq__frame_read).
      */
+    if (f != NULL && f->scanned)
+        st = f->status_at;
     if (err == CQ_OK &&
-        cq__json_scan_object(text, len, INT_MAX, keys, 1, &st) == CQ_OK &&
+        ((f != NULL && f->scanned) ||
+         cq__json_scan_object(text, len, INT_MAX, keys, 1, &st) == CQ_OK) &&
         st.p != NULL &&
         ((st.len == 4 && memcmp(st.p, "\"ok\"", 4) == 0) ||
          (st.len == 7 && memcmp(st.p, "\"async\"", 7) == 0)))
@@ -512,20 +524,19 @@ void cq__account_on_result(cq__bridge *br, cq__ws_conn *c, const char *echo,
 
 void cq__account_on_frame(cq__bridge *br, cq__ws_conn *c, const cq__frame *f)
 {
-    const cq__frame *outer = br->answer;
+    const cq__frame *outer = dispatching;
 
-    br->answer = f;
+    dispatching = f;
     cq__account_on_result(br, c, f->echo, f->text, f->len, f->tree);
-    br->answer = outer;
+    dispatching = outer;
 }
 
 
-const cq__frame *cq__account_answer_frame(const cq__bridge *br,
-                                          const char *text)
+const cq__frame *cq__account_answer_frame(const char *text)
 {
-    if (br->answer == NULL || text == NULL || br->answer->text != text)
+    if (dispatching == NULL || text == NULL || dispatching->text != text)
         return NULL;
-    return br->answer;
+    return dispatching;
 }
 
 

@@ -152,8 +152,7 @@ struct cq__bridge {
      * every pending call's timer is queued, not put in the heap. */
     const struct timeval *call_timeout;
     long call_timeout_ms;
-    const cq__frame *answer; /* The frame being dispatched (accounts.c). */
-    cq__ws_conn *conns;      /* Every WebSocket connection. */
+    cq__ws_conn *conns; /* Every WebSocket connection. */
     size_t nconns;
     cq__ipc_client *clients; /* Every API-socket client. */
     size_t nclients;
@@ -298,10 +297,11 @@ struct cq__frame {
     size_t len;
     /*
      * From the scan, so that nobody scans the text again: 1 when it was
-     * scanned, and then where the top-level "echo" and "id" values are.
+     * scanned, and then where the top-level "echo", "id" and "status" values
+     * are.
      */
     int scanned;
-    cq__json_span echo_at, id_at;
+    cq__json_span echo_at, id_at, status_at;
     char buf[64]; /* Holds the echo when the scan found it. */
 };
 
@@ -398,10 +398,9 @@ void cq__account_on_frame(cq__bridge *br, cq__ws_conn *c, const cq__frame *f);
 /*
  * The frame being handed to a pending call's callback, if its text is
  * text (the callback's own answer) and it came through
- * cq__account_on_frame; else NULL. Loop thread.
+ * cq__account_on_frame; else NULL. Any thread (NULL but on the loop's).
  */
-const cq__frame *cq__account_answer_frame(const cq__bridge *br,
-                                          const char *text);
+const cq__frame *cq__account_answer_frame(const char *text);
 /* Cancels the callback of a pending call whose requester went away. */
 void cq__pending_detach(cq__pending *p);
 /* Ends every pending call with err and msg; returns how many there were. */

@@ -151,9 +151,9 @@ static void on_done(void *arg, const char *text, size_t len, int err,
     forget_call(ic->cl, ic->p);
     if (err != CQ_OK)
         cq__ipc_write_error(out, err, msg, id, ic->idlen);
-    else if ((err = cq__ipc_write_answer(
-                  out, text, len, cq__account_answer_frame(ic->cl->br, text),
-                  id, ic->idlen)) == CQ_EPARSE)
+    else if ((err = cq__ipc_write_answer(out, text, len,
+                                         cq__account_answer_frame(text), id,
+                                         ic->idlen)) == CQ_EPARSE)
         cq__ipc_write_error(out, err, "the answer could not be parsed", id,
                             ic->idlen);
     else if (err != CQ_OK)
