@@ -14,6 +14,13 @@
 
 static const char *const role_names[] = {"Universal", "API", "Event"};
 
+/*
+ * The answer being handed to its requester (cq__account_on_frame), so that
+ * a callback reads the loop's scan of it rather than scan again. Per thread:
+ * only the loop's is ever set, and a worker that asks sees none.
+ */
+static _Thread_local const cq__frame *dispatching;
+
 static size_t bucket(int64_t self_id)
 {
     return (size_t)((uint64_t)self_id * 11400714819323198485ull >> 54) %
@@ -38,6 +45,9 @@ cq__account *cq__account_sole(cq__bridge *br)
 
     if (br->naccounts != 1)
         return NULL;
+    /* It is the one: it was attached and has not been unlinked since. */
+    if (br->last_account != NULL)
+        return br->last_account;
     for (i = 0; i < CQ__ACCOUNT_BUCKETS; i++)
         if (br->buckets[i] != NULL)
             return br->buckets[i];
@@ -58,6 +68,7 @@ int cq__account_attach(cq__bridge *br, cq__ws_conn *c)
         a->next = br->buckets[bucket(c->self_id)];
         br->buckets[bucket(c->self_id)] = a;
         br->naccounts++;
+        br->last_account = a;
     }
     old = a->slot[c->role];
     /*
@@ -113,9 +124,11 @@ static void pending_end(cq__pending *p, const char *text, size_t len,
         a->pending = p->next;
     if (p->next != NULL)
         p->next->prev = p->prev;
+    else
+        a->pending_tail = p->prev;
     a->npending--;
     p->conn->npending--;
-    event_free(p->timer);
+    event_del(p->timer);
     if (p->text_cb != NULL)
         p->text_cb(p->arg, text, len, err, msg);
     else if (p->cb != NULL)
@@ -132,6 +145,8 @@ static void unlink_account(cq__bridge *br, cq__account *a)
         pp = &(*pp)->next;
     *pp = a->next;
     br->naccounts--;
+    if (br->last_account == a)
+        br->last_account = NULL;
     free(a);
 }
 
@@ -190,6 +205,21 @@ static void on_timeout(evutil_socket_t fd, short what, void *arg)
 }
 
 
+/* Writes v in decimal at o (up to 20 bytes, no NUL); returns the length. */
+static size_t put_u64(char *o, uint64_t v)
+{
+    char tmp[20];
+    size_t n = 0, i;
+
+    do
+        tmp[n++] = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    for (i = 0; i < n; i++)
+        o[i] = tmp[n - 1 - i];
+    return n;
+}
+
+
 /* The frame {action, params, echo} as text; NULL when it cannot be written. */
 static char *call_frame(const char *action, yajl_val params, uint64_t id,
                         size_t *len)
@@ -198,7 +228,8 @@ static char *call_frame(const char *action, yajl_val params, uint64_t id,
     cq__jw w;
     char *s;
 
-    snprintf(echo, sizeof(echo), "cq:%" PRIu64, id);
+    memcpy(echo, "cq:", 3);
+    echo[3 + put_u64(echo + 3, id)] = '\0';
     cq__jw_init(&w);
     cq__jw_open(&w);
     cq__jw_kstr(&w, "action", action);
@@ -240,19 +271,32 @@ char *cq__bridge_concat(const char *const *parts, const size_t *lens, size_t n,
  * The frame {action, params, echo} around params, JSON text that is already
  * an object (the library checked or wrote it), copied as it is rather than
  * parsed and written again; action is a checked name ([A-Za-z0-9_.]), which
- * needs no escaping. NULL when out of memory.
+ * needs no escaping. Written into buf (size bytes) when it fits, else into
+ * new memory (*heap, which the caller frees); NULL when out of memory.
  */
 static char *text_frame(const char *action, const char *params, size_t plen,
-                        uint64_t id, size_t *len)
+                        uint64_t id, char *buf, size_t size, char **heap,
+                        size_t *len)
 {
-    char echo[48];
-    const char *parts[] = {"{\"action\":\"", action, "\",\"params\":", params,
-                           echo};
-    size_t lens[] = {11, strlen(action), 11, plen, 0};
+    size_t alen = strlen(action);
+    char *s = buf, *o;
 
-    lens[4] = (size_t)snprintf(echo, sizeof(echo),
-                               ",\"echo\":\"cq:%" PRIu64 "\"}", id);
-    return cq__bridge_concat(parts, lens, 5, len);
+    *heap = NULL;
+    /* {"action":"",  "params": ,"echo":"cq:  "}  and up to 20 digits. */
+    if (alen + plen + 11 + 11 + 12 + 2 + 20 >= size) {
+        s = *heap = malloc(alen + plen + 11 + 11 + 12 + 2 + 20 + 1);
+        if (s == NULL)
+            return NULL;
+    }
+    o = (char *)memcpy(s, "{\"action\":\"", 11) + 11;
+    o = (char *)memcpy(o, action, alen) + alen;
+    o = (char *)memcpy(o, "\",\"params\":", 11) + 11;
+    o = (char *)memcpy(o, params, plen) + plen;
+    o = (char *)memcpy(o, ",\"echo\":\"cq:", 12) + 12;
+    o += put_u64(o, id);
+    memcpy(o, "\"}", 3);
+    *len = (size_t)(o + 2 - s);
+    return s;
 }
 
 
@@ -278,15 +322,20 @@ void cq__account_log_failure_text(const char *action, const char *text,
                                   size_t len, int err, const char *msg)
 {
     static const char *const keys[] = {"status"};
+    const cq__frame *f = cq__account_answer_frame(text);
     cq__json_span st;
     yajl_val v = NULL;
 
     /*
-     * The usual answer, a plain "ok" or "async", needs no tree. The loop
-     * checked the text's depth when it came (cq__frame_read).
+     * The usual answer, a plain "ok" or "async", needs no tree, nor a scan
+     * when the loop's is at hand. The loop checked the text's depth when it
+     * came (cq__frame_read).
      */
+    if (f != NULL && f->scanned)
+        st = f->status_at;
     if (err == CQ_OK &&
-        cq__json_scan_object(text, len, INT_MAX, keys, 1, &st) == CQ_OK &&
+        ((f != NULL && f->scanned) ||
+         cq__json_scan_object(text, len, INT_MAX, keys, 1, &st) == CQ_OK) &&
         st.p != NULL &&
         ((st.len == 4 && memcmp(st.p, "\"ok\"", 4) == 0) ||
          (st.len == 7 && memcmp(st.p, "\"async\"", 7) == 0)))
@@ -298,27 +347,42 @@ void cq__account_log_failure_text(const char *action, const char *text,
 }
 
 
+/* The timeout every call waits, as a common timeout when libevent has one. */
+static const struct timeval *call_timeout(cq__bridge *br, struct timeval *tv)
+{
+    long ms = br->conf->api_timeout_ms;
+
+    tv->tv_sec = ms / 1000;
+    tv->tv_usec = (ms % 1000) * 1000;
+    if (br->call_timeout == NULL || br->call_timeout_ms != ms) {
+        br->call_timeout = event_base_init_common_timeout(br->base, tv);
+        br->call_timeout_ms = ms;
+    }
+    return br->call_timeout != NULL ? br->call_timeout : tv;
+}
+
+
 /*
- * Sends frame (freed here) for call id over acct's API connection and
- * registers the pending call; see cq__account_call.
+ * Sends frame (len bytes; the stream copies it) for call id over acct's
+ * API connection and registers the pending call; see cq__account_call.
  */
 static int send_call(cq__bridge *br, cq__account *acct, uint64_t id,
-                     char *frame, size_t len, const cq__pending *cbs,
+                     const char *frame, size_t len, const cq__pending *cbs,
                      cq__pending **out)
 {
     cq__ws_conn *c = cq__account_api_conn(acct);
     struct timeval tv;
-    cq__pending *p = NULL;
-    int rc;
+    cq__pending *p;
 
-    rc = frame == NULL                            ? CQ_ENOMEM
-         : (p = calloc(1, sizeof(*p))) == NULL    ? CQ_ENOMEM
-         : cq__conn_send_text(c, frame, len) != 0 ? CQ_EAGAIN
-                                                  : CQ_OK;
-    free(frame);
-    if (rc != CQ_OK) {
+    if (frame == NULL)
+        return CQ_ENOMEM;
+    /* The timer lives right after the call: one allocation for both. */
+    p = calloc(1, sizeof(*p) + event_get_struct_event_size());
+    if (p == NULL)
+        return CQ_ENOMEM;
+    if (cq__conn_send_text(c, frame, len) != 0) {
         free(p);
-        return rc;
+        return CQ_EAGAIN;
     }
     p->id = id;
     p->acct = acct;
@@ -326,14 +390,15 @@ static int send_call(cq__bridge *br, cq__account *acct, uint64_t id,
     p->cb = cbs->cb;
     p->text_cb = cbs->text_cb;
     p->arg = cbs->arg;
-    p->timer = evtimer_new(br->base, on_timeout, p);
-    tv.tv_sec = br->conf->api_timeout_ms / 1000;
-    tv.tv_usec = (br->conf->api_timeout_ms % 1000) * 1000;
-    evtimer_add(p->timer, &tv);
-    p->next = acct->pending;
-    if (p->next != NULL)
-        p->next->prev = p;
-    acct->pending = p;
+    p->timer = (struct event *)(p + 1);
+    evtimer_assign(p->timer, br->base, on_timeout, p);
+    evtimer_add(p->timer, call_timeout(br, &tv));
+    p->prev = acct->pending_tail;
+    if (p->prev != NULL)
+        p->prev->next = p;
+    else
+        acct->pending = p;
+    acct->pending_tail = p;
     acct->npending++;
     c->npending++;
     br->n.calls_sent++;
@@ -370,16 +435,22 @@ static int start_call(cq__bridge *br, cq__account *acct, const char *action,
                       const cq__pending *cbs, cq__pending **out)
 {
     int rc = refuse_call(br, acct, out);
+    char buf[1024], *heap = NULL;
+    const char *frame;
     uint64_t id;
     size_t len = 0;
-    char *frame;
 
     if (rc != CQ_OK)
         return rc;
     id = ++br->next_id;
-    frame = params != NULL ? text_frame(action, params, plen, id, &len)
-                           : call_frame(action, tree, id, &len);
-    return send_call(br, acct, id, frame, len, cbs, out);
+    if (params != NULL)
+        frame =
+            text_frame(action, params, plen, id, buf, sizeof(buf), &heap, &len);
+    else
+        frame = heap = call_frame(action, tree, id, &len);
+    rc = send_call(br, acct, id, frame, len, cbs, out);
+    free(heap);
+    return rc;
 }
 
 
@@ -451,6 +522,24 @@ void cq__account_on_result(cq__bridge *br, cq__ws_conn *c, const char *echo,
 }
 
 
+void cq__account_on_frame(cq__bridge *br, cq__ws_conn *c, const cq__frame *f)
+{
+    const cq__frame *outer = dispatching;
+
+    dispatching = f;
+    cq__account_on_result(br, c, f->echo, f->text, f->len, f->tree);
+    dispatching = outer;
+}
+
+
+const cq__frame *cq__account_answer_frame(const char *text)
+{
+    if (dispatching == NULL || text == NULL || dispatching->text != text)
+        return NULL;
+    return dispatching;
+}
+
+
 void cq__pending_detach(cq__pending *p)
 {
     p->cb = NULL;
@@ -491,4 +580,5 @@ void cq__accounts_free(cq__bridge *br)
         }
     }
     br->naccounts = 0;
+    br->last_account = NULL;
 }

@@ -30,6 +30,7 @@
 #include "lib/json.h"
 
 typedef struct cq__bridge cq__bridge;
+typedef struct cq__frame cq__frame;
 typedef struct cq__ws_conn cq__ws_conn;
 typedef struct cq__account cq__account;
 typedef struct cq__pending cq__pending;
@@ -90,7 +91,7 @@ struct cq__pending {
     cq__pending_cb *cb;           /* NULL once the requester went away. */
     cq__pending_text_cb *text_cb; /* Instead of cb, or NULL. */
     void *arg;
-    struct event *timer;
+    struct event *timer;      /* Allocated with it, right after it. */
     cq__pending *prev, *next; /* In the account's list. */
     cq__pending *owner_next;  /* In the requester's list, if it keeps one. */
 };
@@ -98,7 +99,9 @@ struct cq__pending {
 struct cq__account {
     int64_t self_id;
     cq__ws_conn *slot[3]; /* By cq__ws_role: Universal, API, Event. */
-    cq__pending *pending; /* Calls waiting for an answer. */
+    /* Calls waiting for an answer, oldest first: answers mostly come in
+     * order, so the one matched is near the head. */
+    cq__pending *pending, *pending_tail;
     size_t npending;
     cq__account *next; /* In the bridge's hash bucket. */
 };
@@ -142,6 +145,13 @@ struct cq__bridge {
     const cq__conf *conf;
     cq__account *buckets[CQ__ACCOUNT_BUCKETS];
     size_t naccounts;
+    /* The account attached last, while it lives: the sole one is found at
+     * once (accounts.c), not by a walk over every bucket. */
+    cq__account *last_account;
+    /* api_timeout_ms as a libevent common timeout, made at the first call:
+     * every pending call's timer is queued, not put in the heap. */
+    const struct timeval *call_timeout;
+    long call_timeout_ms;
     cq__ws_conn *conns; /* Every WebSocket connection. */
     size_t nconns;
     cq__ipc_client *clients; /* Every API-socket client. */
@@ -279,12 +289,21 @@ uint64_t cq__now_ms(void);
 /* frame.c: what a text message from a OneBot implementation is. */
 enum { CQ__FRAME_BAD, CQ__FRAME_EVENT, CQ__FRAME_ANSWER };
 
-typedef struct cq__frame {
+struct cq__frame {
     int kind;             /* CQ__FRAME_*. */
     const char *echo;     /* An answer's echo, if it is a string; or NULL. */
     const cq_value *tree; /* The message parsed, when it had to be; or NULL. */
-    char buf[64];         /* Holds the echo when the scan found it. */
-} cq__frame;
+    const char *text;     /* The message read (len bytes). */
+    size_t len;
+    /*
+     * From the scan, so that nobody scans the text again: 1 when it was
+     * scanned, and then where the top-level "echo", "id" and "status" values
+     * are.
+     */
+    int scanned;
+    cq__json_span echo_at, id_at, status_at;
+    char buf[64]; /* Holds the echo when the scan found it. */
+};
 
 /*
  * Tells an event (a JSON object with "post_type") from an API answer (any
@@ -370,6 +389,18 @@ char *cq__bridge_concat(const char *const *parts, const size_t *lens, size_t n,
  */
 void cq__account_on_result(cq__bridge *br, cq__ws_conn *c, const char *echo,
                            const char *text, size_t len, const cq_value *frame);
+/*
+ * As cq__account_on_result, with what cq__frame_read found: the requester
+ * (a callback, during the call) can have it from cq__account_answer_frame
+ * rather than scan the text again. conn.c should call this one.
+ */
+void cq__account_on_frame(cq__bridge *br, cq__ws_conn *c, const cq__frame *f);
+/*
+ * The frame being handed to a pending call's callback, if its text is
+ * text (the callback's own answer) and it came through
+ * cq__account_on_frame; else NULL. Any thread (NULL but on the loop's).
+ */
+const cq__frame *cq__account_answer_frame(const char *text);
 /* Cancels the callback of a pending call whose requester went away. */
 void cq__pending_detach(cq__pending *p);
 /* Ends every pending call with err and msg; returns how many there were. */
@@ -422,11 +453,59 @@ int cq__peer_allow_parse(cq__peer_allow *a, const char *spec, char *err,
  */
 int cq__peer_allowed(const cq__peer_allow *a, int fd, char *who, size_t wholen);
 
-/* Checks one request line without I/O (the fuzz target calls it too): see
- * ipc.c for the members. Returns CQ_OK, CQ_EPARSE or CQ_EINVAL. */
+/*
+ * ipc_msg.c: the API socket's lines. cq__ipc_parse checks one request line
+ * through a tree, without I/O (the fuzz target calls it too): see ipc_msg.c
+ * for the members. Returns CQ_OK, CQ_EPARSE or CQ_EINVAL.
+ */
 int cq__ipc_parse(const char *line, size_t len, yajl_val *req,
                   const char **action, yajl_val *params, int64_t *self_id,
                   char **id);
+
+struct evbuffer;
+
+/* A request line read: views into the line, or into what it owns. */
+typedef struct cq__ipc_req {
+    const char *action; /* NUL-terminated, checked ([A-Za-z0-9_.]). */
+    const char *params; /* An object as JSON text ("{}" when absent). */
+    size_t plen;
+    int64_t self_id; /* 0 when absent. */
+    const char *id;  /* The request's "id" as JSON text, or NULL. */
+    size_t idlen;
+    yajl_val tree; /* The line parsed, when it had to be. */
+    char *params_own, *id_own;
+    char abuf[64];
+} cq__ipc_req;
+
+/*
+ * Reads a request line (len bytes, NUL-terminated) into r as cq__ipc_parse
+ * checks it, from a scan when the line is plain, through cq__ipc_parse
+ * otherwise. r->id is set whenever the line had one, also on error. Free r
+ * with cq__ipc_req_free, whatever this returns: CQ_OK, CQ_EPARSE, CQ_EINVAL
+ * or CQ_ENOMEM.
+ */
+int cq__ipc_read(cq__ipc_req *r, const char *line, size_t len);
+void cq__ipc_req_free(cq__ipc_req *r);
+/*
+ * Appends to out, as one line, an API answer: text (len bytes, a JSON
+ * object checked when it came) less its "echo" and "id", plus the
+ * request's id (idlen bytes of JSON text, or NULL); f, if not NULL, is
+ * the text's scan (cq__account_answer_frame). Returns CQ_OK,
+ * CQ_EPARSE (not an object), CQ_EINVAL (a string yajl will not write) or
+ * CQ_ENOMEM; nothing was appended then.
+ */
+int cq__ipc_write_answer(struct evbuffer *out, const char *text, size_t len,
+                         const cq__frame *f, const char *id, size_t idlen);
+/*
+ * Closes the object w holds (its members written) with the request's id,
+ * appends it to out as one line and frees w. Returns CQ_OK, or w's error
+ * or CQ_ENOMEM (nothing appended).
+ */
+int cq__ipc_write_jw(struct evbuffer *out, cq__jw *w, const char *id,
+                     size_t idlen);
+/* The bridge's own failure err, msg in words, as one answer line. */
+void cq__ipc_write_error(struct evbuffer *out, int err, const char *msg,
+                         const char *id, size_t idlen);
 
 /* workers.c: the handler pool. NULL when out of memory or no thread. */
 cq__workers *cq__workers_new(cq__bridge *br, int n, size_t queue_cap);

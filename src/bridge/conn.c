@@ -258,7 +258,7 @@ static void on_text(cq__ws_conn *c, const char *msg, size_t len)
             offer_event(c, msg, len);
         }
     } else {
-        cq__account_on_result(c->br, c, f.echo, msg, len, f.tree);
+        cq__account_on_frame(c->br, c, &f);
     }
     cq__frame_free(&f);
 }

@@ -51,7 +51,8 @@ struct cq__ipc_client {
 typedef struct ipc_call {
     cq__ipc_client *cl;
     cq__pending *p;
-    char *id; /* The request's "id" as JSON text, or NULL. */
+    size_t idlen; /* 0: the request had no "id". */
+    char id[];    /* The request's "id" as JSON text, NUL-terminated. */
 } ipc_call;
 
 static void client_free(cq__ipc_client *cl)
@@ -64,7 +65,6 @@ static void client_free(cq__ipc_client *cl)
         ipc_call *ic = p->arg;
 
         cq__pending_detach(p);
-        free(ic->id);
         free(ic);
     }
     if (cl->prev != NULL)
@@ -135,145 +135,89 @@ static void forget_call(cq__ipc_client *cl, cq__pending *p)
 }
 
 
-/*
- * Ends the answer w holds (an open object with its members): the request's
- * id (JSON text, or NULL), the closing brace, the line. Frees w. Returns
- * CQ_OK, or w's error (then nothing was written).
- */
-static int send_answer(cq__ipc_client *cl, cq__jw *w, const char *id)
+static struct evbuffer *out_of(cq__ipc_client *cl)
 {
-    char *line;
-    size_t len;
-
-    if (id != NULL && w->err == CQ_OK) {
-        yajl_val idv = NULL;
-
-        w->err = cq__json_parse(&idv, id, strlen(id), CQ__IPC_MAX_DEPTH);
-        cq__jw_key(w, "id");
-        cq__jw_value(w, idv);
-        yajl_tree_free(idv);
-    }
-    cq__jw_close(w);
-    line = cq__jw_dup(w, &len);
-    cq__jw_free(w);
-    if (line == NULL)
-        return w->err != CQ_OK ? w->err : CQ_ENOMEM;
-    bufferevent_write(cl->bev, line, len);
-    bufferevent_write(cl->bev, "\n", 1);
-    free(line);
-    return CQ_OK;
+    return bufferevent_get_output(cl->bev);
 }
 
 
-/*
- * The bridge's own failure: "bridge" names err as the edge maps it, "msg"
- * says why in words.
- */
-static void answer_error(cq__ipc_client *cl, int err, const char *msg,
-                         const char *id)
-{
-    /* Out of memory even for this: the one answer that needs no memory. */
-    static const char oom[] = "{\"status\":\"failed\",\"retcode\":-1,"
-                              "\"data\":null,\"bridge\":\"busy\","
-                              "\"msg\":\"answer could not be written\""
-                              "}\n";
-    cq__jw w;
-
-    cq__jw_init(&w);
-    cq__jw_open(&w);
-    cq__bridge_write_failure(&w, err, msg);
-    if (send_answer(cl, &w, id) != CQ_OK)
-        bufferevent_write(cl->bev, oom, sizeof(oom) - 1);
-}
-
-
-/* An account's answer: the frame without its echo, plus the request's id. */
-static void answer_frame(cq__ipc_client *cl, const cq_value *frame,
-                         const char *id)
-{
-    cq__jw w;
-    size_t i;
-
-    cq__jw_init(&w);
-    cq__jw_open(&w);
-    for (i = 0; i < cq_value_len(frame); i++) {
-        const char *k = cq_value_key(frame, i);
-
-        if (strcmp(k, "echo") == 0 || strcmp(k, "id") == 0)
-            continue;
-        cq__jw_key(&w, k);
-        cq__jw_value(&w, (yajl_val)cq_value_at(frame, i));
-    }
-    if (send_answer(cl, &w, id) != CQ_OK)
-        answer_error(cl, CQ_ENOMEM, "answer could not be written", NULL);
-}
-
-
-static void on_done(void *arg, const cq_value *frame, int err, const char *msg)
+static void on_done(void *arg, const char *text, size_t len, int err,
+                    const char *msg)
 {
     ipc_call *ic = arg;
+    struct evbuffer *out = out_of(ic->cl);
+    const char *id = ic->idlen > 0 ? ic->id : NULL;
 
     forget_call(ic->cl, ic->p);
-    if (err == CQ_OK)
-        answer_frame(ic->cl, frame, ic->id);
-    else
-        answer_error(ic->cl, err, msg, ic->id);
+    if (err != CQ_OK)
+        cq__ipc_write_error(out, err, msg, id, ic->idlen);
+    else if ((err = cq__ipc_write_answer(out, text, len,
+                                         cq__account_answer_frame(text), id,
+                                         ic->idlen)) == CQ_EPARSE)
+        cq__ipc_write_error(out, err, "the answer could not be parsed", id,
+                            ic->idlen);
+    else if (err != CQ_OK)
+        cq__ipc_write_error(out, CQ_ENOMEM, "answer could not be written", NULL,
+                            0);
     flow(ic->cl);
-    free(ic->id);
     free(ic);
 }
 
 
 /* The answer to ".bridge_status": accounts, connections and counters. */
-static void answer_status(cq__ipc_client *cl, const char *id)
+static void answer_status(cq__ipc_client *cl, const cq__ipc_req *r)
 {
     cq__jw w;
 
     cq__jw_init(&w);
     cq__jw_open(&w);
     cq__bridge_status_write(cl->br, &w);
-    if (send_answer(cl, &w, id) != CQ_OK)
-        answer_error(cl, CQ_ENOMEM, "out of memory", id);
+    if (cq__ipc_write_jw(out_of(cl), &w, r->id, r->idlen) != CQ_OK)
+        cq__ipc_write_error(out_of(cl), CQ_ENOMEM, "out of memory", r->id,
+                            r->idlen);
 }
 
 
-/*
- * Checks one request line (len bytes, NUL-terminated at line[len]), without
- * I/O: one JSON object with a string "action" of [A-Za-z0-9_.], "params" an
- * object or absent, "self_id" a positive integer or absent. Stores the tree
- * in *req (NULL when the line is not JSON; free it with yajl_tree_free),
- * views into it in *action and *params, the account in *self_id (0 when
- * absent) and the request's "id" as new JSON text in *id (NULL when absent
- * or out of memory; the caller frees it, also on error). Returns CQ_OK, or:
- *
- * CQ_EPARSE   the line is not one JSON object.
- * CQ_EINVAL   a member is missing or of the wrong kind.
- */
-int cq__ipc_parse(const char *line, size_t len, yajl_val *req,
-                  const char **action, yajl_val *params, int64_t *self_id,
-                  char **id)
+/* Why a call was not sent, in words. */
+static const char *call_refused(int rc, int64_t self_id)
 {
-    yajl_val idv;
+    if (rc == CQ_ENOMEM)
+        return "out of memory";
+    if (rc != CQ_ENOAPI)
+        return "too many calls waiting, or the connection's queue is full";
+    return self_id > 0 ? "no API connection for this account"
+                       : "no self_id, and not exactly one account connected";
+}
 
-    *req = NULL;
-    *id = NULL;
-    *self_id = 0;
-    if (cq__json_parse(req, line, len, CQ__IPC_MAX_DEPTH) != CQ_OK ||
-        !YAJL_IS_OBJECT(*req))
-        return CQ_EPARSE;
-    idv = cq__json_get(*req, "id");
-    *id = idv != NULL ? cq_value_to_json(cq__cv(idv)) : NULL;
-    *action = YAJL_GET_STRING(cq__json_get(*req, "action"));
-    *params = cq__json_get(*req, "params");
-    if (*action == NULL || (*action)[0] == '\0' ||
-        strspn(*action, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                        "0123456789_.") != strlen(*action) ||
-        (*params != NULL && !YAJL_IS_OBJECT(*params)) ||
-        (cq__json_get(*req, "self_id") != NULL &&
-         (cq_value_int(cq_value_get(cq__cv(*req), "self_id"), self_id) !=
-              CQ_OK ||
-          *self_id <= 0)))
-        return CQ_EINVAL;
+
+/* Sends the call r asks for; returns CQ_OK or why not (see call_refused). */
+static int send_request(cq__ipc_client *cl, const cq__ipc_req *r)
+{
+    cq__bridge *br = cl->br;
+    cq__account *a;
+    ipc_call *ic;
+    int rc;
+
+    a = r->self_id > 0 ? cq__account_find(br, r->self_id)
+                       : cq__account_sole(br);
+    /* The id lives with the call: one allocation for both. */
+    ic = malloc(sizeof(*ic) + r->idlen + 1);
+    if (ic == NULL)
+        return CQ_ENOMEM;
+    ic->cl = cl;
+    ic->idlen = r->idlen;
+    if (r->idlen > 0)
+        memcpy(ic->id, r->id, r->idlen);
+    ic->id[r->idlen] = '\0';
+    rc = cq__account_call_text(br, a, r->action, r->params, r->plen, on_done,
+                               ic, &ic->p);
+    if (rc != CQ_OK) {
+        free(ic);
+        return rc;
+    }
+    ic->p->owner_next = cl->calls;
+    cl->calls = ic->p;
+    cl->ncalls++;
     return CQ_OK;
 }
 
@@ -281,64 +225,29 @@ int cq__ipc_parse(const char *line, size_t len, yajl_val *req,
 /* Checks and sends one request line. */
 static void on_request(cq__ipc_client *cl, const char *line, size_t len)
 {
-    cq__bridge *br = cl->br;
-    yajl_val req = NULL;
-    const char *action;
-    yajl_val params;
-    char *id = NULL;
-    int64_t self_id = 0;
-    cq__account *a;
-    ipc_call *ic;
+    cq__ipc_req r;
     int rc;
 
-    rc = cq__ipc_parse(line, len, &req, &action, &params, &self_id, &id);
-    if (rc != CQ_OK) {
-        answer_error(cl, CQ_EINVAL,
-                     rc == CQ_EPARSE
-                         ? "a request is one JSON object per line"
-                         : "need a string \"action\" ([A-Za-z0-9_.]), an "
-                           "object \"params\" and a positive \"self_id\"",
-                     id);
-        goto out;
-    }
-    if (strcmp(action, ".bridge_status") == 0) {
-        answer_status(cl, id);
-        goto out;
-    }
+    rc = cq__ipc_read(&r, line, len);
+    if (rc == CQ_EPARSE || rc == CQ_EINVAL)
+        cq__ipc_write_error(
+            out_of(cl), CQ_EINVAL,
+            rc == CQ_EPARSE ? "a request is one JSON object per line"
+                            : "need a string \"action\" ([A-Za-z0-9_.]), an "
+                              "object \"params\" and a positive \"self_id\"",
+            r.id, r.idlen);
+    else if (rc != CQ_OK)
+        cq__ipc_write_error(out_of(cl), rc, "out of memory", r.id, r.idlen);
+    else if (strcmp(r.action, ".bridge_status") == 0)
+        answer_status(cl, &r);
     /* No new calls once stopping: the caller falls back to HTTP at once. */
-    if (br->stopping) {
-        answer_error(cl, CQ_ENOAPI, "the bridge is stopping", id);
-        goto out;
-    }
-    a = self_id > 0 ? cq__account_find(br, self_id) : cq__account_sole(br);
-    ic = calloc(1, sizeof(*ic));
-    if (ic == NULL) {
-        answer_error(cl, CQ_ENOMEM, "out of memory", id);
-        goto out;
-    }
-    ic->cl = cl;
-    ic->id = id;
-    rc = cq__account_call(br, a, action, params, on_done, ic, &ic->p);
-    if (rc != CQ_OK) {
-        ic->id = NULL;
-        free(ic);
-        answer_error(cl, rc,
-                     rc == CQ_ENOAPI
-                         ? (self_id > 0 ? "no API connection for this account"
-                                        : "no self_id, and not exactly one "
-                                          "account connected")
-                         : "too many calls waiting, or the connection's "
-                           "queue is full",
-                     id);
-        goto out;
-    }
-    id = NULL; /* Owned by ic now. */
-    ic->p->owner_next = cl->calls;
-    cl->calls = ic->p;
-    cl->ncalls++;
-out:
-    free(id);
-    yajl_tree_free(req);
+    else if (cl->br->stopping)
+        cq__ipc_write_error(out_of(cl), CQ_ENOAPI, "the bridge is stopping",
+                            r.id, r.idlen);
+    else if ((rc = send_request(cl, &r)) != CQ_OK)
+        cq__ipc_write_error(out_of(cl), rc, call_refused(rc, r.self_id), r.id,
+                            r.idlen);
+    cq__ipc_req_free(&r);
 }
 
 
@@ -346,16 +255,27 @@ static void on_read(struct bufferevent *bev, void *arg)
 {
     cq__ipc_client *cl = arg;
     struct evbuffer *in = bufferevent_get_input(bev);
+    struct evbuffer_ptr eol;
     size_t len;
     char *line;
 
+    /*
+     * Each line is read where it lies (made contiguous if it spans chunks),
+     * its newline replaced by the NUL the parser wants, then drained.
+     */
     while (can_take(cl) &&
-           (line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF)) != NULL) {
+           (eol = evbuffer_search_eol(in, NULL, NULL, EVBUFFER_EOL_LF)).pos >=
+               0) {
+        len = (size_t)eol.pos;
+        line = (char *)evbuffer_pullup(in, eol.pos + 1);
+        if (line == NULL)
+            break;
+        line[len] = '\0';
         if (len > 0 && line[len - 1] == '\r')
             line[--len] = '\0';
         if (len > 0)
             on_request(cl, line, len);
-        free(line);
+        evbuffer_drain(in, (size_t)eol.pos + 1);
     }
     if (!can_take(cl)) {
         flow(cl);

@@ -712,6 +712,63 @@ def answers_out_of_order_and_ignored_frames(h):
     with_bridge(h, body)
 
 
+@test
+def answers_and_requests_as_written(h):
+    """Requests and answers in any JSON layout: the bridge copies plain ones
+    as they are (scanned, not parsed) and takes the tree for the rest; what
+    the client and the OneBot side read is the same JSON either way, one
+    line per answer, the answer's own echo and id gone, the request's id
+    in."""
+    async def body(b):
+        ws = await ws_connect(b)
+        api = await Api.open(b)
+        # Frames written by hand: key order, whitespace, newlines, escapes,
+        # a top-level id, "echo" and "id" nested or as words, duplicates.
+        frames = [
+            '{"echo":E,"status":"ok","retcode":0,"data":1}',
+            '{"status":"ok","retcode":0,"data":{"echo":1,"id":2},"echo":E}',
+            '{ "status" : "ok" , "echo" : E , "retcode":0, "data" : [ 1 ] }',
+            '{"id":"theirs","echo":E,"status":"ok","retcode":0,"data":null}',
+            '{"status":"ok","echo":E,"id":5}',
+            '{"echo":E}',
+            '{\n  "status": "ok",\n  "echo": E,\n  "data": "a\\nb"\n}',
+            '{"status":"ok","data":"\\u00e9\\"echo\\"","echo":E}',
+            '{"status":"ok","echo":E,"echo":"cq:1","id":1,"id":2}',
+        ]
+        ids = [7, "s", -3, 123456789012345678901, "a\"b", {"k": [1]}, None,
+               1.5, "\u00e9"]
+        for i, f in enumerate(frames):
+            req = {"self_id": SID, "action": "act_%d" % i,
+                   "params": {"n": i, "s": "x y"}}
+            if ids[i] is not None:
+                req["id"] = ids[i]
+            line = json.dumps(req, indent=None if i % 2 else 1)
+            await api.send(line.replace("\n", " "))
+            c = await recv_json(ws, what="call %d" % i)
+            eq((c["action"], c["params"]), (req["action"], req["params"]),
+               "call %d as sent" % i)
+            text = f.replace("E", json.dumps(c["echo"]))
+            await ws.send(text)
+            want = {k: v for k, v in json.loads(text).items()
+                    if k not in ("echo", "id")}
+            if ids[i] is not None:
+                want["id"] = ids[i]
+            eq(await api.recv(), want, "answer %d" % i)
+        # Requests the scan leaves to the tree, answered all the same.
+        await api.send('{"action":"a\\u0062","id":[1],"self_id":%d}' % SID)
+        c = await recv_json(ws, what="escaped action")
+        eq((c["action"], c["params"]), ("ab", {}), "escaped action")
+        await answer(ws, c, 2)
+        eq(await api.recv(), {"status": "ok", "retcode": 0, "data": 2,
+                              "id": [1]}, "escaped action's answer")
+        a = await api.call('{"action":"a","self_id":"x","id":"q"}')
+        bridge_err(a, "bad_request", "self_id a string")
+        eq(a.get("id"), "q", "id kept on bad_request")
+        await api.close()
+        await ws.close()
+    with_bridge(h, body)
+
+
 # --------------------------------------------------------------------------
 # 6. API socket errors and replacement
 

@@ -279,6 +279,20 @@ def connect_access_token(h):
 
 
 @test
+def quick_operation_failure_logged(h):
+    """The quick operation is a call nobody waits for: the bridge itself
+    logs its failure, reading the answer's status from the loop's scan."""
+    with Bridge(h) as b:
+        s = run_once(h, "--url", b.url(), "--private", "12345", "hi",
+                     "--fault", ".handle_quick_operation=failed")
+        eq(s.rc, 0, "exit code")
+        wait_for(lambda: "API .handle_quick_operation failed: status "
+                 "failed, retcode 100" in b.log(),
+                 what="the failed quick operation in the bridge log")
+        check("API send_msg failed" not in b.log(), "send_msg not failed")
+
+
+@test
 def connect_fault_failed(h):
     with Bridge(h) as b:
         s = run_once(h, "--url", b.url(), "--private", "12345", "hi",
