@@ -55,6 +55,12 @@ print(json.loads(d)["data"]["calls_answered"])' "$d/api.sock")
 for win in 64 1; do
     read -r a na <<<"$(run 0 $win)"
     read -r b nb <<<"$(run "$secs" $win)"
+    per=$(((b - a) / (nb - na)))
     printf 'bridge instructions per API-socket call, window %-3d %8d  (%d calls)\n' \
-        "$win" $(((b - a) / (nb - na))) $((nb - na))
+        "$win" "$per" $((nb - na))
+    # As a ROW for bench/table.py: main's count before issue 10's socket
+    # work (8b16725) is the reference, so the ratio says what it saved.
+    ref=$([ "$win" = 64 ] && echo 55763 || echo 65109)
+    printf 'ROW\t{"what": "callgrind instr per API-socket call, window %d", "value": %d, "unit": "instr", "ref_name": "8b16725", "ref": %d, "lower_better": true}\n' \
+        "$win" "$per" "$ref"
 done

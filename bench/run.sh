@@ -38,6 +38,10 @@ trap 'rm -f "$log"' EXIT
     echo
     bash "$src/bench/instr.sh" "$build"
     echo
+    bash "$src/bench/event-instr.sh" "$build"
+    echo
+    bash "$src/bench/bridge-instr.sh" "$build"
+    echo
     bash "$src/bench/api.sh" "$build"
 } 2>&1 | tee "$log" | grep --line-buffered -v '^ROW'
 echo
