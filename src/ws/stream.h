@@ -9,7 +9,10 @@
  * which never blocks. Client frames are masked with random bytes (RFC 6455
  * section 5.3). Every complete text message is handed to the owner's
  * cq__ws_text_cb as a NUL-terminated copy; binary messages are ignored (as
- * go-cqhttp does) and control frames (ping, pong, close) are wslay's.
+ * go-cqhttp does) and control frames (ping, pong, close) are wslay's. A
+ * complete, unfragmented data frame is read by the stream itself, past
+ * wslay, when wslay holds no part of another (rxframe.h); the owner sees
+ * no difference.
  *
  * The outgoing queue is the bytes wslay holds plus the output's length, and
  * max_queue, given at creation, bounds all of it: automatic pongs and close
@@ -78,6 +81,11 @@ cq__ws_stream *cq__ws_stream_new(struct bufferevent *bev, int client,
                                  cq__ws_text_cb *on_text, void *arg);
 /* Frees the stream, not the bufferevent. Never fails; NULL is a no-op. */
 void cq__ws_stream_free(cq__ws_stream *s);
+/*
+ * Sends every received frame through wslay, as before the fast path (see
+ * rxframe.h): for tests comparing the two. Never fails.
+ */
+void cq__ws_stream_no_fast(cq__ws_stream *s);
 /*
  * Frees wslay's context (some 9 KiB) when it holds nothing: no part of a
  * frame or of a fragmented message, nothing queued, no close either way. It
