@@ -14,7 +14,7 @@
 
 #include "cqhttp.h"
 #include "ws/handshake.h"
-#include "ws/rxframe.h"
+#include "ws/frames.h"
 #include "ws/stream.h"
 
 struct cq__ws_stream {
@@ -85,7 +85,8 @@ static void on_output(struct evbuffer *out, const struct evbuffer_cb_info *info,
  * At a frame boundary, off bytes into in: reads the next frame's header
  * there without taking it, and sets rx_left to the frame's whole length
  * (header and payload) and rx_fragmented from its opcode and FIN bit.
- * Returns 0 when the header is not all there yet.
+ * Returns 0 when the header is not all there yet, or a short control frame
+ * is not (see below).
  */
 static int next_frame(cq__ws_stream *s, struct evbuffer *in, size_t off)
 {
@@ -106,6 +107,14 @@ static int next_frame(cq__ws_stream *s, struct evbuffer *in, size_t off)
         for (payload = 0, i = 2; i < head; i++)
             payload = payload << 8 | h[i];
     head += (h[1] & 0x80) ? 4 : 0;
+    /*
+     * A control frame wslay would take (125 bytes at most) goes to it
+     * whole: it checks a close reason's UTF-8 in each piece it is given
+     * from the third byte on, so its verdict would depend on the cuts.
+     */
+    if ((h[0] & 0x08) && payload <= 125 &&
+        evbuffer_get_length(in) - off < head + payload)
+        return 0;
     /* A length this large is wslay's to refuse; it never gets that far. */
     s->rx_left = payload > UINT32_MAX ? UINT64_MAX : head + payload;
     if ((h[0] & 0x0f) == WSLAY_TEXT_FRAME ||
@@ -464,12 +473,33 @@ static int queue_error(int rc)
 }
 
 
+/*
+ * Whether a text message may go straight to the output: wslay holds
+ * nothing to send (so nothing is overtaken) and would take it (no close
+ * queued, sent or received).
+ */
+static int may_write(const cq__ws_stream *s)
+{
+    wslay_event_context_ptr ws = s->ws;
+
+    if (s->no_fast || s->ended || s->proto_code != 0)
+        return 0;
+    return ws == NULL ||
+           (wslay_event_get_write_enabled(ws) && !wslay_event_want_write(ws) &&
+            !wslay_event_get_close_sent(ws) &&
+            !wslay_event_get_close_received(ws));
+}
+
+
 int cq__ws_stream_queue_text(cq__ws_stream *s, const char *text, size_t len)
 {
     struct wslay_event_msg m = {WSLAY_TEXT_FRAME, (const uint8_t *)text, len};
 
     if (cq__ws_stream_queued(s) + len > s->max_queue)
         return CQ_ETOOBIG;
+    if (may_write(s))
+        return cq__ws_tx_text(bufferevent_get_output(s->bev), s->client, text,
+                              len);
     if (need_ws(s) != CQ_OK)
         return CQ_ENOMEM;
     return queue_error(wslay_event_queue_msg(s->ws, &m));

@@ -11,7 +11,7 @@
  * cq__ws_text_cb as a NUL-terminated copy; binary messages are ignored (as
  * go-cqhttp does) and control frames (ping, pong, close) are wslay's. A
  * complete, unfragmented data frame is read by the stream itself, past
- * wslay, when wslay holds no part of another (rxframe.h); the owner sees
+ * wslay, when wslay holds no part of another (frames.h); the owner sees
  * no difference.
  *
  * The outgoing queue is the bytes wslay holds plus the output's length, and
@@ -33,7 +33,10 @@
  * cq__ws_stream_flush() only queues: the frames wait in wslay, and
  * cq__ws_stream_pump() writes them as soon as wslay_event_recv() returns,
  * reporting the outcome there. The owner may therefore queue and flush from
- * anywhere, its callback included, and need not know where it is.
+ * anywhere, its callback included, and need not know where it is. (A text
+ * message queued while wslay holds nothing to send is framed by the stream
+ * and goes straight into the output, past wslay, in order all the same;
+ * the bufferevent writes it from the loop, never from inside this call.)
  *
  * Outcomes: cq__ws_stream_pump() and cq__ws_stream_flush() return
  * CQ__WS_OPEN while frames may still flow, CQ__WS_CLOSED once the close
@@ -83,7 +86,7 @@ cq__ws_stream *cq__ws_stream_new(struct bufferevent *bev, int client,
 void cq__ws_stream_free(cq__ws_stream *s);
 /*
  * Sends every received frame through wslay, as before the fast path (see
- * rxframe.h): for tests comparing the two. Never fails.
+ * frames.h): for tests comparing the two. Never fails.
  */
 void cq__ws_stream_no_fast(cq__ws_stream *s);
 /*
@@ -117,12 +120,14 @@ int cq__ws_stream_pump(cq__ws_stream *s);
 int cq__ws_stream_flush(cq__ws_stream *s);
 
 /*
- * Queues a text message (copied) without writing it: flush next. Returns
- * CQ_OK or:
+ * Queues a text message (copied): into the output when wslay holds nothing
+ * to send, else into wslay, written by the next flush; flush next either
+ * way. Returns CQ_OK or:
  *
  * CQ_ETOOBIG  it would take the outgoing queue over max_queue.
  * CQ_ENOMEM   out of memory.
- * CQ_EIO      a close was queued already: nothing more may go.
+ * CQ_EIO      a close was queued already: nothing more may go; or (a
+ *             client) no random mask could be had.
  */
 int cq__ws_stream_queue_text(cq__ws_stream *s, const char *text, size_t len);
 

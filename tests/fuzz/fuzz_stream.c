@@ -141,7 +141,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         (whole.outcome == CQ__WS_OPEN && !same(whole.wrote, cut.wrote)))
         abort();
     if (whole.outcome != slow.outcome || !same(whole.seen, slow.seen) ||
-        !same(whole.wrote, slow.wrote))
+        !same(whole.wrote, slow.wrote) ||
+        cq__ws_stream_code_sent(whole.s) != cq__ws_stream_code_sent(slow.s))
         abort();
     run_close(&whole);
     run_close(&cut);

@@ -89,6 +89,8 @@ T_CASE(reply_from_callback_is_deferred)
     size_t n;
 
     T_CHECK(peer_open(&p, 1 << 20) == 0);
+    /* Through wslay: the fast path writes a text at once (next case). */
+    cq__ws_stream_no_fast(p.s);
     peer_send(&p, "ping");
     T_EQ_INT(cq__ws_stream_pump(p.s), CQ__WS_OPEN);
     n = peer_read(&p, buf, sizeof(buf));
@@ -99,6 +101,29 @@ T_CASE(reply_from_callback_is_deferred)
     T_EQ_INT(p.flush_rc, CQ__WS_OPEN);
     T_EQ_INT(p.out_in_cb, 0);
     /* The pump wrote the answer after: an unmasked text frame "pong". */
+    T_EQ_INT(n, 6);
+    T_CHECK(memcmp(buf, "\x81\x04pong", 6) == 0);
+}
+
+/*
+ * Past wslay, a text queued while wslay holds nothing to send goes to the
+ * output at once, even from inside the callback: the same bytes.
+ */
+T_CASE(reply_from_callback_is_written)
+{
+    peer p;
+    unsigned char buf[16];
+    size_t n;
+
+    T_CHECK(peer_open(&p, 1 << 20) == 0);
+    peer_send(&p, "ping");
+    T_EQ_INT(cq__ws_stream_pump(p.s), CQ__WS_OPEN);
+    n = peer_read(&p, buf, sizeof(buf));
+    peer_close(&p);
+    T_EQ_INT(p.calls, 1);
+    T_EQ_STR(p.got, "ping");
+    T_EQ_INT(p.flush_rc, CQ__WS_OPEN);
+    T_EQ_INT(p.out_in_cb, 6);
     T_EQ_INT(n, 6);
     T_CHECK(memcmp(buf, "\x81\x04pong", 6) == 0);
 }
@@ -160,6 +185,11 @@ T_CASE(queue_bound)
     peer p;
 
     T_CHECK(peer_open(&p, 10) == 0);
+    /*
+     * Held by wslay: past it the text would go to the output, which the
+     * pair empties into the peer at once.
+     */
+    cq__ws_stream_no_fast(p.s);
     T_EQ_INT(cq__ws_stream_queue_text(p.s, "0123456789x", 11), CQ_ETOOBIG);
     T_EQ_INT(cq__ws_stream_queue_text(p.s, "0123456789", 10), CQ_OK);
     T_EQ_INT(cq__ws_stream_queued(p.s), 10);
@@ -302,6 +332,8 @@ T_CASE(client_request_round_trip)
 T_SUITE(test_ws_stream_cases) = {
     {"ws_stream/reply_from_callback_is_deferred",
      reply_from_callback_is_deferred},
+    {"ws_stream/reply_from_callback_is_written",
+     reply_from_callback_is_written},
     {"ws_stream/empty_text_message", empty_text_message},
     {"ws_stream/trim_keeps_what_is_in_flight", trim_keeps_what_is_in_flight},
     {"ws_stream/queue_bound", queue_bound},

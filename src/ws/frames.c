@@ -1,6 +1,6 @@
 /*
- * rxframe: judging, unmasking and checking received data frames for the
- * stream's fast path. The contract is in rxframe.h.
+ * frames: judging, unmasking and checking received data frames for the
+ * stream's fast path. The contract is in frames.h.
  */
 #include "config.h"
 
@@ -8,7 +8,8 @@
 #include <string.h>
 
 #include "cqhttp.h"
-#include "ws/rxframe.h"
+#include "ws/frames.h"
+#include "ws/handshake.h"
 
 /*
  * The payload buffer is kept between messages up to this size (a
@@ -203,4 +204,36 @@ void cq__ws_rx_buf_free(cq__ws_rx_buf *buf)
     free(buf->p);
     buf->p = NULL;
     buf->cap = 0;
+}
+
+
+int cq__ws_tx_text(struct evbuffer *out, int client, const char *text,
+                   size_t len)
+{
+    cq__ws_rx m = {0, len, 1, client, {0}};
+    struct evbuffer_iovec v;
+    uint8_t *p;
+    size_t i, ext = len < 126 ? 0 : len <= 0xffff ? 2 : 8;
+
+    m.head = 2 + ext + (client ? 4 : 0);
+    if (client && cq__ws_random(m.key, 4) != CQ_OK)
+        return CQ_EIO;
+    if (len > SIZE_MAX - m.head ||
+        evbuffer_reserve_space(out, (ev_ssize_t)(m.head + len), &v, 1) != 1)
+        return CQ_ENOMEM;
+    p = v.iov_base;
+    p[0] = 0x80 | OP_TEXT;
+    p[1] = (uint8_t)((client ? 0x80 : 0) | (ext == 0   ? len
+                                            : ext == 2 ? 126
+                                                       : 127));
+    for (i = 0; i < ext; i++)
+        p[2 + i] = (uint8_t)((uint64_t)len >> (8 * (ext - 1 - i)));
+    if (client)
+        memcpy(p + 2 + ext, m.key, 4);
+    if (len > 0)
+        memcpy(p + m.head, text, len);
+    /* Masking is its own inverse: the key XORed in once. */
+    cq__ws_rx_unmask(&m, p + m.head, len);
+    v.iov_len = m.head + len;
+    return evbuffer_commit_space(out, &v, 1) == 0 ? CQ_OK : CQ_ENOMEM;
 }

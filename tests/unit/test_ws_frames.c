@@ -1,5 +1,5 @@
 /*
- * Tests of ws/rxframe.c: which headers the stream's fast path takes, the
+ * Tests of ws/frames.c: which headers the stream's fast path takes, the
  * word-wise unmasking and the UTF-8 check (which must refuse all wslay
  * refuses, or the fast path would deliver what wslay closes with 1007).
  */
@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "test.h"
-#include "ws/rxframe.h"
+#include "ws/frames.h"
 
 /* The UTF-8 verdict on a NUL-terminated string, placed after 9 ASCII bytes
  * too, so that both the word-wise and the byte-wise steps see it. */
@@ -97,10 +97,10 @@ T_CASE(head_judgements)
     T_EQ_INT(cq__ws_rx_head(ping, 6, 0, 300, &rx), CQ__WS_RX_SLOW);
 }
 
-T_SUITE(test_ws_rxframe_cases) = {
-    {"ws_rxframe/utf8_accepts_well_formed", utf8_accepts_well_formed},
-    {"ws_rxframe/utf8_refuses_ill_formed", utf8_refuses_ill_formed},
-    {"ws_rxframe/unmask_matches_bytewise", unmask_matches_bytewise},
-    {"ws_rxframe/head_judgements", head_judgements},
+T_SUITE(test_ws_frames_cases) = {
+    {"ws_frames/utf8_accepts_well_formed", utf8_accepts_well_formed},
+    {"ws_frames/utf8_refuses_ill_formed", utf8_refuses_ill_formed},
+    {"ws_frames/unmask_matches_bytewise", unmask_matches_bytewise},
+    {"ws_frames/head_judgements", head_judgements},
     {NULL, NULL},
 };

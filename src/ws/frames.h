@@ -1,5 +1,5 @@
 /*
- * rxframe: the stream's fast path for received data frames (stream.c):
+ * frames: the stream's fast path for received data frames (stream.c):
  * judging a frame header, copying and unmasking its payload and checking
  * that a text payload is UTF-8. The stream reads a complete, unfragmented
  * text or binary frame itself instead of through wslay (which unmasks byte
@@ -7,9 +7,13 @@
  * functions do not accept goes to wslay, whose verdicts (close codes 1002,
  * 1007, 1009) stay the only ones. So they may refuse more than wslay does,
  * never less. No state but the caller's buffer; any thread.
+ *
+ * The other way, cq__ws_tx_text() writes a text frame straight into the
+ * output, for a stream whose wslay holds nothing to send (wslay would copy
+ * the message into a malloc()ed record of its own first).
  */
-#ifndef CQ_WS_RXFRAME_H
-#define CQ_WS_RXFRAME_H
+#ifndef CQ_WS_FRAMES_H
+#define CQ_WS_FRAMES_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -75,5 +79,13 @@ void cq__ws_rx_buf_shrink(cq__ws_rx_buf *buf);
 
 /* Frees buf's memory; buf stays usable. */
 void cq__ws_rx_buf_free(cq__ws_rx_buf *buf);
+
+/*
+ * Appends one final text frame of the len bytes at text to out, masked
+ * with random bytes when client is set. Returns CQ_OK, CQ_ENOMEM, or
+ * CQ_EIO when no random mask could be had.
+ */
+int cq__ws_tx_text(struct evbuffer *out, int client, const char *text,
+                   size_t len);
 
 #endif
