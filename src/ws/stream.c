@@ -29,7 +29,8 @@ struct cq__ws_stream {
     int paused;           /* Reading stopped by the owner. */
     int blocked;          /* Reading stopped: the outgoing queue is full. */
     int ended;            /* Closing or over: reading never starts again. */
-    int in_recv;          /* Inside wslay_event_recv(): writing waits. */
+    int in_recv;          /* Reading frames (the owner's callback may run):
+                             wslay's writing waits. */
     int reading;          /* Read events are enabled, as far as we know. */
     uint16_t proto_code;  /* The close code we wrote past wslay, or 0. */
     int client;           /* Our frames are masked. */

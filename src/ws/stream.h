@@ -94,7 +94,8 @@ void cq__ws_stream_no_fast(cq__ws_stream *s);
  * frame or of a fragmented message, nothing queued, no close either way. It
  * is made again when a byte comes or something is queued, so an idle
  * connection costs little. The stream is made without one; the owner calls
- * this when the connection has been quiet a while. Never fails.
+ * this when the connection has been quiet a while. The fast path's payload
+ * buffer goes too. Never fails.
  */
 void cq__ws_stream_trim(cq__ws_stream *s);
 
