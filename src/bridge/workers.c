@@ -33,6 +33,15 @@
 #include "bridge/workers.h"
 #include "lib/api.h"
 
+/*
+ * Spare jobs: a new job has room for JOB_MIN bytes at least (most events
+ * are a few hundred), the pool keeps up to JOB_SPARES handled ones of
+ * JOB_KEEP bytes at most: 64 to 1024 KiB, with the loop's as many again.
+ */
+#define JOB_MIN    1024
+#define JOB_KEEP   (16 * 1024)
+#define JOB_SPARES 64
+
 /* Pools with workers still running at exit; they point into them. */
 static cq__workers *abandoned;
 
@@ -179,6 +188,28 @@ static cq__slot *take_job(cq__worker *me)
 
 
 /*
+ * Worker, lock held: gives the jobs it handled to the pool's spares, up to
+ * JOB_SPARES there (with the loop's, twice that at most); frees the rest.
+ */
+static void give_back(cq__worker *me)
+{
+    cq__workers *w = me->w;
+    cq__job *j;
+
+    while ((j = me->spent) != NULL) {
+        me->spent = j->next;
+        if (w->nspare >= JOB_SPARES || j->cap > JOB_KEEP) {
+            free(j);
+            continue;
+        }
+        j->next = w->spare;
+        w->spare = j;
+        w->nspare++;
+    }
+}
+
+
+/*
  * Worker: counts the events it finished (done) under the lock, then takes
  * what to run: the slots whose calls ended, then as many queued events as
  * it has room for (one lock and one wake for a batch). Sleeps while there
@@ -196,6 +227,7 @@ static cq__slot *take_work(cq__worker *me, unsigned done)
         w->finished += done;
         cq__workers_wake_loop(w);
     }
+    give_back(me);
     for (;;) {
         list = me->ready;
         tail = me->ready_tail;
@@ -257,7 +289,8 @@ static void run_slot(cq__worker *me, cq__slot *s, unsigned *done)
     s->fresh = 0;
     if (!ended)
         return;
-    free(s->job);
+    s->job->next = me->spent;
+    me->spent = s->job;
     s->job = NULL;
     s->next = me->free;
     me->free = s;
@@ -292,6 +325,7 @@ static void *worker_main(void *arg)
         cq__fiber_free(me->slots[i].fiber);
     cq__api_free(me->api);
     pthread_mutex_lock(&w->lock);
+    give_back(me);
     w->running--;
     me->exited = 1;
     pthread_cond_broadcast(&w->exited);
@@ -377,10 +411,31 @@ cq__workers *cq__workers_new(cq__bridge *br, int n, size_t queue_cap)
 }
 
 
+/*
+ * Loop thread: a job for len bytes, a spare one when the next fits, else
+ * a new one of JOB_MIN bytes at least (most events fit). NULL when out of
+ * memory.
+ */
+static cq__job *job_new(cq__workers *w, size_t len)
+{
+    cq__job *j = w->loop_spare;
+    size_t cap = len > JOB_MIN ? len : JOB_MIN;
+
+    if (j != NULL && j->cap >= len) {
+        w->loop_spare = j->next;
+        return j;
+    }
+    if (len > SIZE_MAX - sizeof(*j) || (j = malloc(sizeof(*j) + cap)) == NULL)
+        return NULL;
+    j->cap = cap;
+    return j;
+}
+
+
 int cq__workers_offer(cq__workers *w, int64_t self_id, const char *json,
                       size_t len)
 {
-    cq__job *j = malloc(sizeof(*j) + len);
+    cq__job *j = job_new(w, len);
 
     if (j == NULL)
         return CQ_ENOMEM;
@@ -391,8 +446,14 @@ int cq__workers_offer(cq__workers *w, int64_t self_id, const char *json,
     pthread_mutex_lock(&w->lock);
     if (w->njobs >= w->cap || w->stop) {
         pthread_mutex_unlock(&w->lock);
-        free(j);
+        j->next = w->loop_spare;
+        w->loop_spare = j;
         return CQ_EAGAIN;
+    }
+    if (w->loop_spare == NULL) {
+        w->loop_spare = w->spare;
+        w->spare = NULL;
+        w->nspare = 0;
     }
     if (w->tail != NULL)
         w->tail->next = j;
@@ -483,9 +544,20 @@ static int join_bounded(cq__workers *w, long wait_ms)
 }
 
 
+static void free_jobs(cq__job *j)
+{
+    cq__job *next;
+
+    for (; j != NULL; j = next) {
+        next = j->next;
+        free(j);
+    }
+}
+
+
 void cq__workers_free(cq__workers *w, long wait_ms)
 {
-    size_t dropped = 0;
+    size_t dropped;
     int i, stuck;
 
     if (w == NULL)
@@ -494,14 +566,11 @@ void cq__workers_free(cq__workers *w, long wait_ms)
     cq__workers_close(w);
     stuck = join_bounded(w, wait_ms);
     pthread_mutex_lock(&w->lock);
-    while (w->head != NULL) {
-        cq__job *j = w->head;
-
-        w->head = j->next;
-        free(j);
-        dropped++;
-    }
-    w->tail = NULL;
+    dropped = w->njobs;
+    free_jobs(w->head);
+    free_jobs(w->spare);
+    free_jobs(w->loop_spare);
+    w->head = w->tail = w->spare = w->loop_spare = NULL;
     w->njobs = 0;
     pthread_mutex_unlock(&w->lock);
     if (dropped > 0)

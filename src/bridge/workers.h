@@ -34,6 +34,7 @@ typedef struct cq__job {
     struct cq__job *next;
     int64_t self_id;
     size_t len;
+    size_t cap; /* json's size: a handled job is kept for another. */
     char json[];
 } cq__job;
 
@@ -86,7 +87,8 @@ typedef struct cq__worker {
     cq__slot *ready, *ready_tail; /* Under the lock: calls that ended. */
     cq__api *api;                 /* Thread-only, as all below. */
     cq__slot *free;
-    int live; /* Slots running an event. */
+    cq__job *spent; /* Handled, for the pool's spares at the next lock. */
+    int live;       /* Slots running an event. */
     cq__slot slots[CQ__FIBERS_PER_WORKER];
 } cq__worker;
 
@@ -101,6 +103,13 @@ struct cq__workers {
     pthread_cond_t exited; /* A worker ended; running went down. */
     cq__job *head, *tail;
     size_t njobs, cap;
+    /*
+     * Handled jobs kept for new events, so that an event costs no malloc()
+     * in the loop and no free() in a worker: nspare of them under the
+     * lock, which the loop takes all at once into loop_spare (its own).
+     */
+    cq__job *spare, *loop_spare;
+    unsigned nspare;
     int stop;
     int closed;                   /* The loop has stopped: no call is sent. */
     cq__call *calls, *calls_tail; /* For the loop to send. */

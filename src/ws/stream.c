@@ -14,6 +14,7 @@
 
 #include "cqhttp.h"
 #include "ws/handshake.h"
+#include "ws/frames.h"
 #include "ws/stream.h"
 
 struct cq__ws_stream {
@@ -25,13 +26,17 @@ struct cq__ws_stream {
     int rx_fragmented; /* A fragmented message's last frame is to come. */
     cq__ws_text_cb *on_text;
     void *arg;
-    int paused;          /* Reading stopped by the owner. */
-    int blocked;         /* Reading stopped: the outgoing queue is full. */
-    int ended;           /* Closing or over: reading never starts again. */
-    int in_recv;         /* Inside wslay_event_recv(): writing waits. */
-    int reading;         /* Read events are enabled, as far as we know. */
-    uint16_t proto_code; /* The close code we wrote past wslay, or 0. */
-    int client;          /* Our frames are masked. */
+    int paused;           /* Reading stopped by the owner. */
+    int blocked;          /* Reading stopped: the outgoing queue is full. */
+    int ended;            /* Closing or over: reading never starts again. */
+    int in_recv;          /* Reading frames (the owner's callback may run):
+                             wslay's writing waits. */
+    int reading;          /* Read events are enabled, as far as we know. */
+    uint16_t proto_code;  /* The close code we wrote past wslay, or 0. */
+    int client;           /* Our frames are masked. */
+    int rx_slow;          /* The next frame is wslay's: not a fast one. */
+    int no_fast;          /* Every frame goes through wslay (tests). */
+    cq__ws_rx_buf rx_buf; /* The fast path's unmasked payload. */
 };
 
 
@@ -81,7 +86,8 @@ static void on_output(struct evbuffer *out, const struct evbuffer_cb_info *info,
  * At a frame boundary, off bytes into in: reads the next frame's header
  * there without taking it, and sets rx_left to the frame's whole length
  * (header and payload) and rx_fragmented from its opcode and FIN bit.
- * Returns 0 when the header is not all there yet.
+ * Returns 0 when the header is not all there yet, or a short control frame
+ * is not (see below).
  */
 static int next_frame(cq__ws_stream *s, struct evbuffer *in, size_t off)
 {
@@ -102,12 +108,37 @@ static int next_frame(cq__ws_stream *s, struct evbuffer *in, size_t off)
         for (payload = 0, i = 2; i < head; i++)
             payload = payload << 8 | h[i];
     head += (h[1] & 0x80) ? 4 : 0;
+    /*
+     * A control frame wslay would take (125 bytes at most) goes to it
+     * whole: it checks a close reason's UTF-8 in each piece it is given
+     * from the third byte on, so its verdict would depend on the cuts.
+     */
+    if ((h[0] & 0x08) && payload <= 125 &&
+        evbuffer_get_length(in) - off < head + payload)
+        return 0;
     /* A length this large is wslay's to refuse; it never gets that far. */
     s->rx_left = payload > UINT32_MAX ? UINT64_MAX : head + payload;
     if ((h[0] & 0x0f) == WSLAY_TEXT_FRAME ||
         (h[0] & 0x0f) == WSLAY_BINARY_FRAME ||
         (h[0] & 0x0f) == WSLAY_CONTINUATION_FRAME)
         s->rx_fragmented = !(h[0] & 0x80);
+    return 1;
+}
+
+
+/*
+ * Whether wslay may start the frame give bytes into what it is being given:
+ * only the one the fast path left it (rx_slow), first in its read, so that
+ * the fast path judges every frame that follows. Without the fast path,
+ * any.
+ */
+static int wslay_may_start(cq__ws_stream *s, size_t give)
+{
+    if (s->no_fast)
+        return 1;
+    if (give > 0 || !s->rx_slow)
+        return 0;
+    s->rx_slow = 0;
     return 1;
 }
 
@@ -124,7 +155,8 @@ static size_t frame_bytes(cq__ws_stream *s, struct evbuffer *in, size_t len)
 
     if (len > avail)
         len = avail;
-    while (give < len && (s->rx_left > 0 || next_frame(s, in, give))) {
+    while (give < len && (s->rx_left > 0 || (wslay_may_start(s, give) &&
+                                             next_frame(s, in, give)))) {
         take = len - give;
         if ((uint64_t)take > s->rx_left)
             take = (size_t)s->rx_left;
@@ -272,6 +304,7 @@ void cq__ws_stream_free(cq__ws_stream *s)
     evbuffer_remove_cb(bufferevent_get_output(s->bev), on_output, s);
     if (s->ws != NULL)
         wslay_event_context_free(s->ws);
+    cq__ws_rx_buf_free(&s->rx_buf);
     free(s);
 }
 
@@ -280,6 +313,8 @@ void cq__ws_stream_trim(cq__ws_stream *s)
 {
     wslay_event_context_ptr ws = s->ws;
 
+    if (!s->in_recv)
+        cq__ws_rx_buf_free(&s->rx_buf);
     if (ws == NULL || s->in_recv || s->ended || s->rx_left > 0 ||
         s->rx_fragmented || wslay_event_get_queued_msg_count(ws) > 0 ||
         wslay_event_want_write(ws) || !wslay_event_want_read(ws) ||
@@ -337,22 +372,81 @@ static int protocol_close(cq__ws_stream *s)
 }
 
 
+/*
+ * The fast path: reads the input's first frame itself when wslay holds no
+ * part of a frame or of a fragmented message and still reads, and
+ * cq__ws_rx_read() takes the frame; its text goes to the owner as wslay's
+ * would (on_msg()). Returns CQ__WS_RX_FAST when it read one,
+ * CQ__WS_RX_WAIT when nothing is to be read now (stopped, or not even two
+ * bytes of a frame there: wslay would get none), CQ__WS_RX_SLOW when the
+ * frame is wslay's.
+ */
+static int fast_frame(cq__ws_stream *s, struct evbuffer *in)
+{
+    cq__ws_rx rx;
+    int rc;
+
+    if (s->no_fast || s->ended || s->rx_left > 0 || s->rx_fragmented ||
+        (s->ws != NULL && !wslay_event_get_read_enabled(s->ws)))
+        return CQ__WS_RX_SLOW;
+    /* Held to max_queue as on_recv() holds wslay. */
+    if (!s->blocked && cq__ws_stream_queued(s) >= s->max_queue)
+        s->blocked = 1;
+    if (s->blocked)
+        return CQ__WS_RX_WAIT;
+    rc = cq__ws_rx_read(in, s->client, s->max_message, &s->rx_buf, &rx);
+    if (rc != CQ__WS_RX_FAST)
+        return rc;
+    evbuffer_drain(in, rx.head + rx.len);
+    if (rx.text)
+        s->on_text(s->arg, s->rx_buf.p, rx.len);
+    cq__ws_rx_buf_shrink(&s->rx_buf);
+    return CQ__WS_RX_FAST;
+}
+
+
+/*
+ * Reads what the input holds: fast frames here, the rest through wslay,
+ * each frame in turn. Returns 0, wslay's error, or CQ_ENOMEM when its
+ * context could not be made.
+ */
+static int read_frames(cq__ws_stream *s)
+{
+    struct evbuffer *in = bufferevent_get_input(s->bev);
+    size_t before;
+    int rc;
+
+    while (!s->paused && (before = evbuffer_get_length(in)) > 0) {
+        rc = fast_frame(s, in);
+        if (rc == CQ__WS_RX_FAST)
+            continue;
+        if (rc == CQ__WS_RX_WAIT)
+            return 0;
+        s->rx_slow = 1;
+        if (need_ws(s) != CQ_OK)
+            return CQ_ENOMEM;
+        if ((rc = wslay_event_recv(s->ws)) != 0)
+            return rc;
+        if (evbuffer_get_length(in) == before)
+            return 0;
+    }
+    return 0;
+}
+
+
 int cq__ws_stream_pump(cq__ws_stream *s)
 {
-    int rc = 0;
+    int rc;
 
     if (s->in_recv)
         return CQ__WS_OPEN;
-    if (!s->paused && evbuffer_get_length(bufferevent_get_input(s->bev)) > 0 &&
-        need_ws(s) != CQ_OK) {
+    s->in_recv = 1;
+    rc = read_frames(s);
+    s->in_recv = 0;
+    if (rc == CQ_ENOMEM) {
         s->ended = 1;
         set_reading(s);
         return CQ_ENOMEM;
-    }
-    if (!s->paused && s->ws != NULL) {
-        s->in_recv = 1;
-        rc = wslay_event_recv(s->ws);
-        s->in_recv = 0;
     }
     if (rc == WSLAY_ERR_CALLBACK_FAILURE)
         return protocol_close(s);
@@ -380,12 +474,33 @@ static int queue_error(int rc)
 }
 
 
+/*
+ * Whether a text message may go straight to the output: wslay holds
+ * nothing to send (so nothing is overtaken) and would take it (no close
+ * queued, sent or received).
+ */
+static int may_write(const cq__ws_stream *s)
+{
+    wslay_event_context_ptr ws = s->ws;
+
+    if (s->no_fast || s->ended || s->proto_code != 0)
+        return 0;
+    return ws == NULL ||
+           (wslay_event_get_write_enabled(ws) && !wslay_event_want_write(ws) &&
+            !wslay_event_get_close_sent(ws) &&
+            !wslay_event_get_close_received(ws));
+}
+
+
 int cq__ws_stream_queue_text(cq__ws_stream *s, const char *text, size_t len)
 {
     struct wslay_event_msg m = {WSLAY_TEXT_FRAME, (const uint8_t *)text, len};
 
     if (cq__ws_stream_queued(s) + len > s->max_queue)
         return CQ_ETOOBIG;
+    if (may_write(s))
+        return cq__ws_tx_text(bufferevent_get_output(s->bev), s->client, text,
+                              len);
     if (need_ws(s) != CQ_OK)
         return CQ_ENOMEM;
     return queue_error(wslay_event_queue_msg(s->ws, &m));
@@ -416,6 +531,12 @@ int cq__ws_stream_queue_close(cq__ws_stream *s, uint16_t code,
     s->ended = 1;
     set_reading(s);
     return rc;
+}
+
+
+void cq__ws_stream_no_fast(cq__ws_stream *s)
+{
+    s->no_fast = 1;
 }
 
 

@@ -9,7 +9,10 @@
  * which never blocks. Client frames are masked with random bytes (RFC 6455
  * section 5.3). Every complete text message is handed to the owner's
  * cq__ws_text_cb as a NUL-terminated copy; binary messages are ignored (as
- * go-cqhttp does) and control frames (ping, pong, close) are wslay's.
+ * go-cqhttp does) and control frames (ping, pong, close) are wslay's. A
+ * complete, unfragmented data frame is read by the stream itself, past
+ * wslay, when wslay holds no part of another (frames.h); the owner sees
+ * no difference.
  *
  * The outgoing queue is the bytes wslay holds plus the output's length, and
  * max_queue, given at creation, bounds all of it: automatic pongs and close
@@ -30,7 +33,10 @@
  * cq__ws_stream_flush() only queues: the frames wait in wslay, and
  * cq__ws_stream_pump() writes them as soon as wslay_event_recv() returns,
  * reporting the outcome there. The owner may therefore queue and flush from
- * anywhere, its callback included, and need not know where it is.
+ * anywhere, its callback included, and need not know where it is. (A text
+ * message queued while wslay holds nothing to send is framed by the stream
+ * and goes straight into the output, past wslay, in order all the same;
+ * the bufferevent writes it from the loop, never from inside this call.)
  *
  * Outcomes: cq__ws_stream_pump() and cq__ws_stream_flush() return
  * CQ__WS_OPEN while frames may still flow, CQ__WS_CLOSED once the close
@@ -79,11 +85,17 @@ cq__ws_stream *cq__ws_stream_new(struct bufferevent *bev, int client,
 /* Frees the stream, not the bufferevent. Never fails; NULL is a no-op. */
 void cq__ws_stream_free(cq__ws_stream *s);
 /*
+ * Sends every received frame through wslay, as before the fast path (see
+ * frames.h): for tests comparing the two. Never fails.
+ */
+void cq__ws_stream_no_fast(cq__ws_stream *s);
+/*
  * Frees wslay's context (some 9 KiB) when it holds nothing: no part of a
  * frame or of a fragmented message, nothing queued, no close either way. It
  * is made again when a byte comes or something is queued, so an idle
  * connection costs little. The stream is made without one; the owner calls
- * this when the connection has been quiet a while. Never fails.
+ * this when the connection has been quiet a while. The fast path's payload
+ * buffer goes too. Never fails.
  */
 void cq__ws_stream_trim(cq__ws_stream *s);
 
@@ -109,12 +121,14 @@ int cq__ws_stream_pump(cq__ws_stream *s);
 int cq__ws_stream_flush(cq__ws_stream *s);
 
 /*
- * Queues a text message (copied) without writing it: flush next. Returns
- * CQ_OK or:
+ * Queues a text message (copied): into the output when wslay holds nothing
+ * to send, else into wslay, written by the next flush; flush next either
+ * way. Returns CQ_OK or:
  *
  * CQ_ETOOBIG  it would take the outgoing queue over max_queue.
  * CQ_ENOMEM   out of memory.
- * CQ_EIO      a close was queued already: nothing more may go.
+ * CQ_EIO      a close was queued already: nothing more may go; or (a
+ *             client) no random mask could be had.
  */
 int cq__ws_stream_queue_text(cq__ws_stream *s, const char *text, size_t len);
 

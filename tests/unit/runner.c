@@ -24,6 +24,7 @@ extern const t_case test_json_scan_cases[];
 extern const t_case test_json_out_cases[];
 extern const t_case test_ws_judge_cases[];
 extern const t_case test_ws_stream_cases[];
+extern const t_case test_ws_frames_cases[];
 extern const t_case test_message_cases[];
 extern const t_case test_message_cq_cases[];
 extern const t_case test_message_cqf_cases[];
@@ -41,7 +42,7 @@ static const t_case *const suites[] = {
     test_message_cq_cases,  test_message_json_cases, test_params_cases,
     test_quick_cases,       test_sched_cases,        test_sending_cases,
     test_message_cqf_cases, test_json_scan_cases,    test_arena_cases,
-    test_json_out_cases,    test_fiber_cases,
+    test_json_out_cases,    test_fiber_cases,        test_ws_frames_cases,
 };
 
 void t_fail(t_state *t, const char *file, int line, const char *what)

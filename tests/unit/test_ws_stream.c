@@ -82,25 +82,43 @@ static size_t peer_read(peer *p, unsigned char *buf, size_t len)
     return (size_t)evbuffer_remove(bufferevent_get_input(p->pair[1]), buf, len);
 }
 
-T_CASE(reply_from_callback_is_deferred)
+/*
+ * The stream answers "ping" with "pong" from inside the callback; in_cb is
+ * how many bytes must be written by then. Through wslay (fast unset)
+ * nothing is written from inside wslay_event_recv(): the pump writes the
+ * answer after. Past wslay, a text queued while wslay holds nothing to send
+ * goes to the output at once. The same bytes either way.
+ */
+static void reply_from_callback(t_state *t, int fast, size_t in_cb)
 {
     peer p;
     unsigned char buf[16];
     size_t n;
 
     T_CHECK(peer_open(&p, 1 << 20) == 0);
+    if (!fast)
+        cq__ws_stream_no_fast(p.s);
     peer_send(&p, "ping");
     T_EQ_INT(cq__ws_stream_pump(p.s), CQ__WS_OPEN);
     n = peer_read(&p, buf, sizeof(buf));
     peer_close(&p);
     T_EQ_INT(p.calls, 1);
     T_EQ_STR(p.got, "ping");
-    /* Nothing was written from inside wslay_event_recv(). */
     T_EQ_INT(p.flush_rc, CQ__WS_OPEN);
-    T_EQ_INT(p.out_in_cb, 0);
-    /* The pump wrote the answer after: an unmasked text frame "pong". */
+    T_EQ_INT(p.out_in_cb, in_cb);
+    /* An unmasked text frame "pong". */
     T_EQ_INT(n, 6);
     T_CHECK(memcmp(buf, "\x81\x04pong", 6) == 0);
+}
+
+T_CASE(reply_from_callback_is_deferred)
+{
+    reply_from_callback(t, 0, 0);
+}
+
+T_CASE(reply_from_callback_is_written)
+{
+    reply_from_callback(t, 1, 6);
 }
 
 T_CASE(empty_text_message)
@@ -160,6 +178,11 @@ T_CASE(queue_bound)
     peer p;
 
     T_CHECK(peer_open(&p, 10) == 0);
+    /*
+     * Held by wslay: past it the text would go to the output, which the
+     * pair empties into the peer at once.
+     */
+    cq__ws_stream_no_fast(p.s);
     T_EQ_INT(cq__ws_stream_queue_text(p.s, "0123456789x", 11), CQ_ETOOBIG);
     T_EQ_INT(cq__ws_stream_queue_text(p.s, "0123456789", 10), CQ_OK);
     T_EQ_INT(cq__ws_stream_queued(p.s), 10);
@@ -302,6 +325,8 @@ T_CASE(client_request_round_trip)
 T_SUITE(test_ws_stream_cases) = {
     {"ws_stream/reply_from_callback_is_deferred",
      reply_from_callback_is_deferred},
+    {"ws_stream/reply_from_callback_is_written",
+     reply_from_callback_is_written},
     {"ws_stream/empty_text_message", empty_text_message},
     {"ws_stream/trim_keeps_what_is_in_flight", trim_keeps_what_is_in_flight},
     {"ws_stream/queue_bound", queue_bound},
