@@ -7,7 +7,10 @@ its quick operation echoes the signed private message); examples/weather-bot,
 the bot ported from the Python SDK (an echo and commands, which ask for the
 message's plain text); and noop-fcgi, a FastCGI responder that only reads the
 body and answers 204. The ratios say what cqhttp itself costs next to the
-web server and FastCGI round trip, on whatever machine runs it.
+web server and FastCGI round trip, on whatever machine runs it. The stacks
+run side by side and are timed in interleaved rounds (--rounds, median
+kept): timed one after the other, a shared machine's drift moved the ratio
+by 0.15 between two runs of the same binaries.
 
 Then, for each body size, the responder's CPU per KiB of body, and its
 resident memory with the large bodies against with the small ones: the
@@ -83,49 +86,67 @@ def per_kib(fcgi, url, kib, args):
     return (cpu_seconds(fcgi.pid) - c0) * 1e6 / max(reqs, 1) / kib
 
 
-def measure(exe, env, args, workdir, name):
+def start_stack(exe, env, workdir, name, procs):
+    """Starts exe under spawn-fcgi behind its own nginx; returns the stack
+    (a dict) after checking it answers. procs collects what to stop."""
     d = os.path.join(workdir, name)
     os.makedirs(d)
     os.chmod(d, 0o755)
     sock = os.path.join(d, "fcgi.sock")
     fcgi = start_responder(sock, exe, env, os.path.join(d, "fcgi.log"))
+    procs.append((stop_responder, fcgi))
     port = free_port()
-    nginx = start_nginx(d, port, sock)
-    try:
-        url = "http://127.0.0.1:%d/" % port
-        # A check that the stack answers as expected before timing it.
-        out = subprocess.run(
-            ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
-             "-H", "X-Signature: " + sign(SECRET, BODY), "--data-binary",
-             "@-", url], input=BODY, capture_output=True).stdout.decode()
+    procs.append((stop_nginx, start_nginx(d, port, sock)))
+    url = "http://127.0.0.1:%d/" % port
+    # A check that the stack answers as expected before timing it.
+    out = subprocess.run(
+        ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
+         "-H", "X-Signature: " + sign(SECRET, BODY), "--data-binary",
+         "@-", url], input=BODY, capture_output=True).stdout.decode()
+    return {"name": name, "fcgi": fcgi, "url": url, "status": out,
+            "runs": []}
+
+
+def wrk_run(st, args):
+    """One timed wrk run against a stack; appends its figures to st."""
+    r = subprocess.run(["wrk", "-t%d" % args.wrk_threads,
+                        "-c%d" % args.connections,
+                        "-d%ds" % args.seconds, "--latency", "-s",
+                        args.lua, st["url"]], capture_output=True, text=True)
+    text = r.stdout
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    errors = re.search(r"Socket errors: (.*)", text)
+    st["runs"].append({
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1)),
+        "p50": re.search(r"50%\s+(\S+)", text).group(1),
+        "p99": re.search(r"99%\s+(\S+)", text).group(1),
+        "non2xx": int(non2xx.group(1)) if non2xx else 0,
+        "errors": errors.group(1) if errors else "none"})
+
+
+def measure(stacks, args):
+    """Requests per second of every stack, in interleaved rounds so that a
+    machine slowing down or speeding up mid-run hits each stack alike (the
+    median round is kept), then each stack's CPU and RSS per body size."""
+    for st in stacks:
         subprocess.run(["wrk", "-t1", "-c%d" % args.connections, "-d2s",
-                        "-s", args.lua, url], capture_output=True)  # warm-up
-        r = subprocess.run(["wrk", "-t%d" % args.wrk_threads,
-                            "-c%d" % args.connections,
-                            "-d%ds" % args.seconds, "--latency", "-s",
-                            args.lua, url], capture_output=True, text=True)
-        text = r.stdout
-        cpu = cpu_seconds(fcgi.pid)
-        rss = {0: rss_kib(fcgi.pid)}
-        peak = {0: rss_kib(fcgi.pid, "VmHWM")}
-        sizes = {}
+                        "-s", args.lua, st["url"]],
+                       capture_output=True)  # warm-up
+    for _ in range(args.rounds):
+        for st in stacks:
+            wrk_run(st, args)
+    for st in stacks:
+        runs = sorted(st["runs"], key=lambda r: r["rps"])
+        st.update(runs[len(runs) // 2])
+        st["all_rps"] = [r["rps"] for r in st["runs"]]
+        fcgi = st["fcgi"]
+        st["rss"] = {0: rss_kib(fcgi.pid)}
+        st["peak"] = {0: rss_kib(fcgi.pid, "VmHWM")}
+        st["sizes"] = {}
         for kib in args.sizes:
-            sizes[kib] = per_kib(fcgi, url, kib, args)
-            rss[kib] = rss_kib(fcgi.pid)
-            peak[kib] = rss_kib(fcgi.pid, "VmHWM")
-        rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
-        p50 = re.search(r"50%\s+(\S+)", text).group(1)
-        p99 = re.search(r"99%\s+(\S+)", text).group(1)
-        non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
-        errors = re.search(r"Socket errors: (.*)", text)
-        return {"name": name, "status": out, "rps": rps, "p50": p50,
-                "p99": p99, "non2xx": int(non2xx.group(1)) if non2xx else 0,
-                "errors": errors.group(1) if errors else "none",
-                "cpu": cpu, "sizes": sizes, "rss": rss,
-                "peak": peak}
-    finally:
-        stop_nginx(nginx)
-        stop_responder(fcgi)
+            st["sizes"][kib] = per_kib(fcgi, st["url"], kib, args)
+            st["rss"][kib] = rss_kib(fcgi.pid)
+            st["peak"][kib] = rss_kib(fcgi.pid, "VmHWM")
 
 
 def main():
@@ -135,7 +156,11 @@ def main():
                     help="responder threads (both responders)")
     ap.add_argument("--connections", type=int, default=16)
     ap.add_argument("--wrk-threads", type=int, default=1)
-    ap.add_argument("--seconds", type=int, default=10)
+    ap.add_argument("--seconds", type=int, default=5,
+                    help="length of each timed wrk run")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="interleaved rounds over the stacks; the median "
+                    "round of each is reported")
     ap.add_argument("--size-seconds", type=int, default=3)
     ap.add_argument("--sizes", type=int, nargs="*", default=[1, 64, 512],
                     help="body sizes in KiB for the CPU per KiB rows")
@@ -153,17 +178,25 @@ def main():
     stacks = [("cqhttp-fcgi", "src/fcgi/cqhttp-fcgi"),
               ("weather-bot", "examples/weather-bot"),
               ("noop-fcgi", "tests/integration/noop-fcgi")]
-    m = {name: measure(os.path.join(args.build, exe), env, args, work, name)
-         for name, exe in stacks if name in args.stacks}
+    procs = []
+    try:
+        m = {name: start_stack(os.path.join(args.build, exe), env, work,
+                               name, procs)
+             for name, exe in stacks if name in args.stacks}
+        measure(list(m.values()), args)
+    finally:
+        for stop, p in reversed(procs):
+            stop(p)
     print("signed private-message echo through nginx, %d-byte body, wrk "
-          "%d connections, %d s, responder threads %d, %d cores"
-          % (len(BODY), args.connections, args.seconds, args.threads,
-             os.cpu_count()))
+          "%d connections, %d rounds of %d s, responder threads %d, %d cores"
+          % (len(BODY), args.connections, args.rounds, args.seconds,
+             args.threads, os.cpu_count()))
     for r in m.values():
-        print("  %-12s first answer HTTP %s  %9.0f req/s  p50 %-8s p99 %-8s "
-              "non-2xx %d  socket errors: %s"
-              % (r["name"], r["status"], r["rps"], r["p50"], r["p99"],
-                 r["non2xx"], r["errors"]))
+        print("  %-12s first answer HTTP %s  %9.0f req/s (rounds: %s)  "
+              "p50 %-8s p99 %-8s non-2xx %d  socket errors: %s"
+              % (r["name"], r["status"], r["rps"],
+                 " ".join("%.0f" % x for x in r["all_rps"]), r["p50"],
+                 r["p99"], r["non2xx"], r["errors"]))
         print("  %-12s RSS (peak) after small bodies %d (%d) KiB, %s"
               % (r["name"], r["rss"][0], r["peak"][0], ", ".join(
                   "after %d KiB bodies %d (%d) KiB"
