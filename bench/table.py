@@ -29,6 +29,42 @@ QUOTED = [
     ("memory idle, per idle connection", "46 MB, 35 KiB"),
 ]
 
+# Issue 10's goals, each checked against the row whose name starts with the
+# prefix: ("value", ">=", x) compares the figure itself, ("ratio", ">=", x)
+# its ratio to the reference measured in the same run, ("ref", "<=", None)
+# the figure against that reference.
+GOALS = [
+    ("HTTP: shipped example bot (the signed echo) >= 0.90 of the no-op",
+     "HTTP example bot", "ratio", ">=", 0.90),
+    ("HTTP: ported weather bot >= 0.90 of the no-op",
+     "HTTP ported weather bot", "ratio", ">=", 0.90),
+    ("HTTP: responder CPU per KiB < 1 us (64 KiB bodies)",
+     "responder CPU per KiB of body, 64 KiB", "value", "<", 1.0),
+    ("HTTP: RSS grows by at most one body per thread (512 KiB)",
+     "responder peak RSS growth, 512 KiB", "ref", "<=", None),
+    ("bridge: >= 120,000 events/s, one conn, window 64",
+     "bridge events/s, 1 Universal conn, window 64, pinned", "value", ">=",
+     120000),
+    ("bridge: <= 5 us CPU per event (window 64)",
+     "bridge CPU per event (window 64)", "value", "<=", 5.0),
+    ("bridge: 100 accounts within 20% of one connection",
+     "bridge events/s, 100 accounts", "ratio", ">=", 0.80),
+    ("bridge: ahead of aiocqhttp's 4,390 events/s on a busy host (window 64)",
+     "bridge events/s, 1 Universal conn, window 64, pinned, busy", "value",
+     ">=", 4390),
+    ("bridge: ahead of aiocqhttp's 638 events/s on a busy host (window 1)",
+     "bridge events/s, 1 Universal conn, window 1, pinned, busy", "value",
+     ">=", 638),
+    ("WS API: >= 125,000 calls/s through the Unix socket, 64 in flight",
+     "Unix socket -> bridge -> WS calls/s, 64", "value", ">=", 125000),
+    ("WS API: >= 30,000 calls/s from one handler, one at a time",
+     "WS API calls, one handler, one at a time", "value", ">=", 30000),
+    ("memory: bridge idle RSS <= 6 MiB", "bridge idle RSS", "value", "<=",
+     6.0),
+    ("memory: <= 3 KiB per idle connection", "bridge RSS per idle connection",
+     "value", "<=", 3.0),
+]
+
 
 def row(what, value, unit, ref_name=None, ref=None, lower_better=False):
     """Prints one figure, readable and as a ROW line for the table."""
@@ -47,6 +83,27 @@ def ratio(r):
         return None
     return r["ref"] / r["value"] if r["lower_better"] else \
         r["value"] / r["ref"]
+
+
+def goals(rows):
+    """Issue 10's goals, each with the figure reached and whether it is met
+    (rows missing from the run are said to be so)."""
+    out = ["", "Issue 10's goals (figures from this run):"]
+    for text, prefix, kind, op, x in GOALS:
+        r = next((r for r in rows if r["what"].strip().startswith(prefix)),
+                 None)
+        if r is None:
+            out.append("  %-70s %s" % (text, "not measured in this run"))
+            continue
+        got = ratio(r) if kind == "ratio" else r["value"]
+        want = r["ref"] if kind == "ref" else x
+        if got is None or want is None:
+            out.append("  %-70s %s" % (text, "no reference in this run"))
+            continue
+        met = {">=": got >= want, "<=": got <= want, "<": got < want}[op]
+        out.append("  %-70s %12.2f  %s" % (text, got,
+                                            "met" if met else "NOT met"))
+    return out
 
 
 def table(rows):
@@ -68,6 +125,7 @@ def table(rows):
             "Quoted, not measured here (issue 10: aiocqhttp 1.4.4, the "
             "Python SDK, measured elsewhere on this machine kind):"]
     out += ["  %-58s %s" % q for q in QUOTED]
+    out += goals(rows)
     return "\n".join(out) + "\n"
 
 
