@@ -61,10 +61,10 @@ typedef struct cq__call {
     cq__workers *w;
     int64_t self_id;
     const char *action;
-    const char *params; /* A JSON object as text, sent as it is. */
+    const char *params; /* A JSON object as text, sent as it is; a detached
+                         * call's follows the struct in its block. */
     size_t params_len;
     int detached;
-    char *owned; /* Of a detached call: its params, freed with it. */
     cq__slot *waiter;
     int done;
     int err;      /* CQ_OK or the CQ_E* code the call ended with. */

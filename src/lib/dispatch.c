@@ -155,8 +155,10 @@ static int matches(const entry *e, const char *level, size_t len)
 {
     size_t i;
 
+    /* The first byte turns most names away before a strlen(). */
     for (i = 0; i < e->nnames; i++)
-        if (strlen(e->names[i]) == len &&
+        if (e->names[i][0] == (len > 0 ? level[0] : '\0') &&
+            strlen(e->names[i]) == len &&
             memcmp(e->names[i], level, len) == 0 && !is_command(e->names[i]))
             return 1;
     return 0;

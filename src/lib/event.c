@@ -10,11 +10,62 @@
 #include "lib/event.h"
 #include "lib/json.h"
 
-static const char *field_string(yajl_val root, const char *key)
+/*
+ * Up to this many "*_type" members of an event are noted in one pass over
+ * its top level; an event with more (none real has) is searched per key.
+ */
+#define TYPE_KEYS 8
+
+/* The "*_type" members of an event's top level, in their order. */
+typedef struct type_keys {
+    size_t idx[TYPE_KEYS]; /* Their indexes in the object. */
+    size_t n;
+    int all; /* Every "*_type" member is among them. */
+} type_keys;
+
+
+/*
+ * Notes the "*_type" members of root (an object) in one pass, so that the
+ * three type fields an event is named by cost one look at each key, not
+ * three scans of the object by strcmp().
+ */
+static void note_type_keys(yajl_val root, type_keys *t)
+{
+    size_t i, n;
+
+    t->n = 0;
+    t->all = 1;
+    for (i = 0; i < root->u.object.len; i++) {
+        const char *k = root->u.object.keys[i];
+
+        n = strlen(k);
+        if (n < 5 || memcmp(k + n - 5, "_type", 5) != 0)
+            continue;
+        if (t->n == TYPE_KEYS) {
+            t->all = 0;
+            return;
+        }
+        t->idx[t->n++] = i;
+    }
+}
+
+
+/*
+ * The string under key (which ends in "_type") in root, as yajl_tree_get()
+ * finds it: the first member of that name, NULL when that is no string.
+ */
+static const char *field_string(yajl_val root, const type_keys *t,
+                                const char *key)
 {
     const char *path[2] = {key, NULL};
+    size_t i;
 
-    return YAJL_GET_STRING(yajl_tree_get(root, path, yajl_t_string));
+    if (!t->all)
+        return YAJL_GET_STRING(yajl_tree_get(root, path, yajl_t_string));
+    for (i = 0; i < t->n; i++)
+        if (strcmp(root->u.object.keys[t->idx[i]], key) == 0)
+            return YAJL_GET_STRING(root->u.object.values[t->idx[i]]);
+    return NULL;
 }
 
 
@@ -52,19 +103,25 @@ static int make_name(cq_event *e)
 static int read_types(cq_event *e)
 {
     char type_key[64];
+    size_t n;
+    type_keys t;
 
     if (!YAJL_IS_OBJECT(e->root))
         return CQ_EPARSE;
-    e->post_type = field_string(e->root, "post_type");
+    note_type_keys(e->root, &t);
+    e->post_type = field_string(e->root, &t, "post_type");
     if (e->post_type == NULL || e->post_type[0] == '\0')
         return CQ_ENOTYPE;
-    if (strlen(e->post_type) < sizeof(type_key) - 5) {
-        snprintf(type_key, sizeof(type_key), "%s_type", e->post_type);
-        e->detail_type = field_string(e->root, type_key);
+    n = strlen(e->post_type);
+    if (n < sizeof(type_key) - 5) {
+        /* "<post_type>_type", built without snprintf() on every event. */
+        memcpy(type_key, e->post_type, n);
+        memcpy(type_key + n, "_type", sizeof("_type"));
+        e->detail_type = field_string(e->root, &t, type_key);
     }
     if (e->detail_type != NULL && e->detail_type[0] == '\0')
         e->detail_type = NULL;
-    e->sub_type = field_string(e->root, "sub_type");
+    e->sub_type = field_string(e->root, &t, "sub_type");
     if (e->sub_type != NULL && e->sub_type[0] == '\0')
         e->sub_type = NULL;
     return make_name(e);
@@ -96,9 +153,18 @@ static int parse(cq_event **ev, const char *buf, size_t len, size_t hint,
     rc = e->raw != NULL ? CQ_OK : CQ_ENOMEM;
     if (max_depth <= 0)
         max_depth = CQ_JSON_MAX_DEPTH;
-    if (rc == CQ_OK && copy)
-        rc = cq__json_parse_arena(&e->root, a, e->raw, len, max_depth);
-    else if (rc == CQ_OK)
+    /*
+     * With copy, the tree is parsed in place from a second copy, kept
+     * apart from the raw text: one memcpy costs less than a copy of each
+     * key and string the arena parser would make.
+     */
+    if (rc == CQ_OK && copy) {
+        char *work = cq__arena_strndup(a, buf, len);
+
+        rc = work != NULL
+                 ? cq__json_parse_inplace(&e->root, a, work, len, max_depth)
+                 : CQ_ENOMEM;
+    } else if (rc == CQ_OK)
         rc = cq__json_parse_inplace(&e->root, a, (char *)buf, len, max_depth);
     if (rc == CQ_OK)
         rc = read_types(e);
@@ -119,8 +185,8 @@ int cq_event_parse(cq_event **ev, const char *buf, size_t len, int max_depth)
     if (len > SIZE_MAX / 4)
         return CQ_ENOMEM;
     /*
-     * The body copy, the tree (about a node per eight bytes of body) and
-     * the parser's buffers fit in one chunk of this size for most events.
+     * The body's two copies, the tree (about a node per eight bytes of body)
+     * and the parser's buffers fit in one chunk of this size for most events.
      */
     return parse(ev, buf, len, 3 * len + 4096, max_depth, 1);
 }

@@ -109,6 +109,32 @@ T_CASE(request_flag)
 }
 
 
+T_CASE(type_fields_first_match)
+{
+    /* The first member of a name counts, as yajl_tree_get() finds it,
+     * whether the event has a few "*_type" members or more than the eight
+     * read_types() notes in one pass. */
+    static const char *const bodies[] = {
+        "{\"post_type\":\"notice\",\"notice_type\":\"x\",\"post_type\":"
+        "\"message\",\"sub_type\":7,\"sub_type\":\"y\"}",
+        "{\"a_type\":1,\"b_type\":1,\"c_type\":1,\"d_type\":1,\"e_type\":1,"
+        "\"f_type\":1,\"g_type\":1,\"h_type\":1,\"i_type\":1,\"post_type\":"
+        "\"notice\",\"notice_type\":\"x\",\"post_type\":\"message\","
+        "\"sub_type\":7,\"sub_type\":\"y\"}",
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+        cq_event *e = NULL;
+
+        T_EQ_INT(cq_event_parse(&e, bodies[i], strlen(bodies[i]), 0), CQ_OK);
+        T_EQ_STR(cq_event_name(e), "notice.x");
+        T_CHECK(cq_event_sub_type(e) == NULL);
+        cq_event_free(e);
+    }
+}
+
+
 T_CASE(rejects_bad_bodies)
 {
     static const struct {
@@ -464,6 +490,7 @@ T_SUITE(test_event_cases) = {
     {"event/group_array_string_ids", group_array_string_ids},
     {"event/notice_space_before_comma", notice_space_before_comma},
     {"event/request_flag", request_flag},
+    {"event/type_fields_first_match", type_fields_first_match},
     {"event/rejects_bad_bodies", rejects_bad_bodies},
     {"event/rejects_nul_byte", rejects_nul_byte},
     {"event/rejects_deep_nesting", rejects_deep_nesting},
