@@ -3,7 +3,7 @@
 # runs every row of issue 10's table with its reference measured in the same
 # run, prints one table (bench/table.py) and writes bench/results.txt and
 # bench/results.png (gnuplot). Extra arguments go to bench/post.py.
-# Usage: bash bench/run.sh   (about 6 minutes; run it niced on a shared host)
+# Usage: bash bench/run.sh   (3 to 5 minutes once built; alone on the host)
 set -eu
 src=$(cd "$(dirname "$0")/.." && pwd)
 cd "$src"
