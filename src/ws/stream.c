@@ -167,6 +167,21 @@ static size_t frame_bytes(cq__ws_stream *s, struct evbuffer *in, size_t len)
 }
 
 
+/*
+ * Whether a frame may be read now: not while paused or while the outgoing
+ * queue is full (back-pressure, latched in blocked until half has
+ * drained). Each frame read may queue an answer (a pong), so a peer that
+ * sends but does not read is held to max_queue. Both the fast path and
+ * wslay's reads ask here.
+ */
+static int may_read(cq__ws_stream *s)
+{
+    if (!s->paused && !s->blocked && cq__ws_stream_queued(s) >= s->max_queue)
+        s->blocked = 1;
+    return !s->paused && !s->blocked;
+}
+
+
 static ssize_t on_recv(wslay_event_context_ptr ws, uint8_t *buf, size_t len,
                        int flags, void *arg)
 {
@@ -175,14 +190,7 @@ static ssize_t on_recv(wslay_event_context_ptr ws, uint8_t *buf, size_t len,
     int n = 0;
 
     (void)flags;
-    /*
-     * Nothing more is read while paused or while the outgoing queue is full
-     * (back-pressure): each frame read may queue an answer (a pong), so a
-     * peer that sends but does not read is held to max_queue.
-     */
-    if (!s->paused && !s->blocked && cq__ws_stream_queued(s) >= s->max_queue)
-        s->blocked = 1;
-    if (!s->paused && !s->blocked && (len = frame_bytes(s, in, len)) > 0)
+    if (may_read(s) && (len = frame_bytes(s, in, len)) > 0)
         n = evbuffer_remove(in, buf, len);
     if (n <= 0) {
         wslay_event_set_error(ws, WSLAY_ERR_WOULDBLOCK);
@@ -389,10 +397,7 @@ static int fast_frame(cq__ws_stream *s, struct evbuffer *in)
     if (s->no_fast || s->ended || s->rx_left > 0 || s->rx_fragmented ||
         (s->ws != NULL && !wslay_event_get_read_enabled(s->ws)))
         return CQ__WS_RX_SLOW;
-    /* Held to max_queue as on_recv() holds wslay. */
-    if (!s->blocked && cq__ws_stream_queued(s) >= s->max_queue)
-        s->blocked = 1;
-    if (s->blocked)
+    if (!may_read(s))
         return CQ__WS_RX_WAIT;
     rc = cq__ws_rx_read(in, s->client, s->max_message, &s->rx_buf, &rx);
     if (rc != CQ__WS_RX_FAST)
