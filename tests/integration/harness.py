@@ -111,6 +111,38 @@ def sample(name):
         return f.read()
 
 
+def clean_env(**extra):
+    """The environment without CQHTTP_* settings, plus extra, so that a
+    setting in the caller's shell cannot change what a test starts."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CQHTTP_")}
+    env.update(extra)
+    return env
+
+
+def no_sanitizer_report(text, who):
+    """Fails when a program's output holds a sanitizer's report."""
+    marks = [m for m in SANITIZER_MARKS if m in text]
+    check(not marks, "%s: sanitizer report %s\n%s"
+          % (who, marks, text[-3000:]))
+
+
+def read_text(path):
+    """The file as text, or "" while it does not exist yet (a log that the
+    program under test has not opened)."""
+    try:
+        with open(path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+    except FileNotFoundError:
+        return ""
+
+
+def json_lines(path):
+    """Each non-blank line of a JSON-lines log (e.g. the simulator's record
+    of the calls it answered), parsed; [] while the file does not exist."""
+    return [json.loads(line) for line in read_text(path).splitlines()
+            if line.strip()]
+
+
 def program(path):
     p = os.path.join(BUILDDIR, path)
     check(os.access(p, os.X_OK), "not built: " + p)

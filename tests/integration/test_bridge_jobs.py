@@ -4,36 +4,18 @@ event through cq_ctx_for(), over the account's own WebSocket, which
 "cqhttp-sim connect" answers and logs; SIGTERM stops it.
 """
 
-import json
 import os
 import subprocess
 import tempfile
 import time
 
-from harness import SANITIZER_MARKS, check, eq, program, test
+from harness import (check, clean_env, eq, json_lines, no_sanitizer_report,
+                     program, read_text, test)
 from servers import free_port, start_bridge, stop_responder, wait_for
 
 BRIDGE = "tests/integration/cqhttp-bridge-test"
 SIM = "src/sim/cqhttp-sim"
 SID = 424242
-
-
-def env_with(**extra):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CQHTTP_")}
-    env.update(extra)
-    return env
-
-
-def read(path):
-    try:
-        with open(path, "rb") as f:
-            return f.read().decode("utf-8", "replace")
-    except FileNotFoundError:
-        return ""
-
-
-def calls(path):
-    return [json.loads(line) for line in read(path).splitlines()]
 
 
 def run_bridge_with_sim(h, env, until, what):
@@ -45,24 +27,23 @@ def run_bridge_with_sim(h, env, until, what):
     log_path = os.path.join(d, "bridge.log")
     calls_path = os.path.join(d, "calls.log")
     b = start_bridge(program(BRIDGE), port, os.path.join(d, "api.sock"),
-                     env_with(CQHTTP_LOG_LEVEL="debug", **env), log_path)
+                     clean_env(CQHTTP_LOG_LEVEL="debug", **env), log_path)
     with open(os.path.join(d, "sim.err"), "wb") as err:
         s = subprocess.Popen(
             [program(SIM), "connect", "--log", calls_path, "--url",
              "ws://127.0.0.1:%d/ws/" % port, "--self-id", str(SID)],
             stdout=subprocess.DEVNULL, stderr=err, stdin=subprocess.DEVNULL,
-            env=env_with())
+            env=clean_env())
     try:
-        wait_for(lambda: until(calls(calls_path)), timeout=8, what=what)
+        wait_for(lambda: until(json_lines(calls_path)), timeout=8, what=what)
     finally:
         t0 = time.monotonic()
         rc = stop_responder(b)
         took = time.monotonic() - t0
         stop_responder(s, timeout=10)
-    log = read(log_path)
-    marks = [m for m in SANITIZER_MARKS if m in log]
-    check(not marks, "sanitizer report in the bridge log: %s" % log[-3000:])
-    return rc, took, log, calls(calls_path)
+    log = read_text(log_path)
+    no_sanitizer_report(log, "the bridge's log")
+    return rc, took, log, json_lines(calls_path)
 
 
 def ticks(cs):

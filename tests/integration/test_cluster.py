@@ -24,10 +24,11 @@ import subprocess
 import tempfile
 import time
 
-from harness import SRCDIR, check, eq, program, test
+from harness import (SRCDIR, check, clean_env, eq, no_sanitizer_report,
+                     program, test)
 from servers import (run_nginx, sign, start_bridge, stop_nginx,
                      stop_responder, wait_for)
-from test_sim_connect import PREFIX, Sim, clean_env, no_sanitizer_report
+from test_sim_connect import PREFIX, Sim
 
 ACCOUNTS = 30
 SECRET = "cluster-secret"

@@ -18,7 +18,8 @@ import socket
 import subprocess
 import tempfile
 
-from harness import SRCDIR, check, eq, program, test
+from harness import (SRCDIR, check, clean_env, eq, json_lines,
+                     no_sanitizer_report, program, read_text, test)
 from servers import free_port, stop_responder, wait_for
 
 BOT = "examples/weather-bot"
@@ -28,34 +29,6 @@ TOKEN, SECRET = "tok", "s3cret"
 # The Python file's non-blank lines (68 lines in all), which issue 11's
 # budget counts; hardcoded so that the check runs without ../shared.
 PY_LINES = 53
-
-
-def clean_env(**extra):
-    return _sim_connect().clean_env(**extra)
-
-
-def no_sanitizer_report(text, who):
-    _sim_connect().no_sanitizer_report(text, who)
-
-
-def _sim_connect():
-    """test_sim_connect, whose helpers these are: imported when a test runs,
-    once the harness has loaded every module (importing it while this
-    module loads would register its tests twice)."""
-    import test_sim_connect
-    return test_sim_connect
-
-
-def read(path):
-    try:
-        with open(path, "rb") as f:
-            return f.read().decode("utf-8", "replace")
-    except FileNotFoundError:
-        return ""
-
-
-def calls(path):
-    return [json.loads(line) for line in read(path).splitlines()]
 
 
 def seg(kind, **data):
@@ -100,16 +73,16 @@ class Serve:
             self.p = subprocess.Popen(args, stdout=subprocess.DEVNULL,
                                       stderr=err, stdin=subprocess.DEVNULL,
                                       env=clean_env())
-        wait_for(lambda: "listening on" in read(self.err) or
+        wait_for(lambda: "listening on" in read_text(self.err) or
                  self.p.poll() is not None, what="cqhttp-sim serve")
-        check(self.p.poll() is None, "serve exited: " + read(self.err))
+        check(self.p.poll() is None, "serve exited: " + read_text(self.err))
 
     def calls(self):
-        return calls(self.log)
+        return json_lines(self.log)
 
     def stop(self):
-        eq(stop_responder(self.p), 0, "serve exit code: " + read(self.err))
-        no_sanitizer_report(read(self.err), "cqhttp-sim serve")
+        eq(stop_responder(self.p), 0, "serve exit code: " + read_text(self.err))
+        no_sanitizer_report(read_text(self.err), "cqhttp-sim serve")
 
 
 def post(stack, *event):
@@ -240,7 +213,7 @@ class Bridge:
         wait_for(self.up, what="the bridge to listen")
 
     def up(self):
-        check(self.p.poll() is None, "bridge exited: " + read(self.log))
+        check(self.p.poll() is None, "bridge exited: " + read_text(self.log))
         try:
             socket.create_connection(("127.0.0.1", self.port), 1).close()
             return True
@@ -264,13 +237,13 @@ class Bridge:
         err = p.stderr.decode("utf-8", "replace")
         no_sanitizer_report(err, "cqhttp-sim connect")
         eq(p.returncode, 0, "connect exit code: " + err[-1000:])
-        return calls(path)
+        return json_lines(path)
 
     def stop(self):
         if self.p.poll() is None:
             self.p.send_signal(signal.SIGTERM)
         eq(self.p.wait(timeout=15), 0, "bridge exit code")
-        no_sanitizer_report(read(self.log), "weather-bot --bridge")
+        no_sanitizer_report(read_text(self.log), "weather-bot --bridge")
 
 
 def by_action(calls):
@@ -332,8 +305,8 @@ def example_weather_bridge(h):
         eq(sorted(acts), sorted([".handle_quick_operation", "send_msg",
                                  "send_group_msg", "get_group_member_info"]),
            "no other call")
-        wait_for(lambda: "meta meta_event.heartbeat" in read(b.log) and
-                 "meta meta_event.lifecycle.connect" in read(b.log),
+        wait_for(lambda: "meta meta_event.heartbeat" in read_text(b.log) and
+                 "meta meta_event.lifecycle.connect" in read_text(b.log),
                  what="the meta events logged")
         # ActionFailed, then a timeout (a network error).
         for fault, reply in (("failed:123", "查询失败 retcode=123"),

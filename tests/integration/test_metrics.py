@@ -8,8 +8,8 @@ counters of both.
 import re
 import subprocess
 
-from harness import check, eq, sign, test
-from test_bridge_http import curl, metric
+from harness import check, eq, test
+from test_bridge_http import metric
 from test_sim_connect import Sim
 
 SECRET = "metrics-secret"

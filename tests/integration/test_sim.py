@@ -22,24 +22,11 @@ import tempfile
 import threading
 import time
 
-from harness import (SANITIZER_MARKS, check, eq, fixture, program, test,
-                     wait_for)
+from harness import (check, clean_env, eq, fixture, no_sanitizer_report,
+                     program, test, wait_for)
 
 SIM = "src/sim/cqhttp-sim"
 JSON_TYPE = "application/json; charset=UTF-8"
-
-
-def clean_env(**extra):
-    """The environment without CQHTTP_* settings, plus extra."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CQHTTP_")}
-    env.update(extra)
-    return env
-
-
-def check_no_sanitizer_report(text, who):
-    marks = [m for m in SANITIZER_MARKS if m in text]
-    check(not marks, "%s: sanitizer report %s\n%s"
-          % (who, marks, text[-3000:]))
 
 
 def run_sim(args, stdin=b"", env=None, timeout=30):
@@ -48,7 +35,7 @@ def run_sim(args, stdin=b"", env=None, timeout=30):
                        capture_output=True, timeout=timeout,
                        env=env if env is not None else clean_env())
     err = p.stderr.decode("utf-8", "replace")
-    check_no_sanitizer_report(err, "cqhttp-sim " + " ".join(args[:2]))
+    no_sanitizer_report(err, "cqhttp-sim " + " ".join(args[:2]))
     return p.returncode, p.stdout.decode("utf-8", "replace"), err
 
 
@@ -152,7 +139,7 @@ class Server:
         err = self.stderr()
         eq(rc, 0, "cqhttp-sim serve exit code after SIGTERM (stderr: %s)"
            % err[-2000:])
-        check_no_sanitizer_report(err, "cqhttp-sim serve")
+        no_sanitizer_report(err, "cqhttp-sim serve")
 
     def __enter__(self):
         return self
@@ -758,7 +745,7 @@ def serve_log_to_stdout_by_default(h):
         p.send_signal(signal.SIGTERM)
         out, err = p.communicate(timeout=15)
     eq(p.returncode, 0, "exit after SIGTERM")
-    check_no_sanitizer_report(err.decode("utf-8", "replace"), "serve")
+    no_sanitizer_report(err.decode("utf-8", "replace"), "serve")
 
 
 @test

@@ -25,7 +25,8 @@ import time
 
 import websockets
 
-from harness import SANITIZER_MARKS, check, eq, program, test
+from harness import (check, clean_env, eq, no_sanitizer_report, program,
+                     test)
 from servers import free_port, start_bridge, stop_responder, wait_for
 
 SIM = "src/sim/cqhttp-sim"
@@ -33,19 +34,6 @@ BRIDGE = "src/bridge/cqhttp-bridge"
 PREFIX = "你好呀，下面一条是你刚刚发的："
 SID = 10001000
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-
-
-def clean_env(**extra):
-    """The environment without CQHTTP_* settings, plus extra."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CQHTTP_")}
-    env.update(extra)
-    return env
-
-
-def no_sanitizer_report(text, who):
-    marks = [m for m in SANITIZER_MARKS if m in text]
-    check(not marks, "%s: sanitizer report %s\n%s"
-          % (who, marks, text[-3000:]))
 
 
 class Bridge:
