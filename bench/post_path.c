@@ -113,7 +113,7 @@ int main(int argc, char **argv)
     snprintf(r.length, sizeof(r.length), "%zu", r.len);
     cq__buf_init(&out, 1 << 20);
     for (i = 0; i < n; i++) {
-        cq__post_io io = {&r, param, readfn, 0};
+        cq__post_io io = {&r, param, readfn, NULL, 0};
 
         r.off = 0;
         cq__buf_reset(&out);
