@@ -12,7 +12,6 @@
 #include "cqhttp.h"
 #include "fcgi/answer.h"
 #include "fcgi/post.h"
-#include "lib/net.h"
 #include "lib/auth.h"
 #include "lib/ctx.h"
 #include "lib/dispatch.h"

@@ -244,18 +244,16 @@ static size_t escape_of(unsigned char c, char esc[6])
 
 
 /*
- * Appends n bytes at p to b's output: to out, or through b's sink (see
- * cq__jwb_sink) when out would hold more than its bound. Returns CQ_OK, or
- * as cq__buf_add() or the sink's put().
+ * jwb_add() when out would hold more than the sink's bound: what out holds
+ * past b->from goes to the sink, then p either goes there too (larger than
+ * the bound) or into out. Returns as jwb_add().
  */
-static int jwb_add(cq__jwb *b, const void *p, size_t n)
+static int hand_on(cq__jwb *b, const void *p, size_t n)
 {
     const cq__jwb_sink *k = b->sink;
     cq__buf *out = b->out;
     int rc = CQ_OK;
 
-    if (k == NULL || out->len - b->from + n <= k->bound)
-        return cq__buf_add(out, p, n);
     if (out->len > b->from) {
         rc = k->put(k->arg, out->data + b->from, out->len - b->from);
         out->len = b->from;
@@ -264,6 +262,21 @@ static int jwb_add(cq__jwb *b, const void *p, size_t n)
     if (rc == CQ_OK && n > k->bound)
         return k->put(k->arg, p, n);
     return rc == CQ_OK ? cq__buf_add(out, p, n) : rc;
+}
+
+
+/*
+ * Appends n bytes at p to b's output: to out, or through b's sink (see
+ * cq__jwb_sink) when out would hold more than its bound. Inline, with one
+ * test, for a small answer makes a dozen of these (a sum that wraps goes to
+ * cq__buf_add(), which refuses it). Returns CQ_OK, or as cq__buf_add() or
+ * the sink's put().
+ */
+static inline int jwb_add(cq__jwb *b, const void *p, size_t n)
+{
+    if (b->out->len + n <= b->limit)
+        return cq__buf_add(b->out, p, n);
+    return hand_on(b, p, n);
 }
 
 
@@ -548,6 +561,9 @@ int cq__jwb_init_sink(cq__jwb *b, cq__buf *out, const cq__jwb_sink *sink)
     b->out = out;
     b->sink = sink;
     b->from = out->len;
+    b->limit = sink != NULL && sink->bound < SIZE_MAX - out->len
+                   ? out->len + sink->bound
+                   : SIZE_MAX;
     if (cq__jw_init(&b->w) != CQ_OK)
         return b->w.err;
     yajl_gen_config(b->w.g, yajl_gen_print_callback, print_out, b);

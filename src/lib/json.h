@@ -184,6 +184,7 @@ typedef struct cq__jwb {
     cq__buf *out;
     const struct cq__jwb_sink *sink; /* NULL: everything stays in out. */
     size_t from;                     /* out's length when b started. */
+    size_t limit; /* from + the sink's bound: more goes to the sink. */
 } cq__jwb;
 
 /*
