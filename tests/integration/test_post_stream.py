@@ -6,6 +6,7 @@ import json
 import os
 import socket
 import struct
+import subprocess
 import time
 
 from harness import SRCDIR, Skip, Stack, check, eq, program, sign, test
@@ -172,3 +173,24 @@ def web_server_gone_mid_answer(h):
           "the cut logged: %r" % s.log()[-500:])
     r = s.post(GOOD, secret=SECRET)
     eq((r.status, r.json()["reply"]), (200, "ok?"), "served after the cut")
+
+
+@test
+def cgi_mode_large_echo_is_exact(h):
+    """Run as a plain CGI program, the responder sends a large answer in
+    pieces to its stdout: header block with Content-Length, then the JSON,
+    as from one buffer."""
+    text = ("\u00e9\"\n" + "c" * 97) * 3000
+    body = event(text)
+    want = b'{"reply":"' + yajl_string(text) + b'","at_sender":false}'
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+           "GATEWAY_INTERFACE": "CGI/1.1", "REQUEST_METHOD": "POST",
+           "CONTENT_LENGTH": str(len(body)), "REMOTE_ADDR": "127.0.0.1"}
+    p = subprocess.run([program("src/fcgi/cqhttp-fcgi")], input=body,
+                       env=env, capture_output=True, timeout=30)
+    eq(p.returncode, 0, "exit code")
+    head, _, rest = p.stdout.partition(b"\r\n\r\n")
+    eq(head, b"Status: 200 OK\r\nContent-Type: application/json\r\n"
+       b"Content-Length: %d" % len(want), "header block")
+    check(rest == want, "answer differs (%d bytes, want %d)"
+          % (len(rest), len(want)))
