@@ -14,15 +14,24 @@
  */
 #define PIECE (65536 - CQ__HEAD_ROOM - 1)
 
-/* Appends s to the header block h of *n bytes, short of CQ__HEAD_ROOM. */
-static void put(char *h, size_t *n, const char *s)
+/* Appends the k bytes at s to the header block h of *n bytes, short of
+ * CQ__HEAD_ROOM. */
+static void put_n(char *h, size_t *n, const char *s, size_t k)
 {
-    size_t k = strlen(s);
-
     if (k > CQ__HEAD_ROOM - 1 - *n)
         k = CQ__HEAD_ROOM - 1 - *n;
     memcpy(h + *n, s, k);
     *n += k;
+}
+
+
+/* A string literal's bytes, without strlen(): every answer writes a few. */
+#define PUT(h, n, lit) put_n(h, n, lit, sizeof(lit) - 1)
+
+/* As put_n(), for a NUL-terminated s. */
+static void put(char *h, size_t *n, const char *s)
+{
+    put_n(h, n, s, strlen(s));
 }
 
 
@@ -37,7 +46,7 @@ static void put_uint(char *h, size_t *n, uint64_t v)
         digits[--i] = (char)('0' + v % 10);
         v /= 10;
     } while (v != 0);
-    put(h, n, digits + i);
+    put_n(h, n, digits + i, sizeof(digits) - 1 - i);
 }
 
 
@@ -49,21 +58,21 @@ size_t cq__answer_head(char *h, int status, const char *allow, int json,
     const char *reason = cq__net_reason(status);
     size_t n = 0;
 
-    put(h, &n, "Status: ");
+    PUT(h, &n, "Status: ");
     put_uint(h, &n, (unsigned)status);
-    put(h, &n, " ");
+    PUT(h, &n, " ");
     put(h, &n, reason != NULL ? reason : "Internal Server Error");
     if (status == 405) {
-        put(h, &n, "\r\nAllow: ");
+        PUT(h, &n, "\r\nAllow: ");
         put(h, &n, allow);
     }
     if (status == 401)
-        put(h, &n, "\r\nWWW-Authenticate: Signature");
+        PUT(h, &n, "\r\nWWW-Authenticate: Signature");
     if (json) {
-        put(h, &n, "\r\nContent-Type: application/json\r\nContent-Length: ");
+        PUT(h, &n, "\r\nContent-Type: application/json\r\nContent-Length: ");
         put_uint(h, &n, json_len);
     }
-    put(h, &n, "\r\n\r\n");
+    PUT(h, &n, "\r\n\r\n");
     return n;
 }
 
