@@ -571,12 +571,6 @@ int cq__jwb_init_sink(cq__jwb *b, cq__buf *out, const cq__jwb_sink *sink)
 }
 
 
-int cq__jwb_init(cq__jwb *b, cq__buf *out)
-{
-    return cq__jwb_init_sink(b, out, NULL);
-}
-
-
 void cq__jwb_str(cq__jwb *b, const char *s)
 {
     if (b->w.err == CQ_OK)

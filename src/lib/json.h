@@ -184,7 +184,7 @@ typedef struct cq__jwb {
     cq__buf *out;
     const struct cq__jwb_sink *sink; /* NULL: everything stays in out. */
     size_t from;                     /* out's length when b started. */
-    size_t limit; /* from + the sink's bound: more goes to the sink. */
+    size_t limit; /* from + the sink's bound (SIZE_MAX without one). */
 } cq__jwb;
 
 /*
@@ -202,11 +202,15 @@ typedef struct cq__jwb_sink {
     size_t bound;
 } cq__jwb_sink;
 
-/* Starts b on a new generator writing into out; CQ_OK or CQ_ENOMEM. */
-int cq__jwb_init(cq__jwb *b, cq__buf *out);
-/* As cq__jwb_init(), with the output passed on to sink (may be NULL), which
- * must outlive the writer. */
+/* Starts b on a new generator writing into out, its output passed on to
+ * sink (may be NULL), which must outlive the writer; CQ_OK or CQ_ENOMEM. */
 int cq__jwb_init_sink(cq__jwb *b, cq__buf *out, const cq__jwb_sink *sink);
+
+/* Starts b on a new generator writing into out; CQ_OK or CQ_ENOMEM. */
+static inline int cq__jwb_init(cq__jwb *b, cq__buf *out)
+{
+    return cq__jwb_init_sink(b, out, NULL);
+}
 void cq__jwb_str(cq__jwb *b, const char *s); /* As cq__jw_str(). */
 void cq__jwb_value(cq__jwb *b, yajl_val v);  /* As cq__jw_value(). */
 /* Writes a key only: an object or array value follows. */
