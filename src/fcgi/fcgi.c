@@ -156,13 +156,19 @@ static int fcgi_read(void *arg, char *buf, int n, int timeout_ms)
 }
 
 
+static int fcgi_write(void *arg, const char *p, size_t n)
+{
+    return cq__fcgi_put(&((fcgi_req *)arg)->req, p, n);
+}
+
+
 static void *worker_main(void *arg)
 {
     worker *w = arg;
     fcgi_req r;
     FCGX_Request *req = &r.req;
     cq__api *api = cq__api_new(w->conf);
-    cq__post_io io = {&r, fcgi_param, fcgi_read, 0};
+    cq__post_io io = {&r, fcgi_param, fcgi_read, fcgi_write, 0};
     cq__buf out;
     size_t start;
     int status;
@@ -178,9 +184,10 @@ static void *worker_main(void *arg)
         status = cq__post_handle(w->conf, api, &io, &out, &start);
         if (r.timeout_ms != 0)
             recv_timeout(req->ipcFd, 0); /* For a kept connection. */
-        if (status < 0 || out.data == NULL)
+        /* A large answer has been sent already, out left empty. */
+        if (status < 0)
             FCGX_PutS("Status: 500 Internal Server Error\r\n\r\n", req->out);
-        else
+        else if (out.len > start)
             cq__fcgi_put(req, out.data + start, out.len - start);
         FCGX_Finish_r(req);
         /* A large answer's buffer is given back, not kept per thread. */
@@ -277,10 +284,17 @@ static int cgi_read(void *arg, char *buf, int n, int timeout_ms)
 }
 
 
+static int cgi_write(void *arg, const char *p, size_t n)
+{
+    (void)arg;
+    return fwrite(p, 1, n, stdout) == n ? CQ_OK : CQ_EIO;
+}
+
+
 /* Serves the one CGI request in the environment; returns the exit code. */
 static int serve_cgi(const cq__conf *conf)
 {
-    cq__post_io io = {NULL, cgi_param, cgi_read, 1};
+    cq__post_io io = {NULL, cgi_param, cgi_read, cgi_write, 1};
     cq__api *api = cq__api_new(conf);
     cq__buf out;
     size_t start;
@@ -288,9 +302,9 @@ static int serve_cgi(const cq__conf *conf)
 
     cq__buf_init(&out, (size_t)conf->max_body + 65536);
     status = cq__post_handle(conf, api, &io, &out, &start);
-    if (status < 0 || out.data == NULL)
+    if (status < 0)
         fputs("Status: 500 Internal Server Error\r\n\r\n", stdout);
-    else
+    else if (out.len > start)
         fwrite(out.data + start, 1, out.len - start, stdout);
     fflush(stdout);
     cq__buf_free(&out);

@@ -10,8 +10,8 @@
 #include <time.h>
 
 #include "cqhttp.h"
+#include "fcgi/answer.h"
 #include "fcgi/post.h"
-#include "lib/net.h"
 #include "lib/auth.h"
 #include "lib/ctx.h"
 #include "lib/dispatch.h"
@@ -31,6 +31,7 @@ typedef struct request {
     const char *peer;         /* For log lines. */
     struct timespec deadline; /* CLOCK_MONOTONIC: the whole body by then. */
     int timed_out;            /* A read ran into the deadline. */
+    int sent;                 /* The answer went out through io->write. */
 } request;
 
 static const char *param(const request *r, const char *name)
@@ -305,71 +306,7 @@ static int check_self_id(request *r, const cq_event *e)
 }
 
 
-/*
- * Room kept in front of a JSON answer for its header block, written once the
- * JSON's length is known: the JSON goes into the answer buffer where it is
- * sent from, and is never copied.
- */
-#define HEAD_ROOM 256
-
-/* Appends s to the header block h of *n bytes, short of HEAD_ROOM. */
-static void put(char *h, size_t *n, const char *s)
-{
-    size_t k = strlen(s);
-
-    if (k > HEAD_ROOM - 1 - *n)
-        k = HEAD_ROOM - 1 - *n;
-    memcpy(h + *n, s, k);
-    *n += k;
-}
-
-
-/* Appends v in decimal to the header block h of *n bytes. */
-static void put_uint(char *h, size_t *n, unsigned long long v)
-{
-    char digits[24];
-    size_t i = sizeof(digits) - 1;
-
-    digits[i] = '\0';
-    do {
-        digits[--i] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v != 0);
-    put(h, n, digits + i);
-}
-
-
-/*
- * Writes the CGI header block into h (HEAD_ROOM bytes; not NUL-terminated)
- * and returns its length: Content-Type and Content-Length only when a JSON
- * body of json_len bytes follows (json), Allow (the methods the path
- * takes) only with 405. Plain appends, not printf, which cost more than the
- * rest of a small answer.
- */
-static size_t head(char *h, int status, const char *allow, int json,
-                   size_t json_len)
-{
-    const char *reason = cq__net_reason(status);
-    size_t n = 0;
-
-    put(h, &n, "Status: ");
-    put_uint(h, &n, (unsigned)status);
-    put(h, &n, " ");
-    put(h, &n, reason != NULL ? reason : "Internal Server Error");
-    if (status == 405) {
-        put(h, &n, "\r\nAllow: ");
-        put(h, &n, allow);
-    }
-    if (status == 401)
-        put(h, &n, "\r\nWWW-Authenticate: Signature");
-    if (json) {
-        put(h, &n, "\r\nContent-Type: application/json\r\nContent-Length: ");
-        put_uint(h, &n, json_len);
-    }
-    put(h, &n, "\r\n\r\n");
-    return n;
-}
-
+#define HEAD_ROOM CQ__HEAD_ROOM
 
 /*
  * Writes the CGI answer without a body into out (emptied first). Returns
@@ -378,7 +315,7 @@ static size_t head(char *h, int status, const char *allow, int json,
 static int answer(cq__buf *out, int status, const char *allow)
 {
     char h[HEAD_ROOM];
-    size_t n = head(h, status, allow, 0, 0);
+    size_t n = cq__answer_head(h, status, allow, 0, 0);
     int rc;
 
     cq__buf_reset(out);
@@ -395,7 +332,7 @@ static int answer(cq__buf *out, int status, const char *allow)
 static int answer_json(cq__buf *out, size_t *start)
 {
     char h[HEAD_ROOM];
-    size_t n = head(h, 200, NULL, 1, out->len - HEAD_ROOM);
+    size_t n = cq__answer_head(h, 200, NULL, 1, out->len - HEAD_ROOM);
 
     memcpy(out->data + HEAD_ROOM - n, h, n);
     *start = HEAD_ROOM - n;
@@ -430,8 +367,12 @@ static int handle_event(request *r, cq__api *api, cq__buf *out)
     cq__ctx_init(&ctx, e, r->conf, api);
     rc = cq__dispatch(&ctx);
     if (rc == CQ_OK)
-        rc = cq__ctx_quick_write(&ctx, out);
-    if (rc != CQ_OK) {
+        rc = cq__answer_quick(&ctx, r->io, out, &r->sent);
+    if (rc != CQ_OK && r->sent) {
+        /* Nothing more can be said: the web server sees it end early. */
+        cq_log(CQ_LOG_WARN, "200 to %s for %s cut short: %s", r->peer,
+               cq_event_name(e), cq_strerror(rc));
+    } else if (rc != CQ_OK) {
         if (rc != CQ_EHANDLER)
             cq_log(CQ_LOG_ERROR,
                    "500 from %s: quick operation for %s cannot be written: %s",
@@ -440,7 +381,8 @@ static int handle_event(request *r, cq__api *api, cq__buf *out)
         rc = CQ_EHANDLER;
     } else {
         cq_log(CQ_LOG_DEBUG, "%d for %s from %s",
-               out->len > HEAD_ROOM ? 200 : 204, cq_event_name(e), r->peer);
+               r->sent || out->len > HEAD_ROOM ? 200 : 204, cq_event_name(e),
+               r->peer);
     }
     cq__ctx_free(&ctx);
     cq_event_free(e);
@@ -537,6 +479,10 @@ static int handle_post(request *r, cq__api *api, cq__buf *out, size_t *start)
     if (rc == CQ_OK)
         rc = handle_event(r, api, out);
     free(r->body);
+    if (r->sent) {
+        cq__metrics_event(200);
+        return 200; /* All of it went through io->write. */
+    }
     status = status_of(rc);
     if (status == 200 && out->len <= HEAD_ROOM)
         status = 204;

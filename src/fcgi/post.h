@@ -27,6 +27,12 @@ typedef struct cq__post_io {
      */
     int (*read)(void *arg, char *buf, int n, int timeout_ms);
     /*
+     * Sends n bytes of the answer, after those sent before; returns CQ_OK
+     * or CQ_EIO. A large answer goes this way in pieces (fcgi/answer.h)
+     * instead of whole in out. May be NULL: every answer is then in out.
+     */
+    int (*write)(void *arg, const char *p, size_t n);
+    /*
      * Plain CGI: a body without CONTENT_LENGTH is empty (RFC 3875 4.2).
      * FastCGI: such a body is read to its end (a chunked upload).
      */
@@ -44,9 +50,10 @@ void cq__post_start(void);
  * header block and maybe a JSON body, or the counters for GET /metrics)
  * into out (emptied first), which the caller sends from out->data + *start
  * to out->data + out->len: a JSON answer is written where it is sent from,
- * after room left for its header block, so *start may be past 0. api may be
- * NULL (API calls then fail with CQ_ENOAPI). Returns the HTTP status, or
- * CQ_ENOMEM (or CQ_ETOOBIG, out's cap) when not even the answer could be
+ * after room left for its header block, so *start may be past 0. A large
+ * JSON answer is instead sent whole through io->write, out left empty. api
+ * may be NULL (API calls then fail with CQ_ENOAPI). Returns the HTTP status,
+ * or CQ_ENOMEM (or CQ_ETOOBIG, out's cap) when not even the answer could be
  * written.
  */
 int cq__post_handle(const cq__conf *conf, cq__api *api, const cq__post_io *io,

@@ -5,6 +5,7 @@
 
 #include <fastcgi.h>
 
+#include "cqhttp.h"
 #include "fcgi/records.h"
 
 /* Writes the iov_n buffers of iov to fd whole; 0, or -1 on an error. */
@@ -35,16 +36,17 @@ static int write_all(int fd, struct iovec *iov, int iov_n)
 #define RECORD_MAX 65535
 #define BATCH      16
 
-void cq__fcgi_put(FCGX_Request *req, const char *p, size_t n)
+int cq__fcgi_put(FCGX_Request *req, const char *p, size_t n)
 {
     unsigned char head[BATCH][8];
     struct iovec iov[2 * BATCH];
     int k;
 
-    if (n <= DIRECT_MIN) {
-        FCGX_PutStr(p, (int)n, req->out);
-        return;
-    }
+    if (n <= DIRECT_MIN)
+        return FCGX_PutStr(p, (int)n, req->out) == (int)n ? CQ_OK : CQ_EIO;
+    /* What libfcgi holds goes first; it writes nothing when it holds none. */
+    if (FCGX_FFlush(req->out) != 0)
+        return CQ_EIO;
     while (n > 0) {
         for (k = 0; k < BATCH && n > 0; k++) {
             size_t c = n < RECORD_MAX ? n : RECORD_MAX;
@@ -65,6 +67,7 @@ void cq__fcgi_put(FCGX_Request *req, const char *p, size_t n)
             n -= c;
         }
         if (write_all(req->ipcFd, iov, 2 * k) != 0)
-            return;
+            return CQ_EIO;
     }
+    return CQ_OK;
 }

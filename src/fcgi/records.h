@@ -10,14 +10,16 @@
 #include <fcgiapp.h>
 
 /*
- * Sends the n bytes at p as the request's FCGI_STDOUT, to which nothing
- * has been written yet; FCGX_Finish_r() then ends the stream as usual. Up
- * to 16 KiB go through libfcgi's buffer, which sends them with the
- * end-of-request records in one write. A larger answer is framed here into
- * records of up to 64 KiB, written with one writev() per 16 of them, where
- * libfcgi would copy it into its buffer and write it 8 KiB at a time. A
- * failed write is left for libfcgi's own writes at the end to meet.
+ * Sends the n bytes at p on the request's FCGI_STDOUT, after what was sent
+ * before; FCGX_Finish_r() then ends the stream as usual. Up to 16 KiB go
+ * through libfcgi's buffer, which sends them with the end-of-request
+ * records in one write. More are framed here into records of up to 64 KiB,
+ * written with one writev() per 16 of them (after what libfcgi's buffer
+ * holds), where libfcgi would copy them into its buffer and write them 8
+ * KiB at a time. Returns CQ_OK, or CQ_EIO when a write failed: the request
+ * is then to be finished without more output, libfcgi's own writes at the
+ * end meeting the same failure.
  */
-void cq__fcgi_put(FCGX_Request *req, const char *p, size_t n);
+int cq__fcgi_put(FCGX_Request *req, const char *p, size_t n);
 
 #endif

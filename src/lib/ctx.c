@@ -354,15 +354,22 @@ static void write_field(cq__jwb *b, const cq__quick_field *f)
 
 int cq__ctx_quick_write(cq_ctx *c, cq__buf *out)
 {
+    return cq__ctx_quick_sink(c, out, NULL, 1);
+}
+
+
+int cq__ctx_quick_sink(cq_ctx *c, cq__buf *out, const cq__jwb_sink *sink,
+                       int hooks)
+{
     size_t start = out->len;
     cq__jwb b;
     size_t i;
 
-    if (cq__sending_reply(c) != CQ_OK)
+    if (hooks && cq__sending_reply(c) != CQ_OK)
         return CQ_ENOMEM;
     if (c->nfields == 0)
         return CQ_OK;
-    if (cq__jwb_init(&b, out) != CQ_OK)
+    if (cq__jwb_init_sink(&b, out, sink) != CQ_OK)
         return CQ_ENOMEM;
     cq__jw_open(&b.w);
     for (i = 0; i < c->nfields; i++)

@@ -244,12 +244,49 @@ static size_t escape_of(unsigned char c, char esc[6])
 
 
 /*
- * Appends s (len bytes) to out as the inside of a JSON string, escaped as
- * yajl_gen_string() escapes it, in one pass: plain stretches are copied
- * whole. Returns CQ_OK, CQ_EINVAL (not UTF-8 by yajl's rule) or as
- * cq__buf_add().
+ * jwb_add() when out would hold more than the sink's bound: what out holds
+ * past b->from goes to the sink, then p either goes there too (larger than
+ * the bound) or into out. Returns as jwb_add().
  */
-static int escape_into(cq__buf *out, const unsigned char *s, size_t len)
+static int hand_on(cq__jwb *b, const void *p, size_t n)
+{
+    const cq__jwb_sink *k = b->sink;
+    cq__buf *out = b->out;
+    int rc = CQ_OK;
+
+    if (out->len > b->from) {
+        rc = k->put(k->arg, out->data + b->from, out->len - b->from);
+        out->len = b->from;
+        out->data[out->len] = '\0';
+    }
+    if (rc == CQ_OK && n > k->bound)
+        return k->put(k->arg, p, n);
+    return rc == CQ_OK ? cq__buf_add(out, p, n) : rc;
+}
+
+
+/*
+ * Appends n bytes at p to b's output: to out, or through b's sink (see
+ * cq__jwb_sink) when out would hold more than its bound. Inline, with one
+ * test, for a small answer makes a dozen of these (a sum that wraps goes to
+ * cq__buf_add(), which refuses it). Returns CQ_OK, or as cq__buf_add() or
+ * the sink's put().
+ */
+static inline int jwb_add(cq__jwb *b, const void *p, size_t n)
+{
+    if (b->out->len + n <= b->limit)
+        return cq__buf_add(b->out, p, n);
+    return hand_on(b, p, n);
+}
+
+
+/*
+ * Appends s (len bytes) to b's output as the inside of a JSON string,
+ * escaped as yajl_gen_string() escapes it, in one pass: plain stretches are
+ * copied whole. Returns CQ_OK, CQ_EINVAL (not UTF-8 by yajl's rule) or as
+ * jwb_add().
+ */
+static int escape_into(cq__jwb *b, const unsigned char *s, size_t len)
 {
     size_t i = 0, beg = 0, n;
     char esc[6];
@@ -263,13 +300,13 @@ static int escape_into(cq__buf *out, const unsigned char *s, size_t len)
         } else if ((n = escape_of(s[i], esc)) == 0) {
             i++;
         } else {
-            rc = cq__buf_add(out, s + beg, i - beg);
+            rc = jwb_add(b, s + beg, i - beg);
             if (rc == CQ_OK)
-                rc = cq__buf_add(out, esc, n);
+                rc = jwb_add(b, esc, n);
             beg = ++i;
         }
     }
-    return rc == CQ_OK ? cq__buf_add(out, s + beg, i - beg) : rc;
+    return rc == CQ_OK ? jwb_add(b, s + beg, i - beg) : rc;
 }
 
 
@@ -291,8 +328,8 @@ static int put_string(cq__jwb *b, const char *s)
     if (rc == CQ_OK)
         rc = b->w.err;
     if (rc == CQ_OK)
-        rc = escape_into(b->out, (const unsigned char *)s, strlen(s));
-    return rc == CQ_OK ? cq__buf_add(b->out, "\"", 1) : rc;
+        rc = escape_into(b, (const unsigned char *)s, strlen(s));
+    return rc == CQ_OK ? jwb_add(b, "\"", 1) : rc;
 }
 
 
@@ -515,13 +552,18 @@ static void print_out(void *ctx, const char *s, size_t len)
     cq__jwb *b = ctx;
 
     if (b->w.err == CQ_OK)
-        b->w.err = cq__buf_add(b->out, s, len);
+        b->w.err = jwb_add(b, s, len);
 }
 
 
-int cq__jwb_init(cq__jwb *b, cq__buf *out)
+int cq__jwb_init_sink(cq__jwb *b, cq__buf *out, const cq__jwb_sink *sink)
 {
     b->out = out;
+    b->sink = sink;
+    b->from = out->len;
+    b->limit = sink != NULL && sink->bound < SIZE_MAX - out->len
+                   ? out->len + sink->bound
+                   : SIZE_MAX;
     if (cq__jw_init(&b->w) != CQ_OK)
         return b->w.err;
     yajl_gen_config(b->w.g, yajl_gen_print_callback, print_out, b);

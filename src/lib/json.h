@@ -182,10 +182,35 @@ void cq__jw_knull(cq__jw *w, const char *key);
 typedef struct cq__jwb {
     cq__jw w;
     cq__buf *out;
+    const struct cq__jwb_sink *sink; /* NULL: everything stays in out. */
+    size_t from;                     /* out's length when b started. */
+    size_t limit; /* from + the sink's bound (SIZE_MAX without one). */
 } cq__jwb;
 
+/*
+ * Where a writer's output goes on to when it is not to be held whole: a
+ * writer given one keeps at most bound bytes of its own in out (past what
+ * out held before it started), and hands them to put() whenever the next
+ * piece would not fit, a piece larger than bound going to put() straight
+ * from where it is, uncopied. What is left in out at the end is the tail,
+ * for the caller to send. put() returns CQ_OK, or a CQ_E* code that latches
+ * in the writer as a failed append does (out is then not freed).
+ */
+typedef struct cq__jwb_sink {
+    int (*put)(void *arg, const char *p, size_t n);
+    void *arg;
+    size_t bound;
+} cq__jwb_sink;
+
+/* Starts b on a new generator writing into out, its output passed on to
+ * sink (may be NULL), which must outlive the writer; CQ_OK or CQ_ENOMEM. */
+int cq__jwb_init_sink(cq__jwb *b, cq__buf *out, const cq__jwb_sink *sink);
+
 /* Starts b on a new generator writing into out; CQ_OK or CQ_ENOMEM. */
-int cq__jwb_init(cq__jwb *b, cq__buf *out);
+static inline int cq__jwb_init(cq__jwb *b, cq__buf *out)
+{
+    return cq__jwb_init_sink(b, out, NULL);
+}
 void cq__jwb_str(cq__jwb *b, const char *s); /* As cq__jw_str(). */
 void cq__jwb_value(cq__jwb *b, yajl_val v);  /* As cq__jw_value(). */
 /* Writes a key only: an object or array value follows. */
