@@ -1,12 +1,16 @@
 /*
- * The tree builder for events: yajl's callback parser filling yajl_val
- * nodes in an arena (lib/arena.h), with the parser's own buffers in the same
- * arena. Comments are refused (yajl's default, where yajl_tree_parse()
- * allows them), a NUL byte is invalid JSON to yajl's lexer, and the depth is
- * counted as containers open, so it needs none of cq__json_precheck(). The
- * nodes are laid out exactly as yajl_tree_parse() lays them out, so everything
- * that reads a tree reads these; only the freeing differs (the arena, never
- * yajl_tree_free()).
+ * The tree builder for events and API answers: a parser of its own (on the
+ * lexing primitives of lib/json_lex.h) filling yajl_val nodes in an arena
+ * (lib/arena.h). It takes exactly what yajl 2.1's parser takes as this
+ * library configured it (no comments, no trailing garbage, UTF-8 checked as
+ * yajl's lexer checks it, a NUL byte invalid) and decodes escapes as yajl
+ * does, lone surrogates included; the depth is counted as containers open,
+ * so the first fault in the text decides between CQ_EPARSE and CQ_EDEPTH,
+ * as it did when yajl's callback parser built the tree. No recursion: the
+ * open containers are kept in a stack of max_depth frames. The nodes are
+ * laid out exactly as yajl_tree_parse() lays them out, so everything that
+ * reads a tree reads these; only the freeing differs (the arena, never
+ * yajl_tree_free()). tests/fuzz/fuzz_json_tree.c holds it to yajl.
  */
 #include "config.h"
 
@@ -15,11 +19,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <yajl/yajl_parse.h>
-
 #include "cqhttp.h"
 #include "lib/arena.h"
 #include "lib/json.h"
+#include "lib/json_lex.h"
+
+/* yajl's whitespace: RFC 8259's four bytes, and \v and \f. */
+#define WS (LEX_WS | LEX_VF)
 
 /* A container being filled, with the room its arrays have. */
 typedef struct frame {
@@ -27,178 +33,222 @@ typedef struct frame {
     size_t cap;
 } frame;
 
-typedef struct builder {
+typedef struct parser {
     cq__arena *a;
+    lex_ptr p, end; /* What is left of the text. */
     frame *stack;
     int depth, max;
     const char *key; /* The key whose value comes next, in an object. */
-    char *lo, *hi;   /* The text, when strings may be ended in it; or NULL. */
+    int inplace;     /* Strings without escapes end in the text. */
     yajl_val root;
-    int nomem, toodeep;
-} builder;
+} parser;
 
-/* Returns a fresh node of type t, or NULL (with b->nomem set). */
-static yajl_val node(builder *b, yajl_type t)
+/* Returns a fresh node of type t, or NULL. */
+static yajl_val node(parser *ps, yajl_type t)
 {
-    yajl_val v = cq__arena_alloc(b->a, sizeof(*v));
+    yajl_val v = cq__arena_alloc(ps->a, sizeof(*v));
 
-    if (v == NULL) {
-        b->nomem = 1;
-        return NULL;
+    if (v != NULL) {
+        memset(v, 0, sizeof(*v));
+        v->type = t;
     }
-    memset(v, 0, sizeof(*v));
-    v->type = t;
     return v;
 }
 
 
-/* Grows an array of n pointers to cap (the old one stays in the arena). */
-static void *grow(builder *b, void *old, size_t n, size_t cap, size_t size)
+/* Grows an array of n elements to cap (the old one stays in the arena). */
+static void *grow(parser *ps, void *old, size_t n, size_t cap, size_t size)
 {
-    void *p = cq__arena_alloc(b->a, cap * size);
+    void *p = cq__arena_alloc(ps->a, cap * size);
 
-    if (p == NULL) {
-        b->nomem = 1;
-        return NULL;
-    }
-    if (n > 0)
+    if (p != NULL && n > 0)
         memcpy(p, old, n * size);
     return p;
 }
 
 
-/* Attaches v to the container being filled, or makes it the root. */
-static int add(builder *b, yajl_val v)
+/*
+ * Attaches v to the container being filled, or makes it the root. Returns
+ * CQ_OK or CQ_ENOMEM (also when v is NULL, a node that could not be made).
+ */
+static int add(parser *ps, yajl_val v)
 {
     frame *f;
     yajl_val c;
     size_t n, cap;
 
     if (v == NULL)
-        return 0;
-    if (b->depth == 0) {
-        b->root = v;
-        return 1;
+        return CQ_ENOMEM;
+    if (ps->depth == 0) {
+        ps->root = v;
+        return CQ_OK;
     }
-    f = &b->stack[b->depth - 1];
+    f = &ps->stack[ps->depth - 1];
     c = f->v;
     n = c->type == yajl_t_object ? c->u.object.len : c->u.array.len;
     if (n == f->cap) {
         cap = f->cap ? f->cap * 2 : 8;
         if (c->type == yajl_t_object) {
-            c->u.object.keys = grow(b, (void *)c->u.object.keys, n, cap,
+            c->u.object.keys = grow(ps, (void *)c->u.object.keys, n, cap,
                                     sizeof(*c->u.object.keys));
             c->u.object.values =
-                grow(b, c->u.object.values, n, cap, sizeof(yajl_val));
+                grow(ps, c->u.object.values, n, cap, sizeof(yajl_val));
             if (c->u.object.keys == NULL || c->u.object.values == NULL)
-                return 0;
+                return CQ_ENOMEM;
         } else {
             c->u.array.values =
-                grow(b, c->u.array.values, n, cap, sizeof(yajl_val));
+                grow(ps, c->u.array.values, n, cap, sizeof(yajl_val));
             if (c->u.array.values == NULL)
-                return 0;
+                return CQ_ENOMEM;
         }
         f->cap = cap;
     }
     if (c->type == yajl_t_object) {
-        c->u.object.keys[n] = b->key;
+        c->u.object.keys[n] = ps->key;
         c->u.object.values[n] = v;
         c->u.object.len++;
     } else {
         c->u.array.values[n] = v;
         c->u.array.len++;
     }
-    return 1;
+    return CQ_OK;
 }
 
 
-static int open_container(void *ctx, yajl_type t)
+/* The four hex digits at s (the lexer has checked them) as a number. */
+static unsigned hex4(lex_ptr s)
 {
-    builder *b = ctx;
-    yajl_val v = node(b, t);
+    unsigned v = 0;
+    int i;
 
-    /*
-     * yajl's callback parser keeps its own state on a heap stack, so deep
-     * input cannot exhaust the C stack: the depth limit is checked here, as
-     * the containers open, and no pre-scan is needed.
-     */
-    if (b->depth >= b->max) {
-        b->toodeep = 1;
-        return 0;
+    for (i = 0; i < 4; i++) {
+        unsigned c = s[i];
+
+        v = v * 16 + (c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
     }
-    if (v == NULL || !add(b, v))
-        return 0;
-    b->stack[b->depth].v = v;
-    b->stack[b->depth].cap = 0;
-    b->depth++;
-    return 1;
-}
-
-
-static int on_start_map(void *ctx)
-{
-    return open_container(ctx, yajl_t_object);
-}
-
-
-static int on_start_array(void *ctx)
-{
-    return open_container(ctx, yajl_t_array);
-}
-
-
-static int on_end(void *ctx)
-{
-    ((builder *)ctx)->depth--;
-    return 1;
+    return v;
 }
 
 
 /*
- * A string or key of len bytes at s as a C string: in place when s lies in
- * the text given to cq__json_parse_inplace() (yajl passes strings without
- * escapes where they stand), ended by a NUL over the closing quote, which
- * yajl's lexer has passed and never reads again; else a copy in the arena.
- * NULL (b->nomem set) when out of memory.
+ * Writes code point c at d as yajl's encoder does (up to four bytes, any
+ * value below 0x200000, surrogates too); returns the end.
  */
-static char *text(builder *b, const unsigned char *s, size_t len)
+static char *put_utf8(char *d, unsigned c)
 {
-    char *p = (char *)s, *t;
-
-    if (b->lo != NULL && p >= b->lo && p < b->hi && (size_t)(b->hi - p) > len &&
-        p[len] == '"') {
-        p[len] = '\0';
-        return p;
+    if (c < 0x80) {
+        *d++ = (char)c;
+    } else if (c < 0x800) {
+        *d++ = (char)(0xC0 | c >> 6);
+        *d++ = (char)(0x80 | (c & 0x3F));
+    } else if (c < 0x10000) {
+        *d++ = (char)(0xE0 | c >> 12);
+        *d++ = (char)(0x80 | ((c >> 6) & 0x3F));
+        *d++ = (char)(0x80 | (c & 0x3F));
+    } else {
+        *d++ = (char)(0xF0 | c >> 18);
+        *d++ = (char)(0x80 | ((c >> 12) & 0x3F));
+        *d++ = (char)(0x80 | ((c >> 6) & 0x3F));
+        *d++ = (char)(0x80 | (c & 0x3F));
     }
-    t = cq__arena_strndup(b->a, p, len);
-    b->nomem = t == NULL;
-    return t;
-}
-
-
-static int on_key(void *ctx, const unsigned char *s, size_t len)
-{
-    builder *b = ctx;
-
-    b->key = text(b, s, len);
-    return b->key != NULL;
-}
-
-
-static int on_string(void *ctx, const unsigned char *s, size_t len)
-{
-    builder *b = ctx;
-    yajl_val v = node(b, yajl_t_string);
-
-    if (v == NULL)
-        return 0;
-    v->u.string = text(b, s, len);
-    return v->u.string != NULL && add(b, v);
+    return d;
 }
 
 
 /*
- * The integer written in the len bytes at s (yajl has checked the grammar),
+ * Decodes the \u escape whose 'u' is at *sp (its hex digits checked) into
+ * d, as yajl 2.1 does: a high surrogate takes the \u escape that follows,
+ * whatever it is, and without one it becomes '?'. Moves *sp past it.
+ */
+static char *put_u(char *d, lex_ptr *sp, lex_ptr end)
+{
+    lex_ptr s = *sp;
+    unsigned c = hex4(s + 1);
+
+    s += 5;
+    if ((c & 0xFC00) == 0xD800) {
+        if (end - s < 6 || s[0] != '\\' || s[1] != 'u') {
+            *sp = s;
+            *d++ = '?';
+            return d;
+        }
+        c = ((c & 0x3F) << 10 | (((c >> 6) & 0xF) + 1) << 16 |
+             (hex4(s + 2) & 0x3FF));
+        s += 6;
+    }
+    *sp = s;
+    return put_utf8(d, c);
+}
+
+
+/*
+ * The string body [s, e) (valid, with escapes) decoded into the arena, as
+ * a C string; NULL when out of memory. What is decoded is never longer
+ * than its escapes.
+ */
+static char *decode(parser *ps, lex_ptr s, lex_ptr e)
+{
+    char *out = cq__arena_alloc(ps->a, (size_t)(e - s) + 1), *d = out;
+    static const char esc[256] = {
+        ['"'] = '"',  ['\\'] = '\\', ['/'] = '/',  ['b'] = '\b',
+        ['f'] = '\f', ['n'] = '\n',  ['r'] = '\r', ['t'] = '\t'};
+
+    if (out == NULL)
+        return NULL;
+    while (s < e) {
+        lex_ptr q = memchr(s, '\\', (size_t)(e - s));
+
+        if (q == NULL)
+            q = e;
+        memcpy(d, s, (size_t)(q - s));
+        d += q - s;
+        s = q;
+        if (s == e)
+            break;
+        if (s[1] == 'u') {
+            s++;
+            d = put_u(d, &s, e);
+        } else {
+            *d++ = esc[s[1]];
+            s += 2;
+        }
+    }
+    *d = '\0';
+    return out;
+}
+
+
+/*
+ * Reads the string whose opening quote is at ps->p, and moves past it.
+ * Stores it in *out as a C string: in place (a NUL over its closing quote)
+ * when it has no escape and ps->inplace, else in the arena. Returns CQ_OK,
+ * CQ_EPARSE or CQ_ENOMEM.
+ */
+static int read_string(parser *ps, char **out)
+{
+    lex_ptr s = ps->p + 1, q = lex_skip_plain(s, ps->end);
+    int escaped = 0;
+
+    if (q == ps->end || *q != '"') {
+        q = lex_skip_string_rest(q, ps->end, &escaped, 1);
+        if (q == NULL)
+            return CQ_EPARSE;
+        q--;
+    }
+    ps->p = q + 1;
+    if (escaped)
+        *out = decode(ps, s, q);
+    else if (ps->inplace) {
+        *(char *)q = '\0';
+        *out = (char *)s;
+    } else
+        *out = cq__arena_strndup(ps->a, (const char *)s, (size_t)(q - s));
+    return *out != NULL ? CQ_OK : CQ_ENOMEM;
+}
+
+
+/*
+ * The integer written in the len bytes at s (the grammar checked),
  * as strtoll() would read it: CQ_OK, or CQ_ERANGE past 64 bits, or
  * CQ_EINVAL for a fraction or exponent. A loop over the digits, where
  * strpbrk() and strtoll() cost ten times as much for an event's ids.
@@ -226,26 +276,25 @@ static int read_int(const char *s, size_t len, long long *out)
 }
 
 
-/* Numbers keep their text, and the flags yajl_tree_parse() would set. */
-static int on_number(void *ctx, const char *s, size_t len)
+/*
+ * The number whose text is [s, e) (the grammar checked) as a node: its text
+ * kept, and the flags yajl_tree_parse() would set. NULL when out of memory.
+ */
+static yajl_val number(parser *ps, lex_ptr s, lex_ptr e)
 {
-    builder *b = ctx;
-    yajl_val v = node(b, yajl_t_number);
+    yajl_val v = node(ps, yajl_t_number);
+    size_t len = (size_t)(e - s);
     char *end;
     int rc;
 
-    if (v == NULL)
-        return 0;
-    v->u.number.r = cq__arena_strndup(b->a, s, len);
-    if (v->u.number.r == NULL) {
-        b->nomem = 1;
-        return 0;
-    }
-    rc = read_int(s, len, &v->u.number.i);
+    if (v == NULL || (v->u.number.r = cq__arena_strndup(ps->a, (const char *)s,
+                                                        len)) == NULL)
+        return NULL;
+    rc = read_int((const char *)s, len, &v->u.number.i);
     if (rc == CQ_OK) {
         v->u.number.d = (double)v->u.number.i;
         v->u.number.flags = YAJL_NUMBER_INT_VALID | YAJL_NUMBER_DOUBLE_VALID;
-        return add(b, v);
+        return v;
     }
     if (rc == CQ_ERANGE) /* As strtoll(): the limit, not valid. */
         v->u.number.i = s[0] == '-' ? LLONG_MIN : LLONG_MAX;
@@ -253,63 +302,165 @@ static int on_number(void *ctx, const char *s, size_t len)
     v->u.number.d = strtod(v->u.number.r, &end);
     if (errno == 0)
         v->u.number.flags |= YAJL_NUMBER_DOUBLE_VALID;
-    return add(b, v);
+    return v;
 }
 
 
-static int on_null(void *ctx)
+/*
+ * Reads the scalar at ps->p (a string, number, true, false or null) and
+ * attaches it. Returns CQ_OK, CQ_EPARSE or CQ_ENOMEM.
+ */
+static int read_scalar(parser *ps)
 {
-    builder *b = ctx;
+    lex_ptr s = ps->p, e;
+    yajl_val v;
+    int rc;
 
-    return add(b, node(b, yajl_t_null));
+    if (*s == '"') {
+        v = node(ps, yajl_t_string);
+        if (v == NULL)
+            return CQ_ENOMEM;
+        rc = read_string(ps, &v->u.string);
+        return rc != CQ_OK ? rc : add(ps, v);
+    }
+    e = lex_skip_scalar(s, ps->end);
+    if (e == NULL)
+        return CQ_EPARSE;
+    ps->p = e;
+    if (*s == 't')
+        v = node(ps, yajl_t_true);
+    else if (*s == 'f')
+        v = node(ps, yajl_t_false);
+    else if (*s == 'n')
+        v = node(ps, yajl_t_null);
+    else
+        v = number(ps, s, e);
+    return add(ps, v);
 }
 
 
-static int on_boolean(void *ctx, int value)
+/*
+ * Reads a key and its colon at ps->p, inside an object, into ps->key.
+ * Returns CQ_OK, CQ_EPARSE or CQ_ENOMEM.
+ */
+static int read_key(parser *ps)
 {
-    builder *b = ctx;
+    char *key;
+    int rc;
 
-    return add(b, node(b, value ? yajl_t_true : yajl_t_false));
+    ps->p = lex_skip_ws(ps->p, ps->end, WS);
+    if (ps->p == ps->end || *ps->p != '"')
+        return CQ_EPARSE;
+    rc = read_string(ps, &key);
+    ps->key = key;
+    if (rc != CQ_OK)
+        return rc;
+    ps->p = lex_skip_ws(ps->p, ps->end, WS);
+    if (ps->p == ps->end || *ps->p != ':')
+        return CQ_EPARSE;
+    ps->p++;
+    return CQ_OK;
 }
 
 
-static const yajl_callbacks callbacks = {
-    on_null,      on_boolean, NULL,   NULL,           on_number, on_string,
-    on_start_map, on_key,     on_end, on_start_array, on_end};
+/*
+ * Goes past the end of a value: commas (and the key after one, in an
+ * object), closing brackets. Returns 1 when a value is due next, 0 when the
+ * text ended well, or CQ_EPARSE or CQ_ENOMEM.
+ */
+static int after_value(parser *ps)
+{
+    int rc;
+
+    for (;;) {
+        yajl_val c;
+
+        ps->p = lex_skip_ws(ps->p, ps->end, WS);
+        if (ps->depth == 0)
+            return ps->p == ps->end ? 0 : CQ_EPARSE;
+        if (ps->p == ps->end)
+            return CQ_EPARSE;
+        c = ps->stack[ps->depth - 1].v;
+        if (*ps->p == ',') {
+            ps->p++;
+            if (c->type != yajl_t_object)
+                return 1;
+            return (rc = read_key(ps)) != CQ_OK ? rc : 1;
+        }
+        if (*ps->p != (c->type == yajl_t_object ? '}' : ']'))
+            return CQ_EPARSE;
+        ps->p++;
+        ps->depth--;
+    }
+}
+
+
+/*
+ * Opens the container whose bracket is at ps->p. Returns 1 when a value is
+ * due next, else as after_value(); or CQ_EDEPTH past the depth limit.
+ */
+static int open_container(parser *ps)
+{
+    int obj = *ps->p == '{', rc;
+    yajl_val v;
+
+    if (ps->depth >= ps->max)
+        return CQ_EDEPTH;
+    v = node(ps, obj ? yajl_t_object : yajl_t_array);
+    if ((rc = add(ps, v)) != CQ_OK)
+        return rc;
+    ps->stack[ps->depth].v = v;
+    ps->stack[ps->depth].cap = 0;
+    ps->depth++;
+    ps->p = lex_skip_ws(ps->p + 1, ps->end, WS);
+    if (ps->p < ps->end && *ps->p == (obj ? '}' : ']')) {
+        ps->p++;
+        ps->depth--;
+        return after_value(ps);
+    }
+    if (!obj)
+        return 1;
+    return (rc = read_key(ps)) != CQ_OK ? rc : 1;
+}
+
+
+/* Reads the value at ps->p, and past it; returns as open_container(). */
+static int read_value(parser *ps)
+{
+    int rc;
+
+    ps->p = lex_skip_ws(ps->p, ps->end, WS);
+    if (ps->p == ps->end)
+        return CQ_EPARSE;
+    if (*ps->p == '{' || *ps->p == '[')
+        return open_container(ps);
+    rc = read_scalar(ps);
+    return rc != CQ_OK ? rc : after_value(ps);
+}
+
 
 /* Parses buf into a tree in a; strings end in place when inplace. */
 static int parse(yajl_val *out, cq__arena *a, const char *buf, size_t len,
                  int max_depth, int inplace)
 {
-    yajl_alloc_funcs funcs;
-    builder b;
-    yajl_handle h;
-    yajl_status st;
+    parser ps;
+    int rc;
 
     *out = NULL;
-    cq__arena_yajl_funcs(a, &funcs);
-    memset(&b, 0, sizeof(b));
-    b.a = a;
-    b.max = max_depth;
-    if (inplace) {
-        b.lo = (char *)buf;
-        b.hi = (char *)buf + len;
-    }
-    b.stack = cq__arena_alloc(a, (size_t)max_depth * sizeof(*b.stack));
-    h = b.stack != NULL ? yajl_alloc(&callbacks, &funcs, &b) : NULL;
-    if (h == NULL)
+    memset(&ps, 0, sizeof(ps));
+    ps.a = a;
+    ps.p = (lex_ptr)buf;
+    ps.end = (lex_ptr)buf + len;
+    ps.max = max_depth > 0 ? max_depth : 0;
+    ps.inplace = inplace;
+    ps.stack = cq__arena_alloc(a, (size_t)(ps.max + 1) * sizeof(*ps.stack));
+    if (ps.stack == NULL)
         return CQ_ENOMEM;
-    st = yajl_parse(h, (const unsigned char *)buf, len);
-    if (st == yajl_status_ok)
-        st = yajl_complete_parse(h);
-    yajl_free(h);
-    if (b.nomem)
-        return CQ_ENOMEM;
-    if (b.toodeep)
-        return CQ_EDEPTH;
-    if (st != yajl_status_ok || b.root == NULL || b.depth != 0)
-        return CQ_EPARSE;
-    *out = b.root;
+    while ((rc = read_value(&ps)) == 1)
+        ;
+    if (rc != 0)
+        return rc;
+    *out = ps.root;
     return CQ_OK;
 }
 

@@ -1,0 +1,230 @@
+/*
+ * json_lex: the lexing primitives shared by the object scanner
+ * (json_scan.c) and the tree parser (json_tree.c), inline so that the hot
+ * loops cost no call. Each takes the text as [p, end) and returns where the
+ * token ends, or NULL when it is not one; none reads at or past end.
+ *
+ * Two flavours where the scanner and the parser differ: the scanner is
+ * stricter than yajl (RFC 3629 UTF-8, the four RFC 8259 whitespace bytes),
+ * while the parser takes exactly what yajl 2.1's lexer takes (any lead byte
+ * with the right count of continuation bytes, and \v and \f as whitespace),
+ * so that its verdicts stay yajl's.
+ */
+#ifndef CQ_JSON_LEX_H
+#define CQ_JSON_LEX_H
+
+#include <stdint.h>
+#include <string.h>
+
+typedef const unsigned char *lex_ptr;
+
+/*
+ * Byte classes, so that the loops over whitespace and over string bodies
+ * test one table entry per byte instead of four or five ranges.
+ */
+#define LEX_WS    1 /* Space, tab, CR, LF. */
+#define LEX_PLAIN 2 /* A string byte that needs no look: 0x20-0x7F but " \. */
+#define LEX_VF    4 /* \v and \f, whitespace to yajl only. */
+
+static const unsigned char lex_cls[256] = {
+    ['\t'] = LEX_WS,    ['\n'] = LEX_WS,    ['\r'] = LEX_WS,
+    ['\v'] = LEX_VF,    ['\f'] = LEX_VF,    [' '] = LEX_WS | LEX_PLAIN,
+#define P4(c)                                                                  \
+    [c] = LEX_PLAIN, [c + 1] = LEX_PLAIN, [c + 2] = LEX_PLAIN,                 \
+    [c + 3] = LEX_PLAIN
+#define P16(c) P4(c), P4(c + 4), P4(c + 8), P4(c + 12)
+    [0x21] = LEX_PLAIN, P4(0x23),           P4(0x27),
+    P4(0x2B),           [0x2F] = LEX_PLAIN, P16(0x30),
+    P16(0x40),          P4(0x50),           P4(0x54),
+    P4(0x58),           [0x5D] = LEX_PLAIN, [0x5E] = LEX_PLAIN,
+    [0x5F] = LEX_PLAIN, P16(0x60),          P16(0x70),
+#undef P16
+#undef P4
+};
+
+/* Past the whitespace of class mask (LEX_WS, or LEX_WS | LEX_VF) from p. */
+static inline lex_ptr lex_skip_ws(lex_ptr p, lex_ptr end, unsigned mask)
+{
+    while (p < end && (lex_cls[*p] & mask))
+        p++;
+    return p;
+}
+
+
+/*
+ * Past the plain bytes of a string body from p, eight at a time, then one
+ * at a time by the table. In a block's mask, a byte's high bit is set when
+ * it is under 0x20, a quote or a backslash (the usual zero-byte test,
+ * whose borrows only run towards later bytes) or 0x80 or more, and clear
+ * for every plain byte before the first such one: so on a little-endian
+ * machine the lowest bit set tells where the plain bytes end.
+ */
+static inline lex_ptr lex_skip_plain(lex_ptr p, lex_ptr end)
+{
+    const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+    uint64_t x, m;
+
+    while (end - p >= 8) {
+        memcpy(&x, p, 8);
+        m = ((x - ones * 0x20) | ((x ^ (ones * '"')) - ones) |
+             ((x ^ (ones * '\\')) - ones) | x) &
+            highs;
+        if (m != 0) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+            return p + (__builtin_ctzll(m) >> 3);
+#else
+            break;
+#endif
+        }
+        p += 8;
+    }
+    while (p < end && (lex_cls[*p] & LEX_PLAIN))
+        p++;
+    return p;
+}
+
+
+/*
+ * The end of the UTF-8 sequence that starts at p (a byte of 0x80 or more).
+ * Strict, by RFC 3629: no overlong forms, no surrogates, nothing past
+ * U+10FFFF. Loose, as yajl's lexer: a lead byte 0xC0-0xF7 and as many bytes
+ * 0x80-0xBF as it announces. NULL when it is not one.
+ */
+static inline lex_ptr lex_utf8_end(lex_ptr p, lex_ptr end, int loose)
+{
+    unsigned c = *p, lo = 0x80, hi = 0xBF;
+    int n;
+
+    if (c >= (loose ? 0xC0u : 0xC2u) && c <= 0xDF)
+        n = 1;
+    else if (c >= 0xE0 && c <= 0xEF)
+        n = 2;
+    else if (c >= 0xF0 && c <= (loose ? 0xF7u : 0xF4u))
+        n = 3;
+    else
+        return NULL;
+    /* The second byte's range is what rules out the forms above. */
+    if (loose)
+        ;
+    else if (c == 0xE0)
+        lo = 0xA0;
+    else if (c == 0xED)
+        hi = 0x9F;
+    else if (c == 0xF0)
+        lo = 0x90;
+    else if (c == 0xF4)
+        hi = 0x8F;
+    if (end - p <= n || p[1] < lo || p[1] > hi)
+        return NULL;
+    for (p += 2; --n > 0; p++)
+        if ((*p & 0xC0) != 0x80)
+            return NULL;
+    return p;
+}
+
+
+static inline int lex_is_hex(unsigned c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+           (c >= 'A' && c <= 'F');
+}
+
+
+/*
+ * The rest of a string from p, a byte past its opening quote: as
+ * lex_skip_string(), with UTF-8 checked as lex_utf8_end() does.
+ */
+static inline lex_ptr lex_skip_string_rest(lex_ptr p, lex_ptr end, int *escaped,
+                                           int loose)
+{
+    for (; p < end; p++) {
+        unsigned c;
+
+        /* Most bytes are plain ASCII: past them in a tight loop. */
+        p = lex_skip_plain(p, end);
+        if (p == end)
+            break;
+        c = *p;
+        if (c == '"')
+            return p + 1;
+        if (c < 0x20)
+            return NULL;
+        if (c >= 0x80) {
+            if ((p = lex_utf8_end(p, end, loose)) == NULL)
+                return NULL;
+            p--;
+        } else if (c == '\\') {
+            *escaped = 1;
+            if (++p == end)
+                return NULL;
+            if (*p == 'u') {
+                if (end - p <= 4 || !lex_is_hex(p[1]) || !lex_is_hex(p[2]) ||
+                    !lex_is_hex(p[3]) || !lex_is_hex(p[4]))
+                    return NULL;
+                p += 4;
+            } else if (strchr("\"\\/bfnrt", *p) == NULL || *p == '\0') {
+                return NULL;
+            }
+        }
+    }
+    return NULL;
+}
+
+
+/*
+ * Skips the string whose opening quote is at p; returns what follows its
+ * closing quote, or NULL when it is not a valid string (UTF-8 strict or
+ * loose, as lex_utf8_end()). *escaped is set when it holds an escape. The
+ * usual string (plain ASCII only) costs no call.
+ */
+static inline lex_ptr lex_skip_string(lex_ptr p, lex_ptr end, int *escaped,
+                                      int loose)
+{
+    lex_ptr q = lex_skip_plain(p + 1, end);
+
+    *escaped = 0;
+    if (q < end && *q == '"')
+        return q + 1;
+    return lex_skip_string_rest(q, end, escaped, loose);
+}
+
+
+static inline lex_ptr lex_skip_digits(lex_ptr p, lex_ptr end)
+{
+    lex_ptr start = p;
+
+    while (p < end && *p >= '0' && *p <= '9')
+        p++;
+    return p > start ? p : NULL;
+}
+
+
+/*
+ * Skips a number, true, false or null at p (before end); NULL when there is
+ * none. The grammar is RFC 8259's, which is yajl's too.
+ */
+static inline lex_ptr lex_skip_scalar(lex_ptr p, lex_ptr end)
+{
+    const char *word = *p == 't' ? "true" : *p == 'f' ? "false" : "null";
+    size_t n = strlen(word);
+
+    if (*p == 't' || *p == 'f' || *p == 'n')
+        return (size_t)(end - p) >= n && memcmp(p, word, n) == 0 ? p + n : NULL;
+    if (p < end && *p == '-')
+        p++;
+    if (p < end && *p == '0')
+        p++;
+    else if ((p = lex_skip_digits(p, end)) == NULL)
+        return NULL;
+    if (p < end && *p == '.' && (p = lex_skip_digits(p + 1, end)) == NULL)
+        return NULL;
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        p++;
+        if (p < end && (*p == '+' || *p == '-'))
+            p++;
+        p = lex_skip_digits(p, end);
+    }
+    return p;
+}
+
+#endif
