@@ -364,6 +364,33 @@ static int read_key(parser *ps)
 
 
 /*
+ * Whether what follows the top-level value at ps->p (not whitespace) is
+ * refused: 0 when it is the start of a string that the text ends before its
+ * closing quote, else CQ_EPARSE (or CQ_ENOMEM). yajl's parser lexes one
+ * token after the value, and reads "more text needed" as no trailing
+ * garbage; its yajl_complete_parse() then adds a space, so the string must
+ * be valid up to the end and stop between characters. The tail and a space
+ * and a quote make a whole string exactly when that holds.
+ */
+static int open_string(parser *ps)
+{
+    size_t n = (size_t)(ps->end - ps->p);
+    unsigned char *copy;
+    int escaped;
+
+    if (*ps->p != '"' || lex_skip_string(ps->p, ps->end, &escaped, 1) != NULL)
+        return CQ_EPARSE;
+    if ((copy = cq__arena_alloc(ps->a, n + 2)) == NULL)
+        return CQ_ENOMEM;
+    memcpy(copy, ps->p, n);
+    copy[n] = ' ';
+    copy[n + 1] = '"';
+    return lex_skip_string(copy, copy + n + 2, &escaped, 1) != NULL ? 0
+                                                                    : CQ_EPARSE;
+}
+
+
+/*
  * Goes past the end of a value: commas (and the key after one, in an
  * object), closing brackets. Returns 1 when a value is due next, 0 when the
  * text ended well, or CQ_EPARSE or CQ_ENOMEM.
@@ -377,7 +404,7 @@ static int after_value(parser *ps)
 
         ps->p = lex_skip_ws(ps->p, ps->end, WS);
         if (ps->depth == 0)
-            return ps->p == ps->end ? 0 : CQ_EPARSE;
+            return ps->p == ps->end ? 0 : open_string(ps);
         if (ps->p == ps->end)
             return CQ_EPARSE;
         c = ps->stack[ps->depth - 1].v;
