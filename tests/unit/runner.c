@@ -21,6 +21,7 @@ extern const t_case test_event_cases[];
 extern const t_case test_fiber_cases[];
 extern const t_case test_handshake_cases[];
 extern const t_case test_json_scan_cases[];
+extern const t_case test_json_tree_cases[];
 extern const t_case test_json_out_cases[];
 extern const t_case test_json_sink_cases[];
 extern const t_case test_ws_judge_cases[];
@@ -44,7 +45,7 @@ static const t_case *const suites[] = {
     test_quick_cases,       test_sched_cases,        test_sending_cases,
     test_message_cqf_cases, test_json_scan_cases,    test_arena_cases,
     test_json_out_cases,    test_fiber_cases,        test_ws_frames_cases,
-    test_json_sink_cases,
+    test_json_sink_cases,   test_json_tree_cases,
 };
 
 void t_fail(t_state *t, const char *file, int line, const char *what)
