@@ -15,6 +15,9 @@
 
 #include <stdint.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 typedef const unsigned char *lex_ptr;
 
@@ -52,8 +55,11 @@ static inline lex_ptr lex_skip_ws(lex_ptr p, lex_ptr end, unsigned mask)
 
 
 /*
- * Past the plain bytes of a string body from p, eight at a time, then one
- * at a time by the table. In a block's mask, a byte's high bit is set when
+ * Past the plain bytes of a string body from p: sixteen at a time where
+ * SSE2 is (every x86-64), a byte being plain unless, read as signed, it is
+ * under 0x20 (which takes in 0x80 and more) or it is a quote or a
+ * backslash; then eight at a time, then one at a time by the table. In an
+ * eight-byte block's mask, a byte's high bit is set when
  * it is under 0x20, a quote or a backslash (the usual zero-byte test,
  * whose borrows only run towards later bytes) or 0x80 or more, and clear
  * for every plain byte before the first such one: so on a little-endian
@@ -64,6 +70,19 @@ static inline lex_ptr lex_skip_plain(lex_ptr p, lex_ptr end)
     const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
     uint64_t x, m;
 
+#if defined(__SSE2__)
+    while (end - p >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+        int bits = _mm_movemask_epi8(
+            _mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)),
+                         _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+                                      _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')))));
+
+        if (bits != 0)
+            return p + __builtin_ctz((unsigned)bits);
+        p += 16;
+    }
+#endif
     while (end - p >= 8) {
         memcpy(&x, p, 8);
         m = ((x - ones * 0x20) | ((x ^ (ones * '"')) - ones) |

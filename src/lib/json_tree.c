@@ -265,7 +265,8 @@ static int read_int(const char *s, size_t len, long long *out)
 
         if (d > 9)
             return CQ_EINVAL;
-        if (v > (lim - d) / 10)
+        /* Eighteen digits cannot overflow: no division for them. */
+        if (i - (size_t)neg >= 18 && v > (lim - d) / 10)
             return CQ_ERANGE;
         v = v * 10 + d;
     }
