@@ -44,7 +44,7 @@ typedef struct parser {
 } parser;
 
 /* Returns a fresh node of type t, or NULL. */
-static yajl_val node(parser *ps, yajl_type t)
+static inline yajl_val node(parser *ps, yajl_type t)
 {
     yajl_val v = cq__arena_alloc(ps->a, sizeof(*v));
 
@@ -68,14 +68,43 @@ static void *grow(parser *ps, void *old, size_t n, size_t cap, size_t size)
 
 
 /*
+ * Doubles the room of the container f fills (8 at first), out of the way of
+ * the usual add(), which finds room. Returns CQ_OK or CQ_ENOMEM.
+ */
+static int make_room(parser *ps, frame *f)
+{
+    yajl_val c = f->v;
+    size_t cap = f->cap ? f->cap * 2 : 8;
+
+    if (c->type == yajl_t_object) {
+        size_t n = c->u.object.len;
+
+        c->u.object.keys = grow(ps, (void *)c->u.object.keys, n, cap,
+                                sizeof(*c->u.object.keys));
+        c->u.object.values =
+            grow(ps, c->u.object.values, n, cap, sizeof(yajl_val));
+        if (c->u.object.keys == NULL || c->u.object.values == NULL)
+            return CQ_ENOMEM;
+    } else {
+        c->u.array.values =
+            grow(ps, c->u.array.values, c->u.array.len, cap, sizeof(yajl_val));
+        if (c->u.array.values == NULL)
+            return CQ_ENOMEM;
+    }
+    f->cap = cap;
+    return CQ_OK;
+}
+
+
+/*
  * Attaches v to the container being filled, or makes it the root. Returns
  * CQ_OK or CQ_ENOMEM (also when v is NULL, a node that could not be made).
  */
-static int add(parser *ps, yajl_val v)
+static inline int add(parser *ps, yajl_val v)
 {
     frame *f;
     yajl_val c;
-    size_t n, cap;
+    size_t n;
 
     if (v == NULL)
         return CQ_ENOMEM;
@@ -85,31 +114,19 @@ static int add(parser *ps, yajl_val v)
     }
     f = &ps->stack[ps->depth - 1];
     c = f->v;
-    n = c->type == yajl_t_object ? c->u.object.len : c->u.array.len;
-    if (n == f->cap) {
-        cap = f->cap ? f->cap * 2 : 8;
-        if (c->type == yajl_t_object) {
-            c->u.object.keys = grow(ps, (void *)c->u.object.keys, n, cap,
-                                    sizeof(*c->u.object.keys));
-            c->u.object.values =
-                grow(ps, c->u.object.values, n, cap, sizeof(yajl_val));
-            if (c->u.object.keys == NULL || c->u.object.values == NULL)
-                return CQ_ENOMEM;
-        } else {
-            c->u.array.values =
-                grow(ps, c->u.array.values, n, cap, sizeof(yajl_val));
-            if (c->u.array.values == NULL)
-                return CQ_ENOMEM;
-        }
-        f->cap = cap;
-    }
     if (c->type == yajl_t_object) {
+        n = c->u.object.len;
+        if (n == f->cap && make_room(ps, f) != CQ_OK)
+            return CQ_ENOMEM;
         c->u.object.keys[n] = ps->key;
         c->u.object.values[n] = v;
-        c->u.object.len++;
+        c->u.object.len = n + 1;
     } else {
+        n = c->u.array.len;
+        if (n == f->cap && make_room(ps, f) != CQ_OK)
+            return CQ_ENOMEM;
         c->u.array.values[n] = v;
-        c->u.array.len++;
+        c->u.array.len = n + 1;
     }
     return CQ_OK;
 }
@@ -224,7 +241,7 @@ static char *decode(parser *ps, lex_ptr s, lex_ptr e)
  * when it has no escape and ps->inplace, else in the arena. Returns CQ_OK,
  * CQ_EPARSE or CQ_ENOMEM.
  */
-static int read_string(parser *ps, char **out)
+static inline int read_string(parser *ps, char **out)
 {
     lex_ptr s = ps->p + 1, q = lex_skip_plain(s, ps->end);
     int escaped = 0;
@@ -283,14 +300,19 @@ static int read_int(const char *s, size_t len, long long *out)
  */
 static yajl_val number(parser *ps, lex_ptr s, lex_ptr e)
 {
-    yajl_val v = node(ps, yajl_t_number);
     size_t len = (size_t)(e - s);
+    /* The node and its text in one piece of the arena. */
+    yajl_val v = cq__arena_alloc(ps->a, sizeof(*v) + len + 1);
     char *end;
     int rc;
 
-    if (v == NULL || (v->u.number.r = cq__arena_strndup(ps->a, (const char *)s,
-                                                        len)) == NULL)
+    if (v == NULL)
         return NULL;
+    memset(v, 0, sizeof(*v));
+    v->type = yajl_t_number;
+    v->u.number.r = (char *)(v + 1);
+    memcpy(v->u.number.r, s, len);
+    v->u.number.r[len] = '\0';
     rc = read_int((const char *)s, len, &v->u.number.i);
     if (rc == CQ_OK) {
         v->u.number.d = (double)v->u.number.i;
@@ -344,9 +366,9 @@ static int read_scalar(parser *ps)
  * Reads a key and its colon at ps->p, inside an object, into ps->key.
  * Returns CQ_OK, CQ_EPARSE or CQ_ENOMEM.
  */
-static int read_key(parser *ps)
+static inline int read_key(parser *ps)
 {
-    char *key;
+    char *key = NULL;
     int rc;
 
     ps->p = lex_skip_ws(ps->p, ps->end, WS);
