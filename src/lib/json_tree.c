@@ -253,13 +253,14 @@ static inline int read_string(parser *ps, char **out)
         q--;
     }
     ps->p = q + 1;
-    if (escaped)
+    if (escaped) {
         *out = decode(ps, s, q);
-    else if (ps->inplace) {
+    } else if (ps->inplace) {
         *(char *)q = '\0';
         *out = (char *)s;
-    } else
+    } else {
         *out = cq__arena_strndup(ps->a, (const char *)s, (size_t)(q - s));
+    }
     return *out != NULL ? CQ_OK : CQ_ENOMEM;
 }
 
