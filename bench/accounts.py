@@ -23,7 +23,6 @@ its reference's; the nginx row has the one-connection figure measured again
 beside it. Prints ROW lines (bench/table.py) and a readable line for each.
 """
 
-import argparse
 import os
 import shutil
 import subprocess
@@ -35,28 +34,20 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), "scripts"))
 sys.path.insert(0, HERE)
 from servers import free_port, start_nginx, stop_nginx  # noqa
 from bridge import Procs  # noqa
-from events import measure, medians, other_cpus, start_pair  # noqa
+from events import measure, medians, options, programs, start_pair  # noqa
 from table import row  # noqa
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--build", required=True)
-    ap.add_argument("--events", type=int, default=40000)
+    ap = options(__doc__)
     ap.add_argument("--accounts", type=int, default=100)
     ap.add_argument("--window", type=int, default=64,
                     help="events outstanding over all connections [64]")
-    ap.add_argument("--cpu", type=int, default=0)
-    ap.add_argument("--threads", type=int, default=4)
     ap.add_argument("--runs", type=int, default=3,
                     help="runs of each figure, interleaved; medians [3]")
     ap.add_argument("--no-nginx", action="store_true")
     args = ap.parse_args()
-    build = os.path.abspath(args.build)
-    subprocess.run(["make", "-C", build, "bench/ws-noop", "bench/ws-load"],
-                   check=True, stdout=subprocess.DEVNULL)
-    load = os.path.join(build, "bench/ws-load")
-    others = other_cpus(args.cpu)
+    build, load, others = programs(args)
     d = tempfile.mkdtemp(prefix="cq-bench-accounts-")
     os.chmod(d, 0o755)  # nginx's worker runs as www-data under root.
     procs = Procs()

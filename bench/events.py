@@ -104,18 +104,30 @@ def start_pair(procs, build, d, threads, exe="src/bridge/cqhttp-bridge",
     return bridge, bport, noop, int(noop.stdout.readline().split()[-1])
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__)
+def options(doc):
+    """The options every bridge events script takes (--build, --events,
+    --cpu, --threads), on a parser the caller may add to."""
+    ap = argparse.ArgumentParser(description=doc)
     ap.add_argument("--build", required=True)
     ap.add_argument("--events", type=int, default=40000)
     ap.add_argument("--cpu", type=int, default=0)
     ap.add_argument("--threads", type=int, default=4)
-    args = ap.parse_args()
+    return ap
+
+
+def programs(args):
+    """Builds bench/ws-noop and bench/ws-load in args.build; returns the
+    build's absolute path, the load generator's and the CPUs other than
+    args.cpu (the generator's)."""
     build = os.path.abspath(args.build)
     subprocess.run(["make", "-C", build, "bench/ws-noop", "bench/ws-load"],
                    check=True, stdout=subprocess.DEVNULL)
-    load = os.path.join(build, "bench/ws-load")
-    others = other_cpus(args.cpu)
+    return build, os.path.join(build, "bench/ws-load"), other_cpus(args.cpu)
+
+
+def main():
+    args = options(__doc__).parse_args()
+    build, load, others = programs(args)
     d = tempfile.mkdtemp(prefix="cq-bench-events-")
     procs = Procs()
     try:
