@@ -79,9 +79,10 @@ int cq__json_parse(yajl_val *out, const char *buf, size_t len, int max_depth)
 }
 
 
-yajl_gen cq__json_gen_new(void)
+/* A validating generator whose memory comes from funcs (NULL: malloc). */
+static yajl_gen gen_alloc(const yajl_alloc_funcs *funcs)
 {
-    yajl_gen g = yajl_gen_alloc(NULL);
+    yajl_gen g = yajl_gen_alloc(funcs);
 
     if (g != NULL)
         yajl_gen_config(g, yajl_gen_validate_utf8, 1);
@@ -89,6 +90,12 @@ yajl_gen cq__json_gen_new(void)
      * (128); values written here come from depth-checked trees or from code,
      * so reaching it means a bug, reported as CQ_EDEPTH. */
     return g;
+}
+
+
+yajl_gen cq__json_gen_new(void)
+{
+    return gen_alloc(NULL);
 }
 
 
@@ -257,12 +264,22 @@ static int escape_into(cq__buf *out, const unsigned char *s, size_t len)
 
     while (rc == CQ_OK && (i += plain_run(s + i, len - i)) < len) {
         if (s[i] >= 0x80) {
-            if ((n = utf8_len(s + i, len - i)) == 0)
-                return CQ_EINVAL;
-            i += n;
-        } else if ((n = escape_of(s[i], esc)) == 0) {
-            i++;
+            /* A run of non-ASCII text (CJK, say) is checked character by
+             * character without a word scan between them. */
+            do {
+                if ((n = utf8_len(s + i, len - i)) == 0)
+                    return CQ_EINVAL;
+                i += n;
+            } while (i < len && s[i] >= 0x80);
+        } else if (s[i] >= 0x20 && s[i] != '"' && s[i] != '\\') {
+            /* Plain ASCII the word scan left (a short text, a tail) goes
+             * byte by byte here rather than one byte per turn. */
+            do
+                i++;
+            while (i < len && s[i] >= 0x20 && s[i] < 0x80 && s[i] != '"' &&
+                   s[i] != '\\');
         } else {
+            n = escape_of(s[i], esc);
             rc = cq__buf_add(out, s + beg, i - beg);
             if (rc == CQ_OK)
                 rc = cq__buf_add(out, esc, n);
@@ -270,6 +287,12 @@ static int escape_into(cq__buf *out, const unsigned char *s, size_t len)
         }
     }
     return rc == CQ_OK ? cq__buf_add(out, s + beg, i - beg) : rc;
+}
+
+
+int cq__json_escape(cq__buf *out, const char *s, size_t len)
+{
+    return escape_into(out, (const unsigned char *)s, len);
 }
 
 
@@ -521,11 +544,18 @@ static void print_out(void *ctx, const char *s, size_t len)
 
 int cq__jwb_init(cq__jwb *b, cq__buf *out)
 {
+    return cq__jwb_init_alloc(b, out, NULL);
+}
+
+
+int cq__jwb_init_alloc(cq__jwb *b, cq__buf *out, const yajl_alloc_funcs *funcs)
+{
     b->out = out;
-    if (cq__jw_init(&b->w) != CQ_OK)
-        return b->w.err;
-    yajl_gen_config(b->w.g, yajl_gen_print_callback, print_out, b);
-    return CQ_OK;
+    b->w.g = gen_alloc(funcs);
+    b->w.err = b->w.g != NULL ? CQ_OK : CQ_ENOMEM;
+    if (b->w.err == CQ_OK)
+        yajl_gen_config(b->w.g, yajl_gen_print_callback, print_out, b);
+    return b->w.err;
 }
 
 

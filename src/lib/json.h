@@ -186,8 +186,20 @@ typedef struct cq__jwb {
 
 /* Starts b on a new generator writing into out; CQ_OK or CQ_ENOMEM. */
 int cq__jwb_init(cq__jwb *b, cq__buf *out);
+/*
+ * As cq__jwb_init(), with the generator's memory from funcs (an arena's,
+ * lib/arena.h; NULL: malloc), so that a writer costs no malloc() of its own.
+ */
+int cq__jwb_init_alloc(cq__jwb *b, cq__buf *out, const yajl_alloc_funcs *funcs);
 void cq__jwb_str(cq__jwb *b, const char *s); /* As cq__jw_str(). */
 void cq__jwb_value(cq__jwb *b, yajl_val v);  /* As cq__jw_value(). */
+/*
+ * Appends the len bytes at s to out as the inside of a JSON string, escaped
+ * as yajl_gen_string() escapes them (cq__jwb's escaper; lib/json_put.h
+ * writes whole values with it). Returns CQ_OK, CQ_EINVAL (not UTF-8 by
+ * yajl's rule), CQ_ETOOBIG or CQ_ENOMEM.
+ */
+int cq__json_escape(cq__buf *out, const char *s, size_t len);
 /* Writes a key only: an object or array value follows. */
 void cq__jw_key(cq__jw *w, const char *key);
 

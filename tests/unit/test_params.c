@@ -4,6 +4,7 @@
 #include "cqhttp.h"
 #include "lib/actions.h"
 #include "lib/conf.h"
+#include "lib/json.h"
 #include "lib/sched.h"
 #include "test.h"
 
@@ -136,6 +137,49 @@ T_CASE(builder_refusals)
     T_CHECK(cq_params_json(p, "d", deep) != CQ_OK);
     T_CHECK(finish(p, &rc) == NULL);
     T_CHECK(rc != CQ_OK);
+}
+
+
+/*
+ * The errors a yajl generator and the builder give for a params object
+ * with a value nested n arrays deep.
+ */
+static void depth_errs(int n, int *gen_err, int *builder_err)
+{
+    char text[300];
+    yajl_val v = NULL;
+    cq_params *p = cq_params_new();
+    cq__jw w;
+
+    memset(text, '[', (size_t)n);
+    memset(text + n, ']', (size_t)n);
+    text[2 * n] = '\0';
+    *gen_err = cq__json_parse(&v, text, strlen(text), 140);
+    if (*gen_err == CQ_OK && cq__jw_init(&w) == CQ_OK) {
+        cq__jw_open(&w);
+        cq__jw_key(&w, "v");
+        cq__jw_value(&w, v);
+        *gen_err = w.err;
+        cq__jw_free(&w);
+    }
+    *builder_err = cq_params_value(p, "v", (const cq_value *)v);
+    cq_params_free(p);
+    yajl_tree_free(v);
+}
+
+
+/* A value nests as deep as yajl's generator let it, and no deeper. */
+T_CASE(builder_depth_as_yajl)
+{
+    int gen_err, builder_err;
+
+    depth_errs(126, &gen_err, &builder_err);
+    T_EQ_INT(gen_err, CQ_OK);
+    T_EQ_INT(builder_err, CQ_OK);
+    /* The object is one level: 127 more are yajl's 128th, refused. */
+    depth_errs(127, &gen_err, &builder_err);
+    T_EQ_INT(gen_err, CQ_EDEPTH);
+    T_EQ_INT(builder_err, CQ_EDEPTH);
 }
 
 
@@ -283,6 +327,7 @@ T_SUITE(test_params_cases) = {
     {"params/builder_latches", builder_latches},
     {"params/builder_output_is_unchanged", builder_output_is_unchanged},
     {"params/builder_refusals", builder_refusals},
+    {"params/builder_depth_as_yajl", builder_depth_as_yajl},
     {"params/closed_in_place_is_unchanged", closed_in_place_is_unchanged},
     {"params/empty_object_and_no_api", empty_object_and_no_api},
     {"params/stay_open_after_a_call", params_stay_open_after_a_call},
