@@ -332,7 +332,7 @@ void cq__account_log_failure_text(const char *action, const char *text,
      * came (cq__frame_read).
      */
     if (f != NULL && f->scanned)
-        st = f->status_at;
+        st = f->answer_at[CQ__ANS_STATUS];
     if (err == CQ_OK &&
         ((f != NULL && f->scanned) ||
          cq__json_scan_object(text, len, INT_MAX, keys, 1, &st) == CQ_OK) &&

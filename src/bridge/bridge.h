@@ -26,6 +26,7 @@
 #include "ws/handshake.h"
 #include "ws/stream.h"
 #include "cqhttp.h"
+#include "lib/api.h"
 #include "lib/conf.h"
 #include "lib/json.h"
 
@@ -297,11 +298,12 @@ struct cq__frame {
     size_t len;
     /*
      * From the scan, so that nobody scans the text again: 1 when it was
-     * scanned, and then where the top-level "echo", "id" and "status" values
-     * are.
+     * scanned, and then where the top-level "echo" and "id" values are, and
+     * those that judge an answer (answer_at[CQ__ANS_*], lib/api.h: status,
+     * retcode, data, bridge).
      */
     int scanned;
-    cq__json_span echo_at, id_at, status_at;
+    cq__json_span echo_at, id_at, answer_at[CQ__ANS_N];
     char buf[64]; /* Holds the echo when the scan found it. */
 };
 
