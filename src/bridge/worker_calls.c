@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bridge/pending.h"
 #include "bridge/workers.h"
 #include "lib/api.h"
 #include "lib/caps.h"
