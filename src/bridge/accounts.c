@@ -211,4 +211,5 @@ void cq__accounts_free(cq__bridge *br)
     }
     br->naccounts = 0;
     br->last_account = NULL;
+    cq__pending_free_spares(br);
 }

@@ -149,6 +149,9 @@ struct cq__bridge {
     /* The account attached last, while it lives: the sole one is found at
      * once (accounts.c), not by a walk over every bucket. */
     cq__account *last_account;
+    /* Pending calls that ended, kept for the next (pending.c). */
+    cq__pending *spare_pending;
+    size_t nspare_pending;
     /* api_timeout_ms as a libevent common timeout, made at the first call:
      * every pending call's timer is queued, not put in the heap. */
     const struct timeval *call_timeout;

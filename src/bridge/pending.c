@@ -2,6 +2,10 @@
  * The pending-call table: API calls the bridge sent over an account's
  * connection, waiting for their answers, matched by echo ("cq:<id>"), each
  * with its timeout. Loop thread only.
+ *
+ * A call's struct (and its timer, in the same block) is recycled: a few
+ * that ended are kept for the next calls (at most CQ__PENDING_SPARES), so a
+ * call costs no malloc() while calls come and go at a steady rate.
  */
 #include "config.h"
 
@@ -40,11 +44,52 @@ static void tell_tree(cq__pending *p, const char *text, size_t len,
 }
 
 
+/* A call's struct with its timer after it, zeroed: a spare, or new. */
+static cq__pending *take_spare(cq__bridge *br)
+{
+    cq__pending *p = br->spare_pending;
+
+    if (p == NULL)
+        return calloc(1, sizeof(*p) + event_get_struct_event_size());
+    br->spare_pending = p->next;
+    br->nspare_pending--;
+    /* The timer is set up again by evtimer_assign(). */
+    memset(p, 0, sizeof(*p));
+    return p;
+}
+
+
+/* Keeps p (ended, its timer deleted) for the next call, or frees it. */
+static void give_back(cq__bridge *br, cq__pending *p)
+{
+    if (br->nspare_pending >= CQ__PENDING_SPARES) {
+        free(p);
+        return;
+    }
+    p->next = br->spare_pending;
+    br->spare_pending = p;
+    br->nspare_pending++;
+}
+
+
+void cq__pending_free_spares(cq__bridge *br)
+{
+    cq__pending *p;
+
+    while ((p = br->spare_pending) != NULL) {
+        br->spare_pending = p->next;
+        free(p);
+    }
+    br->nspare_pending = 0;
+}
+
+
 /* Ends p with the answer (text and, if parsed, frame) or err and msg. */
 static void pending_end(cq__pending *p, const char *text, size_t len,
                         const cq_value *frame, int err, const char *msg)
 {
     cq__account *a = p->acct;
+    cq__bridge *br = p->conn->br;
 
     if (p->prev != NULL)
         p->prev->next = p->next;
@@ -61,7 +106,7 @@ static void pending_end(cq__pending *p, const char *text, size_t len,
         p->text_cb(p->arg, text, len, err, msg);
     else if (p->cb != NULL)
         tell_tree(p, text, len, frame, err, msg);
-    free(p);
+    give_back(br, p);
 }
 
 
@@ -202,11 +247,11 @@ static int send_call(cq__bridge *br, cq__account *acct, uint64_t id,
     if (frame == NULL)
         return CQ_ENOMEM;
     /* The timer lives right after the call: one allocation for both. */
-    p = calloc(1, sizeof(*p) + event_get_struct_event_size());
+    p = take_spare(br);
     if (p == NULL)
         return CQ_ENOMEM;
     if (cq__conn_send_text(c, frame, len) != 0) {
-        free(p);
+        give_back(br, p);
         return CQ_EAGAIN;
     }
     p->id = id;

@@ -10,6 +10,9 @@
 
 #include "bridge/bridge.h"
 
+/* How many ended calls' structs are kept for reuse, at most. */
+#define CQ__PENDING_SPARES 64
+
 /*
  * Sends {action, params, echo} for acct and registers a pending call that
  * ends through cb. params is a JSON object, or NULL for {}. On failure cb is
@@ -55,5 +58,7 @@ void cq__pending_detach(cq__pending *p);
 size_t cq__accounts_fail_all(cq__bridge *br, int err, const char *msg);
 /* Ends every call that went out on c (CQ_ENETWORK): c is closing. */
 void cq__pending_fail_conn(cq__bridge *br, cq__ws_conn *c);
+/* Frees the structs kept for reuse; with the bridge, once no call waits. */
+void cq__pending_free_spares(cq__bridge *br);
 
 #endif
