@@ -86,6 +86,15 @@ int cq__account_attach(cq__bridge *br, cq__ws_conn *c)
 }
 
 
+/* Frees a, with its calls' timer. */
+static void free_account(cq__account *a)
+{
+    if (a->timer != NULL)
+        event_free(a->timer);
+    free(a);
+}
+
+
 static void unlink_account(cq__bridge *br, cq__account *a)
 {
     cq__account **pp = &br->buckets[bucket(a->self_id)];
@@ -96,7 +105,7 @@ static void unlink_account(cq__bridge *br, cq__account *a)
     br->naccounts--;
     if (br->last_account == a)
         br->last_account = NULL;
-    free(a);
+    free_account(a);
 }
 
 
@@ -206,7 +215,7 @@ void cq__accounts_free(cq__bridge *br)
             cq__account *a = br->buckets[i];
 
             br->buckets[i] = a->next;
-            free(a);
+            free_account(a);
         }
     }
     br->naccounts = 0;

@@ -92,7 +92,7 @@ struct cq__pending {
     cq__pending_cb *cb;           /* NULL once the requester went away. */
     cq__pending_text_cb *text_cb; /* Instead of cb, or NULL. */
     void *arg;
-    struct event *timer;      /* Allocated with it, right after it. */
+    uint64_t deadline_ms;     /* When it times out, by cq__now_ms(). */
     cq__pending *prev, *next; /* In the account's list. */
     cq__pending *owner_next;  /* In the requester's list, if it keeps one. */
 };
@@ -104,6 +104,10 @@ struct cq__account {
      * order, so the one matched is near the head. */
     cq__pending *pending, *pending_tail;
     size_t npending;
+    /* Ends the calls that time out (pending.c): set for timer_at, the
+     * earliest deadline, or unset (timer_at 0). NULL until the first call. */
+    struct event *timer;
+    uint64_t timer_at;
     cq__account *next; /* In the bridge's hash bucket. */
 };
 
@@ -152,10 +156,6 @@ struct cq__bridge {
     /* Pending calls that ended, kept for the next (pending.c). */
     cq__pending *spare_pending;
     size_t nspare_pending;
-    /* api_timeout_ms as a libevent common timeout, made at the first call:
-     * every pending call's timer is queued, not put in the heap. */
-    const struct timeval *call_timeout;
-    long call_timeout_ms;
     cq__ws_conn *conns; /* Every WebSocket connection. */
     size_t nconns;
     cq__ipc_client *clients; /* Every API-socket client. */

@@ -1,9 +1,12 @@
 /*
  * The pending-call table: API calls the bridge sent over an account's
  * connection, waiting for their answers, matched by echo ("cq:<id>"), each
- * with its timeout. Loop thread only.
+ * with its deadline. Loop thread only.
  *
- * A call's struct (and its timer, in the same block) is recycled: a few
+ * An account has one timer for all its calls, set for the earliest
+ * deadline, rather than a timer per call: calls mostly end in the order
+ * they went out, so the timer is set once per api_timeout_ms at most, not
+ * added and deleted with every call. A call's struct is recycled: a few
  * that ended are kept for the next calls (at most CQ__PENDING_SPARES), so a
  * call costs no malloc() while calls come and go at a steady rate.
  */
@@ -44,22 +47,21 @@ static void tell_tree(cq__pending *p, const char *text, size_t len,
 }
 
 
-/* A call's struct with its timer after it, zeroed: a spare, or new. */
+/* A call's struct, zeroed: a spare, or new. */
 static cq__pending *take_spare(cq__bridge *br)
 {
     cq__pending *p = br->spare_pending;
 
     if (p == NULL)
-        return calloc(1, sizeof(*p) + event_get_struct_event_size());
+        return calloc(1, sizeof(*p));
     br->spare_pending = p->next;
     br->nspare_pending--;
-    /* The timer is set up again by evtimer_assign(). */
     memset(p, 0, sizeof(*p));
     return p;
 }
 
 
-/* Keeps p (ended, its timer deleted) for the next call, or frees it. */
+/* Keeps p (ended) for the next call, or frees it. */
 static void give_back(cq__bridge *br, cq__pending *p)
 {
     if (br->nspare_pending >= CQ__PENDING_SPARES) {
@@ -101,7 +103,6 @@ static void pending_end(cq__pending *p, const char *text, size_t len,
         a->pending_tail = p->prev;
     a->npending--;
     p->conn->npending--;
-    event_del(p->timer);
     if (p->text_cb != NULL)
         p->text_cb(p->arg, text, len, err, msg);
     else if (p->cb != NULL)
@@ -125,19 +126,69 @@ void cq__pending_fail_conn(cq__bridge *br, cq__ws_conn *c)
 }
 
 
+/*
+ * Sets a's timer for its earliest deadline (none: left unset), now being
+ * the time in ms (cq__now_ms).
+ */
+static void set_timer(cq__account *a, uint64_t now)
+{
+    uint64_t at = 0, ms;
+    struct timeval tv;
+    cq__pending *p;
+
+    for (p = a->pending; p != NULL; p = p->next)
+        if (at == 0 || p->deadline_ms < at)
+            at = p->deadline_ms;
+    a->timer_at = at;
+    if (at == 0)
+        return;
+    ms = at > now ? at - now : 0;
+    tv.tv_sec = (time_t)(ms / 1000);
+    tv.tv_usec = (suseconds_t)(ms % 1000 * 1000);
+    evtimer_add(a->timer, &tv);
+}
+
+
+/* The first of a's calls whose deadline has come, or NULL. */
+static cq__pending *first_due(cq__account *a, uint64_t now)
+{
+    cq__pending *p;
+
+    for (p = a->pending; p != NULL && p->deadline_ms > now; p = p->next)
+        ;
+    return p;
+}
+
+
+/*
+ * Ends a's calls whose deadline has come, one at a time from the oldest (a
+ * callback may end others, or a's last connection and so a), then sets the
+ * timer for the rest.
+ */
 static void on_timeout(evutil_socket_t fd, short what, void *arg)
 {
-    cq__pending *p = arg;
+    cq__account *a = arg;
+    int64_t self_id = a->self_id;
+    uint64_t now = cq__now_ms();
+    cq__bridge *br;
+    cq__pending *p;
 
     (void)fd;
     (void)what;
-    cq_log(CQ_LOG_WARN,
-           "account %" PRId64 ": call cq:%" PRIu64 " got no "
-           "answer in time",
-           p->acct->self_id, p->id);
-    p->conn->br->n.calls_failed++;
-    pending_end(p, NULL, 0, NULL, CQ_ETIMEDOUT,
-                "no answer within api_timeout_ms");
+    a->timer_at = 0;
+    while ((p = first_due(a, now)) != NULL) {
+        br = p->conn->br;
+        cq_log(CQ_LOG_WARN,
+               "account %" PRId64 ": call cq:%" PRIu64 " got no "
+               "answer in time",
+               self_id, p->id);
+        br->n.calls_failed++;
+        pending_end(p, NULL, 0, NULL, CQ_ETIMEDOUT,
+                    "no answer within api_timeout_ms");
+        if (cq__account_find(br, self_id) != a)
+            return; /* Freed with its timer. */
+    }
+    set_timer(a, now);
 }
 
 
@@ -217,21 +268,6 @@ static char *text_frame(const char *action, const char *params, size_t plen,
 }
 
 
-/* The timeout every call waits, as a common timeout when libevent has one. */
-static const struct timeval *call_timeout(cq__bridge *br, struct timeval *tv)
-{
-    long ms = br->conf->api_timeout_ms;
-
-    tv->tv_sec = ms / 1000;
-    tv->tv_usec = (ms % 1000) * 1000;
-    if (br->call_timeout == NULL || br->call_timeout_ms != ms) {
-        br->call_timeout = event_base_init_common_timeout(br->base, tv);
-        br->call_timeout_ms = ms;
-    }
-    return br->call_timeout != NULL ? br->call_timeout : tv;
-}
-
-
 /*
  * Sends frame (len bytes; the stream copies it) for call id over acct's
  * API connection and registers the pending call; see cq__account_call.
@@ -241,12 +277,14 @@ static int send_call(cq__bridge *br, cq__account *acct, uint64_t id,
                      cq__pending **out)
 {
     cq__ws_conn *c = cq__account_api_conn(acct);
-    struct timeval tv;
+    uint64_t now;
     cq__pending *p;
 
     if (frame == NULL)
         return CQ_ENOMEM;
-    /* The timer lives right after the call: one allocation for both. */
+    if (acct->timer == NULL &&
+        (acct->timer = evtimer_new(br->base, on_timeout, acct)) == NULL)
+        return CQ_ENOMEM;
     p = take_spare(br);
     if (p == NULL)
         return CQ_ENOMEM;
@@ -260,9 +298,8 @@ static int send_call(cq__bridge *br, cq__account *acct, uint64_t id,
     p->cb = cbs->cb;
     p->text_cb = cbs->text_cb;
     p->arg = cbs->arg;
-    p->timer = (struct event *)(p + 1);
-    evtimer_assign(p->timer, br->base, on_timeout, p);
-    evtimer_add(p->timer, call_timeout(br, &tv));
+    now = cq__now_ms();
+    p->deadline_ms = now + (uint64_t)br->conf->api_timeout_ms;
     p->prev = acct->pending_tail;
     if (p->prev != NULL)
         p->prev->next = p;
@@ -272,6 +309,9 @@ static int send_call(cq__bridge *br, cq__account *acct, uint64_t id,
     acct->npending++;
     c->npending++;
     br->n.calls_sent++;
+    /* The timer is set for an earlier call, which ends first, or unset. */
+    if (acct->timer_at == 0 || p->deadline_ms < acct->timer_at)
+        set_timer(acct, now);
     /*
      * The answer comes on c: if c stopped reading because the workers are
      * full, it must read again, or the worker waiting here never wakes.
