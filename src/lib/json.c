@@ -204,6 +204,9 @@ static size_t utf8_len(const unsigned char *s, size_t left)
 {
     size_t n, i;
 
+    /* Three bytes first, as most CJK text is: one test each. */
+    if (s[0] >> 4 == 0xe && left >= 3 && s[1] >> 6 == 0x2 && s[2] >> 6 == 0x2)
+        return 3;
     if (s[0] >> 5 == 0x6)
         n = 2;
     else if (s[0] >> 4 == 0xe)
