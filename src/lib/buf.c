@@ -43,19 +43,9 @@ static int grow(cq__buf *b, size_t extra)
 }
 
 
-int cq__buf_add(cq__buf *b, const void *mem, size_t len)
+int cq__buf_add_grow(cq__buf *b, const void *mem, size_t len)
 {
-    int rc;
-
-    /* Room already there, the terminator's included: the usual case for
-     * the many short adds of a JSON writer, without grow()'s checks. */
-    if (len < b->cap - b->len && b->len + len <= b->toobig) {
-        memcpy(b->data + b->len, mem, len);
-        b->len += len;
-        b->data[b->len] = '\0';
-        return CQ_OK;
-    }
-    rc = grow(b, len);
+    int rc = grow(b, len);
 
     if (rc != CQ_OK)
         return rc;
