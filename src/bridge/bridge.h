@@ -306,6 +306,7 @@ struct cq__frame {
      * retcode, data, bridge).
      */
     int scanned;
+    int scan_depth; /* The max_depth it was scanned with. */
     cq__json_span echo_at, id_at, answer_at[CQ__ANS_N];
     char buf[64]; /* Holds the echo when the scan found it. */
 };

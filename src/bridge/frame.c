@@ -48,6 +48,7 @@ void cq__frame_read(cq__frame *f, const char *text, size_t len, int max_depth)
         return;
     }
     f->scanned = 1;
+    f->scan_depth = max_depth;
     f->echo_at = sp[1];
     f->id_at = sp[2];
     memcpy(f->answer_at, sp + 3, sizeof(f->answer_at));

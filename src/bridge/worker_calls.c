@@ -56,8 +56,7 @@ static void set_msg(cq__call *c, const char *msg)
  * Copies the answer text (len bytes) into c, and the loop's scan of it
  * when there is one the worker may use. Returns CQ_OK or CQ_ENOMEM.
  */
-static int keep_answer(cq__workers *w, cq__call *c, const char *text,
-                       size_t len)
+static int keep_answer(cq__call *c, const char *text, size_t len)
 {
     const cq__frame *f = cq__account_answer_frame(text);
     size_t i;
@@ -70,7 +69,7 @@ static int keep_answer(cq__workers *w, cq__call *c, const char *text,
     c->answer_len = len;
     /* Scanned no deeper than the worker would scan: the same spans. */
     c->scanned =
-        f != NULL && f->scanned && w->conf.max_depth <= CQ__CAP_ANSWER_DEPTH;
+        f != NULL && f->scanned && f->scan_depth <= CQ__CAP_ANSWER_DEPTH;
     for (i = 0; c->scanned && i < CQ__ANS_N; i++) {
         c->at[i] = f->answer_at[i];
         if (c->at[i].p != NULL)
@@ -96,7 +95,7 @@ void cq__workers_finish_call(cq__workers *w, cq__call *c, const char *text,
     }
     /* The worker reads c only once it is done, under the lock. */
     if (text != NULL)
-        kept = keep_answer(w, c, text, len);
+        kept = keep_answer(c, text, len);
     pthread_mutex_lock(&w->lock);
     c->err = kept != CQ_OK ? kept : err;
     set_msg(c, msg);
