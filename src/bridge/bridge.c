@@ -22,6 +22,7 @@
 #include <event2/thread.h>
 
 #include "bridge/bridge.h"
+#include "bridge/pending.h"
 #include "cqhttp_runtime.h"
 #include "lib/conf.h"
 #include "lib/dispatch.h"

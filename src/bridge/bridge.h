@@ -26,6 +26,7 @@
 #include "ws/handshake.h"
 #include "ws/stream.h"
 #include "cqhttp.h"
+#include "lib/api.h"
 #include "lib/conf.h"
 #include "lib/json.h"
 
@@ -91,7 +92,7 @@ struct cq__pending {
     cq__pending_cb *cb;           /* NULL once the requester went away. */
     cq__pending_text_cb *text_cb; /* Instead of cb, or NULL. */
     void *arg;
-    struct event *timer;      /* Allocated with it, right after it. */
+    uint64_t deadline_ms;     /* When it times out, by cq__now_ms(). */
     cq__pending *prev, *next; /* In the account's list. */
     cq__pending *owner_next;  /* In the requester's list, if it keeps one. */
 };
@@ -103,6 +104,10 @@ struct cq__account {
      * order, so the one matched is near the head. */
     cq__pending *pending, *pending_tail;
     size_t npending;
+    /* Ends the calls that time out (pending.c): set for timer_at, the
+     * earliest deadline, or unset (timer_at 0). NULL until the first call. */
+    struct event *timer;
+    uint64_t timer_at;
     cq__account *next; /* In the bridge's hash bucket. */
 };
 
@@ -148,10 +153,9 @@ struct cq__bridge {
     /* The account attached last, while it lives: the sole one is found at
      * once (accounts.c), not by a walk over every bucket. */
     cq__account *last_account;
-    /* api_timeout_ms as a libevent common timeout, made at the first call:
-     * every pending call's timer is queued, not put in the heap. */
-    const struct timeval *call_timeout;
-    long call_timeout_ms;
+    /* Pending calls that ended, kept for the next (pending.c). */
+    cq__pending *spare_pending;
+    size_t nspare_pending;
     cq__ws_conn *conns; /* Every WebSocket connection. */
     size_t nconns;
     cq__ipc_client *clients; /* Every API-socket client. */
@@ -297,11 +301,13 @@ struct cq__frame {
     size_t len;
     /*
      * From the scan, so that nobody scans the text again: 1 when it was
-     * scanned, and then where the top-level "echo", "id" and "status" values
-     * are.
+     * scanned, and then where the top-level "echo" and "id" values are, and
+     * those that judge an answer (answer_at[CQ__ANS_*], lib/api.h: status,
+     * retcode, data, bridge).
      */
     int scanned;
-    cq__json_span echo_at, id_at, status_at;
+    int scan_depth; /* The max_depth it was scanned with. */
+    cq__json_span echo_at, id_at, answer_at[CQ__ANS_N];
     char buf[64]; /* Holds the echo when the scan found it. */
 };
 
@@ -348,25 +354,6 @@ void cq__account_detach(cq__bridge *br, cq__ws_conn *c);
 /* The connection that carries API calls for a (API, else Universal). */
 cq__ws_conn *cq__account_api_conn(cq__account *a);
 /*
- * Sends {action, params, echo} for acct and registers a pending call that
- * ends through cb. params is a JSON object, or NULL for {}. On failure cb is
- * not called and the error is returned: CQ_ENOAPI (acct NULL or without an
- * API connection), CQ_EAGAIN (max_pending calls wait, or the connection's
- * queue is full) or CQ_ENOMEM (or what writing params reports).
- */
-int cq__account_call(cq__bridge *br, cq__account *acct, const char *action,
-                     yajl_val params, cq__pending_cb *cb, void *arg,
-                     cq__pending **out);
-/*
- * As cq__account_call, with params as JSON text of plen bytes that is known
- * to be an object (the library wrote or checked it): sent as it is. The
- * call ends through cb with the answer as text.
- */
-int cq__account_call_text(cq__bridge *br, cq__account *acct, const char *action,
-                          const char *params, size_t plen,
-                          cq__pending_text_cb *cb, void *arg,
-                          cq__pending **out);
-/*
  * Logs the failure of a call whose answer nobody reads (err, or a status
  * other than ok or async in frame); nothing when it succeeded.
  */
@@ -381,30 +368,6 @@ void cq__account_log_failure_text(const char *action, const char *text,
  */
 char *cq__bridge_concat(const char *const *parts, const size_t *lens, size_t n,
                         size_t *len);
-/*
- * Handles a text message that is not an event: an API answer, text (len
- * bytes, NUL-terminated), whose "echo" is echo (NULL when it has none that
- * is a string). frame is the text parsed, or NULL when it was only scanned
- * (cq__frame_read): a requester that wants a tree gets it parsed then.
- */
-void cq__account_on_result(cq__bridge *br, cq__ws_conn *c, const char *echo,
-                           const char *text, size_t len, const cq_value *frame);
-/*
- * As cq__account_on_result, with what cq__frame_read found: the requester
- * (a callback, during the call) can have it from cq__account_answer_frame
- * rather than scan the text again. conn.c should call this one.
- */
-void cq__account_on_frame(cq__bridge *br, cq__ws_conn *c, const cq__frame *f);
-/*
- * The frame being handed to a pending call's callback, if its text is
- * text (the callback's own answer) and it came through
- * cq__account_on_frame; else NULL. Any thread (NULL but on the loop's).
- */
-const cq__frame *cq__account_answer_frame(const char *text);
-/* Cancels the callback of a pending call whose requester went away. */
-void cq__pending_detach(cq__pending *p);
-/* Ends every pending call with err and msg; returns how many there were. */
-size_t cq__accounts_fail_all(cq__bridge *br, int err, const char *msg);
 /* Frees every account, failing their calls (CQ_ENETWORK). */
 void cq__accounts_free(cq__bridge *br);
 

@@ -33,6 +33,7 @@
 #include <event2/bufferevent.h>
 
 #include "bridge/bridge.h"
+#include "bridge/pending.h"
 #include "bridge/http.h"
 
 static void on_read(struct bufferevent *bev, void *arg);

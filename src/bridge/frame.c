@@ -31,8 +31,9 @@ static void read_tree(cq__frame *f, const char *text, size_t len, int max_depth)
 
 void cq__frame_read(cq__frame *f, const char *text, size_t len, int max_depth)
 {
-    static const char *const keys[] = {"post_type", "echo", "id", "status"};
-    cq__json_span sp[4];
+    static const char *const keys[] = {"post_type", "echo", "id",    "status",
+                                       "retcode",   "data", "bridge"};
+    cq__json_span sp[3 + CQ__ANS_N];
     size_t n;
 
     f->kind = CQ__FRAME_BAD;
@@ -41,14 +42,16 @@ void cq__frame_read(cq__frame *f, const char *text, size_t len, int max_depth)
     f->text = text;
     f->len = len;
     f->scanned = 0;
-    if (cq__json_scan_object(text, len, max_depth, keys, 4, sp) != CQ_OK) {
+    if (cq__json_scan_object(text, len, max_depth, keys, 3 + CQ__ANS_N, sp) !=
+        CQ_OK) {
         read_tree(f, text, len, max_depth);
         return;
     }
     f->scanned = 1;
+    f->scan_depth = max_depth;
     f->echo_at = sp[1];
     f->id_at = sp[2];
-    f->status_at = sp[3];
+    memcpy(f->answer_at, sp + 3, sizeof(f->answer_at));
     if (sp[0].p != NULL) {
         f->kind = CQ__FRAME_EVENT;
         return;

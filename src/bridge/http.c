@@ -26,6 +26,7 @@
 #include <event2/bufferevent.h>
 
 #include "bridge/bridge.h"
+#include "bridge/pending.h"
 #include "bridge/http.h"
 #include "lib/actions.h"
 #include "lib/json.h"

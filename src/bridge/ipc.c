@@ -25,6 +25,7 @@
 #include <event2/bufferevent.h>
 
 #include "bridge/bridge.h"
+#include "bridge/pending.h"
 #include "lib/json.h"
 #include "lib/net.h"
 

@@ -14,8 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bridge/pending.h"
 #include "bridge/workers.h"
 #include "lib/api.h"
+#include "lib/caps.h"
 #include "lib/ctx.h"
 #include "lib/dispatch.h"
 #include "lib/event.h"
@@ -51,25 +53,51 @@ static void set_msg(cq__call *c, const char *msg)
 
 
 /*
+ * Copies the answer text (len bytes) into c, and the loop's scan of it
+ * when there is one the worker may use. Returns CQ_OK or CQ_ENOMEM.
+ */
+static int keep_answer(cq__call *c, const char *text, size_t len)
+{
+    const cq__frame *f = cq__account_answer_frame(text);
+    size_t i;
+
+    c->answer = len < sizeof(c->small) ? c->small : malloc(len + 1);
+    if (c->answer == NULL)
+        return CQ_ENOMEM;
+    memcpy(c->answer, text, len);
+    c->answer[len] = '\0';
+    c->answer_len = len;
+    /* Scanned no deeper than the worker would scan: the same spans. */
+    c->scanned =
+        f != NULL && f->scanned && f->scan_depth <= CQ__CAP_ANSWER_DEPTH;
+    for (i = 0; c->scanned && i < CQ__ANS_N; i++) {
+        c->at[i] = f->answer_at[i];
+        if (c->at[i].p != NULL)
+            c->at[i].p = c->answer + (f->answer_at[i].p - text);
+    }
+    return CQ_OK;
+}
+
+
+/*
  * Ends a call: hands the result to the waiting worker, or, for a detached
  * call, logs a failure (nobody else will) and frees it. Any thread.
  */
 void cq__workers_finish_call(cq__workers *w, cq__call *c, const char *text,
                              size_t len, int err, const char *msg)
 {
-    char *answer;
+    int kept = CQ_OK;
 
     if (c->detached) {
         cq__account_log_failure_text(c->action, text, len, err, msg);
         free(c);
         return;
     }
-    /* A copy of the frame as it came: the worker parses it, once. */
-    answer = text != NULL ? cq__bridge_concat(&text, &len, 1, &len) : NULL;
+    /* The worker reads c only once it is done, under the lock. */
+    if (text != NULL)
+        kept = keep_answer(c, text, len);
     pthread_mutex_lock(&w->lock);
-    c->answer = answer;
-    c->answer_len = len;
-    c->err = text != NULL && answer == NULL ? CQ_ENOMEM : err;
+    c->err = kept != CQ_OK ? kept : err;
     set_msg(c, msg);
     c->done = 1;
     if (c->waiter != NULL)
@@ -212,7 +240,9 @@ int cq__workers_local_call(void *arg, int64_t self_id, const char *action,
         pthread_cond_destroy(&c.cond);
     switch (c.err) {
     case CQ_OK:
-        rc = cq__api_result_from_body(c.answer, c.answer_len, out);
+        rc = c.scanned
+                 ? cq__api_result_from_scan(c.answer, c.answer_len, c.at, out)
+                 : cq__api_result_from_body(c.answer, c.answer_len, out);
         break;
     case CQ_ENOAPI:
         rc = CQ_ENOAPI; /* HTTP may still carry it. */
@@ -225,7 +255,8 @@ int cq__workers_local_call(void *arg, int64_t self_id, const char *action,
                           cq__bridge_ipc_name(c.err), c.msg);
         break;
     }
-    free(c.answer);
+    if (c.answer != c.small)
+        free(c.answer);
     return rc;
 }
 

@@ -70,6 +70,14 @@ typedef struct cq__call {
     int err;      /* CQ_OK or the CQ_E* code the call ended with. */
     char *answer; /* The answer frame as JSON text, answer_len bytes. */
     size_t answer_len;
+    /*
+     * The loop's scan of the answer (cq__frame's answer_at, moved into
+     * answer), when it was made and is the worker's own (not deeper than
+     * its cap): the worker judges the answer without scanning it again.
+     */
+    int scanned;
+    cq__json_span at[CQ__ANS_N];
+    char small[256]; /* Holds an answer that fits: no malloc() for it. */
     char msg[160];
     pthread_cond_t cond; /* Only when waiter is NULL and not detached. */
 } cq__call;

@@ -62,6 +62,26 @@ int cq__api_call_logged(cq_ctx *c, const char *action, const char *params,
  */
 int cq__api_result_from_body(const char *body, size_t len, cq_result *out);
 
+/* The top-level members of an answer that judge it, in this order. */
+enum {
+    CQ__ANS_STATUS,
+    CQ__ANS_RETCODE,
+    CQ__ANS_DATA,
+    CQ__ANS_BRIDGE,
+    CQ__ANS_N
+};
+
+/*
+ * As cq__api_result_from_body(), with the answer's top level already found
+ * by cq__json_scan_object() (at[CQ__ANS_*] are its spans of body, scanned
+ * at most CQ__CAP_ANSWER_DEPTH deep), so that an answer is scanned once
+ * even when the scan was somebody else's (the bridge's loop). Returns as
+ * cq__api_result_from_body().
+ */
+struct cq__json_span;
+int cq__api_result_from_scan(const char *body, size_t len,
+                             const struct cq__json_span *at, cq_result *out);
+
 /*
  * The whole answer r was read from (status, msg and all), or NULL when none
  * was parsed whole: a plain "ok" or "async" answer without a "bridge"

@@ -185,26 +185,27 @@ static int span_int(const cq__json_span *sp, int64_t *out)
 
 /*
  * The usual answer, a plain "ok" or "async" with an integer retcode (or
- * none), judged from a scan of its top level (lib/json.h): only its data is
- * parsed into a tree, the rest never is. Returns 1 when out was filled so, 0
- * when the answer is to be read whole, as anything else is (a failure, a
- * bridge report, escapes, text the scanner leaves to yajl).
+ * none), judged from a scan of its top level (sp, lib/json.h; NULL when the
+ * scan failed): only its data is parsed into a tree, the rest never is.
+ * Returns 1 when out was filled so, 0 when the answer is to be read whole,
+ * as anything else is (a failure, a bridge report, escapes, text the
+ * scanner leaves to yajl).
  */
-static int read_usual(const char *body, size_t len, cq_result *out)
+static int read_usual(const cq__json_span *sp, cq_result *out)
 {
-    static const char *const keys[] = {"status", "retcode", "data", "bridge"};
-    cq__json_span sp[4];
     int64_t retcode = 0;
     yajl_val data = NULL;
     cq__arena *a;
     answer *an;
 
-    if (cq__json_scan_object(body, len, CQ__CAP_ANSWER_DEPTH, keys, 4, sp) !=
-            CQ_OK ||
-        sp[3].p != NULL || sp[0].p == NULL ||
-        !((sp[0].len == 4 && memcmp(sp[0].p, "\"ok\"", 4) == 0) ||
-          (sp[0].len == 7 && memcmp(sp[0].p, "\"async\"", 7) == 0)) ||
-        (sp[1].p != NULL && !span_int(&sp[1], &retcode)))
+    if (sp == NULL || sp[CQ__ANS_BRIDGE].p != NULL ||
+        sp[CQ__ANS_STATUS].p == NULL ||
+        !((sp[CQ__ANS_STATUS].len == 4 &&
+           memcmp(sp[CQ__ANS_STATUS].p, "\"ok\"", 4) == 0) ||
+          (sp[CQ__ANS_STATUS].len == 7 &&
+           memcmp(sp[CQ__ANS_STATUS].p, "\"async\"", 7) == 0)) ||
+        (sp[CQ__ANS_RETCODE].p != NULL &&
+         !span_int(&sp[CQ__ANS_RETCODE], &retcode)))
         return 0;
     if (out->priv__ == DISCARD) {
         /* Nobody reads the data: it is not parsed. */
@@ -212,13 +213,13 @@ static int read_usual(const char *body, size_t len, cq_result *out)
         out->err = CQ_OK;
         return 1;
     }
-    a = cq__arena_new(2 * sp[2].len);
+    a = cq__arena_new(2 * sp[CQ__ANS_DATA].len);
     an = a != NULL ? cq__arena_alloc(a, sizeof(*an)) : NULL;
     /* The data is nested one level less deep than the answer. */
-    if (an == NULL ||
-        (sp[2].p != NULL &&
-         cq__json_parse_arena(&data, a, sp[2].p, sp[2].len,
-                              CQ__CAP_ANSWER_DEPTH - 1) != CQ_OK)) {
+    if (an == NULL || (sp[CQ__ANS_DATA].p != NULL &&
+                       cq__json_parse_arena(
+                           &data, a, sp[CQ__ANS_DATA].p, sp[CQ__ANS_DATA].len,
+                           CQ__CAP_ANSWER_DEPTH - 1) != CQ_OK)) {
         cq__arena_free(a);
         return 0;
     }
@@ -232,15 +233,15 @@ static int read_usual(const char *body, size_t len, cq_result *out)
 }
 
 
-int cq__api_result_from_body(const char *body, size_t len, cq_result *out)
+/* Judges body (len bytes) from its whole tree; returns as
+ * cq__api_result_from_body(). */
+static int read_whole(const char *body, size_t len, cq_result *out)
 {
     yajl_val root;
     const char *status;
     int64_t retcode = 0;
     int rc;
 
-    if (read_usual(body, len, out))
-        return CQ_OK;
     rc = parse_answer(body, len, out, &root);
     if (rc != CQ_OK)
         return cq__api_fail(out, rc == CQ_ENOMEM ? rc : CQ_EBADRESP,
@@ -269,4 +270,22 @@ int cq__api_result_from_body(const char *body, size_t len, cq_result *out)
                             msg ? msg : "");
     }
     return cq__api_fail(out, CQ_EBADRESP, "unknown status \"%.64s\"", status);
+}
+
+
+int cq__api_result_from_scan(const char *body, size_t len,
+                             const cq__json_span *at, cq_result *out)
+{
+    return read_usual(at, out) ? CQ_OK : read_whole(body, len, out);
+}
+
+
+int cq__api_result_from_body(const char *body, size_t len, cq_result *out)
+{
+    static const char *const keys[] = {"status", "retcode", "data", "bridge"};
+    cq__json_span sp[CQ__ANS_N];
+    int scanned = cq__json_scan_object(body, len, CQ__CAP_ANSWER_DEPTH, keys,
+                                       CQ__ANS_N, sp) == CQ_OK;
+
+    return cq__api_result_from_scan(body, len, scanned ? sp : NULL, out);
 }

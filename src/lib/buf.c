@@ -43,7 +43,7 @@ static int grow(cq__buf *b, size_t extra)
 }
 
 
-int cq__buf_add(cq__buf *b, const void *mem, size_t len)
+int cq__buf_add_grow(cq__buf *b, const void *mem, size_t len)
 {
     int rc = grow(b, len);
 

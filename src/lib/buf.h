@@ -11,6 +11,9 @@
 #define CQ_BUF_H
 
 #include <stddef.h>
+#include <string.h>
+
+#include "cqhttp.h"
 
 typedef struct cq__buf {
     char *data;    /* NULL until the first add. */
@@ -20,8 +23,25 @@ typedef struct cq__buf {
 } cq__buf;
 
 void cq__buf_init(cq__buf *b, size_t toobig);
-/* Returns CQ_OK, CQ_ETOOBIG or CQ_ENOMEM; b is freed on failure. */
-int cq__buf_add(cq__buf *b, const void *mem, size_t len);
+/* cq__buf_add() when b must grow first. */
+int cq__buf_add_grow(cq__buf *b, const void *mem, size_t len);
+
+/*
+ * Returns CQ_OK, CQ_ETOOBIG or CQ_ENOMEM; b is freed on failure. Inline
+ * where the room is there, the usual case for the many short adds of a
+ * JSON writer: a constant one- or four-byte add is then a store or two.
+ */
+static inline int cq__buf_add(cq__buf *b, const void *mem, size_t len)
+{
+    if (len < b->cap - b->len && b->len + len <= b->toobig) {
+        memcpy(b->data + b->len, mem, len);
+        b->len += len;
+        b->data[b->len] = '\0';
+        return CQ_OK;
+    }
+    return cq__buf_add_grow(b, mem, len);
+}
+
 int cq__buf_addstr(cq__buf *b, const char *s);
 /* Appends v in decimal; returns as cq__buf_add(). */
 int cq__buf_add_uint(cq__buf *b, unsigned long long v);

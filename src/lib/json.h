@@ -115,7 +115,12 @@ int cq__json_scan_object(const char *buf, size_t len, int max_depth,
 
 /* A generator with UTF-8 validation on; NULL when out of memory. */
 yajl_gen cq__json_gen_new(void);
+/* As cq__json_gen_new(), its memory from funcs (NULL: malloc). */
+yajl_gen cq__json_gen_alloc(const yajl_alloc_funcs *funcs);
 
+/* A generator's status as a CQ_* code: CQ_OK, CQ_EDEPTH past yajl's own
+ * depth limit, CQ_EINVAL for the rest. */
+int cq__json_gen_status(yajl_gen_status st);
 /* Writes a string or key. Returns CQ_OK, or CQ_EINVAL for invalid UTF-8. */
 int cq__json_gen_str(yajl_gen g, const char *s);
 int cq__json_gen_strn(yajl_gen g, const char *s, size_t len);
@@ -202,17 +207,40 @@ typedef struct cq__jwb_sink {
     size_t bound;
 } cq__jwb_sink;
 
-/* Starts b on a new generator writing into out, its output passed on to
- * sink (may be NULL), which must outlive the writer; CQ_OK or CQ_ENOMEM. */
-int cq__jwb_init_sink(cq__jwb *b, cq__buf *out, const cq__jwb_sink *sink);
+/*
+ * Starts b on a new generator writing into out, its output passed on to
+ * sink (may be NULL), which must outlive the writer, and the generator's
+ * memory from funcs (an arena's, lib/arena.h, so that a writer costs no
+ * malloc() of its own; NULL: malloc). CQ_OK or CQ_ENOMEM.
+ */
+int cq__jwb_init_with(cq__jwb *b, cq__buf *out, const cq__jwb_sink *sink,
+                      const yajl_alloc_funcs *funcs);
 
 /* Starts b on a new generator writing into out; CQ_OK or CQ_ENOMEM. */
 static inline int cq__jwb_init(cq__jwb *b, cq__buf *out)
 {
-    return cq__jwb_init_sink(b, out, NULL);
+    return cq__jwb_init_with(b, out, NULL, NULL);
+}
+/* As cq__jwb_init_with(), each with one of the two left out. */
+static inline int cq__jwb_init_sink(cq__jwb *b, cq__buf *out,
+                                    const cq__jwb_sink *sink)
+{
+    return cq__jwb_init_with(b, out, sink, NULL);
+}
+static inline int cq__jwb_init_alloc(cq__jwb *b, cq__buf *out,
+                                     const yajl_alloc_funcs *funcs)
+{
+    return cq__jwb_init_with(b, out, NULL, funcs);
 }
 void cq__jwb_str(cq__jwb *b, const char *s); /* As cq__jw_str(). */
 void cq__jwb_value(cq__jwb *b, yajl_val v);  /* As cq__jw_value(). */
+/*
+ * Appends the len bytes at s to out as the inside of a JSON string, escaped
+ * as yajl_gen_string() escapes them (cq__jwb's escaper; lib/json_put.h
+ * writes whole values with it). Returns CQ_OK, CQ_EINVAL (not UTF-8 by
+ * yajl's rule), CQ_ETOOBIG or CQ_ENOMEM.
+ */
+int cq__json_escape(cq__buf *out, const char *s, size_t len);
 /* Writes a key only: an object or array value follows. */
 void cq__jw_key(cq__jw *w, const char *key);
 

@@ -1,7 +1,7 @@
 /*
- * params: a small builder for API parameter objects, over the library's
- * latched JSON writer (lib/json.h). The first error latches: later additions
- * are ignored and cq_call_params() reports it, so a caller adds every field and
+ * params: a small builder for API parameter objects, written straight into
+ * a buffer (lib/json_put.h). The first error latches: later additions are
+ * ignored and cq_call_params() reports it, so a caller adds every field and
  * checks once.
  */
 #include "config.h"
@@ -15,6 +15,7 @@
 #include "lib/arena.h"
 #include "lib/ctx.h"
 #include "lib/json.h"
+#include "lib/json_put.h"
 #include "lib/message.h"
 
 /*
@@ -24,12 +25,15 @@
  * call. The generated wrappers, which free the object after its one call,
  * close it in place instead (cq__call_params_free).
  *
- * The object, its generator and the generator's buffer all live in one
- * arena (lib/arena.h), usually a chunk its thread kept: building params
- * costs no malloc().
+ * The object is flat at its top level, so it needs no generator to keep
+ * its commas: its text is written straight into out (lib/json_put.h), the
+ * same bytes yajl_gen wrote, at a part of the cost. The object lives in an
+ * arena (lib/arena.h), usually a chunk its thread kept, with the generator
+ * that a message value still goes through (cq__msg_to_json).
  */
 struct cq_params {
-    cq__jw w; /* Its err is the latched error. */
+    cq__buf out; /* The object so far, not closed. */
+    int err;     /* The latched error. */
     cq__arena *arena;
 };
 
@@ -37,21 +41,15 @@ cq_params *cq_params_new(void)
 {
     cq__arena *a = cq__arena_new(0);
     cq_params *p = a != NULL ? cq__arena_alloc(a, sizeof(*p)) : NULL;
-    yajl_alloc_funcs funcs;
 
     if (p == NULL) {
         cq__arena_free(a);
         return NULL;
     }
     p->arena = a;
-    cq__arena_yajl_funcs(a, &funcs);
-    /* As cq__jw_init(), on the arena: a validating generator. */
-    p->w.g = yajl_gen_alloc(&funcs);
-    p->w.err = p->w.g != NULL ? CQ_OK : CQ_ENOMEM;
-    if (p->w.err == CQ_OK)
-        yajl_gen_config(p->w.g, yajl_gen_validate_utf8, 1);
-    cq__jw_open(&p->w);
-    if (p->w.err != CQ_OK) {
+    cq__buf_init(&p->out, SIZE_MAX / 2);
+    p->err = cq__buf_add(&p->out, "{", 1);
+    if (p->err != CQ_OK) {
         cq__arena_free(a);
         return NULL;
     }
@@ -63,21 +61,36 @@ void cq_params_free(cq_params *p)
 {
     if (p == NULL)
         return;
-    /* yajl_gen_free() would only call the arena's no-op free. */
+    cq__buf_free(&p->out);
     cq__arena_free(p->arena);
 }
 
 
+/* Latches rc if it is the first failure; returns the latched error. */
+static int latch(cq_params *p, int rc)
+{
+    if (p->err == CQ_OK)
+        p->err = rc;
+    return p->err;
+}
+
+
 /*
- * Latches CQ_EINVAL for a NULL key or a missing value, then writes the key.
- * Returns CQ_OK when the value is to be written, else the latched error.
+ * Latches CQ_EINVAL for a NULL key or a missing value, then writes the key
+ * (after a comma unless it is the first). Returns CQ_OK when the value is
+ * to be written, else the latched error.
  */
 static int begin(cq_params *p, const char *key, int has_value)
 {
-    if (key == NULL || !has_value)
-        cq__jw_latch(&p->w, CQ_EINVAL);
-    cq__jw_key(&p->w, key);
-    return p->w.err;
+    int rc = key != NULL && has_value ? CQ_OK : CQ_EINVAL;
+
+    if (rc == CQ_OK && p->err == CQ_OK && p->out.len > 1)
+        rc = cq__buf_add(&p->out, ",", 1);
+    if (rc == CQ_OK && p->err == CQ_OK)
+        rc = cq__json_put_str(&p->out, key);
+    if (rc == CQ_OK && p->err == CQ_OK)
+        rc = cq__buf_add(&p->out, ":", 1);
+    return latch(p, rc);
 }
 
 
@@ -86,8 +99,8 @@ int cq_params_int(cq_params *p, const char *key, int64_t v)
     if (p == NULL)
         return CQ_ENOMEM;
     if (begin(p, key, 1) == CQ_OK)
-        cq__jw_int(&p->w, v);
-    return p->w.err;
+        latch(p, cq__json_put_int(&p->out, v));
+    return p->err;
 }
 
 
@@ -96,8 +109,9 @@ int cq_params_bool(cq_params *p, const char *key, int v)
     if (p == NULL)
         return CQ_ENOMEM;
     if (begin(p, key, 1) == CQ_OK)
-        cq__jw_bool(&p->w, v);
-    return p->w.err;
+        latch(p, v ? cq__buf_add(&p->out, "true", 4)
+                   : cq__buf_add(&p->out, "false", 5));
+    return p->err;
 }
 
 
@@ -106,8 +120,29 @@ int cq_params_string(cq_params *p, const char *key, const char *v)
     if (p == NULL)
         return CQ_ENOMEM;
     if (begin(p, key, v != NULL) == CQ_OK)
-        cq__jw_str(&p->w, v);
-    return p->w.err;
+        latch(p, cq__json_put_str(&p->out, v));
+    return p->err;
+}
+
+
+/*
+ * Writes m through a generator of its own (on the arena) that prints into
+ * out: message JSON has one writer, cq__msg_to_json(). Returns as it.
+ */
+static int put_msg(cq_params *p, const cq_msg *m)
+{
+    yajl_alloc_funcs funcs;
+    cq__jwb b;
+    int rc;
+
+    cq__arena_yajl_funcs(p->arena, &funcs);
+    if (cq__jwb_init_alloc(&b, &p->out, &funcs) != CQ_OK)
+        return CQ_ENOMEM;
+    rc = cq__msg_to_json(m, b.w.g);
+    if (rc == CQ_OK)
+        rc = b.w.err; /* A failed append. */
+    cq__jw_free(&b.w);
+    return rc;
 }
 
 
@@ -116,10 +151,10 @@ int cq_params_msg(cq_params *p, const char *key, const cq_msg *m)
     if (p == NULL)
         return CQ_ENOMEM;
     if (m != NULL && cq_msg_err(m) != CQ_OK)
-        cq__jw_latch(&p->w, cq_msg_err(m));
+        latch(p, cq_msg_err(m));
     if (begin(p, key, m != NULL) == CQ_OK)
-        cq__jw_latch(&p->w, cq__msg_to_json(m, p->w.g));
-    return p->w.err;
+        latch(p, put_msg(p, m));
+    return p->err;
 }
 
 
@@ -127,9 +162,10 @@ int cq_params_value(cq_params *p, const char *key, const cq_value *v)
 {
     if (p == NULL)
         return CQ_ENOMEM;
+    /* The value sits one level deep, inside the params object. */
     if (begin(p, key, v != NULL) == CQ_OK)
-        cq__jw_value(&p->w, cq__yv(v));
-    return p->w.err;
+        latch(p, cq__json_put_value(&p->out, cq__yv(v), 1));
+    return p->err;
 }
 
 
@@ -147,10 +183,8 @@ int cq_params_json(cq_params *p, const char *key, const char *json)
         if (rc != CQ_OK && rc != CQ_ENOMEM)
             rc = CQ_EINVAL;
     }
-    if (rc != CQ_OK) {
-        cq__jw_latch(&p->w, rc);
-        return p->w.err;
-    }
+    if (rc != CQ_OK)
+        return latch(p, rc);
     rc = cq_params_value(p, key, cq__cv(v));
     yajl_tree_free(v);
     return rc;
@@ -161,12 +195,16 @@ char *cq__params_json(const cq_params *p, int *err)
 {
     char *json;
 
-    *err = p == NULL ? CQ_ENOMEM : p->w.err;
+    *err = p == NULL ? CQ_ENOMEM : p->err;
     if (*err != CQ_OK)
         return NULL;
-    json = cq__jw_dup_tail(&p->w, "}", NULL);
-    if (json == NULL)
+    json = malloc(p->out.len + 2);
+    if (json == NULL) {
         *err = CQ_ENOMEM;
+        return NULL;
+    }
+    memcpy(json, p->out.data, p->out.len);
+    memcpy(json + p->out.len, "}", 2);
     return json;
 }
 
@@ -227,22 +265,12 @@ const cq_result *cq_call_params_r(cq_ctx *c, const char *action,
 int cq__call_params_free(cq_ctx *c, const char *action, cq_params *p,
                          cq_result *out)
 {
-    const unsigned char *buf = NULL;
-    size_t len;
-    int rc, err = p != NULL ? p->w.err : CQ_ENOMEM;
+    int rc, err = p != NULL ? p->err : CQ_ENOMEM;
 
     /* p is not used again: closed where it is, its text is not copied. */
-    if (err == CQ_OK) {
-        cq__jw_close(&p->w);
-        err = p->w.err;
-    }
-    if (err == CQ_OK &&
-        yajl_gen_get_buf(p->w.g, &buf, &len) != yajl_gen_status_ok) {
-        buf = NULL;
-        err = CQ_ENOMEM;
-    }
-    rc = call_built(c, action, err == CQ_OK ? (const char *)buf : NULL, err,
-                    out);
+    if (err == CQ_OK)
+        err = latch(p, cq__buf_add(&p->out, "}", 1));
+    rc = call_built(c, action, err == CQ_OK ? p->out.data : NULL, err, out);
     cq_params_free(p);
     return rc;
 }

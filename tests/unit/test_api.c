@@ -49,6 +49,57 @@ T_CASE(result_ok_async_failed)
 
 
 /*
+ * An answer judged from somebody else's scan of it (the bridge's loop)
+ * reads as one judged from its text, whatever it holds.
+ */
+T_CASE(result_from_scan_as_from_body)
+{
+    static const char *const keys[] = {"status", "retcode", "data", "bridge"};
+    static const char *const bodies[] = {
+        "{\"status\":\"ok\",\"retcode\":0,\"data\":{\"message_id\":5}}",
+        "{\"data\":[1,2],\"retcode\":3,\"status\":\"async\"}",
+        "{\"status\":\"ok\"}",
+        "{\"status\":\"ok\",\"retcode\":\"x\",\"data\":1}",
+        "{\"status\":\"failed\",\"retcode\":100,\"wording\":\"w\"}",
+        "{\"status\":\"ok\",\"retcode\":0,\"bridge\":\"ENOAPI\"}",
+        "{\"status\":\"odd\",\"retcode\":1}",
+    };
+    cq__json_span at[CQ__ANS_N];
+    cq_result a, b;
+    int64_t va, vb;
+    size_t i;
+
+    for (i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+        const char *s = bodies[i];
+
+        T_EQ_INT(cq__json_scan_object(s, strlen(s), 64, keys, CQ__ANS_N, at),
+                 CQ_OK);
+        cq__api_result_init(&a);
+        cq__api_result_init(&b);
+        T_EQ_INT(cq__api_result_from_scan(s, strlen(s), at, &a),
+                 cq__api_result_from_body(s, strlen(s), &b));
+        T_EQ_INT(a.err, b.err);
+        T_EQ_INT(a.retcode, b.retcode);
+        T_EQ_STR(cq_result_detail(&a), cq_result_detail(&b));
+        T_EQ_INT(cq_value_type(a.data), cq_value_type(b.data));
+        va = vb = -1;
+        T_EQ_INT(cq_result_int(&a, "message_id", &va),
+                 cq_result_int(&b, "message_id", &vb));
+        T_EQ_INT(va, vb);
+        cq_result_free(&a);
+        cq_result_free(&b);
+    }
+    /* Without a scan, the text is read as it is. */
+    cq__api_result_init(&a);
+    T_EQ_INT(cq__api_result_from_scan(bodies[0], strlen(bodies[0]), NULL, &a),
+             CQ_OK);
+    T_EQ_INT(cq_result_int(&a, "message_id", &va), CQ_OK);
+    T_EQ_INT(va, 5);
+    cq_result_free(&a);
+}
+
+
+/*
  * A plain "ok" answer is judged from a scan, with only its data parsed; an
  * escaped key sends the same answer down the whole-tree path. Both must read
  * alike, the first of a repeated member included.
@@ -346,5 +397,6 @@ T_SUITE(test_api_cases) = {
     {"api/send_without_api", send_without_api},
     {"api/send_text_and_cq", send_text_and_cq},
     {"api/results_owned_by_ctx", results_owned_by_ctx},
+    {"api/result_from_scan_as_from_body", result_from_scan_as_from_body},
     {NULL, NULL},
 };

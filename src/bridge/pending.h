@@ -1,0 +1,64 @@
+/*
+ * pending: the API calls the bridge sent and whose answers it waits for
+ * (the pending-call table), by account; see pending.c. Loop thread only,
+ * but for cq__account_answer_frame.
+ */
+#ifndef CQ_BRIDGE_PENDING_H
+#define CQ_BRIDGE_PENDING_H
+
+#include <stddef.h>
+
+#include "bridge/bridge.h"
+
+/* How many ended calls' structs are kept for reuse, at most. */
+#define CQ__PENDING_SPARES 64
+
+/*
+ * Sends {action, params, echo} for acct and registers a pending call that
+ * ends through cb. params is a JSON object, or NULL for {}. On failure cb is
+ * not called and the error is returned: CQ_ENOAPI (acct NULL or without an
+ * API connection), CQ_EAGAIN (max_pending calls wait, or the connection's
+ * queue is full) or CQ_ENOMEM (or what writing params reports).
+ */
+int cq__account_call(cq__bridge *br, cq__account *acct, const char *action,
+                     yajl_val params, cq__pending_cb *cb, void *arg,
+                     cq__pending **out);
+/*
+ * As cq__account_call, with params as JSON text of plen bytes that is known
+ * to be an object (the library wrote or checked it): sent as it is. The
+ * call ends through cb with the answer as text.
+ */
+int cq__account_call_text(cq__bridge *br, cq__account *acct, const char *action,
+                          const char *params, size_t plen,
+                          cq__pending_text_cb *cb, void *arg,
+                          cq__pending **out);
+/*
+ * Handles a text message that is not an event: an API answer, text (len
+ * bytes, NUL-terminated), whose "echo" is echo (NULL when it has none that
+ * is a string). frame is the text parsed, or NULL when it was only scanned
+ * (cq__frame_read): a requester that wants a tree gets it parsed then.
+ */
+void cq__account_on_result(cq__bridge *br, cq__ws_conn *c, const char *echo,
+                           const char *text, size_t len, const cq_value *frame);
+/*
+ * As cq__account_on_result, with what cq__frame_read found: the requester
+ * (a callback, during the call) can have it from cq__account_answer_frame
+ * rather than scan the text again. conn.c should call this one.
+ */
+void cq__account_on_frame(cq__bridge *br, cq__ws_conn *c, const cq__frame *f);
+/*
+ * The frame being handed to a pending call's callback, if its text is
+ * text (the callback's own answer) and it came through
+ * cq__account_on_frame; else NULL. Any thread (NULL but on the loop's).
+ */
+const cq__frame *cq__account_answer_frame(const char *text);
+/* Cancels the callback of a pending call whose requester went away. */
+void cq__pending_detach(cq__pending *p);
+/* Ends every pending call with err and msg; returns how many there were. */
+size_t cq__accounts_fail_all(cq__bridge *br, int err, const char *msg);
+/* Ends every call that went out on c (CQ_ENETWORK): c is closing. */
+void cq__pending_fail_conn(cq__bridge *br, cq__ws_conn *c);
+/* Frees the structs kept for reuse; with the bridge, once no call waits. */
+void cq__pending_free_spares(cq__bridge *br);
+
+#endif
