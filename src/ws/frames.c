@@ -216,7 +216,7 @@ int cq__ws_tx_text(struct evbuffer *out, int client, const char *text,
     size_t i, ext = len < 126 ? 0 : len <= 0xffff ? 2 : 8;
 
     m.head = 2 + ext + (client ? 4 : 0);
-    if (client && cq__ws_random(m.key, 4) != CQ_OK)
+    if (client && cq__ws_mask(m.key) != CQ_OK)
         return CQ_EIO;
     if (len > SIZE_MAX - m.head ||
         evbuffer_reserve_space(out, (ev_ssize_t)(m.head + len), &v, 1) != 1)

@@ -219,7 +219,7 @@ static int on_genmask(wslay_event_context_ptr ws, uint8_t *buf, size_t len,
                       void *arg)
 {
     (void)arg;
-    if (cq__ws_random(buf, len) != CQ_OK) {
+    if ((len == 4 ? cq__ws_mask(buf) : cq__ws_random(buf, len)) != CQ_OK) {
         wslay_event_set_error(ws, WSLAY_ERR_CALLBACK_FAILURE);
         return -1;
     }
@@ -368,7 +368,7 @@ static int protocol_close(cq__ws_stream *s)
 
         /* Masked: the payload follows the 4-byte key, XORed with it. */
         frame[1] = 0x82;
-        if (cq__ws_random(key, 4) != CQ_OK)
+        if (cq__ws_mask(key) != CQ_OK)
             memset(key, 0, 4);
         frame[6] = 0x03 ^ key[0];
         frame[7] = 0xea ^ key[1];
