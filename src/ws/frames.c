@@ -237,3 +237,39 @@ int cq__ws_tx_text(struct evbuffer *out, int client, const char *text,
     v.iov_len = m.head + len;
     return evbuffer_commit_space(out, &v, 1) == 0 ? CQ_OK : CQ_ENOMEM;
 }
+
+
+int cq__ws_rx_next(struct evbuffer *in, size_t off, uint64_t *left,
+                   int *fragmented)
+{
+    uint8_t h[10];
+    struct evbuffer_ptr at;
+    ev_ssize_t got;
+    uint64_t payload;
+    size_t head, i;
+
+    if (evbuffer_ptr_set(in, &at, off, EVBUFFER_PTR_SET) != 0 ||
+        (got = evbuffer_copyout_from(in, &at, h, sizeof(h))) < 2)
+        return 0;
+    payload = h[1] & 0x7f;
+    head = 2 + (payload == 126 ? 2 : payload == 127 ? 8 : 0);
+    if ((size_t)got < head)
+        return 0;
+    if (head > 2)
+        for (payload = 0, i = 2; i < head; i++)
+            payload = payload << 8 | h[i];
+    head += (h[1] & 0x80) ? 4 : 0;
+    /*
+     * A control frame wslay would take (125 bytes at most) goes to it
+     * whole: it checks a close reason's UTF-8 in each piece it is given
+     * from the third byte on, so its verdict would depend on the cuts.
+     */
+    if ((h[0] & 0x08) && payload <= 125 &&
+        evbuffer_get_length(in) - off < head + payload)
+        return 0;
+    /* A length this large is wslay's to refuse; it never gets that far. */
+    *left = payload > UINT32_MAX ? UINT64_MAX : head + payload;
+    if ((h[0] & 0x0f) <= OP_BINARY) /* Continuation, text or binary. */
+        *fragmented = !(h[0] & 0x80);
+    return 1;
+}

@@ -13,6 +13,7 @@
 #include <wslay/wslay.h>
 
 #include "cqhttp.h"
+#include "ws/direct.h"
 #include "ws/handshake.h"
 #include "ws/frames.h"
 #include "ws/stream.h"
@@ -37,6 +38,7 @@ struct cq__ws_stream {
     int rx_slow;          /* The next frame is wslay's: not a fast one. */
     int no_fast;          /* Every frame goes through wslay (tests). */
     cq__ws_rx_buf rx_buf; /* The fast path's unmasked payload. */
+    cq__ws_direct tx;     /* Frames on their way to the socket (direct.h). */
 };
 
 
@@ -64,65 +66,27 @@ static void set_reading(cq__ws_stream *s)
 
 
 /*
- * The output's callback: once a blocked stream's queue has drained to half
- * of max_queue (the low-water mark, so that reading does not flap at the
- * bound), reading starts again.
+ * Once a blocked stream's queue has drained to half of max_queue (the
+ * low-water mark, so that reading does not flap at the bound), reading
+ * starts again. Told when the output drained or tx was written.
  */
-static void on_output(struct evbuffer *out, const struct evbuffer_cb_info *info,
-                      void *arg)
+static void on_drained(void *arg)
 {
     cq__ws_stream *s = arg;
 
-    (void)out;
-    if (!s->blocked || info->n_deleted == 0 ||
-        cq__ws_stream_queued(s) > s->max_queue / 2)
+    if (!s->blocked || cq__ws_stream_queued(s) > s->max_queue / 2)
         return;
     s->blocked = 0;
     set_reading(s);
 }
 
 
-/*
- * At a frame boundary, off bytes into in: reads the next frame's header
- * there without taking it, and sets rx_left to the frame's whole length
- * (header and payload) and rx_fragmented from its opcode and FIN bit.
- * Returns 0 when the header is not all there yet, or a short control frame
- * is not (see below).
- */
-static int next_frame(cq__ws_stream *s, struct evbuffer *in, size_t off)
+static void on_output(struct evbuffer *out, const struct evbuffer_cb_info *info,
+                      void *arg)
 {
-    uint8_t h[10];
-    struct evbuffer_ptr at;
-    ev_ssize_t got;
-    uint64_t payload;
-    size_t head, i;
-
-    if (evbuffer_ptr_set(in, &at, off, EVBUFFER_PTR_SET) != 0 ||
-        (got = evbuffer_copyout_from(in, &at, h, sizeof(h))) < 2)
-        return 0;
-    payload = h[1] & 0x7f;
-    head = 2 + (payload == 126 ? 2 : payload == 127 ? 8 : 0);
-    if ((size_t)got < head)
-        return 0;
-    if (head > 2)
-        for (payload = 0, i = 2; i < head; i++)
-            payload = payload << 8 | h[i];
-    head += (h[1] & 0x80) ? 4 : 0;
-    /*
-     * A control frame wslay would take (125 bytes at most) goes to it
-     * whole: it checks a close reason's UTF-8 in each piece it is given
-     * from the third byte on, so its verdict would depend on the cuts.
-     */
-    if ((h[0] & 0x08) && payload <= 125 &&
-        evbuffer_get_length(in) - off < head + payload)
-        return 0;
-    /* A length this large is wslay's to refuse; it never gets that far. */
-    s->rx_left = payload > UINT32_MAX ? UINT64_MAX : head + payload;
-    if ((h[0] & 0x0f) == WSLAY_TEXT_FRAME ||
-        (h[0] & 0x0f) == WSLAY_BINARY_FRAME ||
-        (h[0] & 0x0f) == WSLAY_CONTINUATION_FRAME)
-        s->rx_fragmented = !(h[0] & 0x80);
-    return 1;
+    (void)out;
+    if (info->n_deleted > 0)
+        on_drained(arg);
 }
 
 
@@ -155,8 +119,10 @@ static size_t frame_bytes(cq__ws_stream *s, struct evbuffer *in, size_t len)
 
     if (len > avail)
         len = avail;
-    while (give < len && (s->rx_left > 0 || (wslay_may_start(s, give) &&
-                                             next_frame(s, in, give)))) {
+    while (give < len &&
+           (s->rx_left > 0 ||
+            (wslay_may_start(s, give) &&
+             cq__ws_rx_next(in, give, &s->rx_left, &s->rx_fragmented)))) {
         take = len - give;
         if ((uint64_t)take > s->rx_left)
             take = (size_t)s->rx_left;
@@ -200,13 +166,27 @@ static ssize_t on_recv(wslay_event_context_ptr ws, uint8_t *buf, size_t len,
 }
 
 
+/*
+ * Where the stream's next bytes go: on their way to the socket while the
+ * stream is open (direct.h), else into the output, after whatever was on
+ * its way, where an owner waiting for the output to drain sees them.
+ */
+static struct evbuffer *sink(cq__ws_stream *s)
+{
+    if (!s->ended)
+        return cq__ws_direct_sink(&s->tx);
+    cq__ws_direct_settle(&s->tx);
+    return bufferevent_get_output(s->bev);
+}
+
+
 static ssize_t on_send(wslay_event_context_ptr ws, const uint8_t *data,
                        size_t len, int flags, void *arg)
 {
     cq__ws_stream *s = arg;
 
     (void)flags;
-    if (bufferevent_write(s->bev, data, len) != 0) {
+    if (evbuffer_add(sink(s), data, len) != 0) {
         wslay_event_set_error(ws, WSLAY_ERR_CALLBACK_FAILURE);
         return -1;
     }
@@ -297,6 +277,7 @@ cq__ws_stream *cq__ws_stream_new(struct bufferevent *bev, int client,
     s->arg = arg;
     s->client = client;
     s->reading = 1; /* The owner reads on bev while it shakes hands. */
+    cq__ws_direct_init(&s->tx, bev, on_drained, s);
     if (evbuffer_add_cb(bufferevent_get_output(bev), on_output, s) == NULL) {
         free(s);
         return NULL;
@@ -313,6 +294,7 @@ void cq__ws_stream_free(cq__ws_stream *s)
     if (s->ws != NULL)
         wslay_event_context_free(s->ws);
     cq__ws_rx_buf_free(&s->rx_buf);
+    cq__ws_direct_free(&s->tx);
     free(s);
 }
 
@@ -323,6 +305,7 @@ void cq__ws_stream_trim(cq__ws_stream *s)
 
     if (!s->in_recv)
         cq__ws_rx_buf_free(&s->rx_buf);
+    cq__ws_direct_trim(&s->tx);
     if (ws == NULL || s->in_recv || s->ended || s->rx_left > 0 ||
         s->rx_fragmented || wslay_event_get_queued_msg_count(ws) > 0 ||
         wslay_event_want_write(ws) || !wslay_event_want_read(ws) ||
@@ -342,11 +325,23 @@ int cq__ws_stream_flush(cq__ws_stream *s)
         return CQ_EIO;
     if (s->ws == NULL) /* Nothing was queued, and nothing closed. */
         return CQ__WS_OPEN;
-    if (wslay_event_send(s->ws) != 0)
+    if (wslay_event_send(s->ws) != 0) {
+        cq__ws_direct_settle(&s->tx);
         return CQ_EIO;
-    if (!wslay_event_want_read(s->ws) && !wslay_event_want_write(s->ws))
+    }
+    if (!wslay_event_want_read(s->ws) && !wslay_event_want_write(s->ws)) {
+        /* The owner ends the connection once the output is flushed. */
+        cq__ws_direct_settle(&s->tx);
         return CQ__WS_CLOSED;
+    }
     return CQ__WS_OPEN;
+}
+
+
+void cq__ws_stream_settle(cq__ws_stream *s)
+{
+    if (s != NULL)
+        cq__ws_direct_settle(&s->tx);
 }
 
 
@@ -374,7 +369,7 @@ static int protocol_close(cq__ws_stream *s)
         frame[7] = 0xea ^ key[1];
         len = 8;
     }
-    bufferevent_write(s->bev, frame, len);
+    evbuffer_add(sink(s), frame, len);
     set_reading(s);
     return CQ_EPARSE;
 }
@@ -450,6 +445,7 @@ int cq__ws_stream_pump(cq__ws_stream *s)
     s->in_recv = 0;
     if (rc == CQ_ENOMEM) {
         s->ended = 1;
+        cq__ws_direct_settle(&s->tx);
         set_reading(s);
         return CQ_ENOMEM;
     }
@@ -459,6 +455,7 @@ int cq__ws_stream_pump(cq__ws_stream *s)
         /* wslay gives up; a close it queued may still go out. */
         s->ended = 1;
         wslay_event_send(s->ws);
+        cq__ws_direct_settle(&s->tx);
         return CQ_ENOMEM;
     }
     rc = cq__ws_stream_flush(s);
@@ -504,8 +501,7 @@ int cq__ws_stream_queue_text(cq__ws_stream *s, const char *text, size_t len)
     if (cq__ws_stream_queued(s) + len > s->max_queue)
         return CQ_ETOOBIG;
     if (may_write(s))
-        return cq__ws_tx_text(bufferevent_get_output(s->bev), s->client, text,
-                              len);
+        return cq__ws_tx_text(sink(s), s->client, text, len);
     if (need_ws(s) != CQ_OK)
         return CQ_ENOMEM;
     return queue_error(wslay_event_queue_msg(s->ws, &m));
@@ -576,6 +572,7 @@ int cq__ws_stream_blocked(const cq__ws_stream *s)
 size_t cq__ws_stream_queued(const cq__ws_stream *s)
 {
     return evbuffer_get_length(bufferevent_get_output(s->bev)) +
+           cq__ws_direct_held(&s->tx) +
            (s->ws != NULL ? wslay_event_get_queued_msg_length(s->ws) : 0);
 }
 

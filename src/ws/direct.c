@@ -1,0 +1,114 @@
+/*
+ * direct: frames written straight to the socket while the bufferevent's
+ * output is empty. The contract, and why, are in direct.h.
+ */
+#include "config.h"
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "ws/direct.h"
+
+
+void cq__ws_direct_init(cq__ws_direct *d, struct bufferevent *bev,
+                        cq__ws_direct_cb *on_written, void *arg)
+{
+    d->bev = bev;
+    d->tx = NULL;
+    d->push = NULL;
+    d->on_written = on_written;
+    d->arg = arg;
+}
+
+
+/*
+ * The end of the round: tx goes to the socket when the output is still
+ * empty, and what the kernel did not take (or all of tx, when the write
+ * failed or something reached the output first) to the output's end.
+ */
+static void on_push(evutil_socket_t fd, short what, void *arg)
+{
+    cq__ws_direct *d = arg;
+    struct bufferevent *bev = d->bev;
+    struct evbuffer *out = bufferevent_get_output(bev);
+    int wrote = 0;
+
+    (void)fd;
+    (void)what;
+    if (evbuffer_get_length(d->tx) == 0)
+        return;
+    if (evbuffer_get_length(out) == 0 &&
+        (bufferevent_get_enabled(bev) & EV_WRITE))
+        wrote = evbuffer_write(d->tx, bufferevent_getfd(bev)) > 0;
+    cq__ws_direct_settle(d);
+    if (!wrote)
+        return;
+    if (d->on_written != NULL)
+        d->on_written(d->arg);
+    /* Last: the owner's write callback may free the stream, and so d. */
+    bufferevent_trigger(bev, EV_WRITE, 0);
+}
+
+
+/* Makes tx and its event when first needed. Returns 0, or -1 (no memory). */
+static int need_tx(cq__ws_direct *d)
+{
+    if (d->tx != NULL)
+        return 0;
+    d->tx = evbuffer_new();
+    d->push = event_new(bufferevent_get_base(d->bev), -1, 0, on_push, d);
+    if (d->tx != NULL && d->push != NULL)
+        return 0;
+    cq__ws_direct_free(d);
+    return -1;
+}
+
+
+struct evbuffer *cq__ws_direct_sink(cq__ws_direct *d)
+{
+    struct bufferevent *bev = d->bev;
+    struct evbuffer *out = bufferevent_get_output(bev);
+
+    if (d->tx != NULL && evbuffer_get_length(d->tx) > 0)
+        return d->tx;
+    if (evbuffer_get_length(out) > 0 ||
+        !(bufferevent_get_enabled(bev) & EV_WRITE) ||
+        bufferevent_getfd(bev) < 0 || need_tx(d) != 0)
+        return out;
+    /* An active event runs once this round's callbacks have. */
+    event_active(d->push, 0, 0);
+    return d->tx;
+}
+
+
+size_t cq__ws_direct_held(const cq__ws_direct *d)
+{
+    return d->tx != NULL ? evbuffer_get_length(d->tx) : 0;
+}
+
+
+void cq__ws_direct_settle(cq__ws_direct *d)
+{
+    if (cq__ws_direct_held(d) > 0)
+        evbuffer_add_buffer(bufferevent_get_output(d->bev), d->tx);
+}
+
+
+void cq__ws_direct_trim(cq__ws_direct *d)
+{
+    if (cq__ws_direct_held(d) == 0)
+        cq__ws_direct_free(d);
+}
+
+
+void cq__ws_direct_free(cq__ws_direct *d)
+{
+    /* Freeing an active event takes it off the loop's queue too. */
+    if (d->push != NULL)
+        event_free(d->push);
+    if (d->tx != NULL)
+        evbuffer_free(d->tx);
+    d->push = NULL;
+    d->tx = NULL;
+}
