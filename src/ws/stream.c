@@ -45,7 +45,9 @@ struct cq__ws_stream {
 /*
  * Reads when nobody stops it: the owner, the outgoing bound or the end.
  * Only a change touches the bufferevent; once ended, the owner alone
- * decides (it may read to linger).
+ * decides (it may read to linger). The owner's pause stops read events
+ * lazily, when bytes come meanwhile (pump): a pause that ends before the
+ * peer sends costs no epoll_ctl.
  */
 static void set_reading(cq__ws_stream *s)
 {
@@ -55,10 +57,12 @@ static void set_reading(cq__ws_stream *s)
         return;
     s->reading = want;
     if (!want) {
-        bufferevent_disable(s->bev, EV_READ);
+        if (s->blocked || s->ended)
+            bufferevent_disable(s->bev, EV_READ);
         return;
     }
-    bufferevent_enable(s->bev, EV_READ);
+    if (!(bufferevent_get_enabled(s->bev) & EV_READ))
+        bufferevent_enable(s->bev, EV_READ);
     /* Frames already in the input are read from the loop, not from here. */
     bufferevent_trigger(s->bev, EV_READ,
                         BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
@@ -440,6 +444,8 @@ int cq__ws_stream_pump(cq__ws_stream *s)
 
     if (s->in_recv)
         return CQ__WS_OPEN;
+    if (!s->reading && !s->ended) /* Paused, and bytes came: see above. */
+        bufferevent_disable(s->bev, EV_READ);
     s->in_recv = 1;
     rc = read_frames(s);
     s->in_recv = 0;
@@ -470,9 +476,7 @@ int cq__ws_stream_pump(cq__ws_stream *s)
 /* Maps a wslay queueing error. */
 static int queue_error(int rc)
 {
-    if (rc == 0)
-        return CQ_OK;
-    return rc == WSLAY_ERR_NOMEM ? CQ_ENOMEM : CQ_EIO;
+    return rc == 0 ? CQ_OK : rc == WSLAY_ERR_NOMEM ? CQ_ENOMEM : CQ_EIO;
 }
 
 

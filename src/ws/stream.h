@@ -154,7 +154,10 @@ int cq__ws_stream_queue_close(cq__ws_stream *s, uint16_t code,
  * Stops reading frames (back-pressure): the input is left alone and
  * read events are disabled until cq__ws_stream_resume(), which enables them
  * (unless the outgoing queue still blocks reading) and has the loop read
- * what is waiting (not from inside the call).
+ * what is waiting (not from inside the call). Read events are disabled
+ * lazily: by the first cq__ws_stream_pump() while paused, so the input may
+ * take one more bufferevent read (at most its single-read limit, 16 KiB by
+ * default) before the kernel's window holds the peer.
  */
 void cq__ws_stream_pause(cq__ws_stream *s);
 void cq__ws_stream_resume(cq__ws_stream *s);
