@@ -17,6 +17,8 @@ void cq__ws_direct_init(cq__ws_direct *d, struct bufferevent *bev,
     d->bev = bev;
     d->tx = NULL;
     d->push = NULL;
+    d->adds = 0;
+    d->waited = 0;
     d->on_written = on_written;
     d->arg = arg;
 }
@@ -25,10 +27,15 @@ void cq__ws_direct_init(cq__ws_direct *d, struct bufferevent *bev,
 /*
  * The end of the round: tx goes to the socket when the output is still
  * empty, and what the kernel did not take (or all of tx, when the write
- * failed or something reached the output first) to the output's end.
+ * failed or something reached the output first) to the output's end. A
+ * busy connection, one with several frames in the round, waits one round
+ * more (a timer due now runs after the next round's I/O callbacks), as the
+ * bufferevent's own write would: its next frames then leave in the same
+ * write.
  */
 static void on_push(evutil_socket_t fd, short what, void *arg)
 {
+    static const struct timeval now = {0, 0};
     cq__ws_direct *d = arg;
     struct bufferevent *bev = d->bev;
     struct evbuffer *out = bufferevent_get_output(bev);
@@ -36,6 +43,13 @@ static void on_push(evutil_socket_t fd, short what, void *arg)
 
     (void)fd;
     (void)what;
+    if (d->adds > 1 && !d->waited && evbuffer_get_length(d->tx) > 0) {
+        d->waited = 1;
+        evtimer_add(d->push, &now);
+        return;
+    }
+    d->adds = 0;
+    d->waited = 0;
     if (evbuffer_get_length(d->tx) == 0)
         return;
     if (evbuffer_get_length(out) == 0 &&
@@ -57,7 +71,7 @@ static int need_tx(cq__ws_direct *d)
     if (d->tx != NULL)
         return 0;
     d->tx = evbuffer_new();
-    d->push = event_new(bufferevent_get_base(d->bev), -1, 0, on_push, d);
+    d->push = evtimer_new(bufferevent_get_base(d->bev), on_push, d);
     if (d->tx != NULL && d->push != NULL)
         return 0;
     cq__ws_direct_free(d);
@@ -70,14 +84,18 @@ struct evbuffer *cq__ws_direct_sink(cq__ws_direct *d)
     struct bufferevent *bev = d->bev;
     struct evbuffer *out = bufferevent_get_output(bev);
 
-    if (d->tx != NULL && evbuffer_get_length(d->tx) > 0)
+    if (d->tx != NULL && evbuffer_get_length(d->tx) > 0) {
+        d->adds++;
         return d->tx;
+    }
     if (evbuffer_get_length(out) > 0 ||
         !(bufferevent_get_enabled(bev) & EV_WRITE) ||
         bufferevent_getfd(bev) < 0 || need_tx(d) != 0)
         return out;
     /* An active event runs once this round's callbacks have. */
-    event_active(d->push, 0, 0);
+    d->adds = 1;
+    if (!d->waited)
+        event_active(d->push, EV_TIMEOUT, 0);
     return d->tx;
 }
 

@@ -9,7 +9,11 @@
  * while the output is empty, the stream's frames go into a buffer of its
  * own, tx, instead; at the end of the loop's round (an event made active,
  * which costs no system call) tx is written to the socket with one writev,
- * every frame of the round together, as the bufferevent would have. Only
+ * every frame of the round together. A busy connection, with several
+ * frames in the round, waits one round more, after the next round's I/O
+ * callbacks (a timer due now), as the bufferevent's own write would: its
+ * next frames join the same write, which keeps one busy connection's
+ * writes as few as before. Only
  * what the kernel does not take goes into the output, and the bufferevent
  * writes that as it always did: the write event is armed only when the
  * kernel pushes back. A write that fails leaves all of tx to the output:
@@ -44,6 +48,8 @@ typedef struct cq__ws_direct {
     struct bufferevent *bev; /* The stream's owner's. */
     struct evbuffer *tx;     /* NULL until first needed. */
     struct event *push;      /* Writes tx at the end of the round. */
+    unsigned adds;           /* Frames that went to tx this round. */
+    int waited;              /* push waits a round more: tx is busy. */
     cq__ws_direct_cb *on_written;
     void *arg;
 } cq__ws_direct;
