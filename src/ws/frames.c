@@ -273,3 +273,24 @@ int cq__ws_rx_next(struct evbuffer *in, size_t off, uint64_t *left,
         *fragmented = !(h[0] & 0x80);
     return 1;
 }
+
+
+size_t cq__ws_tx_close_1002(uint8_t frame[8], int client)
+{
+    uint8_t *key = frame + 2;
+
+    frame[0] = 0x88;
+    frame[1] = 0x02;
+    if (!client) {
+        frame[2] = 0x03;
+        frame[3] = 0xea;
+        return 4;
+    }
+    /* Masked: the payload follows the 4-byte key, XORed with it. */
+    frame[1] = 0x82;
+    if (cq__ws_mask(key) != CQ_OK)
+        memset(key, 0, 4);
+    frame[6] = 0x03 ^ key[0];
+    frame[7] = 0xea ^ key[1];
+    return 8;
+}

@@ -99,4 +99,12 @@ void cq__ws_rx_buf_free(cq__ws_rx_buf *buf);
 int cq__ws_tx_text(struct evbuffer *out, int client, const char *text,
                    size_t len);
 
+/*
+ * Writes into frame a close frame with status code 1002 (protocol error)
+ * and no reason, masked when client is set (with a zero key when no random
+ * one could be had: the frame still goes). Returns its length, 4 or 8.
+ * Never fails.
+ */
+size_t cq__ws_tx_close_1002(uint8_t frame[8], int client);
+
 #endif

@@ -27,12 +27,12 @@ struct cq__ws_stream {
     int rx_fragmented; /* A fragmented message's last frame is to come. */
     cq__ws_text_cb *on_text;
     void *arg;
-    int paused;           /* Reading stopped by the owner. */
-    int blocked;          /* Reading stopped: the outgoing queue is full. */
-    int ended;            /* Closing or over: reading never starts again. */
-    int in_recv;          /* Reading frames (the owner's callback may run):
-                             wslay's writing waits. */
-    int reading;          /* Read events are enabled, as far as we know. */
+    int paused;  /* Reading stopped by the owner. */
+    int blocked; /* Reading stopped: the outgoing queue is full. */
+    int ended;   /* Closing or over: reading never starts again. */
+    int in_recv; /* Reading frames (the owner's callback may run):
+                    wslay's writing waits. */
+    int reading; /* Read events: ON, OFF, or LAZY (on, paused: see below). */
     uint16_t proto_code;  /* The close code we wrote past wslay, or 0. */
     int client;           /* Our frames are masked. */
     int rx_slow;          /* The next frame is wslay's: not a fast one. */
@@ -42,25 +42,28 @@ struct cq__ws_stream {
 };
 
 
+enum { OFF, ON, LAZY };
+
 /*
  * Reads when nobody stops it: the owner, the outgoing bound or the end.
  * Only a change touches the bufferevent; once ended, the owner alone
- * decides (it may read to linger). The owner's pause stops read events
- * lazily, when bytes come meanwhile (pump): a pause that ends before the
- * peer sends costs no epoll_ctl.
+ * decides (it may read to linger). The owner's pause alone stops read
+ * events lazily (LAZY), when bytes come meanwhile (pump): a pause that ends
+ * before the peer sends costs no epoll_ctl.
  */
 static void set_reading(cq__ws_stream *s)
 {
     int want = !s->paused && !s->blocked && !s->ended;
 
-    if (want == s->reading)
+    if ((want ? ON : OFF) == s->reading)
         return;
-    s->reading = want;
     if (!want) {
-        if (s->blocked || s->ended)
+        s->reading = s->blocked || s->ended ? OFF : LAZY;
+        if (s->reading == OFF)
             bufferevent_disable(s->bev, EV_READ);
         return;
     }
+    s->reading = ON;
     if (!(bufferevent_get_enabled(s->bev) & EV_READ))
         bufferevent_enable(s->bev, EV_READ);
     /* Frames already in the input are read from the loop, not from here. */
@@ -280,7 +283,7 @@ cq__ws_stream *cq__ws_stream_new(struct bufferevent *bev, int client,
     s->on_text = on_text;
     s->arg = arg;
     s->client = client;
-    s->reading = 1; /* The owner reads on bev while it shakes hands. */
+    s->reading = ON; /* The owner reads on bev while it shakes hands. */
     cq__ws_direct_init(&s->tx, bev, on_drained, s);
     if (evbuffer_add_cb(bufferevent_get_output(bev), on_output, s) == NULL) {
         free(s);
@@ -357,22 +360,11 @@ void cq__ws_stream_settle(cq__ws_stream *s)
  */
 static int protocol_close(cq__ws_stream *s)
 {
-    uint8_t frame[8] = {0x88, 0x02, 0x03, 0xea};
-    size_t len = 4;
+    uint8_t frame[8];
+    size_t len = cq__ws_tx_close_1002(frame, s->client);
 
     s->ended = 1;
     s->proto_code = 1002;
-    if (s->client) {
-        uint8_t *key = frame + 2;
-
-        /* Masked: the payload follows the 4-byte key, XORed with it. */
-        frame[1] = 0x82;
-        if (cq__ws_mask(key) != CQ_OK)
-            memset(key, 0, 4);
-        frame[6] = 0x03 ^ key[0];
-        frame[7] = 0xea ^ key[1];
-        len = 8;
-    }
     evbuffer_add(sink(s), frame, len);
     set_reading(s);
     return CQ_EPARSE;
@@ -444,8 +436,10 @@ int cq__ws_stream_pump(cq__ws_stream *s)
 
     if (s->in_recv)
         return CQ__WS_OPEN;
-    if (!s->reading && !s->ended) /* Paused, and bytes came: see above. */
+    if (s->reading == LAZY) { /* Paused, and bytes came: see above. */
+        s->reading = OFF;
         bufferevent_disable(s->bev, EV_READ);
+    }
     s->in_recv = 1;
     rc = read_frames(s);
     s->in_recv = 0;
