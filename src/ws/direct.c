@@ -4,6 +4,8 @@
  */
 #include "config.h"
 
+#include <stdlib.h>
+
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
@@ -11,17 +13,15 @@
 #include "ws/direct.h"
 
 
-void cq__ws_direct_init(cq__ws_direct *d, struct bufferevent *bev,
-                        cq__ws_direct_cb *on_written, void *arg)
-{
-    d->bev = bev;
-    d->tx = NULL;
-    d->push = NULL;
-    d->adds = 0;
-    d->waited = 0;
-    d->on_written = on_written;
-    d->arg = arg;
-}
+struct cq__ws_direct {
+    struct bufferevent *bev; /* The stream's owner's. */
+    struct evbuffer *tx;
+    struct event *push; /* Writes tx at the end of the round. */
+    unsigned adds;      /* Frames that went to tx this round. */
+    int waited;         /* push waits a round more: tx is busy. */
+    cq__ws_direct_cb *on_written;
+    void *arg;
+};
 
 
 /*
@@ -65,33 +65,44 @@ static void on_push(evutil_socket_t fd, short what, void *arg)
 }
 
 
-/* Makes tx and its event when first needed. Returns 0, or -1 (no memory). */
-static int need_tx(cq__ws_direct *d)
+/* Makes *d when first needed. Returns 0, or -1 (no memory). */
+static int need(cq__ws_direct **d, struct bufferevent *bev,
+                cq__ws_direct_cb *on_written, void *arg)
 {
-    if (d->tx != NULL)
+    cq__ws_direct *n;
+
+    if (*d != NULL)
         return 0;
-    d->tx = evbuffer_new();
-    d->push = evtimer_new(bufferevent_get_base(d->bev), on_push, d);
-    if (d->tx != NULL && d->push != NULL)
+    if ((n = calloc(1, sizeof(*n))) == NULL)
+        return -1;
+    n->bev = bev;
+    n->on_written = on_written;
+    n->arg = arg;
+    n->tx = evbuffer_new();
+    n->push = evtimer_new(bufferevent_get_base(bev), on_push, n);
+    *d = n;
+    if (n->tx != NULL && n->push != NULL)
         return 0;
     cq__ws_direct_free(d);
     return -1;
 }
 
 
-struct evbuffer *cq__ws_direct_sink(cq__ws_direct *d)
+struct evbuffer *cq__ws_direct_sink(cq__ws_direct **dp, struct bufferevent *bev,
+                                    cq__ws_direct_cb *on_written, void *arg)
 {
-    struct bufferevent *bev = d->bev;
     struct evbuffer *out = bufferevent_get_output(bev);
+    cq__ws_direct *d = *dp;
 
-    if (d->tx != NULL && evbuffer_get_length(d->tx) > 0) {
+    if (d != NULL && evbuffer_get_length(d->tx) > 0) {
         d->adds++;
         return d->tx;
     }
     if (evbuffer_get_length(out) > 0 ||
         !(bufferevent_get_enabled(bev) & EV_WRITE) ||
-        bufferevent_getfd(bev) < 0 || need_tx(d) != 0)
+        bufferevent_getfd(bev) < 0 || need(dp, bev, on_written, arg) != 0)
         return out;
+    d = *dp;
     /* An active event runs once this round's callbacks have. */
     d->adds = 1;
     if (!d->waited)
@@ -102,7 +113,7 @@ struct evbuffer *cq__ws_direct_sink(cq__ws_direct *d)
 
 size_t cq__ws_direct_held(const cq__ws_direct *d)
 {
-    return d->tx != NULL ? evbuffer_get_length(d->tx) : 0;
+    return d != NULL ? evbuffer_get_length(d->tx) : 0;
 }
 
 
@@ -113,20 +124,24 @@ void cq__ws_direct_settle(cq__ws_direct *d)
 }
 
 
-void cq__ws_direct_trim(cq__ws_direct *d)
+void cq__ws_direct_trim(cq__ws_direct **d)
 {
-    if (cq__ws_direct_held(d) == 0)
+    if (cq__ws_direct_held(*d) == 0)
         cq__ws_direct_free(d);
 }
 
 
-void cq__ws_direct_free(cq__ws_direct *d)
+void cq__ws_direct_free(cq__ws_direct **d)
 {
-    /* Freeing an active event takes it off the loop's queue too. */
-    if (d->push != NULL)
-        event_free(d->push);
-    if (d->tx != NULL)
-        evbuffer_free(d->tx);
-    d->push = NULL;
-    d->tx = NULL;
+    cq__ws_direct *n = *d;
+
+    if (n == NULL)
+        return;
+    /* Freeing an active or pending event takes it off the loop too. */
+    if (n->push != NULL)
+        event_free(n->push);
+    if (n->tx != NULL)
+        evbuffer_free(n->tx);
+    free(n);
+    *d = NULL;
 }

@@ -44,37 +44,32 @@
 /* Told after tx was written to the socket, before the write callback. */
 typedef void cq__ws_direct_cb(void *arg);
 
-typedef struct cq__ws_direct {
-    struct bufferevent *bev; /* The stream's owner's. */
-    struct evbuffer *tx;     /* NULL until first needed. */
-    struct event *push;      /* Writes tx at the end of the round. */
-    unsigned adds;           /* Frames that went to tx this round. */
-    int waited;              /* push waits a round more: tx is busy. */
-    cq__ws_direct_cb *on_written;
-    void *arg;
-} cq__ws_direct;
-
-/* Sets d up for bev; nothing is allocated yet. Never fails. */
-void cq__ws_direct_init(cq__ws_direct *d, struct bufferevent *bev,
-                        cq__ws_direct_cb *on_written, void *arg);
+/*
+ * A stream's tx, its event and its owner's bufferevent, made when the first
+ * frame goes to tx, so that a stream that sends nothing holds a NULL
+ * pointer only.
+ */
+typedef struct cq__ws_direct cq__ws_direct;
 
 /*
  * Where the next frame's bytes go, in order: tx (its write scheduled) or
- * the output (tx could not be made, or may not be used now; see above).
- * Never fails.
+ * bev's output (tx could not be made, or may not be used now; see above).
+ * Makes *d when first needed, told on_written(arg) after each write. Never
+ * fails.
  */
-struct evbuffer *cq__ws_direct_sink(cq__ws_direct *d);
+struct evbuffer *cq__ws_direct_sink(cq__ws_direct **d, struct bufferevent *bev,
+                                    cq__ws_direct_cb *on_written, void *arg);
 
-/* The bytes in tx, not yet written. */
+/* The bytes in tx, not yet written (0 for NULL). */
 size_t cq__ws_direct_held(const cq__ws_direct *d);
 
-/* Moves what tx holds to the end of the output. Never fails. */
+/* Moves what tx holds to the end of the output. Never fails; NULL no-op. */
 void cq__ws_direct_settle(cq__ws_direct *d);
 
-/* Frees tx and its event when tx is empty (an idle stream). Never fails. */
-void cq__ws_direct_trim(cq__ws_direct *d);
+/* Frees *d when tx is empty (an idle stream). Never fails. */
+void cq__ws_direct_trim(cq__ws_direct **d);
 
-/* Frees what d holds, unwritten bytes included. Never fails. */
-void cq__ws_direct_free(cq__ws_direct *d);
+/* Frees *d, unwritten bytes included. Never fails; *d NULL is a no-op. */
+void cq__ws_direct_free(cq__ws_direct **d);
 
 #endif

@@ -38,7 +38,7 @@ struct cq__ws_stream {
     int rx_slow;          /* The next frame is wslay's: not a fast one. */
     int no_fast;          /* Every frame goes through wslay (tests). */
     cq__ws_rx_buf rx_buf; /* The fast path's unmasked payload. */
-    cq__ws_direct tx;     /* Frames on their way to the socket (direct.h). */
+    cq__ws_direct *tx;    /* Frames on their way to the socket (direct.h). */
 };
 
 
@@ -181,8 +181,8 @@ static ssize_t on_recv(wslay_event_context_ptr ws, uint8_t *buf, size_t len,
 static struct evbuffer *sink(cq__ws_stream *s)
 {
     if (!s->ended)
-        return cq__ws_direct_sink(&s->tx);
-    cq__ws_direct_settle(&s->tx);
+        return cq__ws_direct_sink(&s->tx, s->bev, on_drained, s);
+    cq__ws_direct_settle(s->tx);
     return bufferevent_get_output(s->bev);
 }
 
@@ -284,7 +284,6 @@ cq__ws_stream *cq__ws_stream_new(struct bufferevent *bev, int client,
     s->arg = arg;
     s->client = client;
     s->reading = ON; /* The owner reads on bev while it shakes hands. */
-    cq__ws_direct_init(&s->tx, bev, on_drained, s);
     if (evbuffer_add_cb(bufferevent_get_output(bev), on_output, s) == NULL) {
         free(s);
         return NULL;
@@ -333,12 +332,12 @@ int cq__ws_stream_flush(cq__ws_stream *s)
     if (s->ws == NULL) /* Nothing was queued, and nothing closed. */
         return CQ__WS_OPEN;
     if (wslay_event_send(s->ws) != 0) {
-        cq__ws_direct_settle(&s->tx);
+        cq__ws_direct_settle(s->tx);
         return CQ_EIO;
     }
     if (!wslay_event_want_read(s->ws) && !wslay_event_want_write(s->ws)) {
         /* The owner ends the connection once the output is flushed. */
-        cq__ws_direct_settle(&s->tx);
+        cq__ws_direct_settle(s->tx);
         return CQ__WS_CLOSED;
     }
     return CQ__WS_OPEN;
@@ -348,7 +347,7 @@ int cq__ws_stream_flush(cq__ws_stream *s)
 void cq__ws_stream_settle(cq__ws_stream *s)
 {
     if (s != NULL)
-        cq__ws_direct_settle(&s->tx);
+        cq__ws_direct_settle(s->tx);
 }
 
 
@@ -445,7 +444,7 @@ int cq__ws_stream_pump(cq__ws_stream *s)
     s->in_recv = 0;
     if (rc == CQ_ENOMEM) {
         s->ended = 1;
-        cq__ws_direct_settle(&s->tx);
+        cq__ws_direct_settle(s->tx);
         set_reading(s);
         return CQ_ENOMEM;
     }
@@ -455,7 +454,7 @@ int cq__ws_stream_pump(cq__ws_stream *s)
         /* wslay gives up; a close it queued may still go out. */
         s->ended = 1;
         wslay_event_send(s->ws);
-        cq__ws_direct_settle(&s->tx);
+        cq__ws_direct_settle(s->tx);
         return CQ_ENOMEM;
     }
     rc = cq__ws_stream_flush(s);
@@ -570,7 +569,7 @@ int cq__ws_stream_blocked(const cq__ws_stream *s)
 size_t cq__ws_stream_queued(const cq__ws_stream *s)
 {
     return evbuffer_get_length(bufferevent_get_output(s->bev)) +
-           cq__ws_direct_held(&s->tx) +
+           cq__ws_direct_held(s->tx) +
            (s->ws != NULL ? wslay_event_get_queued_msg_length(s->ws) : 0);
 }
 
