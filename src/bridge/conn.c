@@ -164,6 +164,7 @@ static void close_after_flush(cq__ws_conn *c)
     c->state = CQ__CONN_CLOSING;
     cq__account_detach(c->br, c);
     bufferevent_disable(c->bev, EV_READ);
+    cq__ws_stream_settle(c->ws); /* Frames on their way join the output. */
     if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
         linger(c);
         return;

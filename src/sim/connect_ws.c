@@ -75,6 +75,7 @@ static void finish(cq__sim_wsc *c)
         return;
     c->dropping = 1;
     bufferevent_disable(c->bev, EV_READ);
+    cq__ws_stream_settle(c->ws); /* Frames on their way join the output. */
     bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
     c->drop_deadline = 0;
     set_timer(c, 0);
@@ -168,6 +169,8 @@ size_t cq__sim_wsc_queued(const cq__sim_wsc *c)
 {
     if (c->bev == NULL)
         return 0;
+    if (c->ws != NULL) /* The output and the frames on their way to it. */
+        return cq__ws_stream_queued(c->ws);
     return evbuffer_get_length(bufferevent_get_output(c->bev));
 }
 

@@ -47,6 +47,17 @@ typedef struct cq__ws_rx {
 int cq__ws_rx_head(const uint8_t *h, size_t got, int client, size_t max,
                    cq__ws_rx *rx);
 
+/*
+ * For the stream's reads through wslay: at a frame boundary, off bytes into
+ * in, reads the next frame's header there without taking it, and sets
+ * *left to the frame's whole length (header and payload) and, for a data
+ * frame, *fragmented from its FIN bit. Returns 0 when the header is not all
+ * there yet, or a short control frame is not (wslay takes those whole),
+ * else 1.
+ */
+int cq__ws_rx_next(struct evbuffer *in, size_t off, uint64_t *left,
+                   int *fragmented);
+
 /* Unmasks len bytes at p in place with rx's key, a word at a time. */
 void cq__ws_rx_unmask(const cq__ws_rx *rx, uint8_t *p, size_t len);
 
@@ -87,5 +98,13 @@ void cq__ws_rx_buf_free(cq__ws_rx_buf *buf);
  */
 int cq__ws_tx_text(struct evbuffer *out, int client, const char *text,
                    size_t len);
+
+/*
+ * Writes into frame a close frame with status code 1002 (protocol error)
+ * and no reason, masked when client is set (with a zero key when no random
+ * one could be had: the frame still goes). Returns its length, 4 or 8.
+ * Never fails.
+ */
+size_t cq__ws_tx_close_1002(uint8_t frame[8], int client);
 
 #endif

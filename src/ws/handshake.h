@@ -213,6 +213,16 @@ typedef struct cq__ws_response {
 int cq__ws_random(void *buf, size_t len);
 
 /*
+ * Fills key with a frame's 4 random mask bytes (RFC 6455 section 5.3) from
+ * a per-thread pool that cq__ws_random() refills CQ__WS_MASK_POOL bytes at
+ * a time, so that a client's frames do not cost a system call each. The
+ * bytes are the kernel's all the same, each used once. Returns CQ_OK or
+ * CQ_EIO (no randomness to be had).
+ */
+#define CQ__WS_MASK_POOL 512
+int cq__ws_mask(uint8_t key[4]);
+
+/*
  * Writes a new random Sec-WebSocket-Key (24 characters and a NUL) into key
  * and the Sec-WebSocket-Accept a server must answer into accept. Returns
  * CQ_OK, CQ_EIO (no randomness) or CQ_ENOMEM (OpenSSL failed).

@@ -34,6 +34,24 @@ int cq__ws_random(void *buf, size_t len)
 }
 
 
+int cq__ws_mask(uint8_t key[4])
+{
+    static _Thread_local uint8_t pool[CQ__WS_MASK_POOL];
+    static _Thread_local size_t used = sizeof(pool);
+
+    if (used == sizeof(pool)) {
+        if (cq__ws_random(pool, sizeof(pool)) != CQ_OK)
+            return CQ_EIO;
+        used = 0;
+    }
+    memcpy(key, pool + used, 4);
+    /* Each byte goes out once: a used mask is not kept to be seen again. */
+    memset(pool + used, 0, 4);
+    used += 4;
+    return CQ_OK;
+}
+
+
 int cq__ws_client_key(char key[25], char accept[29])
 {
     unsigned char raw[16];

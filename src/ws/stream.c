@@ -13,6 +13,7 @@
 #include <wslay/wslay.h>
 
 #include "cqhttp.h"
+#include "ws/direct.h"
 #include "ws/handshake.h"
 #include "ws/frames.h"
 #include "ws/stream.h"
@@ -26,37 +27,45 @@ struct cq__ws_stream {
     int rx_fragmented; /* A fragmented message's last frame is to come. */
     cq__ws_text_cb *on_text;
     void *arg;
-    int paused;           /* Reading stopped by the owner. */
-    int blocked;          /* Reading stopped: the outgoing queue is full. */
-    int ended;            /* Closing or over: reading never starts again. */
-    int in_recv;          /* Reading frames (the owner's callback may run):
-                             wslay's writing waits. */
-    int reading;          /* Read events are enabled, as far as we know. */
+    int paused;  /* Reading stopped by the owner. */
+    int blocked; /* Reading stopped: the outgoing queue is full. */
+    int ended;   /* Closing or over: reading never starts again. */
+    int in_recv; /* Reading frames (the owner's callback may run):
+                    wslay's writing waits. */
+    int reading; /* Read events: ON, OFF, or LAZY (on, paused: see below). */
     uint16_t proto_code;  /* The close code we wrote past wslay, or 0. */
     int client;           /* Our frames are masked. */
     int rx_slow;          /* The next frame is wslay's: not a fast one. */
     int no_fast;          /* Every frame goes through wslay (tests). */
     cq__ws_rx_buf rx_buf; /* The fast path's unmasked payload. */
+    cq__ws_direct *tx;    /* Frames on their way to the socket (direct.h). */
 };
 
+
+enum { OFF, ON, LAZY };
 
 /*
  * Reads when nobody stops it: the owner, the outgoing bound or the end.
  * Only a change touches the bufferevent; once ended, the owner alone
- * decides (it may read to linger).
+ * decides (it may read to linger). The owner's pause alone stops read
+ * events lazily (LAZY), when bytes come meanwhile (pump): a pause that ends
+ * before the peer sends costs no epoll_ctl.
  */
 static void set_reading(cq__ws_stream *s)
 {
     int want = !s->paused && !s->blocked && !s->ended;
 
-    if (want == s->reading)
+    if ((want ? ON : OFF) == s->reading)
         return;
-    s->reading = want;
     if (!want) {
-        bufferevent_disable(s->bev, EV_READ);
+        s->reading = s->blocked || s->ended ? OFF : LAZY;
+        if (s->reading == OFF)
+            bufferevent_disable(s->bev, EV_READ);
         return;
     }
-    bufferevent_enable(s->bev, EV_READ);
+    s->reading = ON;
+    if (!(bufferevent_get_enabled(s->bev) & EV_READ))
+        bufferevent_enable(s->bev, EV_READ);
     /* Frames already in the input are read from the loop, not from here. */
     bufferevent_trigger(s->bev, EV_READ,
                         BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
@@ -64,65 +73,27 @@ static void set_reading(cq__ws_stream *s)
 
 
 /*
- * The output's callback: once a blocked stream's queue has drained to half
- * of max_queue (the low-water mark, so that reading does not flap at the
- * bound), reading starts again.
+ * Once a blocked stream's queue has drained to half of max_queue (the
+ * low-water mark, so that reading does not flap at the bound), reading
+ * starts again. Told when the output drained or tx was written.
  */
-static void on_output(struct evbuffer *out, const struct evbuffer_cb_info *info,
-                      void *arg)
+static void on_drained(void *arg)
 {
     cq__ws_stream *s = arg;
 
-    (void)out;
-    if (!s->blocked || info->n_deleted == 0 ||
-        cq__ws_stream_queued(s) > s->max_queue / 2)
+    if (!s->blocked || cq__ws_stream_queued(s) > s->max_queue / 2)
         return;
     s->blocked = 0;
     set_reading(s);
 }
 
 
-/*
- * At a frame boundary, off bytes into in: reads the next frame's header
- * there without taking it, and sets rx_left to the frame's whole length
- * (header and payload) and rx_fragmented from its opcode and FIN bit.
- * Returns 0 when the header is not all there yet, or a short control frame
- * is not (see below).
- */
-static int next_frame(cq__ws_stream *s, struct evbuffer *in, size_t off)
+static void on_output(struct evbuffer *out, const struct evbuffer_cb_info *info,
+                      void *arg)
 {
-    uint8_t h[10];
-    struct evbuffer_ptr at;
-    ev_ssize_t got;
-    uint64_t payload;
-    size_t head, i;
-
-    if (evbuffer_ptr_set(in, &at, off, EVBUFFER_PTR_SET) != 0 ||
-        (got = evbuffer_copyout_from(in, &at, h, sizeof(h))) < 2)
-        return 0;
-    payload = h[1] & 0x7f;
-    head = 2 + (payload == 126 ? 2 : payload == 127 ? 8 : 0);
-    if ((size_t)got < head)
-        return 0;
-    if (head > 2)
-        for (payload = 0, i = 2; i < head; i++)
-            payload = payload << 8 | h[i];
-    head += (h[1] & 0x80) ? 4 : 0;
-    /*
-     * A control frame wslay would take (125 bytes at most) goes to it
-     * whole: it checks a close reason's UTF-8 in each piece it is given
-     * from the third byte on, so its verdict would depend on the cuts.
-     */
-    if ((h[0] & 0x08) && payload <= 125 &&
-        evbuffer_get_length(in) - off < head + payload)
-        return 0;
-    /* A length this large is wslay's to refuse; it never gets that far. */
-    s->rx_left = payload > UINT32_MAX ? UINT64_MAX : head + payload;
-    if ((h[0] & 0x0f) == WSLAY_TEXT_FRAME ||
-        (h[0] & 0x0f) == WSLAY_BINARY_FRAME ||
-        (h[0] & 0x0f) == WSLAY_CONTINUATION_FRAME)
-        s->rx_fragmented = !(h[0] & 0x80);
-    return 1;
+    (void)out;
+    if (info->n_deleted > 0)
+        on_drained(arg);
 }
 
 
@@ -155,8 +126,10 @@ static size_t frame_bytes(cq__ws_stream *s, struct evbuffer *in, size_t len)
 
     if (len > avail)
         len = avail;
-    while (give < len && (s->rx_left > 0 || (wslay_may_start(s, give) &&
-                                             next_frame(s, in, give)))) {
+    while (give < len &&
+           (s->rx_left > 0 ||
+            (wslay_may_start(s, give) &&
+             cq__ws_rx_next(in, give, &s->rx_left, &s->rx_fragmented)))) {
         take = len - give;
         if ((uint64_t)take > s->rx_left)
             take = (size_t)s->rx_left;
@@ -200,13 +173,27 @@ static ssize_t on_recv(wslay_event_context_ptr ws, uint8_t *buf, size_t len,
 }
 
 
+/*
+ * Where the stream's next bytes go: on their way to the socket while the
+ * stream is open (direct.h), else into the output, after whatever was on
+ * its way, where an owner waiting for the output to drain sees them.
+ */
+static struct evbuffer *sink(cq__ws_stream *s)
+{
+    if (!s->ended)
+        return cq__ws_direct_sink(&s->tx, s->bev, on_drained, s);
+    cq__ws_direct_settle(s->tx);
+    return bufferevent_get_output(s->bev);
+}
+
+
 static ssize_t on_send(wslay_event_context_ptr ws, const uint8_t *data,
                        size_t len, int flags, void *arg)
 {
     cq__ws_stream *s = arg;
 
     (void)flags;
-    if (bufferevent_write(s->bev, data, len) != 0) {
+    if (evbuffer_add(sink(s), data, len) != 0) {
         wslay_event_set_error(ws, WSLAY_ERR_CALLBACK_FAILURE);
         return -1;
     }
@@ -219,7 +206,7 @@ static int on_genmask(wslay_event_context_ptr ws, uint8_t *buf, size_t len,
                       void *arg)
 {
     (void)arg;
-    if (cq__ws_random(buf, len) != CQ_OK) {
+    if ((len == 4 ? cq__ws_mask(buf) : cq__ws_random(buf, len)) != CQ_OK) {
         wslay_event_set_error(ws, WSLAY_ERR_CALLBACK_FAILURE);
         return -1;
     }
@@ -296,7 +283,7 @@ cq__ws_stream *cq__ws_stream_new(struct bufferevent *bev, int client,
     s->on_text = on_text;
     s->arg = arg;
     s->client = client;
-    s->reading = 1; /* The owner reads on bev while it shakes hands. */
+    s->reading = ON; /* The owner reads on bev while it shakes hands. */
     if (evbuffer_add_cb(bufferevent_get_output(bev), on_output, s) == NULL) {
         free(s);
         return NULL;
@@ -313,6 +300,7 @@ void cq__ws_stream_free(cq__ws_stream *s)
     if (s->ws != NULL)
         wslay_event_context_free(s->ws);
     cq__ws_rx_buf_free(&s->rx_buf);
+    cq__ws_direct_free(&s->tx);
     free(s);
 }
 
@@ -323,6 +311,7 @@ void cq__ws_stream_trim(cq__ws_stream *s)
 
     if (!s->in_recv)
         cq__ws_rx_buf_free(&s->rx_buf);
+    cq__ws_direct_trim(&s->tx);
     if (ws == NULL || s->in_recv || s->ended || s->rx_left > 0 ||
         s->rx_fragmented || wslay_event_get_queued_msg_count(ws) > 0 ||
         wslay_event_want_write(ws) || !wslay_event_want_read(ws) ||
@@ -342,11 +331,23 @@ int cq__ws_stream_flush(cq__ws_stream *s)
         return CQ_EIO;
     if (s->ws == NULL) /* Nothing was queued, and nothing closed. */
         return CQ__WS_OPEN;
-    if (wslay_event_send(s->ws) != 0)
+    if (wslay_event_send(s->ws) != 0) {
+        cq__ws_direct_settle(s->tx);
         return CQ_EIO;
-    if (!wslay_event_want_read(s->ws) && !wslay_event_want_write(s->ws))
+    }
+    if (!wslay_event_want_read(s->ws) && !wslay_event_want_write(s->ws)) {
+        /* The owner ends the connection once the output is flushed. */
+        cq__ws_direct_settle(s->tx);
         return CQ__WS_CLOSED;
+    }
     return CQ__WS_OPEN;
+}
+
+
+void cq__ws_stream_settle(cq__ws_stream *s)
+{
+    if (s != NULL)
+        cq__ws_direct_settle(s->tx);
 }
 
 
@@ -358,23 +359,12 @@ int cq__ws_stream_flush(cq__ws_stream *s)
  */
 static int protocol_close(cq__ws_stream *s)
 {
-    uint8_t frame[8] = {0x88, 0x02, 0x03, 0xea};
-    size_t len = 4;
+    uint8_t frame[8];
+    size_t len = cq__ws_tx_close_1002(frame, s->client);
 
     s->ended = 1;
     s->proto_code = 1002;
-    if (s->client) {
-        uint8_t *key = frame + 2;
-
-        /* Masked: the payload follows the 4-byte key, XORed with it. */
-        frame[1] = 0x82;
-        if (cq__ws_random(key, 4) != CQ_OK)
-            memset(key, 0, 4);
-        frame[6] = 0x03 ^ key[0];
-        frame[7] = 0xea ^ key[1];
-        len = 8;
-    }
-    bufferevent_write(s->bev, frame, len);
+    evbuffer_add(sink(s), frame, len);
     set_reading(s);
     return CQ_EPARSE;
 }
@@ -445,11 +435,16 @@ int cq__ws_stream_pump(cq__ws_stream *s)
 
     if (s->in_recv)
         return CQ__WS_OPEN;
+    if (s->reading == LAZY) { /* Paused, and bytes came: see above. */
+        s->reading = OFF;
+        bufferevent_disable(s->bev, EV_READ);
+    }
     s->in_recv = 1;
     rc = read_frames(s);
     s->in_recv = 0;
     if (rc == CQ_ENOMEM) {
         s->ended = 1;
+        cq__ws_direct_settle(s->tx);
         set_reading(s);
         return CQ_ENOMEM;
     }
@@ -459,6 +454,7 @@ int cq__ws_stream_pump(cq__ws_stream *s)
         /* wslay gives up; a close it queued may still go out. */
         s->ended = 1;
         wslay_event_send(s->ws);
+        cq__ws_direct_settle(s->tx);
         return CQ_ENOMEM;
     }
     rc = cq__ws_stream_flush(s);
@@ -473,9 +469,7 @@ int cq__ws_stream_pump(cq__ws_stream *s)
 /* Maps a wslay queueing error. */
 static int queue_error(int rc)
 {
-    if (rc == 0)
-        return CQ_OK;
-    return rc == WSLAY_ERR_NOMEM ? CQ_ENOMEM : CQ_EIO;
+    return rc == 0 ? CQ_OK : rc == WSLAY_ERR_NOMEM ? CQ_ENOMEM : CQ_EIO;
 }
 
 
@@ -504,8 +498,7 @@ int cq__ws_stream_queue_text(cq__ws_stream *s, const char *text, size_t len)
     if (cq__ws_stream_queued(s) + len > s->max_queue)
         return CQ_ETOOBIG;
     if (may_write(s))
-        return cq__ws_tx_text(bufferevent_get_output(s->bev), s->client, text,
-                              len);
+        return cq__ws_tx_text(sink(s), s->client, text, len);
     if (need_ws(s) != CQ_OK)
         return CQ_ENOMEM;
     return queue_error(wslay_event_queue_msg(s->ws, &m));
@@ -576,6 +569,7 @@ int cq__ws_stream_blocked(const cq__ws_stream *s)
 size_t cq__ws_stream_queued(const cq__ws_stream *s)
 {
     return evbuffer_get_length(bufferevent_get_output(s->bev)) +
+           cq__ws_direct_held(s->tx) +
            (s->ws != NULL ? wslay_event_get_queued_msg_length(s->ws) : 0);
 }
 

@@ -35,8 +35,15 @@
  * reporting the outcome there. The owner may therefore queue and flush from
  * anywhere, its callback included, and need not know where it is. (A text
  * message queued while wslay holds nothing to send is framed by the stream
- * and goes straight into the output, past wslay, in order all the same;
- * the bufferevent writes it from the loop, never from inside this call.)
+ * past wslay, in order all the same.)
+ *
+ * Writing: while the bufferevent's output is empty, frames go into a buffer
+ * of the stream's and are written to the socket at the end of the loop's
+ * round, all of the round's in one writev, and only what the kernel does
+ * not take goes into the output (ws/direct.h: the write event is armed only
+ * then). So the output is not all that is on its way: an owner about to
+ * wait for it to drain calls cq__ws_stream_settle() first. Never from
+ * inside a call here.
  *
  * Outcomes: cq__ws_stream_pump() and cq__ws_stream_flush() return
  * CQ__WS_OPEN while frames may still flow, CQ__WS_CLOSED once the close
@@ -147,10 +154,22 @@ int cq__ws_stream_queue_close(cq__ws_stream *s, uint16_t code,
  * Stops reading frames (back-pressure): the input is left alone and
  * read events are disabled until cq__ws_stream_resume(), which enables them
  * (unless the outgoing queue still blocks reading) and has the loop read
- * what is waiting (not from inside the call).
+ * what is waiting (not from inside the call). Read events are disabled
+ * lazily: by the first cq__ws_stream_pump() while paused, so the input may
+ * take one more bufferevent read (at most its single-read limit, 16 KiB by
+ * default) before the kernel's window holds the peer.
  */
 void cq__ws_stream_pause(cq__ws_stream *s);
 void cq__ws_stream_resume(cq__ws_stream *s);
+
+/*
+ * Moves the frames on their way to the socket (written at the end of the
+ * loop's round, see above) into the output: for an owner about to wait for
+ * the output to drain, or to end the connection once it is empty. The
+ * stream does so itself when it ends (a close queued, flush or pump
+ * returning other than CQ__WS_OPEN). Never fails; NULL is a no-op.
+ */
+void cq__ws_stream_settle(cq__ws_stream *s);
 
 /* Queries. */
 int cq__ws_stream_paused(const cq__ws_stream *s);

@@ -21,7 +21,8 @@ import time
 import wsraw
 from harness import BUILDDIR, check, eq, program, test
 from servers import wait_for
-from test_bridge import SID, SID_B, Api, Bridge, fresh_roundtrip, private_msg
+from test_bridge import (PREFIX, SID, SID_B, Api, Bridge, fresh_roundtrip,
+                         private_msg)
 
 SIM = "src/sim/cqhttp-sim"
 FLOOD_BYTES = 200 << 20
@@ -255,3 +256,54 @@ def events_held_at_close_are_still_handled(h):
         check(st["events_received"] > 100, "events read: %r" % st)
         eq(st["events_handled"], st["events_received"], "events_handled")
         eq(st["events_refused"], 0, "events_refused")
+
+
+async def status_of(b, key):
+    api = await Api.open(b)
+    try:
+        return (await api.status())[key]
+    finally:
+        await api.close()
+
+
+@test
+def frame_the_kernel_takes_in_part_arrives_whole_and_in_order(h):
+    """A quick operation of about 9 MB to a client that does not read: the
+    socket takes part of it, the rest waits in the output (0 < queued <
+    frame), and a pong and the next event's call queued meanwhile go after
+    it, never into its middle; reading then yields every frame whole."""
+    text = "".join("%07d," % i for i in range(375000))  # 3 MB, no repeats
+    with Bridge(h, "--ws-max-message", str(16 << 20), "--ws-max-queue",
+                str(64 << 20)) as b:
+        r = wsraw.RawWS.connect(b.port, SID)
+        ev = private_msg(text=text, mid=1)
+        r.send_text(json.dumps(ev))
+        c = json.loads(r.recv_data(timeout=10)[1])
+        eq(c["action"], "send_msg", "the handler's call")
+        r.send_text(json.dumps({"status": "ok", "retcode": 0, "data": None,
+                                "echo": c["echo"]}))
+        # The quick operation carries the event and its reply: > 9 MB, more
+        # than the kernel holds for a peer that does not read (tcp_wmem's 4
+        # MB at most, and the peer's window).
+        wait_for(lambda: asyncio.run(status_of(b, "queued_outgoing")) > 0,
+                 timeout=10, what="part of the quick operation queued")
+        queued = asyncio.run(status_of(b, "queued_outgoing"))
+        print("frame of > %d bytes, %d of them queued" % (3 * len(text),
+                                                          queued))
+        check(queued < 3 * len(text), "the socket took none of the frame")
+        r.send(wsraw.PING, b"after")
+        r.send_text(json.dumps(private_msg(text="next", mid=2)))
+        # The event read after the ping: the pong is queued behind the frame.
+        wait_for(lambda: asyncio.run(status_of(b, "events_received")) == 2,
+                 timeout=10, what="the next event read")
+        op, data = r.recv_data(timeout=20)
+        q = json.loads(data)
+        eq((q["action"], q["params"]["operation"]["reply"]),
+           (".handle_quick_operation", text), "the frame, whole")
+        eq(q["params"]["context"], ev, "the event in the frame")
+        f = r.recv(timeout=10)
+        eq((f[0], f[2]), (wsraw.PONG, b"after"), "the pong, after the frame")
+        c = json.loads(r.recv_data(timeout=10)[1])
+        eq((c["action"], c["params"]["message"]), ("send_msg", PREFIX),
+           "the next event's call, last")
+        r.close()

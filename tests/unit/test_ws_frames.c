@@ -1,13 +1,16 @@
 /*
  * Tests of ws/frames.c: which headers the stream's fast path takes, the
  * word-wise unmasking and the UTF-8 check (which must refuse all wslay
- * refuses, or the fast path would deliver what wslay closes with 1007).
+ * refuses, or the fast path would deliver what wslay closes with 1007), the
+ * pooled masks and the 1002 close frame.
  */
 #include <stdint.h>
 #include <string.h>
 
 #include "test.h"
+#include "cqhttp.h"
 #include "ws/frames.h"
+#include "ws/handshake.h"
 
 /* The UTF-8 verdict on a NUL-terminated string, placed after 9 ASCII bytes
  * too, so that both the word-wise and the byte-wise steps see it. */
@@ -97,10 +100,43 @@ T_CASE(head_judgements)
     T_EQ_INT(cq__ws_rx_head(ping, 6, 0, 300, &rx), CQ__WS_RX_SLOW);
 }
 
+/* Masks from the pool: each fresh, past a refill or two as well. */
+T_CASE(masks_differ_across_refills)
+{
+    uint8_t prev[4], key[4];
+    int i, same = 0;
+
+    T_EQ_INT(cq__ws_mask(prev), CQ_OK);
+    for (i = 0; i < 3 * CQ__WS_MASK_POOL / 4; i++) {
+        T_EQ_INT(cq__ws_mask(key), CQ_OK);
+        /* Two equal 32-bit random masks in a row: 1 in 4 billion. */
+        same += memcmp(prev, key, 4) == 0;
+        memcpy(prev, key, 4);
+    }
+    T_EQ_INT(same, 0);
+}
+
+/* The close frame with 1002, as a server and (masked) as a client. */
+T_CASE(close_1002_frames)
+{
+    static const uint8_t server[] = {0x88, 0x02, 0x03, 0xea};
+    uint8_t f[8];
+
+    T_EQ_INT(cq__ws_tx_close_1002(f, 0), 4);
+    T_CHECK(memcmp(f, server, 4) == 0);
+    T_EQ_INT(cq__ws_tx_close_1002(f, 1), 8);
+    T_EQ_INT(f[0], 0x88);
+    T_EQ_INT(f[1], 0x82);
+    T_EQ_INT(f[6] ^ f[2], 0x03);
+    T_EQ_INT(f[7] ^ f[3], 0xea);
+}
+
 T_SUITE(test_ws_frames_cases) = {
     {"ws_frames/utf8_accepts_well_formed", utf8_accepts_well_formed},
     {"ws_frames/utf8_refuses_ill_formed", utf8_refuses_ill_formed},
     {"ws_frames/unmask_matches_bytewise", unmask_matches_bytewise},
     {"ws_frames/head_judgements", head_judgements},
+    {"ws_frames/masks_differ_across_refills", masks_differ_across_refills},
+    {"ws_frames/close_1002_frames", close_1002_frames},
     {NULL, NULL},
 };
