@@ -63,16 +63,23 @@ int cq__buf_addstr(cq__buf *b, const char *s)
 }
 
 
-int cq__buf_add_uint(cq__buf *b, unsigned long long v)
+char *cq__buf_uint_text(char digits[CQ__UINT_TEXT], unsigned long long v)
 {
-    char digits[24];
-    size_t n = sizeof(digits);
+    char *p = digits + CQ__UINT_TEXT;
 
     do {
-        digits[--n] = (char)('0' + v % 10);
+        *--p = (char)('0' + v % 10);
         v /= 10;
     } while (v != 0);
-    return cq__buf_add(b, digits + n, sizeof(digits) - n);
+    return p;
+}
+
+
+int cq__buf_add_uint(cq__buf *b, unsigned long long v)
+{
+    char digits[CQ__UINT_TEXT], *p = cq__buf_uint_text(digits, v);
+
+    return cq__buf_add(b, p, (size_t)(digits + sizeof(digits) - p));
 }
 
 

@@ -45,6 +45,11 @@ static inline int cq__buf_add(cq__buf *b, const void *mem, size_t len)
 int cq__buf_addstr(cq__buf *b, const char *s);
 /* Appends v in decimal; returns as cq__buf_add(). */
 int cq__buf_add_uint(cq__buf *b, unsigned long long v);
+/* Room for any unsigned long long in decimal, a sign before it. */
+#define CQ__UINT_TEXT 24
+/* Writes v in decimal at the end of digits, unterminated; returns its
+ * first digit. */
+char *cq__buf_uint_text(char digits[CQ__UINT_TEXT], unsigned long long v);
 /* Returns CQ_OK, CQ_ETOOBIG or CQ_ENOMEM, as cq__buf_add(). */
 int cq__buf_printf(cq__buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

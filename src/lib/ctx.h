@@ -15,7 +15,7 @@
 #include "lib/conf.h"
 
 struct cq__api;
-struct cq__jwb_sink;
+struct cq__json_sink;
 
 typedef struct cq__quick_field {
     char *key;
@@ -75,12 +75,12 @@ int cq__ctx_quick_write(cq_ctx *c, cq__buf *out);
 
 /*
  * As cq__ctx_quick_write(), with the output passed on to sink (may be NULL)
- * as lib/json.h's cq__jwb_sink says, and the before_sending hooks run only
+ * as lib/json_put.h's cq__json_sink says, and the before_sending hooks run only
  * when hooks is set: a second pass over an operation whose hooks already
  * ran writes the same bytes as the first. Returns as cq__ctx_quick_write(),
  * or the sink's failure.
  */
-int cq__ctx_quick_sink(cq_ctx *c, cq__buf *out, const struct cq__jwb_sink *sink,
-                       int hooks);
+int cq__ctx_quick_sink(cq_ctx *c, cq__buf *out,
+                       const struct cq__json_sink *sink, int hooks);
 
 #endif

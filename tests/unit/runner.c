@@ -33,7 +33,6 @@ extern const t_case test_message_cqf_cases[];
 extern const t_case test_message_json_cases[];
 extern const t_case test_params_cases[];
 extern const t_case test_quick_cases[];
-extern const t_case test_quick_bytes_cases[];
 extern const t_case test_sched_cases[];
 extern const t_case test_sending_cases[];
 
@@ -46,7 +45,7 @@ static const t_case *const suites[] = {
     test_quick_cases,       test_sched_cases,        test_sending_cases,
     test_message_cqf_cases, test_json_scan_cases,    test_arena_cases,
     test_json_out_cases,    test_fiber_cases,        test_ws_frames_cases,
-    test_json_sink_cases,   test_json_tree_cases,    test_quick_bytes_cases,
+    test_json_sink_cases,   test_json_tree_cases,
 };
 
 void t_fail(t_state *t, const char *file, int line, const char *what)
