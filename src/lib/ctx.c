@@ -103,18 +103,52 @@ void cq__ctx_free(cq_ctx *c)
         free(n);
     }
     for (i = 0; i < c->nfields; i++) {
-        field_clear(&c->fields[i]);
-        free(c->fields[i].key);
+        cq__quick_field *f = cq__ctx_field(c, i);
+
+        field_clear(f);
+        free(f->key);
     }
-    free(c->fields);
-    c->fields = NULL;
-    c->nfields = c->capfields = 0;
+    free(c->more);
+    c->more = NULL;
+    c->nfields = c->capmore = 0;
 }
 
 
 const cq_event *cq_ctx_event(const cq_ctx *c)
 {
     return c->event;
+}
+
+
+/*
+ * Adds the field named key, empty, as *out: in the context itself while
+ * there is room (the usual answer), else in more. Returns CQ_OK or
+ * CQ_ENOMEM.
+ */
+static int add_field(cq_ctx *c, const char *key, cq__quick_field **out)
+{
+    size_t len = strlen(key), i = c->nfields;
+    cq__quick_field *f;
+
+    if (i >= CQ__QUICK_IN + c->capmore) {
+        size_t ncap = c->capmore ? c->capmore * 2 : 8;
+        cq__quick_field *p = realloc(c->more, ncap * sizeof(*p));
+
+        if (p == NULL)
+            return CQ_ENOMEM;
+        c->more = p;
+        c->capmore = ncap;
+    }
+    f = cq__ctx_field(c, i);
+    memset(f, 0, sizeof(*f));
+    if (len < sizeof(f->key_in))
+        memcpy(f->key_in, key, len + 1);
+    else if ((f->key = strdup(key)) == NULL)
+        return CQ_ENOMEM;
+    c->nfields++;
+    c->quick_owner = c->handler;
+    *out = f;
+    return CQ_OK;
 }
 
 
@@ -138,29 +172,15 @@ static int field_for(cq_ctx *c, const char *key, cq__quick_field **out)
         return CQ_OK;
     }
     for (i = 0; i < c->nfields; i++) {
-        if (strcmp(c->fields[i].key, key) == 0) {
-            field_clear(&c->fields[i]);
-            *out = &c->fields[i];
+        *out = cq__ctx_field(c, i);
+        if (strcmp(cq__quick_key(*out), key) == 0) {
+            field_clear(*out);
             c->quick_owner = c->handler;
             return CQ_OK;
         }
     }
-    if (c->nfields == c->capfields) {
-        size_t ncap = c->capfields ? c->capfields * 2 : 8;
-        cq__quick_field *p = realloc(c->fields, ncap * sizeof(*p));
-
-        if (p == NULL)
-            return CQ_ENOMEM;
-        c->fields = p;
-        c->capfields = ncap;
-    }
-    memset(&c->fields[c->nfields], 0, sizeof(c->fields[0]));
-    c->fields[c->nfields].key = strdup(key);
-    if (c->fields[c->nfields].key == NULL)
-        return CQ_ENOMEM;
-    *out = &c->fields[c->nfields++];
-    c->quick_owner = c->handler;
-    return CQ_OK;
+    *out = NULL;
+    return add_field(c, key, out);
 }
 
 
@@ -333,7 +353,7 @@ static int write_field(cq__jput *w, const cq__quick_field *f, char sep)
     int rc = cq__jput_add(w, &sep, 1);
 
     if (rc == CQ_OK)
-        rc = cq__json_put_str(w, f->key);
+        rc = cq__json_put_str(w, cq__quick_key(f));
     if (rc == CQ_OK)
         rc = cq__jput_add(w, ":", 1);
     if (rc != CQ_OK)
@@ -376,7 +396,7 @@ int cq__ctx_quick_sink(cq_ctx *c, cq__buf *out, const cq__json_sink *sink,
         return CQ_OK;
     cq__jput_init(&w, out, sink);
     for (i = 0; rc == CQ_OK && i < c->nfields; i++)
-        rc = write_field(&w, &c->fields[i], i == 0 ? '{' : ',');
+        rc = write_field(&w, cq__ctx_field(c, i), i == 0 ? '{' : ',');
     if (rc == CQ_OK)
         rc = cq__jput_add(&w, "}", 1);
     if (rc != CQ_OK && out->data != NULL) {

@@ -495,6 +495,46 @@ T_CASE(quick_through_sink)
 }
 
 
+/* Fields past those the context holds itself, and keys too long for a
+ * field to hold, are kept, found again and written in order. */
+static void many_fields(cq_ctx *c)
+{
+    char key[64];
+    int i;
+
+    for (i = 0; i < 10; i++) {
+        snprintf(key, sizeof(key),
+                 i % 2 ? "a_key_longer_than_a_field_holds_%d" : "k%d", i);
+        cq_quick_int(c, key, i);
+    }
+    cq_quick_bool(c, "a_key_longer_than_a_field_holds_7", 1);
+    cq_quick_string(c, "k2", "two");
+}
+
+
+T_CASE(many_fields_long_keys)
+{
+    char *json = NULL, want[512];
+    size_t n = 0;
+    int i;
+
+    for (i = 0; i < 10; i++) {
+        n += (size_t)snprintf(
+            want + n, sizeof(want) - n,
+            i % 2 ? "%c\"a_key_longer_than_a_field_holds_%d\":" : "%c\"k%d\":",
+            i == 0 ? '{' : ',', i);
+        n += (size_t)snprintf(want + n, sizeof(want) - n, "%s",
+                              i == 7   ? "true"
+                              : i == 2 ? "\"two\""
+                                       : (char[2]){(char)('0' + i), '\0'});
+    }
+    snprintf(want + n, sizeof(want) - n, "}");
+    T_EQ_INT(quick(msg_string, many_fields, &json), CQ_OK);
+    T_EQ_STR(json, want);
+    free(json);
+}
+
+
 T_SUITE(test_quick_cases) = {
     {"quick/reject_with_and_without_reason", reject_with_and_without_reason},
     {"quick/ctx_owned_cqf_message", ctx_owned_cqf_message},
@@ -507,6 +547,7 @@ T_SUITE(test_quick_cases) = {
     {"quick/invalid_input_refused", invalid_input_refused},
     {"quick/reply_text_is_literal", reply_text_is_literal},
     {"quick/bytes", quick_bytes},
+    {"quick/many_fields_long_keys", many_fields_long_keys},
     {"quick/bytes_through_sink", quick_through_sink},
     {NULL, NULL},
 };
