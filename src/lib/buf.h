@@ -20,9 +20,17 @@ typedef struct cq__buf {
     size_t len;    /* Bytes stored, not counting the terminator. */
     size_t cap;    /* Bytes allocated. */
     size_t toobig; /* Largest len allowed. */
+    int lent;      /* data is the caller's (cq__buf_init_in), not freed. */
 } cq__buf;
 
 void cq__buf_init(cq__buf *b, size_t toobig);
+/*
+ * As cq__buf_init(), with the n bytes at mem (n >= 1) as its first memory,
+ * which must outlive b: a buffer that seldom outgrows them (an arena's,
+ * say) then costs no allocation. Growing past them moves the contents to
+ * memory of b's own; mem is never freed here.
+ */
+void cq__buf_init_in(cq__buf *b, size_t toobig, char *mem, size_t n);
 /* cq__buf_add() when b must grow first. */
 int cq__buf_add_grow(cq__buf *b, const void *mem, size_t len);
 

@@ -38,17 +38,22 @@ struct cq_params {
     cq__arena *arena;
 };
 
+/* The room for the object's text in its arena, before it needs more. */
+#define PARAMS_ROOM 512
+
 cq_params *cq_params_new(void)
 {
     cq__arena *a = cq__arena_new(0);
     cq_params *p = a != NULL ? cq__arena_alloc(a, sizeof(*p)) : NULL;
+    char *mem = p != NULL ? cq__arena_alloc(a, PARAMS_ROOM) : NULL;
 
-    if (p == NULL) {
+    if (mem == NULL) {
         cq__arena_free(a);
         return NULL;
     }
     p->arena = a;
-    cq__buf_init(&p->out, SIZE_MAX / 2);
+    /* Most objects fit the arena's room: no allocation of their own. */
+    cq__buf_init_in(&p->out, SIZE_MAX / 2, mem, PARAMS_ROOM);
     cq__jput_init(&p->w, &p->out, NULL);
     p->err = cq__buf_add(&p->out, "{", 1);
     if (p->err != CQ_OK) {
