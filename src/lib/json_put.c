@@ -156,6 +156,12 @@ int cq__jput_hand_on(cq__jput *b, const void *p, size_t n)
 }
 
 
+/* 1 for the ASCII bytes that go into a JSON string as they are: all but
+ * control characters, '"' (0x22) and '\\' (0x5c). */
+static const unsigned char plain_ascii[256] = {
+    [0x20 ... 0x21] = 1, [0x23 ... 0x5b] = 1, [0x5d ... 0x7f] = 1};
+
+
 /*
  * Appends s (len bytes) to b's output as the inside of a JSON string,
  * escaped as yajl_gen_string() escapes it, in one pass: plain stretches are
@@ -177,13 +183,13 @@ static int escape_into(cq__jput *b, const unsigned char *s, size_t len)
                     return CQ_EINVAL;
                 i += n;
             } while (i < len && s[i] >= 0x80);
-        } else if (s[i] >= 0x20 && s[i] != '"' && s[i] != '\\') {
+        } else if (plain_ascii[s[i]]) {
             /* Plain ASCII the word scan left (a short text, a tail) goes
-             * byte by byte here rather than one byte per turn. */
+             * byte by byte here rather than one byte per turn, a table
+             * look-up each. */
             do
                 i++;
-            while (i < len && s[i] >= 0x20 && s[i] < 0x80 && s[i] != '"' &&
-                   s[i] != '\\');
+            while (i < len && plain_ascii[s[i]]);
         } else {
             n = escape_of(s[i], esc);
             rc = cq__jput_add(b, s + beg, i - beg);
