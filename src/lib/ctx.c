@@ -350,12 +350,8 @@ int cq_delete(cq_ctx *c)
  * or comma sep. Returns as cq__json_put_value() or cq__msg_put(). */
 static int write_field(cq__jput *w, const cq__quick_field *f, char sep)
 {
-    int rc = cq__jput_add(w, &sep, 1);
+    int rc = cq__json_put_key(w, sep, cq__quick_key(f));
 
-    if (rc == CQ_OK)
-        rc = cq__json_put_str(w, cq__quick_key(f));
-    if (rc == CQ_OK)
-        rc = cq__jput_add(w, ":", 1);
     if (rc != CQ_OK)
         return rc;
     /* Each value sits one level deep, inside the operation's object. */

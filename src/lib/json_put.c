@@ -226,6 +226,33 @@ int cq__json_put_str(cq__jput *w, const char *s)
 }
 
 
+int cq__json_put_key(cq__jput *w, char sep, const char *key)
+{
+    char text[40];
+    size_t n = 0, i;
+    int rc = CQ_OK;
+
+    /* A short plain key (most are) goes in one append with its quotes,
+     * separator and colon; any other through cq__json_put_str(). */
+    if (sep != '\0')
+        text[n++] = sep;
+    text[n++] = '"';
+    for (i = 0; key[i] != '\0' && n < sizeof(text) - 2 &&
+                plain_ascii[(unsigned char)key[i]];
+         i++)
+        text[n++] = key[i];
+    if (key[i] == '\0') {
+        memcpy(text + n, "\":", 2);
+        return cq__jput_add(w, text, n + 2);
+    }
+    if (sep != '\0')
+        rc = cq__jput_add(w, &sep, 1);
+    if (rc == CQ_OK)
+        rc = cq__json_put_str(w, key);
+    return rc == CQ_OK ? cq__jput_add(w, ":", 1) : rc;
+}
+
+
 int cq__json_put_int(cq__jput *w, int64_t v)
 {
     char digits[CQ__UINT_TEXT], *p;
@@ -258,13 +285,10 @@ static int put_container(cq__jput *w, yajl_val v, int depth, char open,
         return CQ_EDEPTH;
     rc = cq__jput_add(w, &open, 1);
     for (i = 0; rc == CQ_OK && i < n; i++) {
-        if (i > 0)
+        if (is_obj)
+            rc = cq__json_put_key(w, i > 0 ? ',' : '\0', v->u.object.keys[i]);
+        else if (i > 0)
             rc = cq__jput_add(w, ",", 1);
-        if (rc == CQ_OK && is_obj) {
-            rc = cq__json_put_str(w, v->u.object.keys[i]);
-            if (rc == CQ_OK)
-                rc = cq__jput_add(w, ":", 1);
-        }
         if (rc == CQ_OK)
             rc = cq__json_put_value(
                 w, is_obj ? v->u.object.values[i] : v->u.array.values[i],

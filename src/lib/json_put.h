@@ -73,6 +73,13 @@ static inline int cq__jput_add(cq__jput *w, const void *p, size_t n)
  */
 int cq__json_put_str(cq__jput *w, const char *s);
 
+/*
+ * Appends sep (unless '\0'), key as cq__json_put_str() writes it, and a
+ * colon: an object's member up to its value. Returns as
+ * cq__json_put_str().
+ */
+int cq__json_put_key(cq__jput *w, char sep, const char *key);
+
 /* Appends v in decimal. Returns as cq__jput_add(). */
 int cq__json_put_int(cq__jput *w, int64_t v);
 

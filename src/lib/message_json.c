@@ -228,12 +228,7 @@ static int put_seg(cq__jput *w, const cq__msg_seg *seg, int depth)
     for (j = 0; rc == CQ_OK && j < seg->nparams; j++) {
         const cq__msg_param *p = &seg->params[j];
 
-        if (j > 0)
-            rc = cq__jput_add(w, ",", 1);
-        if (rc == CQ_OK)
-            rc = cq__json_put_str(w, p->key);
-        if (rc == CQ_OK)
-            rc = cq__jput_add(w, ":", 1);
+        rc = cq__json_put_key(w, j > 0 ? ',' : '\0', p->key);
         if (rc == CQ_OK)
             rc = p->is_json ? put_json_text(w, p->val, depth + 2)
                             : cq__json_put_str(w, p->val);

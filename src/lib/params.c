@@ -91,12 +91,8 @@ static int begin(cq_params *p, const char *key, int has_value)
 {
     int rc = key != NULL && has_value ? CQ_OK : CQ_EINVAL;
 
-    if (rc == CQ_OK && p->err == CQ_OK && p->out.len > 1)
-        rc = cq__buf_add(&p->out, ",", 1);
     if (rc == CQ_OK && p->err == CQ_OK)
-        rc = cq__json_put_str(&p->w, key);
-    if (rc == CQ_OK && p->err == CQ_OK)
-        rc = cq__buf_add(&p->out, ":", 1);
+        rc = cq__json_put_key(&p->w, p->out.len > 1 ? ',' : '\0', key);
     return latch(p, rc);
 }
 

@@ -504,10 +504,14 @@ static void many_fields(cq_ctx *c)
 
     for (i = 0; i < 10; i++) {
         snprintf(key, sizeof(key),
-                 i % 2 ? "a_key_longer_than_a_field_holds_%d" : "k%d", i);
+                 i % 2
+                     ? "a_key_longer_than_a_field_or_a_one_append_key_holds_%d"
+                     : "k%d",
+                 i);
         cq_quick_int(c, key, i);
     }
-    cq_quick_bool(c, "a_key_longer_than_a_field_holds_7", 1);
+    cq_quick_bool(c, "a_key_longer_than_a_field_or_a_one_append_key_holds_7",
+                  1);
     cq_quick_string(c, "k2", "two");
 }
 
@@ -519,10 +523,11 @@ T_CASE(many_fields_long_keys)
     int i;
 
     for (i = 0; i < 10; i++) {
-        n += (size_t)snprintf(
-            want + n, sizeof(want) - n,
-            i % 2 ? "%c\"a_key_longer_than_a_field_holds_%d\":" : "%c\"k%d\":",
-            i == 0 ? '{' : ',', i);
+        n += (size_t)snprintf(want + n, sizeof(want) - n,
+                              i % 2 ? "%c\"a_key_longer_than_a_field_or_a_one_"
+                                      "append_key_holds_%d\":"
+                                    : "%c\"k%d\":",
+                              i == 0 ? '{' : ',', i);
         n += (size_t)snprintf(want + n, sizeof(want) - n, "%s",
                               i == 7   ? "true"
                               : i == 2 ? "\"two\""
