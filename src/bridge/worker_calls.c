@@ -307,7 +307,8 @@ static void send_quick(cq__workers *w, cq_ctx *ctx, const cq__job *j,
 void cq__workers_handle(cq__worker *me, const cq__job *j)
 {
     cq_event *e = NULL;
-    char *quick = NULL;
+    char room[512]; /* The quick operation's text, usually all of it. */
+    cq__buf quick;
     cq_ctx ctx;
     cq__workers *w = me->w;
     int rc = cq_event_parse(&e, j->json, j->len, (int)w->conf.max_depth);
@@ -326,11 +327,12 @@ void cq__workers_handle(cq__worker *me, const cq__job *j)
      */
     ctx.self_id = j->self_id;
     rc = cq__dispatch(&ctx);
+    cq__buf_init_in(&quick, SIZE_MAX / 2, room, sizeof(room));
     if (rc == CQ_OK)
-        rc = cq__ctx_quick_json(&ctx, &quick);
-    if (rc == CQ_OK && quick != NULL)
-        send_quick(w, &ctx, j, quick);
-    free(quick);
+        rc = cq__ctx_quick_write(&ctx, &quick);
+    if (rc == CQ_OK && quick.len > 0)
+        send_quick(w, &ctx, j, quick.data);
+    cq__buf_free(&quick);
     cq__ctx_free(&ctx);
     cq_event_free(e);
 }

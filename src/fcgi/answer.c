@@ -4,7 +4,7 @@
 
 #include "fcgi/answer.h"
 #include "lib/ctx.h"
-#include "lib/json.h"
+#include "lib/json_put.h"
 #include "lib/net.h"
 
 /*
@@ -117,7 +117,7 @@ static int stream(cq_ctx *c, const cq__post_io *io, cq__buf *out, uint64_t len)
 {
     char h[CQ__HEAD_ROOM];
     sender s = {io, 0};
-    cq__jwb_sink sink = {send_on, &s, PIECE};
+    cq__json_sink sink = {send_on, &s, PIECE};
     int rc;
 
     rc = io->write(io->arg, h, cq__answer_head(h, 200, NULL, 1, len));
@@ -141,7 +141,7 @@ static int stream(cq_ctx *c, const cq__post_io *io, cq__buf *out, uint64_t len)
 int cq__answer_quick(cq_ctx *c, const cq__post_io *io, cq__buf *out, int *sent)
 {
     counter k = {0, out->toobig};
-    cq__jwb_sink sink = {count, &k, PIECE};
+    cq__json_sink sink = {count, &k, PIECE};
     size_t room = out->len;
     int rc;
 

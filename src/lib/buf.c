@@ -14,6 +14,33 @@ void cq__buf_init(cq__buf *b, size_t toobig)
     b->len = 0;
     b->cap = 0;
     b->toobig = toobig;
+    b->lent = 0;
+}
+
+
+void cq__buf_init_in(cq__buf *b, size_t toobig, char *mem, size_t n)
+{
+    cq__buf_init(b, toobig);
+    b->data = mem;
+    b->cap = n;
+    b->lent = 1;
+    mem[0] = '\0';
+}
+
+
+/* Memory of ncap bytes for b's contents: realloc()ed, or a first copy of
+ * lent memory. NULL when out of memory. */
+static char *resize(cq__buf *b, size_t ncap)
+{
+    char *p;
+
+    if (!b->lent)
+        return realloc(b->data, ncap);
+    if ((p = malloc(ncap)) != NULL) {
+        memcpy(p, b->data, b->len + 1);
+        b->lent = 0;
+    }
+    return p;
 }
 
 
@@ -32,7 +59,7 @@ static int grow(cq__buf *b, size_t extra)
     ncap = b->cap ? b->cap : 256;
     while (ncap < need)
         ncap *= 2;
-    p = realloc(b->data, ncap);
+    p = resize(b, ncap);
     if (p == NULL) {
         cq__buf_free(b);
         return CQ_ENOMEM;
@@ -63,16 +90,23 @@ int cq__buf_addstr(cq__buf *b, const char *s)
 }
 
 
-int cq__buf_add_uint(cq__buf *b, unsigned long long v)
+char *cq__buf_uint_text(char digits[CQ__UINT_TEXT], unsigned long long v)
 {
-    char digits[24];
-    size_t n = sizeof(digits);
+    char *p = digits + CQ__UINT_TEXT;
 
     do {
-        digits[--n] = (char)('0' + v % 10);
+        *--p = (char)('0' + v % 10);
         v /= 10;
     } while (v != 0);
-    return cq__buf_add(b, digits + n, sizeof(digits) - n);
+    return p;
+}
+
+
+int cq__buf_add_uint(cq__buf *b, unsigned long long v)
+{
+    char digits[CQ__UINT_TEXT], *p = cq__buf_uint_text(digits, v);
+
+    return cq__buf_add(b, p, (size_t)(digits + sizeof(digits) - p));
 }
 
 
@@ -111,6 +145,10 @@ char *cq__buf_detach(cq__buf *b)
 {
     char *p = b->data;
 
+    /* Lent memory is not the caller's to free: it gets a copy. */
+    if (b->lent && (p = malloc(b->len + 1)) != NULL)
+        memcpy(p, b->data, b->len + 1);
+    b->lent = 0;
     b->data = NULL;
     b->len = 0;
     b->cap = 0;
@@ -122,7 +160,9 @@ void cq__buf_free(cq__buf *b)
 {
     if (b == NULL)
         return;
-    free(b->data);
+    if (!b->lent)
+        free(b->data);
+    b->lent = 0;
     b->data = NULL;
     b->len = 0;
     b->cap = 0;

@@ -20,9 +20,17 @@ typedef struct cq__buf {
     size_t len;    /* Bytes stored, not counting the terminator. */
     size_t cap;    /* Bytes allocated. */
     size_t toobig; /* Largest len allowed. */
+    int lent;      /* data is the caller's (cq__buf_init_in), not freed. */
 } cq__buf;
 
 void cq__buf_init(cq__buf *b, size_t toobig);
+/*
+ * As cq__buf_init(), with the n bytes at mem (n >= 1) as its first memory,
+ * which must outlive b: a buffer that seldom outgrows them (an arena's,
+ * say) then costs no allocation. Growing past them moves the contents to
+ * memory of b's own; mem is never freed here.
+ */
+void cq__buf_init_in(cq__buf *b, size_t toobig, char *mem, size_t n);
 /* cq__buf_add() when b must grow first. */
 int cq__buf_add_grow(cq__buf *b, const void *mem, size_t len);
 
@@ -45,6 +53,11 @@ static inline int cq__buf_add(cq__buf *b, const void *mem, size_t len)
 int cq__buf_addstr(cq__buf *b, const char *s);
 /* Appends v in decimal; returns as cq__buf_add(). */
 int cq__buf_add_uint(cq__buf *b, unsigned long long v);
+/* Room for any unsigned long long in decimal, a sign before it. */
+#define CQ__UINT_TEXT 24
+/* Writes v in decimal at the end of digits, unterminated; returns its
+ * first digit. */
+char *cq__buf_uint_text(char digits[CQ__UINT_TEXT], unsigned long long v);
 /* Returns CQ_OK, CQ_ETOOBIG or CQ_ENOMEM, as cq__buf_add(). */
 int cq__buf_printf(cq__buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -10,6 +10,7 @@
 #include "lib/command.h"
 #include "lib/ctx.h"
 #include "lib/json.h"
+#include "lib/json_put.h"
 #include "lib/message.h"
 #include "lib/sending.h"
 
@@ -102,18 +103,52 @@ void cq__ctx_free(cq_ctx *c)
         free(n);
     }
     for (i = 0; i < c->nfields; i++) {
-        field_clear(&c->fields[i]);
-        free(c->fields[i].key);
+        cq__quick_field *f = cq__ctx_field(c, i);
+
+        field_clear(f);
+        free(f->key);
     }
-    free(c->fields);
-    c->fields = NULL;
-    c->nfields = c->capfields = 0;
+    free(c->more);
+    c->more = NULL;
+    c->nfields = c->capmore = 0;
 }
 
 
 const cq_event *cq_ctx_event(const cq_ctx *c)
 {
     return c->event;
+}
+
+
+/*
+ * Adds the field named key, empty, as *out: in the context itself while
+ * there is room (the usual answer), else in more. Returns CQ_OK or
+ * CQ_ENOMEM.
+ */
+static int add_field(cq_ctx *c, const char *key, cq__quick_field **out)
+{
+    size_t len = strlen(key), i = c->nfields;
+    cq__quick_field *f;
+
+    if (i >= CQ__QUICK_IN + c->capmore) {
+        size_t ncap = c->capmore ? c->capmore * 2 : 8;
+        cq__quick_field *p = realloc(c->more, ncap * sizeof(*p));
+
+        if (p == NULL)
+            return CQ_ENOMEM;
+        c->more = p;
+        c->capmore = ncap;
+    }
+    f = cq__ctx_field(c, i);
+    memset(f, 0, sizeof(*f));
+    if (len < sizeof(f->key_in))
+        memcpy(f->key_in, key, len + 1);
+    else if ((f->key = strdup(key)) == NULL)
+        return CQ_ENOMEM;
+    c->nfields++;
+    c->quick_owner = c->handler;
+    *out = f;
+    return CQ_OK;
 }
 
 
@@ -137,29 +172,15 @@ static int field_for(cq_ctx *c, const char *key, cq__quick_field **out)
         return CQ_OK;
     }
     for (i = 0; i < c->nfields; i++) {
-        if (strcmp(c->fields[i].key, key) == 0) {
-            field_clear(&c->fields[i]);
-            *out = &c->fields[i];
+        *out = cq__ctx_field(c, i);
+        if (strcmp(cq__quick_key(*out), key) == 0) {
+            field_clear(*out);
             c->quick_owner = c->handler;
             return CQ_OK;
         }
     }
-    if (c->nfields == c->capfields) {
-        size_t ncap = c->capfields ? c->capfields * 2 : 8;
-        cq__quick_field *p = realloc(c->fields, ncap * sizeof(*p));
-
-        if (p == NULL)
-            return CQ_ENOMEM;
-        c->fields = p;
-        c->capfields = ncap;
-    }
-    memset(&c->fields[c->nfields], 0, sizeof(c->fields[0]));
-    c->fields[c->nfields].key = strdup(key);
-    if (c->fields[c->nfields].key == NULL)
-        return CQ_ENOMEM;
-    *out = &c->fields[c->nfields++];
-    c->quick_owner = c->handler;
-    return CQ_OK;
+    *out = NULL;
+    return add_field(c, key, out);
 }
 
 
@@ -325,29 +346,27 @@ int cq_delete(cq_ctx *c)
 }
 
 
-static void write_field(cq__jwb *b, const cq__quick_field *f)
+/* Appends f as a member of the quick operation's object, after the brace
+ * or comma sep. Returns as cq__json_put_value() or cq__msg_put(). */
+static int write_field(cq__jput *w, const cq__quick_field *f, char sep)
 {
-    cq__jw *w = &b->w;
+    int rc = cq__json_put_key(w, sep, cq__quick_key(f));
 
-    cq__jw_key(w, f->key);
+    if (rc != CQ_OK)
+        return rc;
+    /* Each value sits one level deep, inside the operation's object. */
     switch (f->kind) {
     case QF_BOOL:
-        cq__jw_bool(w, (int)f->i);
-        break;
+        return cq__json_put_bool(w, (int)f->i);
     case QF_INT:
-        cq__jw_int(w, f->i);
-        break;
+        return cq__json_put_int(w, f->i);
     case QF_STRING:
-        cq__jwb_str(b, f->s);
-        break;
+        return cq__json_put_str(w, f->s);
     case QF_MSG:
-        if (w->err == CQ_OK)
-            cq__jw_latch(w, cq__msg_to_json(f->m, w->g));
-        break;
+        return cq__msg_put(w, f->m, 1);
     case QF_VALUE:
     default:
-        cq__jwb_value(b, cq__yv(f->v));
-        break;
+        return cq__json_put_value(w, cq__yv(f->v), 1);
     }
 }
 
@@ -358,29 +377,29 @@ int cq__ctx_quick_write(cq_ctx *c, cq__buf *out)
 }
 
 
-int cq__ctx_quick_sink(cq_ctx *c, cq__buf *out, const cq__jwb_sink *sink,
+/* The operation's object is flat at its top level, so it is written
+ * straight into out (lib/json_put.h), without a generator. */
+int cq__ctx_quick_sink(cq_ctx *c, cq__buf *out, const cq__json_sink *sink,
                        int hooks)
 {
-    size_t start = out->len;
-    cq__jwb b;
-    size_t i;
+    size_t start = out->len, i;
+    cq__jput w;
+    int rc = CQ_OK;
 
     if (hooks && cq__sending_reply(c) != CQ_OK)
         return CQ_ENOMEM;
     if (c->nfields == 0)
         return CQ_OK;
-    if (cq__jwb_init_sink(&b, out, sink) != CQ_OK)
-        return CQ_ENOMEM;
-    cq__jw_open(&b.w);
-    for (i = 0; i < c->nfields; i++)
-        write_field(&b, &c->fields[i]);
-    cq__jw_close(&b.w);
-    cq__jw_free(&b.w);
-    if (b.w.err != CQ_OK && out->data != NULL) {
+    cq__jput_init(&w, out, sink);
+    for (i = 0; rc == CQ_OK && i < c->nfields; i++)
+        rc = write_field(&w, cq__ctx_field(c, i), i == 0 ? '{' : ',');
+    if (rc == CQ_OK)
+        rc = cq__jput_add(&w, "}", 1);
+    if (rc != CQ_OK && out->data != NULL) {
         out->len = start; /* Nothing of a document that failed. */
         out->data[start] = '\0';
     }
-    return b.w.err;
+    return rc;
 }
 
 

@@ -15,10 +15,21 @@
 #include "lib/conf.h"
 
 struct cq__api;
-struct cq__jwb_sink;
+struct cq__json_sink;
 
+/* Keys this long or shorter, NUL included, are held in their field. */
+#define CQ__QUICK_KEY 24
+/* Fields held in the context itself: a quick operation has a few. */
+#define CQ__QUICK_IN 4
+
+/*
+ * A field of the quick operation. A short key (most are: "reply",
+ * "at_sender", "ban_duration") is copied into the field rather than
+ * allocated; read it with cq__quick_key().
+ */
 typedef struct cq__quick_field {
-    char *key;
+    char *key; /* A longer key's copy (malloc), or NULL: it is key_in. */
+    char key_in[CQ__QUICK_KEY];
     enum { QF_BOOL, QF_INT, QF_STRING, QF_VALUE, QF_MSG } kind;
     int64_t i;
     char *s;
@@ -35,12 +46,29 @@ struct cq_ctx {
     int quick_owner;     /* Handler that owns the quick operation, or -1. */
     int outside;         /* Made by cq_ctx_for(): owns api, freed by
                             cq_ctx_release(). */
-    cq__quick_field *fields;
-    size_t nfields, capfields;
+    /* The quick operation's fields: the first CQ__QUICK_IN here, so that
+     * an answer costs no allocation for them, the rest in more. */
+    cq__quick_field quick_in[CQ__QUICK_IN];
+    cq__quick_field *more;
+    size_t nfields, capmore;
     struct cq__ctx_result_node *results; /* cq_call_r()'s, newest first. */
     struct cq__ctx_msg_node *msgs;       /* cq_ctx_cqf()'s. */
     struct cq__command *command;         /* Parsed on first use (command.c). */
 };
+
+/* Field i (below c->nfields) of c's quick operation. */
+static inline cq__quick_field *cq__ctx_field(const cq_ctx *c, size_t i)
+{
+    return (cq__quick_field *)(i < CQ__QUICK_IN ? &c->quick_in[i]
+                                                : &c->more[i - CQ__QUICK_IN]);
+}
+
+
+/* The key of field f. */
+static inline const char *cq__quick_key(const cq__quick_field *f)
+{
+    return f->key != NULL ? f->key : f->key_in;
+}
 
 /*
  * Returns a new empty result owned by c (freed by cq__ctx_free()), or a
@@ -75,12 +103,12 @@ int cq__ctx_quick_write(cq_ctx *c, cq__buf *out);
 
 /*
  * As cq__ctx_quick_write(), with the output passed on to sink (may be NULL)
- * as lib/json.h's cq__jwb_sink says, and the before_sending hooks run only
+ * as lib/json_put.h's cq__json_sink says, and the before_sending hooks run only
  * when hooks is set: a second pass over an operation whose hooks already
  * ran writes the same bytes as the first. Returns as cq__ctx_quick_write(),
  * or the sink's failure.
  */
-int cq__ctx_quick_sink(cq_ctx *c, cq__buf *out, const struct cq__jwb_sink *sink,
-                       int hooks);
+int cq__ctx_quick_sink(cq_ctx *c, cq__buf *out,
+                       const struct cq__json_sink *sink, int hooks);
 
 #endif

@@ -254,6 +254,49 @@ void cq__jw_null(cq__jw *w)
         status(w, yajl_gen_null(w->g));
 }
 
+int cq__json_gen_value(yajl_gen g, yajl_val v)
+{
+    size_t i;
+    int rc;
+
+    if (v == NULL)
+        return cq__json_gen_status(yajl_gen_null(g));
+    switch (v->type) {
+    case yajl_t_string:
+        return cq__json_gen_str(g, v->u.string);
+    case yajl_t_number:
+        /*
+         * The tree keeps each number's original text, which the parser has
+         * already validated, so it can be written back unchanged: this keeps
+         * ids above 2^63 and decimals exactly as received.
+         */
+        return cq__json_gen_status(
+            yajl_gen_number(g, v->u.number.r, strlen(v->u.number.r)));
+    case yajl_t_object:
+        rc = cq__json_gen_status(yajl_gen_map_open(g));
+        for (i = 0; rc == CQ_OK && i < v->u.object.len; i++) {
+            rc = cq__json_gen_str(g, v->u.object.keys[i]);
+            if (rc == CQ_OK)
+                rc = cq__json_gen_value(g, v->u.object.values[i]);
+        }
+        return rc == CQ_OK ? cq__json_gen_status(yajl_gen_map_close(g)) : rc;
+    case yajl_t_array:
+        rc = cq__json_gen_status(yajl_gen_array_open(g));
+        for (i = 0; rc == CQ_OK && i < v->u.array.len; i++)
+            rc = cq__json_gen_value(g, v->u.array.values[i]);
+        return rc == CQ_OK ? cq__json_gen_status(yajl_gen_array_close(g)) : rc;
+    case yajl_t_true:
+        return cq__json_gen_status(yajl_gen_bool(g, 1));
+    case yajl_t_false:
+        return cq__json_gen_status(yajl_gen_bool(g, 0));
+    case yajl_t_null:
+    case yajl_t_any:
+    default:
+        return cq__json_gen_status(yajl_gen_null(g));
+    }
+}
+
+
 void cq__jw_value(cq__jw *w, yajl_val v)
 {
     if (w->err == CQ_OK)

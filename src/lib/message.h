@@ -101,4 +101,14 @@ int cq__msg_from_yajl(cq_msg **out, yajl_val v);
  */
 int cq__msg_to_json(const cq_msg *m, yajl_gen g);
 
+struct cq__jput;
+/*
+ * Writes m (NULL as empty) as cq__msg_to_json() does, through the writer w
+ * (lib/json_put.h), at a place depth containers deep. The one writer of
+ * message JSON: cq__msg_to_json() hands its text to the generator. Returns
+ * CQ_OK, CQ_EINVAL (invalid UTF-8), CQ_ETOOBIG (the nesting limit), or as
+ * cq__jput_add().
+ */
+int cq__msg_put(struct cq__jput *w, const cq_msg *m, int depth);
+
 #endif

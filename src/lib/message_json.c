@@ -11,6 +11,7 @@
 #include "config.h"
 
 #include "lib/json.h"
+#include "lib/json_put.h"
 #include "lib/message.h"
 
 #include <inttypes.h>
@@ -190,9 +191,9 @@ int cq_msg_from_json(cq_msg **out, const char *json, size_t len)
 }
 
 
-/* Writes JSON text that this module stored (a value) into g, whose key for
- * it was just written. */
-static int gen_json_text(yajl_gen g, const char *text)
+/* Writes JSON text that this module stored (a value), depth containers
+ * deep, through w, whose key for it was just written. */
+static int put_json_text(cq__jput *w, const char *text, int depth)
 {
     yajl_val v;
     int rc = cq__json_parse(&v, text, strlen(text), VALUE_DEPTH);
@@ -201,61 +202,102 @@ static int gen_json_text(yajl_gen g, const char *text)
         /* The text was valid when stored: only memory can fail. */
         return CQ_ENOMEM;
     }
-    rc = cq__json_gen_value(g, v);
+    rc = cq__json_put_value(w, v, depth);
     yajl_tree_free(v);
-    /*
-     * The text is a valid value in valid UTF-8 and g expects a value, so the
-     * generator can refuse it only for reaching its nesting limit, whatever
-     * code the JSON layer gives that.
-     */
-    return rc == CQ_OK ? CQ_OK : CQ_ETOOBIG;
+    /* The text is a valid value in valid UTF-8, so the writer can refuse it
+     * only for reaching the nesting limit, or for want of room. */
+    return rc == CQ_EINVAL || rc == CQ_EDEPTH ? CQ_ETOOBIG : rc;
 }
 
 
+/* The literal start of a segment: its type's key. */
+#define SEG_OPEN "{\"type\":"
+/* Between a segment's type and its parameters. */
+#define SEG_DATA ",\"data\":{"
+
+/* Appends segment seg (one of a message depth containers deep) through w. */
+static int put_seg(cq__jput *w, const cq__msg_seg *seg, int depth)
+{
+    size_t j;
+    int rc = cq__jput_add(w, SEG_OPEN, sizeof(SEG_OPEN) - 1);
+
+    if (rc == CQ_OK)
+        rc = cq__json_put_str(w, seg->type);
+    if (rc == CQ_OK)
+        rc = cq__jput_add(w, SEG_DATA, sizeof(SEG_DATA) - 1);
+    for (j = 0; rc == CQ_OK && j < seg->nparams; j++) {
+        const cq__msg_param *p = &seg->params[j];
+
+        rc = cq__json_put_key(w, j > 0 ? ',' : '\0', p->key);
+        if (rc == CQ_OK)
+            rc = p->is_json ? put_json_text(w, p->val, depth + 2)
+                            : cq__json_put_str(w, p->val);
+    }
+    return rc == CQ_OK ? cq__jput_add(w, "}}", 2) : rc;
+}
+
+
+int cq__msg_put(cq__jput *w, const cq_msg *m, int depth)
+{
+    size_t i, n = cq_msg_count(m);
+    int rc;
+
+    /* The array, a segment and its data: yajl_gen refuses the 128th. */
+    if (depth + (n > 0 ? 3 : 1) >= YAJL_MAX_DEPTH)
+        return CQ_ETOOBIG;
+    rc = cq__jput_add(w, "[", 1);
+    for (i = 0; rc == CQ_OK && i < n; i++) {
+        if (i > 0)
+            rc = cq__jput_add(w, ",", 1);
+        if (rc == CQ_OK)
+            rc = put_seg(w, &m->segs[i], depth + 1);
+    }
+    return rc == CQ_OK ? cq__jput_add(w, "]", 1) : rc;
+}
+
+
+/* Stores m's JSON text in out, reset first (out's cap: SIZE_MAX / 2). */
+static int put_text(const cq_msg *m, cq__buf *out)
+{
+    cq__jput w;
+
+    cq__buf_init(out, SIZE_MAX / 2);
+    cq__jput_init(&w, out, NULL);
+    return cq__msg_put(&w, m, 0);
+}
+
+
+/*
+ * The text goes to g as one token: yajl_gen_number() prints its text as
+ * given, after the comma or colon g owes, and checks that g expects a value
+ * here. g does not see the message's own nesting, which its caps keep far
+ * below yajl's.
+ */
 int cq__msg_to_json(const cq_msg *m, yajl_gen g)
 {
-    size_t i, j, n = cq_msg_count(m);
+    cq__buf text;
     int rc;
 
     if (g == NULL)
         return CQ_EINVAL;
-    rc = gen_rc(yajl_gen_array_open(g));
-    for (i = 0; rc == CQ_OK && i < n; i++) {
-        const cq__msg_seg *seg = &m->segs[i];
-
-        if ((rc = gen_rc(yajl_gen_map_open(g))) != CQ_OK ||
-            (rc = cq__json_gen_str(g, "type")) != CQ_OK ||
-            (rc = cq__json_gen_str(g, seg->type)) != CQ_OK ||
-            (rc = cq__json_gen_str(g, "data")) != CQ_OK ||
-            (rc = gen_rc(yajl_gen_map_open(g))) != CQ_OK)
-            return rc;
-        for (j = 0; rc == CQ_OK && j < seg->nparams; j++) {
-            const cq__msg_param *p = &seg->params[j];
-
-            if ((rc = cq__json_gen_str(g, p->key)) == CQ_OK)
-                rc = p->is_json ? gen_json_text(g, p->val)
-                                : cq__json_gen_str(g, p->val);
-        }
-        if (rc == CQ_OK && (rc = gen_rc(yajl_gen_map_close(g))) == CQ_OK)
-            rc = gen_rc(yajl_gen_map_close(g));
-    }
-    return rc == CQ_OK ? gen_rc(yajl_gen_array_close(g)) : rc;
+    rc = put_text(m, &text);
+    if (rc == CQ_OK)
+        rc = gen_rc(yajl_gen_number(g, text.data, text.len));
+    cq__buf_free(&text);
+    return rc;
 }
 
 
 /* Stores m as a JSON array string in *out (caller frees). */
 static int to_json_text(const cq_msg *m, char **out)
 {
-    yajl_gen g = cq__json_gen_new();
-    int rc;
+    cq__buf text;
+    int rc = put_text(m, &text);
 
     *out = NULL;
-    if (g == NULL)
-        return CQ_ENOMEM;
-    rc = cq__msg_to_json(m, g);
-    if (rc == CQ_OK && (*out = cq__json_gen_dup(g)) == NULL)
+    if (rc == CQ_OK && (*out = cq__buf_detach(&text)) == NULL)
         rc = CQ_ENOMEM;
-    yajl_gen_free(g);
+    cq__buf_free(&text);
     return rc;
 }
 

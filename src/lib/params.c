@@ -28,26 +28,33 @@
  * The object is flat at its top level, so it needs no generator to keep
  * its commas: its text is written straight into out (lib/json_put.h), the
  * same bytes yajl_gen wrote, at a part of the cost. The object lives in an
- * arena (lib/arena.h), usually a chunk its thread kept, with the generator
- * that a message value still goes through (cq__msg_to_json).
+ * arena (lib/arena.h), usually a chunk its thread kept; a message value is
+ * written by the same means (cq__msg_put).
  */
 struct cq_params {
     cq__buf out; /* The object so far, not closed. */
+    cq__jput w;  /* Writes into out. */
     int err;     /* The latched error. */
     cq__arena *arena;
 };
+
+/* The room for the object's text in its arena, before it needs more. */
+#define PARAMS_ROOM 512
 
 cq_params *cq_params_new(void)
 {
     cq__arena *a = cq__arena_new(0);
     cq_params *p = a != NULL ? cq__arena_alloc(a, sizeof(*p)) : NULL;
+    char *mem = p != NULL ? cq__arena_alloc(a, PARAMS_ROOM) : NULL;
 
-    if (p == NULL) {
+    if (mem == NULL) {
         cq__arena_free(a);
         return NULL;
     }
     p->arena = a;
-    cq__buf_init(&p->out, SIZE_MAX / 2);
+    /* Most objects fit the arena's room: no allocation of their own. */
+    cq__buf_init_in(&p->out, SIZE_MAX / 2, mem, PARAMS_ROOM);
+    cq__jput_init(&p->w, &p->out, NULL);
     p->err = cq__buf_add(&p->out, "{", 1);
     if (p->err != CQ_OK) {
         cq__arena_free(a);
@@ -84,12 +91,8 @@ static int begin(cq_params *p, const char *key, int has_value)
 {
     int rc = key != NULL && has_value ? CQ_OK : CQ_EINVAL;
 
-    if (rc == CQ_OK && p->err == CQ_OK && p->out.len > 1)
-        rc = cq__buf_add(&p->out, ",", 1);
     if (rc == CQ_OK && p->err == CQ_OK)
-        rc = cq__json_put_str(&p->out, key);
-    if (rc == CQ_OK && p->err == CQ_OK)
-        rc = cq__buf_add(&p->out, ":", 1);
+        rc = cq__json_put_key(&p->w, p->out.len > 1 ? ',' : '\0', key);
     return latch(p, rc);
 }
 
@@ -99,7 +102,7 @@ int cq_params_int(cq_params *p, const char *key, int64_t v)
     if (p == NULL)
         return CQ_ENOMEM;
     if (begin(p, key, 1) == CQ_OK)
-        latch(p, cq__json_put_int(&p->out, v));
+        latch(p, cq__json_put_int(&p->w, v));
     return p->err;
 }
 
@@ -109,8 +112,7 @@ int cq_params_bool(cq_params *p, const char *key, int v)
     if (p == NULL)
         return CQ_ENOMEM;
     if (begin(p, key, 1) == CQ_OK)
-        latch(p, v ? cq__buf_add(&p->out, "true", 4)
-                   : cq__buf_add(&p->out, "false", 5));
+        latch(p, cq__json_put_bool(&p->w, v));
     return p->err;
 }
 
@@ -120,29 +122,8 @@ int cq_params_string(cq_params *p, const char *key, const char *v)
     if (p == NULL)
         return CQ_ENOMEM;
     if (begin(p, key, v != NULL) == CQ_OK)
-        latch(p, cq__json_put_str(&p->out, v));
+        latch(p, cq__json_put_str(&p->w, v));
     return p->err;
-}
-
-
-/*
- * Writes m through a generator of its own (on the arena) that prints into
- * out: message JSON has one writer, cq__msg_to_json(). Returns as it.
- */
-static int put_msg(cq_params *p, const cq_msg *m)
-{
-    yajl_alloc_funcs funcs;
-    cq__jwb b;
-    int rc;
-
-    cq__arena_yajl_funcs(p->arena, &funcs);
-    if (cq__jwb_init_alloc(&b, &p->out, &funcs) != CQ_OK)
-        return CQ_ENOMEM;
-    rc = cq__msg_to_json(m, b.w.g);
-    if (rc == CQ_OK)
-        rc = b.w.err; /* A failed append. */
-    cq__jw_free(&b.w);
-    return rc;
 }
 
 
@@ -153,7 +134,7 @@ int cq_params_msg(cq_params *p, const char *key, const cq_msg *m)
     if (m != NULL && cq_msg_err(m) != CQ_OK)
         latch(p, cq_msg_err(m));
     if (begin(p, key, m != NULL) == CQ_OK)
-        latch(p, put_msg(p, m));
+        latch(p, cq__msg_put(&p->w, m, 1));
     return p->err;
 }
 
@@ -164,7 +145,7 @@ int cq_params_value(cq_params *p, const char *key, const cq_value *v)
         return CQ_ENOMEM;
     /* The value sits one level deep, inside the params object. */
     if (begin(p, key, v != NULL) == CQ_OK)
-        latch(p, cq__json_put_value(&p->out, cq__yv(v), 1));
+        latch(p, cq__json_put_value(&p->w, cq__yv(v), 1));
     return p->err;
 }
 

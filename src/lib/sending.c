@@ -169,11 +169,13 @@ static cq_msg *reply_message(const cq_ctx *c, size_t *at)
     size_t i;
 
     for (i = 0; i < c->nfields; i++) {
-        if (strcmp(c->fields[i].key, "reply") == 0) {
-            f = &c->fields[i];
+        const cq__quick_field *g = cq__ctx_field(c, i);
+
+        if (strcmp(cq__quick_key(g), "reply") == 0) {
+            f = g;
             *at = i;
-        } else if (strcmp(c->fields[i].key, "auto_escape") == 0) {
-            escaped = c->fields[i].kind == QF_BOOL && c->fields[i].i;
+        } else if (strcmp(cq__quick_key(g), "auto_escape") == 0) {
+            escaped = g->kind == QF_BOOL && g->i;
         }
     }
     if (f != NULL && f->kind == QF_MSG)
@@ -196,7 +198,7 @@ int cq__sending_reply(cq_ctx *c)
     if (nhooks == 0 || (m = reply_message(c, &at)) == NULL)
         return CQ_OK;
     rc = run_hooks(c, "reply", m, &changed);
-    f = &c->fields[at];
+    f = cq__ctx_field(c, at);
     if (rc == CQ_OK && changed) {
         free(f->s);
         cq_msg_free(f->m);

@@ -63,9 +63,39 @@ T_CASE(add_uint)
 }
 
 
+/* Lent memory holds the contents until they outgrow it, then they move to
+ * memory of the buffer's own; the lent memory is never freed (on the
+ * stack here, so that freeing it would fail under the sanitizers). */
+T_CASE(lent_memory)
+{
+    char mem[8], *p;
+    cq__buf b;
+
+    cq__buf_init_in(&b, 100, mem, sizeof(mem));
+    T_EQ_INT(cq__buf_addstr(&b, "abc"), CQ_OK);
+    T_CHECK(b.data == mem);
+    p = cq__buf_detach(&b);
+    T_CHECK(p != NULL && p != mem);
+    T_EQ_STR(p, "abc");
+    free(p);
+    cq__buf_init_in(&b, 100, mem, sizeof(mem));
+    T_EQ_INT(cq__buf_addstr(&b, "abcdefg"), CQ_OK);
+    T_CHECK(b.data == mem);
+    T_EQ_INT(cq__buf_addstr(&b, "hij"), CQ_OK);
+    T_CHECK(b.data != mem);
+    T_EQ_STR(b.data, "abcdefghij");
+    cq__buf_free(&b);
+    cq__buf_init_in(&b, 4, mem, sizeof(mem));
+    T_EQ_INT(cq__buf_addstr(&b, "abcdefg"), CQ_ETOOBIG);
+    T_CHECK(b.data == NULL);
+    cq__buf_free(&b);
+}
+
+
 T_SUITE(test_buf_cases) = {
     {"buf/add_and_terminate", add_and_terminate},
     {"buf/cap_frees", cap_frees},
     {"buf/add_uint", add_uint},
+    {"buf/lent_memory", lent_memory},
     {NULL, NULL},
 };

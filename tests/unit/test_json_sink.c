@@ -1,7 +1,7 @@
 /*
- * The writer's sink (cq__jwb_init_sink): the bytes handed on, then the tail
- * left in the buffer, are those the writer gives without one, whatever the
- * bound; the buffer never holds more than the bound past what it held
+ * The writer's sink (cq__jput_init, lib/json_put.h): the bytes handed on, then
+ * the tail left in the buffer, are those the writer gives without one, whatever
+ * the bound; the buffer never holds more than the bound past what it held
  * before; a large piece goes on uncopied; a failing sink latches.
  */
 #include <stdint.h>
@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "cqhttp.h"
-#include "lib/json.h"
+#include "lib/json_put.h"
 #include "test.h"
 
 typedef struct seen {
@@ -38,32 +38,34 @@ static int take(void *arg, const char *p, size_t n)
 }
 
 
-/* Writes {"a":[s,1,s],"b":true} through b; returns the latched error. */
-static int write_doc(cq__jwb *b, const char *s)
+/* Writes {"a":[s,1,s],"b":true} through b; returns the first error. */
+static int write_doc(cq__jput *b, const char *s)
 {
-    cq__jw_open(&b->w);
-    cq__jw_key(&b->w, "a");
-    cq__jw_aopen(&b->w);
-    cq__jwb_str(b, s);
-    cq__jw_int(&b->w, 1);
-    cq__jwb_str(b, s);
-    cq__jw_aclose(&b->w);
-    cq__jw_kbool(&b->w, "b", 1);
-    cq__jw_close(&b->w);
-    cq__jw_free(&b->w);
-    return b->w.err;
+    static const char *const between[] = {"{\"a\":[", ",", ",",
+                                          "],\"b\":", "}"};
+    size_t i;
+    int rc = CQ_OK;
+
+    for (i = 0; rc == CQ_OK && i < 5; i++) {
+        rc = cq__jput_add(b, between[i], strlen(between[i]));
+        if (rc == CQ_OK && i < 4)
+            rc = i == 1   ? cq__json_put_int(b, 1)
+                 : i == 3 ? cq__json_put_bool(b, 1)
+                          : cq__json_put_str(b, s);
+    }
+    return rc;
 }
 
 
 /* s written without a sink, into *want (the caller frees it). */
 static void whole(t_state *t, const char *s, char **want)
 {
-    cq__jwb b;
+    cq__jput b;
     cq__buf out;
 
     *want = NULL;
     cq__buf_init(&out, 1 << 24);
-    T_EQ_INT(cq__jwb_init(&b, &out), CQ_OK);
+    cq__jput_init(&b, &out, NULL);
     T_EQ_INT(write_doc(&b, s), CQ_OK);
     *want = cq__buf_detach(&out);
 }
@@ -73,9 +75,9 @@ static void whole(t_state *t, const char *s, char **want)
  * bytes then the tail must be whole(s), out never past the bound. */
 static void same_through_sink(t_state *t, const char *s, size_t bound)
 {
-    cq__jwb_sink sink = {take, NULL, bound};
+    cq__json_sink sink = {take, NULL, bound};
     char *want;
-    cq__jwb b;
+    cq__jput b;
     cq__buf out;
     seen sn;
 
@@ -88,7 +90,7 @@ static void same_through_sink(t_state *t, const char *s, size_t bound)
     sn.from = 4;
     sn.bound = bound;
     sink.arg = &sn;
-    T_EQ_INT(cq__jwb_init_sink(&b, &out, &sink), CQ_OK);
+    cq__jput_init(&b, &out, &sink);
     T_EQ_INT(write_doc(&b, s), CQ_OK);
     T_CHECK(sn.most <= bound);
     T_CHECK(out.len - 4 <= bound);
@@ -132,8 +134,8 @@ T_CASE(large_piece_uncopied)
 {
     size_t n = 100000;
     char *s = malloc(n + 1);
-    cq__jwb_sink sink = {take, NULL, 1024};
-    cq__jwb b;
+    cq__json_sink sink = {take, NULL, 1024};
+    cq__jput b;
     cq__buf out;
     seen sn;
 
@@ -147,7 +149,7 @@ T_CASE(large_piece_uncopied)
     cq__buf_init(&sn.got, 1 << 24);
     sn.out = &out;
     sink.arg = &sn;
-    T_EQ_INT(cq__jwb_init_sink(&b, &out, &sink), CQ_OK);
+    cq__jput_init(&b, &out, &sink);
     T_EQ_INT(write_doc(&b, s), CQ_OK);
     T_CHECK(sn.direct == s);
     T_CHECK(out.cap <= 2048);
@@ -162,8 +164,8 @@ T_CASE(large_piece_uncopied)
  * the buffer is not freed. */
 T_CASE(failing_sink_latches)
 {
-    cq__jwb_sink sink = {take, NULL, 8};
-    cq__jwb b;
+    cq__json_sink sink = {take, NULL, 8};
+    cq__jput b;
     cq__buf out;
     seen sn;
 
@@ -173,7 +175,7 @@ T_CASE(failing_sink_latches)
     sn.out = &out;
     sn.fail_at = 2;
     sink.arg = &sn;
-    T_EQ_INT(cq__jwb_init_sink(&b, &out, &sink), CQ_OK);
+    cq__jput_init(&b, &out, &sink);
     T_EQ_INT(write_doc(&b, "a string well past eight bytes"), CQ_EIO);
     T_EQ_INT(sn.calls, 2);
     T_CHECK(out.data != NULL);
