@@ -10,10 +10,12 @@
 #define ALIGN     16
 #define MIN_CHUNK 4096
 /*
- * Room every first chunk gets beyond what was asked for: yajl's lexer takes
- * a 2 KiB buffer (YAJL_BUF_INIT_SIZE, and a size word) at the end of every
- * parse, which the callers' hints, sized for the tree, leave out; without
- * it nearly every parse would take a second chunk.
+ * Room every first chunk gets beyond what was asked for: the tree parser
+ * (json_tree.c) takes a stack of max_depth + 1 frames of 16 bytes at the
+ * start of every parse (528 bytes at the default depth of 32, 16 KiB at the
+ * most a setting allows), which the callers' hints, sized for the tree,
+ * leave out; params start with 512 bytes of text. Without it most parses
+ * would take a second chunk.
  */
 #define SLACK 2112
 
@@ -232,57 +234,4 @@ char *cq__arena_strndup(cq__arena *a, const char *s, size_t n)
         d[n] = '\0';
     }
     return d;
-}
-
-
-void *cq__arena_alloc_sized(cq__arena *a, size_t n)
-{
-    size_t *p = cq__arena_alloc(a, n + ALIGN);
-
-    if (p == NULL)
-        return NULL;
-    *p = n;
-    return (char *)p + ALIGN;
-}
-
-
-void *cq__arena_realloc_sized(cq__arena *a, void *old, size_t n)
-{
-    void *p = cq__arena_alloc_sized(a, n);
-    size_t had;
-
-    if (p != NULL && old != NULL) {
-        had = *(size_t *)((char *)old - ALIGN);
-        memcpy(p, old, had < n ? had : n);
-    }
-    return p;
-}
-
-
-static void *y_malloc(void *ctx, size_t n)
-{
-    return cq__arena_alloc_sized(ctx, n);
-}
-
-
-static void *y_realloc(void *ctx, void *p, size_t n)
-{
-    return cq__arena_realloc_sized(ctx, p, n);
-}
-
-
-static void y_free(void *ctx, void *p)
-{
-    /* The arena gives everything back at once. */
-    (void)ctx;
-    (void)p;
-}
-
-
-void cq__arena_yajl_funcs(cq__arena *a, yajl_alloc_funcs *f)
-{
-    f->malloc = y_malloc;
-    f->realloc = y_realloc;
-    f->free = y_free;
-    f->ctx = a;
 }

@@ -79,9 +79,9 @@ int cq__json_parse(yajl_val *out, const char *buf, size_t len, int max_depth)
 }
 
 
-yajl_gen cq__json_gen_alloc(const yajl_alloc_funcs *funcs)
+yajl_gen cq__json_gen_new(void)
 {
-    yajl_gen g = yajl_gen_alloc(funcs);
+    yajl_gen g = yajl_gen_alloc(NULL);
 
     if (g != NULL)
         yajl_gen_config(g, yajl_gen_validate_utf8, 1);
@@ -89,12 +89,6 @@ yajl_gen cq__json_gen_alloc(const yajl_alloc_funcs *funcs)
      * (128); values written here come from depth-checked trees or from code,
      * so reaching it means a bug, reported as CQ_EDEPTH. */
     return g;
-}
-
-
-yajl_gen cq__json_gen_new(void)
-{
-    return cq__json_gen_alloc(NULL);
 }
 
 

@@ -1,11 +1,15 @@
 /*
- * json: the project's thin layer over yajl 2.1.
+ * json: the project's JSON layer, over yajl 2.1 and its own parts.
  *
- * Parsing goes through cq__json_parse(), which first scans the text for
- * nesting depth, NUL bytes and comments (yajl's tree parser has no depth
- * limit, frees recursively and accepts comments: PITFALLS.md section 4) and
- * only then builds the tree. Output always goes through a generator made by
- * cq__json_gen_new(), which validates UTF-8.
+ * Parsing: the per-event paths (events, API answers) build trees in an
+ * arena with the parser of json_tree.c, which counts depth as it goes;
+ * cq__json_parse() (the simulator, messages from text, params read back)
+ * first scans the text for nesting depth, NUL bytes and comments (yajl's
+ * tree parser has no depth limit, frees recursively and accepts comments:
+ * PITFALLS.md section 4) and only then builds the tree with yajl. Both give
+ * yajl_val trees laid out alike. Writing: params, messages and the quick
+ * operation go straight into a buffer (lib/json_put.h); everything else
+ * through a generator made by cq__json_gen_new(), which validates UTF-8.
  */
 #ifndef CQ_JSON_H
 #define CQ_JSON_H
@@ -115,8 +119,6 @@ int cq__json_scan_object(const char *buf, size_t len, int max_depth,
 
 /* A generator with UTF-8 validation on; NULL when out of memory. */
 yajl_gen cq__json_gen_new(void);
-/* As cq__json_gen_new(), its memory from funcs (NULL: malloc). */
-yajl_gen cq__json_gen_alloc(const yajl_alloc_funcs *funcs);
 
 /* A generator's status as a CQ_* code: CQ_OK, CQ_EDEPTH past yajl's own
  * depth limit, CQ_EINVAL for the rest. */

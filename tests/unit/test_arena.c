@@ -65,24 +65,6 @@ T_CASE(arenas_reused_apart)
 }
 
 
-/* The sized calls keep a block's contents across a resize. */
-T_CASE(arena_realloc_sized_keeps)
-{
-    cq__arena *a = cq__arena_new(0);
-    char *p, *q;
-
-    T_CHECK(a != NULL);
-    p = cq__arena_alloc_sized(a, 5);
-    T_CHECK(p != NULL);
-    memcpy(p, "abcde", 5);
-    q = cq__arena_realloc_sized(a, p, 9000);
-    T_CHECK(q != NULL && memcmp(q, "abcde", 5) == 0);
-    q = cq__arena_realloc_sized(a, q, 2);
-    T_CHECK(q != NULL && memcmp(q, "ab", 2) == 0);
-    cq__arena_free(a);
-}
-
-
 static void *churn(void *arg)
 {
     cq__arena **given = arg;
@@ -125,7 +107,6 @@ T_CASE(arena_spares_end_with_thread)
 
 T_SUITE(test_arena_cases) = {
     {"arena/arenas_reused_apart", arenas_reused_apart},
-    {"arena/arena_realloc_sized_keeps", arena_realloc_sized_keeps},
     {"arena/arena_spares_end_with_thread", arena_spares_end_with_thread},
     {NULL, NULL},
 };
