@@ -59,9 +59,14 @@ static const unsigned char lex_cls[256] = {
 #undef P4
 };
 
-/* Past the whitespace of class mask (LEX_WS, or LEX_WS | LEX_VF) from p. */
+/*
+ * Past the whitespace of class mask (LEX_WS, or LEX_WS | LEX_VF) from p.
+ * Compact JSON has none, and no byte over a space is any: one test, then.
+ */
 static inline lex_ptr lex_skip_ws(lex_ptr p, lex_ptr end, unsigned mask)
 {
+    if (p < end && *p > ' ')
+        return p;
     while (p < end && (lex_cls[*p] & mask))
         p++;
     return p;

@@ -31,18 +31,17 @@
 /* Key lengths told apart by by_len[]; longer ones share the last entry. */
 #define SCAN_LENS 32
 
-/* What read_value() and after_value() return besides 0 and -1. */
-#define VALUE_DUE 1 /* A value is due next. */
-#define KEY_DUE   2 /* A key, then a value. */
 
-/* The scanner's state: where it is, the nesting, the key being watched. */
+/*
+ * What the scan looks for, and the nesting. Where it is and the key being
+ * watched are run()'s own locals, so that the hot loop keeps them in
+ * registers.
+ */
 typedef struct scan {
-    lex_ptr p, end;
-    int depth, max_depth;
+    int max_depth;
     int utf8; /* LEX_STRICT, or LEX_KNOWN (CQ__JSON_SCAN_UTF8). */
     const cq__json_key *keys;
     cq__json_span *spans;
-    cq__json_span *watch; /* The span the current top-level value fills. */
     /*
      * Bit i for keys[i] not found yet; by_len[n] has bit i when keys[i] is
      * n bytes long (SCAN_LENS - 1 or more for the last), so that most keys
@@ -51,27 +50,6 @@ typedef struct scan {
     uint32_t unfound, by_len[SCAN_LENS];
     char stack[SCAN_MAX_DEPTH]; /* '{' or '[' per level; not cleared. */
 } scan;
-
-
-/*
- * Goes past c at s->p, whitespace before it allowed; returns 1, or 0 when
- * something else comes. Compact JSON has no whitespace: c is tried first.
- */
-static inline int expect(scan *s, unsigned char c)
-{
-    lex_ptr p = s->p;
-
-    if (p < s->end && *p == c) {
-        s->p = p + 1;
-        return 1;
-    }
-    p = lex_skip_ws(p, s->end, LEX_WS);
-    if (p < s->end && *p == c) {
-        s->p = p + 1;
-        return 1;
-    }
-    return 0;
-}
 
 
 /*
@@ -124,109 +102,101 @@ static inline cq__json_span *wanted(scan *s, lex_ptr name, size_t n)
 
 
 /*
- * Reads a key and its colon at s->p, inside an object; a top-level one that
- * is wanted (and not seen before) becomes watched. Returns VALUE_DUE, or -1.
+ * Reads a key and its colon at p, inside an object depth deep; a top-level
+ * one that is wanted (and not seen before) becomes *watch. Returns what
+ * follows the colon, or NULL.
  */
-static int read_key(scan *s)
+static inline lex_ptr read_key(scan *s, lex_ptr p, lex_ptr end, int depth,
+                               cq__json_span **watch)
 {
-    lex_ptr key;
+    lex_ptr key = lex_skip_ws(p, end, LEX_WS);
     int escaped;
 
-    if (!expect(s, '"'))
-        return -1;
-    key = s->p - 1;
-    if ((s->p = lex_skip_string(key, s->end, &escaped, s->utf8)) == NULL)
-        return -1;
-    if (s->depth == 1) {
+    if (key == end || *key != '"' ||
+        (p = lex_skip_string(key, end, &escaped, s->utf8)) == NULL)
+        return NULL;
+    if (depth == 1) {
         /* yajl decodes keys: an escaped one could still match. */
         if (escaped)
-            return -1;
-        s->watch = wanted(s, key + 1, (size_t)(s->p - key) - 2);
+            return NULL;
+        *watch = wanted(s, key + 1, (size_t)(p - key) - 2);
     }
-    return expect(s, ':') ? VALUE_DUE : -1;
+    p = lex_skip_ws(p, end, LEX_WS);
+    return p < end && *p == ':' ? p + 1 : NULL;
 }
 
 
 /*
- * Goes past the end of a value: commas, closing brackets. Returns
- * VALUE_DUE or KEY_DUE, 0 when the text ended well, -1 when it is not JSON.
+ * Scans the text from the object's opening bracket at p to end, one value
+ * then what ends it (commas, closing brackets) at a time; a closing
+ * bracket is its opening one plus 2 in ASCII. Returns 0 when it is all one
+ * object, -1 when not (or it is too deep).
  */
-static int after_value(scan *s)
+static int run(scan *s, lex_ptr p, lex_ptr end)
 {
+    cq__json_span *watch = NULL; /* The span this top-level value fills. */
+    int depth = 0, escaped, key_due = 0;
+    unsigned char c;
+
     for (;;) {
-        if (s->depth == 1 && s->watch != NULL) {
-            s->watch->len = (size_t)((const char *)s->p - s->watch->p);
-            s->watch = NULL;
-        }
-        s->p = lex_skip_ws(s->p, s->end, LEX_WS);
-        if (s->depth == 0)
-            return s->p == s->end ? 0 : -1;
-        if (s->p == s->end)
+        /* One place reads keys, so that read_key() is inlined. */
+        if (key_due && (p = read_key(s, p, end, depth, &watch)) == NULL)
             return -1;
-        if (*s->p == ',') {
-            s->p++;
-            return s->stack[s->depth - 1] == '{' ? KEY_DUE : VALUE_DUE;
-        }
-        if (*s->p != (s->stack[s->depth - 1] == '{' ? '}' : ']'))
+        if ((p = lex_skip_ws(p, end, LEX_WS)) == end)
             return -1;
-        s->p++;
-        s->depth--;
+        if (depth == 1 && watch != NULL)
+            watch->p = (const char *)p;
+        c = *p;
+        if (c == '{' || c == '[') {
+            if (depth >= s->max_depth || depth >= SCAN_MAX_DEPTH)
+                return -1;
+            s->stack[depth++] = (char)c;
+            p = lex_skip_ws(p + 1, end, LEX_WS);
+            if (p == end || *p != c + 2) {
+                key_due = c == '{';
+                continue;
+            }
+            p++;
+            depth--;
+        } else if ((p = c == '"' ? lex_skip_string(p, end, &escaped, s->utf8)
+                                 : lex_skip_scalar(p, end)) == NULL) {
+            return -1;
+        }
+        for (;;) {
+            if (depth == 1 && watch != NULL) {
+                watch->len = (size_t)((const char *)p - watch->p);
+                watch = NULL;
+            }
+            p = lex_skip_ws(p, end, LEX_WS);
+            if (depth == 0)
+                return p == end ? 0 : -1;
+            if (p == end)
+                return -1;
+            c = (unsigned char)s->stack[depth - 1];
+            if (*p == ',')
+                break;
+            if (*p != c + 2)
+                return -1;
+            p++;
+            depth--;
+        }
+        key_due = c == '{';
+        p++;
     }
 }
 
 
-/*
- * Reads one value at s->p (an opening bracket starts a level); returns as
- * after_value().
- */
-static int read_value(scan *s)
-{
-    int escaped;
-    char open;
-
-    s->p = lex_skip_ws(s->p, s->end, LEX_WS);
-    if (s->p == s->end)
-        return -1;
-    /* At depth 1, every value is a top-level one. */
-    if (s->depth == 1 && s->watch != NULL)
-        s->watch->p = (const char *)s->p;
-    open = (char)*s->p;
-    if (open == '"') {
-        s->p = lex_skip_string(s->p, s->end, &escaped, s->utf8);
-    } else if (open != '{' && open != '[') {
-        s->p = lex_skip_scalar(s->p, s->end);
-    } else {
-        if (s->depth >= s->max_depth || s->depth >= SCAN_MAX_DEPTH)
-            return -1;
-        s->stack[s->depth++] = open;
-        s->p = lex_skip_ws(s->p + 1, s->end, LEX_WS);
-        if (s->p < s->end && *s->p == (open == '{' ? '}' : ']')) {
-            s->p++;
-            s->depth--;
-        } else {
-            return open == '{' ? KEY_DUE : VALUE_DUE;
-        }
-    }
-    return s->p == NULL ? -1 : after_value(s);
-}
-
-
-/* Readies s to scan buf for the keys. Returns 0, or -1 for too many. */
-static int start(scan *s, const char *buf, size_t len, int max_depth,
-                 unsigned flags, const cq__json_key *keys, size_t nkeys,
-                 cq__json_span *spans)
+/* Readies s to look for the keys. Returns 0, or -1 for too many. */
+static int start(scan *s, int max_depth, unsigned flags,
+                 const cq__json_key *keys, size_t nkeys, cq__json_span *spans)
 {
     size_t i;
 
     /* The stack is written before it is read: no need to clear it. */
-    s->end = (lex_ptr)buf + len;
-    s->p = (lex_ptr)buf;
-    s->depth = 0;
     s->max_depth = max_depth;
     s->utf8 = (flags & CQ__JSON_SCAN_UTF8) != 0 ? LEX_KNOWN : LEX_STRICT;
     s->keys = keys;
     s->spans = spans;
-    s->watch = NULL;
     memset(s->by_len, 0, sizeof(s->by_len));
     for (i = 0; i < nkeys; i++) {
         spans[i].p = NULL;
@@ -245,20 +215,12 @@ int cq__json_scan_object(const char *buf, size_t len, int max_depth,
                          cq__json_span *spans)
 {
     scan s;
+    lex_ptr p = lex_skip_ws((lex_ptr)buf, (lex_ptr)buf + len, LEX_WS);
     size_t i;
-    int rc = -1;
 
-    if (start(&s, buf, len, max_depth, flags, keys, nkeys, spans) == 0 &&
-        expect(&s, '{')) {
-        /* The object's opening bracket is a value's. */
-        s.p--;
-        while ((rc = read_value(&s)) == KEY_DUE || rc == VALUE_DUE)
-            if (rc == KEY_DUE && read_key(&s) != VALUE_DUE) {
-                rc = -1;
-                break;
-            }
-    }
-    if (rc == 0)
+    if (start(&s, max_depth, flags, keys, nkeys, spans) == 0 &&
+        p < (lex_ptr)buf + len && *p == '{' &&
+        run(&s, p, (lex_ptr)buf + len) == 0)
         return CQ_OK;
     for (i = 0; i < nkeys; i++) {
         spans[i].p = NULL;
