@@ -31,7 +31,6 @@
 /* Key lengths told apart by by_len[]; longer ones share the last entry. */
 #define SCAN_LENS 32
 
-
 /*
  * What the scan looks for, and the nesting. Where it is and the key being
  * watched are run()'s own locals, so that the hot loop keeps them in
@@ -53,9 +52,9 @@ typedef struct scan {
 
 
 /*
- * Whether the n bytes at a and b are the same. Both have a byte more after
- * them (a key's closing quote, a name's NUL): a key of 4 to 16 bytes, the
- * usual one, is told by two overlapping loads from each, without a call.
+ * Whether the n bytes at a and b are the same: a key of 4 to 16 bytes, the
+ * usual one, by two overlapping loads from each (none past n bytes), with
+ * no call.
  */
 static inline int same(const char *a, const char *b, size_t n)
 {
