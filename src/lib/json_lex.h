@@ -65,7 +65,7 @@ static const unsigned char lex_cls[256] = {
  */
 static inline lex_ptr lex_skip_ws(lex_ptr p, lex_ptr end, unsigned mask)
 {
-    if (p < end && *p > ' ')
+    if (p<end && * p> ' ')
         return p;
     while (p < end && (lex_cls[*p] & mask))
         p++;
@@ -202,8 +202,11 @@ static inline lex_ptr lex_skip_string_rest(lex_ptr p, lex_ptr end, int *escaped,
         if (c < 0x20)
             return NULL;
         if (c >= 0x80) {
-            if ((p = lex_utf8_end(p, end, utf8 == LEX_LOOSE)) == NULL)
-                return NULL;
+            /* Multi-byte text (CJK) comes in runs: checked in one loop. */
+            do {
+                if ((p = lex_utf8_end(p, end, utf8 == LEX_LOOSE)) == NULL)
+                    return NULL;
+            } while (p < end && *p >= 0x80);
             p--;
         } else if (c == '\\') {
             *escaped = 1;
