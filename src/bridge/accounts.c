@@ -179,7 +179,7 @@ void cq__account_log_failure(const char *action, const cq_value *frame, int err,
 void cq__account_log_failure_text(const char *action, const char *text,
                                   size_t len, int err, const char *msg)
 {
-    static const char *const keys[] = {"status"};
+    static const cq__json_key keys[] = {CQ__JSON_KEY("status")};
     const cq__frame *f = cq__account_answer_frame(text);
     cq__json_span st;
     yajl_val v = NULL;
@@ -193,7 +193,7 @@ void cq__account_log_failure_text(const char *action, const char *text,
         st = f->answer_at[CQ__ANS_STATUS];
     if (err == CQ_OK &&
         ((f != NULL && f->scanned) ||
-         cq__json_scan_object(text, len, INT_MAX, keys, 1, &st) == CQ_OK) &&
+         cq__json_scan_object(text, len, INT_MAX, 0, keys, 1, &st) == CQ_OK) &&
         st.p != NULL &&
         ((st.len == 4 && memcmp(st.p, "\"ok\"", 4) == 0) ||
          (st.len == 7 && memcmp(st.p, "\"async\"", 7) == 0)))

@@ -316,9 +316,12 @@ struct cq__frame {
  * other object) and finds the answer's echo, scanning the text rather than
  * parsing it (cq__json_scan_object) unless the text is odd (escapes, not
  * strictly JSON), when yajl decides as it always did. CQ__FRAME_BAD: not a
- * JSON object nested at most max_depth deep. Free f with cq__frame_free.
+ * JSON object nested at most max_depth deep. utf8 is 1 when text is known
+ * to be UTF-8 by RFC 3629 (a WebSocket text message), which spares the
+ * scan a second look at it, else 0. Free f with cq__frame_free.
  */
-void cq__frame_read(cq__frame *f, const char *text, size_t len, int max_depth);
+void cq__frame_read(cq__frame *f, const char *text, size_t len, int max_depth,
+                    int utf8);
 void cq__frame_free(cq__frame *f);
 
 /*

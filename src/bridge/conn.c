@@ -241,7 +241,13 @@ static void on_text(cq__ws_conn *c, const char *msg, size_t len)
 {
     cq__frame f;
 
-    cq__frame_read(&f, msg, len, (int)c->br->conf->max_depth);
+    /*
+     * A text message is UTF-8 by RFC 3629 here: RFC 6455 fails the
+     * connection otherwise (1007), and the stream hands over none that is
+     * not (its fast path checks with cq__ws_rx_utf8(), wslay with its own
+     * strict decoder, and no extension is agreed that could set RSV1).
+     */
+    cq__frame_read(&f, msg, len, (int)c->br->conf->max_depth, 1);
     if (f.kind == CQ__FRAME_BAD) {
         c->br->n.frames_ignored++;
         cq_log(CQ_LOG_WARN,

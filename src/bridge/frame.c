@@ -29,10 +29,14 @@ static void read_tree(cq__frame *f, const char *text, size_t len, int max_depth)
 }
 
 
-void cq__frame_read(cq__frame *f, const char *text, size_t len, int max_depth)
+void cq__frame_read(cq__frame *f, const char *text, size_t len, int max_depth,
+                    int utf8)
 {
-    static const char *const keys[] = {"post_type", "echo", "id",    "status",
-                                       "retcode",   "data", "bridge"};
+    static const cq__json_key keys[] = {
+        CQ__JSON_KEY("post_type"), CQ__JSON_KEY("echo"),
+        CQ__JSON_KEY("id"),        CQ__JSON_KEY("status"),
+        CQ__JSON_KEY("retcode"),   CQ__JSON_KEY("data"),
+        CQ__JSON_KEY("bridge")};
     cq__json_span sp[3 + CQ__ANS_N];
     size_t n;
 
@@ -42,8 +46,9 @@ void cq__frame_read(cq__frame *f, const char *text, size_t len, int max_depth)
     f->text = text;
     f->len = len;
     f->scanned = 0;
-    if (cq__json_scan_object(text, len, max_depth, keys, 3 + CQ__ANS_N, sp) !=
-        CQ_OK) {
+    if (cq__json_scan_object(text, len, max_depth,
+                             utf8 ? CQ__JSON_SCAN_UTF8 : 0, keys, 3 + CQ__ANS_N,
+                             sp) != CQ_OK) {
         read_tree(f, text, len, max_depth);
         return;
     }

@@ -125,13 +125,15 @@ static int read_plain(cq__ipc_req *r, const cq__json_span *sp)
 
 int cq__ipc_read(cq__ipc_req *r, const char *line, size_t len)
 {
-    static const char *const keys[] = {"action", "params", "self_id", "id"};
+    static const cq__json_key keys[] = {
+        CQ__JSON_KEY("action"), CQ__JSON_KEY("params"), CQ__JSON_KEY("self_id"),
+        CQ__JSON_KEY("id")};
     cq__json_span sp[4];
     yajl_val params;
     int rc;
 
     memset(r, 0, sizeof(*r));
-    if (cq__json_scan_object(line, len, CQ__IPC_MAX_DEPTH, keys, 4, sp) ==
+    if (cq__json_scan_object(line, len, CQ__IPC_MAX_DEPTH, 0, keys, 4, sp) ==
             CQ_OK &&
         read_plain(r, sp))
         return CQ_OK;
@@ -314,14 +316,15 @@ static char *put_members(char *o, const char *p, const char *end, int *any)
 static int scan(const char *text, size_t len, const cq__frame *f,
                 cq__json_span *sp)
 {
-    static const char *const keys[] = {"echo", "id"};
+    static const cq__json_key keys[] = {CQ__JSON_KEY("echo"),
+                                        CQ__JSON_KEY("id")};
 
     if (f != NULL && f->scanned) {
         sp[0] = f->echo_at;
         sp[1] = f->id_at;
         return 1;
     }
-    return cq__json_scan_object(text, len, INT_MAX, keys, 2, sp) == CQ_OK;
+    return cq__json_scan_object(text, len, INT_MAX, 0, keys, 2, sp) == CQ_OK;
 }
 
 

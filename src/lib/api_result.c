@@ -282,9 +282,11 @@ int cq__api_result_from_scan(const char *body, size_t len,
 
 int cq__api_result_from_body(const char *body, size_t len, cq_result *out)
 {
-    static const char *const keys[] = {"status", "retcode", "data", "bridge"};
+    static const cq__json_key keys[] = {
+        CQ__JSON_KEY("status"), CQ__JSON_KEY("retcode"), CQ__JSON_KEY("data"),
+        CQ__JSON_KEY("bridge")};
     cq__json_span sp[CQ__ANS_N];
-    int scanned = cq__json_scan_object(body, len, CQ__CAP_ANSWER_DEPTH, keys,
+    int scanned = cq__json_scan_object(body, len, CQ__CAP_ANSWER_DEPTH, 0, keys,
                                        CQ__ANS_N, sp) == CQ_OK;
 
     return cq__api_result_from_scan(body, len, scanned ? sp : NULL, out);

@@ -103,6 +103,30 @@ typedef struct cq__json_span {
 } cq__json_span;
 
 /*
+ * A name cq__json_scan_object() looks for, with its length, so that a key
+ * of another length costs one comparison: CQ__JSON_KEY("echo").
+ */
+typedef struct cq__json_key {
+    const char *name;
+    size_t len;
+} cq__json_key;
+#define CQ__JSON_KEY(s)                                                        \
+    {                                                                          \
+        s, sizeof(s) - 1                                                       \
+    }
+
+/*
+ * A flag of cq__json_scan_object(): buf is already known to be UTF-8 by RFC
+ * 3629 as a whole (a WebSocket text message: RFC 6455 closes the connection
+ * for anything else, section 8.1), so its strings' bytes of 0x80 and more
+ * need no second look. yajl takes every such sequence.
+ */
+#define CQ__JSON_SCAN_UTF8 1u
+
+/* The most keys cq__json_scan_object() looks for at once. */
+#define CQ__JSON_SCAN_MAX_KEYS 32
+
+/*
  * Tells, without building anything, what the JSON object in buf (len bytes)
  * holds at its top level: for each of the nkeys names in keys, spans[i] is
  * the text of the value of its first top-level occurrence, or {NULL, 0}.
@@ -110,11 +134,13 @@ typedef struct cq__json_span {
  * too with the same keys: one object, valid by RFC 8259 with UTF-8 strings
  * by RFC 3629, nested at most max_depth deep, whose top-level keys have no
  * escapes. Anything else (yajl might still take it) is CQ_EPARSE, with
- * every span {NULL, 0}: a caller then asks cq__json_parse(). Returns CQ_OK
- * or CQ_EPARSE.
+ * every span {NULL, 0}: a caller then asks cq__json_parse(). flags is 0 or
+ * CQ__JSON_SCAN_UTF8 (only for text known to be UTF-8: the scanner then
+ * trusts it). More than CQ__JSON_SCAN_MAX_KEYS keys are CQ_EPARSE too.
+ * Returns CQ_OK or CQ_EPARSE.
  */
 int cq__json_scan_object(const char *buf, size_t len, int max_depth,
-                         const char *const *keys, size_t nkeys,
+                         unsigned flags, const cq__json_key *keys, size_t nkeys,
                          cq__json_span *spans);
 
 /* A generator with UTF-8 validation on; NULL when out of memory. */

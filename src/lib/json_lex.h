@@ -22,32 +22,51 @@
 typedef const unsigned char *lex_ptr;
 
 /*
- * Byte classes, so that the loops over whitespace and over string bodies
- * test one table entry per byte instead of four or five ranges.
+ * Byte classes, so that the loops over whitespace, string bodies and digits
+ * test one table entry per byte instead of two to five ranges.
  */
-#define LEX_WS    1 /* Space, tab, CR, LF. */
-#define LEX_PLAIN 2 /* A string byte that needs no look: 0x20-0x7F but " \. */
-#define LEX_VF    4 /* \v and \f, whitespace to yajl only. */
+#define LEX_WS    1  /* Space, tab, CR, LF. */
+#define LEX_PLAIN 2  /* A string byte that needs no look: 0x20-0x7F but " \. */
+#define LEX_VF    4  /* \v and \f, whitespace to yajl only. */
+#define LEX_HIGH  8  /* 0x80-0xFF: plain in text known to be UTF-8. */
+#define LEX_DIGIT 16 /* 0-9. */
+
+/* How a string's UTF-8 is checked (see above). */
+#define LEX_STRICT 0
+#define LEX_LOOSE  1
+#define LEX_KNOWN  2
 
 static const unsigned char lex_cls[256] = {
-    ['\t'] = LEX_WS,    ['\n'] = LEX_WS,    ['\r'] = LEX_WS,
-    ['\v'] = LEX_VF,    ['\f'] = LEX_VF,    [' '] = LEX_WS | LEX_PLAIN,
-#define P4(c)                                                                  \
-    [c] = LEX_PLAIN, [c + 1] = LEX_PLAIN, [c + 2] = LEX_PLAIN,                 \
-    [c + 3] = LEX_PLAIN
-#define P16(c) P4(c), P4(c + 4), P4(c + 8), P4(c + 12)
-    [0x21] = LEX_PLAIN, P4(0x23),           P4(0x27),
-    P4(0x2B),           [0x2F] = LEX_PLAIN, P16(0x30),
-    P16(0x40),          P4(0x50),           P4(0x54),
-    P4(0x58),           [0x5D] = LEX_PLAIN, [0x5E] = LEX_PLAIN,
-    [0x5F] = LEX_PLAIN, P16(0x60),          P16(0x70),
+#define P4(c, k)  [c] = k, [c + 1] = k, [c + 2] = k, [c + 3] = k
+#define P16(c, k) P4(c, k), P4(c + 4, k), P4(c + 8, k), P4(c + 12, k)
+#define PL        LEX_PLAIN
+#define DG        (LEX_PLAIN | LEX_DIGIT)
+    ['\t'] = LEX_WS,     ['\n'] = LEX_WS,     ['\r'] = LEX_WS,
+    ['\v'] = LEX_VF,     ['\f'] = LEX_VF,     [' '] = LEX_WS | PL,
+    [0x21] = PL,         P4(0x23, PL),        P4(0x27, PL),
+    P4(0x2B, PL),        [0x2F] = PL,         P4(0x30, DG),
+    P4(0x34, DG),        [0x38] = DG,         [0x39] = DG,
+    [0x3A] = PL,         [0x3B] = PL,         P4(0x3C, PL),
+    P16(0x40, PL),       P4(0x50, PL),        P4(0x54, PL),
+    P4(0x58, PL),        [0x5D] = PL,         [0x5E] = PL,
+    [0x5F] = PL,         P16(0x60, PL),       P16(0x70, PL),
+    P16(0x80, LEX_HIGH), P16(0x90, LEX_HIGH), P16(0xA0, LEX_HIGH),
+    P16(0xB0, LEX_HIGH), P16(0xC0, LEX_HIGH), P16(0xD0, LEX_HIGH),
+    P16(0xE0, LEX_HIGH), P16(0xF0, LEX_HIGH),
+#undef DG
+#undef PL
 #undef P16
 #undef P4
 };
 
-/* Past the whitespace of class mask (LEX_WS, or LEX_WS | LEX_VF) from p. */
+/*
+ * Past the whitespace of class mask (LEX_WS, or LEX_WS | LEX_VF) from p.
+ * Compact JSON has none, and no byte over a space is any: one test, then.
+ */
 static inline lex_ptr lex_skip_ws(lex_ptr p, lex_ptr end, unsigned mask)
 {
+    if (p<end && * p> ' ')
+        return p;
     while (p < end && (lex_cls[*p] & mask))
         p++;
     return p;
@@ -63,9 +82,11 @@ static inline lex_ptr lex_skip_ws(lex_ptr p, lex_ptr end, unsigned mask)
  * it is under 0x20, a quote or a backslash (the usual zero-byte test,
  * whose borrows only run towards later bytes) or 0x80 or more, and clear
  * for every plain byte before the first such one: so on a little-endian
- * machine the lowest bit set tells where the plain bytes end.
+ * machine the lowest bit set tells where the plain bytes end. When known
+ * (text known to be UTF-8), bytes of 0x80 and more are plain too: under
+ * 0x20 is then unsigned, and the block's mask leaves out their high bits.
  */
-static inline lex_ptr lex_skip_plain(lex_ptr p, lex_ptr end)
+static inline lex_ptr lex_skip_text(lex_ptr p, lex_ptr end, int known)
 {
     const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
     uint64_t x, m;
@@ -73,10 +94,13 @@ static inline lex_ptr lex_skip_plain(lex_ptr p, lex_ptr end)
 #if defined(__SSE2__)
     while (end - p >= 16) {
         __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
-        int bits = _mm_movemask_epi8(
-            _mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)),
-                         _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
-                                      _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')))));
+        __m128i low = known
+                          ? _mm_cmpeq_epi8(_mm_max_epu8(v, _mm_set1_epi8(0x1F)),
+                                           _mm_set1_epi8(0x1F))
+                          : _mm_cmplt_epi8(v, _mm_set1_epi8(0x20));
+        int bits = _mm_movemask_epi8(_mm_or_si128(
+            low, _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+                              _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')))));
 
         if (bits != 0)
             return p + __builtin_ctz((unsigned)bits);
@@ -86,8 +110,8 @@ static inline lex_ptr lex_skip_plain(lex_ptr p, lex_ptr end)
     while (end - p >= 8) {
         memcpy(&x, p, 8);
         m = ((x - ones * 0x20) | ((x ^ (ones * '"')) - ones) |
-             ((x ^ (ones * '\\')) - ones) | x) &
-            highs;
+             ((x ^ (ones * '\\')) - ones));
+        m = (known ? m & ~x : m | x) & highs;
         if (m != 0) {
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
             return p + (__builtin_ctzll(m) >> 3);
@@ -97,9 +121,17 @@ static inline lex_ptr lex_skip_plain(lex_ptr p, lex_ptr end)
         }
         p += 8;
     }
-    while (p < end && (lex_cls[*p] & LEX_PLAIN))
+    while (p < end &&
+           (lex_cls[*p] & (known ? LEX_PLAIN | LEX_HIGH : LEX_PLAIN)))
         p++;
     return p;
+}
+
+
+/* lex_skip_text() for text not known to be UTF-8. */
+static inline lex_ptr lex_skip_plain(lex_ptr p, lex_ptr end)
+{
+    return lex_skip_text(p, end, 0);
 }
 
 
@@ -151,16 +183,17 @@ static inline int lex_is_hex(unsigned c)
 
 /*
  * The rest of a string from p, a byte past its opening quote: as
- * lex_skip_string(), with UTF-8 checked as lex_utf8_end() does.
+ * lex_skip_string(), with UTF-8 checked as lex_utf8_end() does (LEX_STRICT
+ * or LEX_LOOSE), or not at all (LEX_KNOWN).
  */
 static inline lex_ptr lex_skip_string_rest(lex_ptr p, lex_ptr end, int *escaped,
-                                           int loose)
+                                           int utf8)
 {
     for (; p < end; p++) {
         unsigned c;
 
         /* Most bytes are plain ASCII: past them in a tight loop. */
-        p = lex_skip_plain(p, end);
+        p = lex_skip_text(p, end, utf8 == LEX_KNOWN);
         if (p == end)
             break;
         c = *p;
@@ -169,8 +202,11 @@ static inline lex_ptr lex_skip_string_rest(lex_ptr p, lex_ptr end, int *escaped,
         if (c < 0x20)
             return NULL;
         if (c >= 0x80) {
-            if ((p = lex_utf8_end(p, end, loose)) == NULL)
-                return NULL;
+            /* Multi-byte text (CJK) comes in runs: checked in one loop. */
+            do {
+                if ((p = lex_utf8_end(p, end, utf8 == LEX_LOOSE)) == NULL)
+                    return NULL;
+            } while (p < end && *p >= 0x80);
             p--;
         } else if (c == '\\') {
             *escaped = 1;
@@ -192,27 +228,46 @@ static inline lex_ptr lex_skip_string_rest(lex_ptr p, lex_ptr end, int *escaped,
 
 /*
  * Skips the string whose opening quote is at p; returns what follows its
- * closing quote, or NULL when it is not a valid string (UTF-8 strict or
- * loose, as lex_utf8_end()). *escaped is set when it holds an escape. The
- * usual string (plain ASCII only) costs no call.
+ * closing quote, or NULL when it is not a valid string (UTF-8 as utf8 says:
+ * LEX_STRICT, LEX_LOOSE or LEX_KNOWN). *escaped is set when it holds an
+ * escape. The usual string (plain ASCII only) costs no call.
  */
 static inline lex_ptr lex_skip_string(lex_ptr p, lex_ptr end, int *escaped,
-                                      int loose)
+                                      int utf8)
 {
-    lex_ptr q = lex_skip_plain(p + 1, end);
+    lex_ptr q = lex_skip_text(p + 1, end, utf8 == LEX_KNOWN);
 
     *escaped = 0;
     if (q < end && *q == '"')
         return q + 1;
-    return lex_skip_string_rest(q, end, escaped, loose);
+    return lex_skip_string_rest(q, end, escaped, utf8);
 }
 
 
+/*
+ * Past the digits from p (NULL when there is none): sixteen at a time where
+ * SSE2 is, a byte being a digit unless, read as signed, it is under '0'
+ * (which takes in 0x80 and more) or over '9'.
+ */
 static inline lex_ptr lex_skip_digits(lex_ptr p, lex_ptr end)
 {
     lex_ptr start = p;
 
-    while (p < end && *p >= '0' && *p <= '9')
+#if defined(__SSE2__)
+    while (end - p >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+        int bits = _mm_movemask_epi8(
+            _mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8('0')),
+                         _mm_cmpgt_epi8(v, _mm_set1_epi8('9'))));
+
+        if (bits != 0) {
+            p += __builtin_ctz((unsigned)bits);
+            return p > start ? p : NULL;
+        }
+        p += 16;
+    }
+#endif
+    while (p < end && (lex_cls[*p] & LEX_DIGIT))
         p++;
     return p > start ? p : NULL;
 }
@@ -224,11 +279,13 @@ static inline lex_ptr lex_skip_digits(lex_ptr p, lex_ptr end)
  */
 static inline lex_ptr lex_skip_scalar(lex_ptr p, lex_ptr end)
 {
-    const char *word = *p == 't' ? "true" : *p == 'f' ? "false" : "null";
-    size_t n = strlen(word);
-
-    if (*p == 't' || *p == 'f' || *p == 'n')
-        return (size_t)(end - p) >= n && memcmp(p, word, n) == 0 ? p + n : NULL;
+    /* Each word's length known here, its test is one or two loads. */
+    if (*p == 't' || *p == 'n')
+        return end - p >= 4 && memcmp(p, *p == 't' ? "true" : "null", 4) == 0
+                   ? p + 4
+                   : NULL;
+    if (*p == 'f')
+        return end - p >= 5 && memcmp(p, "false", 5) == 0 ? p + 5 : NULL;
     if (p < end && *p == '-')
         p++;
     if (p < end && *p == '0')

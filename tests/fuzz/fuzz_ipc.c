@@ -75,7 +75,7 @@ static void same_with_frame(const char *text, size_t len, struct evbuffer *out)
     struct evbuffer *again = evbuffer_new();
     cq__frame f;
 
-    cq__frame_read(&f, text, len, CQ__IPC_MAX_DEPTH);
+    cq__frame_read(&f, text, len, CQ__IPC_MAX_DEPTH, 0);
     if (again != NULL && f.kind == CQ__FRAME_ANSWER &&
         cq__ipc_write_answer(again, text, len, &f, "7", 1) == CQ_OK &&
         (evbuffer_get_length(again) != evbuffer_get_length(out) ||

@@ -1,6 +1,10 @@
 /*
  * Fuzz target: the object scanner of src/lib/json_scan.c against yajl. The
- * first byte picks the depth limit; the rest is the text. Whatever the
+ * first byte picks the depth limit and, by its high bit, whether the text is
+ * scanned as known UTF-8 (CQ__JSON_SCAN_UTF8), as the bridge scans a
+ * WebSocket text message: then only text that is UTF-8 by RFC 3629 (checked
+ * as the WebSocket layer does, cq__ws_rx_utf8) is scanned, the rest is
+ * skipped. The rest of the input is the text. Whatever the
  * scanner accepts, cq__json_parse() must accept too as an object, with the
  * same first top-level value for each key (the bridge routes frames on it:
  * src/bridge/conn.c). Each span must be a value on its own, and an unescaped
@@ -14,10 +18,14 @@
 
 #include "cqhttp.h"
 #include "lib/json.h"
+#include "ws/frames.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static const char *const keys[] = {"post_type", "echo", "status", "b", "a"};
+static const char *const names[] = {"post_type", "echo", "status", "b", "a"};
+static const cq__json_key keys[] = {
+    CQ__JSON_KEY("post_type"), CQ__JSON_KEY("echo"), CQ__JSON_KEY("status"),
+    CQ__JSON_KEY("b"), CQ__JSON_KEY("a")};
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
 
@@ -58,25 +66,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     cq__json_span spans[NKEYS];
     yajl_val v = NULL;
-    int depth, rc;
+    int depth, rc, utf8;
     char *text;
     size_t i, len;
 
     if (size == 0)
         return 0;
-    depth = data[0] % 40;
+    depth = (data[0] & 0x7F) % 40;
+    utf8 = (data[0] & 0x80) != 0;
     len = size - 1;
+    if (utf8 && !cq__ws_rx_utf8(data + 1, len))
+        return 0;
     text = malloc(len + 1);
     if (text == NULL)
         return 0;
     memcpy(text, data + 1, len);
     text[len] = '\0';
-    rc = cq__json_scan_object(text, len, depth, keys, NKEYS, spans);
+    rc = cq__json_scan_object(text, len, depth, utf8 ? CQ__JSON_SCAN_UTF8 : 0,
+                              keys, NKEYS, spans);
     if (rc == CQ_OK) {
         if (cq__json_parse(&v, text, len, depth) != CQ_OK || !YAJL_IS_OBJECT(v))
             abort();
         for (i = 0; i < NKEYS; i++)
-            check_span(&spans[i], cq__json_get(v, keys[i]));
+            check_span(&spans[i], cq__json_get(v, names[i]));
         yajl_tree_free(v);
     } else {
         if (rc != CQ_EPARSE)

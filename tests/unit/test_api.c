@@ -54,7 +54,9 @@ T_CASE(result_ok_async_failed)
  */
 T_CASE(result_from_scan_as_from_body)
 {
-    static const char *const keys[] = {"status", "retcode", "data", "bridge"};
+    static const cq__json_key keys[] = {
+        CQ__JSON_KEY("status"), CQ__JSON_KEY("retcode"), CQ__JSON_KEY("data"),
+        CQ__JSON_KEY("bridge")};
     static const char *const bodies[] = {
         "{\"status\":\"ok\",\"retcode\":0,\"data\":{\"message_id\":5}}",
         "{\"data\":[1,2],\"retcode\":3,\"status\":\"async\"}",
@@ -72,7 +74,7 @@ T_CASE(result_from_scan_as_from_body)
     for (i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
         const char *s = bodies[i];
 
-        T_EQ_INT(cq__json_scan_object(s, strlen(s), 64, keys, CQ__ANS_N, at),
+        T_EQ_INT(cq__json_scan_object(s, strlen(s), 64, 0, keys, CQ__ANS_N, at),
                  CQ_OK);
         cq__api_result_init(&a);
         cq__api_result_init(&b);

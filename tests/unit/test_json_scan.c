@@ -4,12 +4,19 @@
 #include "lib/json.h"
 #include "test.h"
 
-static const char *const keys[] = {"post_type", "echo"};
+static const cq__json_key keys[] = {CQ__JSON_KEY("post_type"),
+                                    CQ__JSON_KEY("echo")};
 
 /* Scans s for the two keys with depth limit 8; the spans go to sp. */
+static int scan_with(const char *s, unsigned flags, cq__json_span *sp)
+{
+    return cq__json_scan_object(s, strlen(s), 8, flags, keys, 2, sp);
+}
+
+
 static int scan(const char *s, cq__json_span *sp)
 {
-    return cq__json_scan_object(s, strlen(s), 8, keys, 2, sp);
+    return scan_with(s, 0, sp);
 }
 
 
@@ -50,6 +57,20 @@ T_CASE(finds_top_level_keys)
 }
 
 
+/* Checks that each of the n texts is refused, every span left empty. */
+static void refuses_all(t_state *t, const char *const *texts, size_t n,
+                        unsigned flags)
+{
+    cq__json_span sp[2];
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        T_EQ_INT(scan_with(texts[i], flags, sp), CQ_EPARSE);
+        T_CHECK(span_is(&sp[0], NULL) && span_is(&sp[1], NULL));
+    }
+}
+
+
 T_CASE(leaves_the_rest_to_yajl)
 {
     static const char *const refused[] = {
@@ -65,22 +86,62 @@ T_CASE(leaves_the_rest_to_yajl)
         /* Nine levels, over the limit of 8. */
         "{\"a\":[[[[[[[[]]]]]]]]}", "{\"a\":\"unterminated}"};
     cq__json_span sp[2];
-    size_t i;
 
-    for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
-        T_EQ_INT(scan(refused[i], sp), CQ_EPARSE);
-        T_CHECK(span_is(&sp[0], NULL) && span_is(&sp[1], NULL));
-    }
+    refuses_all(t, refused, sizeof(refused) / sizeof(refused[0]), 0);
     /* Eight levels are fine; a NUL byte inside the length is not. */
     T_EQ_INT(scan("{\"a\":[[[[[[[]]]]]]]}", sp), CQ_OK);
-    T_EQ_INT(cq__json_scan_object("{\"a\":\"\0\"}", 9, 8, keys, 2, sp),
+    T_EQ_INT(cq__json_scan_object("{\"a\":\"\0\"}", 9, 8, 0, keys, 2, sp),
              CQ_EPARSE);
-    T_EQ_INT(cq__json_scan_object("{\"a\":1}\0", 8, 8, keys, 2, sp), CQ_EPARSE);
+    T_EQ_INT(cq__json_scan_object("{\"a\":1}\0", 8, 8, 0, keys, 2, sp),
+             CQ_EPARSE);
+}
+
+
+T_CASE(matches_whole_keys_only)
+{
+    cq__json_span sp[2];
+
+    /* Same length, same first byte, a prefix, a longer one: none is echo. */
+    T_EQ_INT(scan("{\"echx\":1,\"ech\":2,\"echoo\":3,\"\":4,\"post_typ\":5,"
+                  "\"Echo\":6,\"echo\":7}",
+                  sp),
+             CQ_OK);
+    T_CHECK(span_is(&sp[0], NULL) && span_is(&sp[1], "7"));
+}
+
+
+T_CASE(trusts_known_utf8)
+{
+    /* Multi-byte text in each of the string loops: 16, 8 and 1 at a time. */
+    static const char *const fine[] = {
+        "{\"echo\":"
+        "\"\xe4\xbd\xa0\xe5\xa5\xbd\xef\xbc\x8c\xe4\xb8\x96\xe7\x95\x8c"
+        "\xf0\x9f\x98\x80 hello \xc3\xa9\\n\"}",
+        "{\"\xc3\xa9\":1,\"echo\":\"\xc3\xa9\"}",
+        "{\"echo\":\"abc\xe4\xbd\xa0\"}"};
+    static const char *const refused[] = {
+        "{\"echo\":\"\xe4\xbd\xa0\x01\"}", "{\"echo\":\"\xe4\xbd\xa0\\x\"}",
+        "{\"echo\":\"\xe4\xbd\xa0\xe4\xbd\xa0\xe4\xbd\xa0\xe4\xbd\xa0\x1f\"}",
+        "{\"echo\":\xe4\xbd\xa0}", "{\"echo\":\"\xe4\xbd\xa0"};
+    cq__json_span sp[2];
+    size_t i;
+
+    for (i = 0; i < sizeof(fine) / sizeof(fine[0]); i++) {
+        T_EQ_INT(scan_with(fine[i], CQ__JSON_SCAN_UTF8, sp), CQ_OK);
+        T_CHECK(sp[1].p != NULL && sp[1].p[sp[1].len - 1] == '"' &&
+                sp[1].p + sp[1].len == fine[i] + strlen(fine[i]) - 1);
+        /* Strict checking takes the same valid text the same way. */
+        T_EQ_INT(scan(fine[i], sp), CQ_OK);
+    }
+    refuses_all(t, refused, sizeof(refused) / sizeof(refused[0]),
+                CQ__JSON_SCAN_UTF8);
 }
 
 
 T_SUITE(test_json_scan_cases) = {
     {"json_scan/finds_top_level_keys", finds_top_level_keys},
     {"json_scan/leaves_the_rest_to_yajl", leaves_the_rest_to_yajl},
+    {"json_scan/matches_whole_keys_only", matches_whole_keys_only},
+    {"json_scan/trusts_known_utf8", trusts_known_utf8},
     {NULL, NULL},
 };
