@@ -1,12 +1,12 @@
 /*
- * The bot of bench/api.py: cqhttp-bridge (cq_bridge_main()) whose only
+ * The bot of bench/ws_api.py: cqhttp-bridge (cq_bridge_main()) whose only
  * handler, for every private message, makes CQ_BENCH_CALLS get_login_info
  * calls (20 by default) one after another over the bridge's WebSocket,
  * each waiting for its answer as a handler's calls do, and then replies
  * (the quick operation that tells bench/ws-load the event is done). Calls
  * per second are then events per second times CQ_BENCH_CALLS; how many
- * events are handled at once is the load generator's window (and, while
- * handlers run on worker threads, CQHTTP_THREADS).
+ * events are handled at once is the load generator's window, up to
+ * CQHTTP_THREADS times the 16 handlers each worker thread runs as fibers.
  *
  * A failed call is counted, and the reply says how many failed so far: the
  * bench reads the bridge's .bridge_status counters to check that every call

@@ -20,7 +20,7 @@ trap 'for p in $pids; do kill $p 2>/dev/null || true; done; rm -rf "$d"' EXIT
 run() {
     local port=$((20000 + RANDOM % 20000)) vp i
     rm -f "$d/api.sock"
-    env -u CQHTTP_LOG_LEVEL CQHTTP_THREADS=4 CQHTTP_LOG_LEVEL=error \
+    env CQHTTP_THREADS=4 CQHTTP_LOG_LEVEL=error \
         valgrind --tool=callgrind --callgrind-out-file="$2" \
         "$build/src/bridge/cqhttp-bridge" --listen "127.0.0.1:$port" \
         --bridge-socket "$d/api.sock" 2>"$d/vg" &

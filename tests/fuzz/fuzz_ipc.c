@@ -23,15 +23,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
  * to what the tree says: the same verdict, action, account and id, and
  * params that parse to the same tree.
  */
-static void check_read(const char *line, size_t len, int rc, yajl_val req,
-                       const char *action, yajl_val params, int64_t self_id,
-                       const char *id)
+static void check_read(const char *line, size_t len, int rc, const char *action,
+                       yajl_val params, int64_t self_id, const char *id)
 {
     cq__ipc_req r;
     char *p = NULL;
     int rc2 = cq__ipc_read(&r, line, len);
 
-    (void)req;
     if (rc2 == CQ_ENOMEM) {
         cq__ipc_req_free(&r);
         return;
@@ -173,7 +171,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         yajl_tree_free(v);
     }
-    check_read(line, len, rc, req, action, params, self_id, id);
+    check_read(line, len, rc, action, params, self_id, id);
     check_answer(line, len);
     free(id);
     yajl_tree_free(req);

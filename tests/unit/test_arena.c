@@ -42,8 +42,7 @@ static int intact(int i, unsigned char **blocks)
 
 /*
  * Arenas alive together never share memory, whether their chunks are new
- * or kept from arenas freed before (the second and third rounds), and big
- * first chunks are not kept.
+ * or kept from arenas freed before (the second and third rounds).
  */
 T_CASE(arenas_reused_apart)
 {
