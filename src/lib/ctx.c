@@ -152,6 +152,17 @@ static int add_field(cq_ctx *c, const char *key, cq__quick_field **out)
 }
 
 
+void cq__ctx_field_drop(cq_ctx *c, size_t at)
+{
+    cq__quick_field *f = cq__ctx_field(c, at);
+
+    field_clear(f);
+    free(f->key);
+    for (c->nfields--; at < c->nfields; at++)
+        *cq__ctx_field(c, at) = *cq__ctx_field(c, at + 1);
+}
+
+
 /*
  * Finds or adds the field named key, cleared, unless another handler owns
  * the quick operation: then stores NULL in *out and returns CQ_OK, since

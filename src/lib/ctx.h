@@ -64,6 +64,12 @@ static inline cq__quick_field *cq__ctx_field(const cq_ctx *c, size_t i)
 }
 
 
+/*
+ * Removes field at (below c->nfields) with what it owns; the later fields
+ * move down one, across the in-context and the allocated parts.
+ */
+void cq__ctx_field_drop(cq_ctx *c, size_t at);
+
 /* The key of field f. */
 static inline const char *cq__quick_key(const cq__quick_field *f)
 {

@@ -213,10 +213,6 @@ int cq__sending_reply(cq_ctx *c)
         return rc;
     cq_log(CQ_LOG_INFO, "reply dropped: a before_sending hook returned %d (%s)",
            rc, cq_err_name(rc));
-    free(f->s);
-    cq_msg_free(f->m);
-    free(f->key);
-    c->nfields--;
-    memmove(f, f + 1, (c->nfields - at) * sizeof(*f));
+    cq__ctx_field_drop(c, at);
     return CQ_OK;
 }

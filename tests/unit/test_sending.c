@@ -117,6 +117,23 @@ static int reply(cq_ctx *c, const cq_event *e)
 }
 
 
+/* The reply first, then more fields than the context holds in itself, so
+ * that dropping the reply moves fields across both parts. */
+static int reply_then_many(cq_ctx *c, const cq_event *e)
+{
+    static const char *const keys[] = {"a", "b", "c", "d", "e"};
+    size_t i;
+
+    (void)e;
+    if (cq_reply_text(c, "yo") != CQ_OK)
+        return CQ_EINVAL;
+    for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+        if (cq_quick_int(c, keys[i], (int64_t)i) != CQ_OK)
+            return CQ_EINVAL;
+    return CQ_OK;
+}
+
+
 T_CASE(calls_hooked)
 {
     char plain[512];
@@ -176,6 +193,9 @@ T_CASE(reply_hooked)
     free(q);
     T_EQ_INT(run(CANCEL, reply, &q), CQ_OK);
     T_EQ_STR(q, "{\"at_sender\":false}");
+    free(q);
+    T_EQ_INT(run(CANCEL, reply_then_many, &q), CQ_OK);
+    T_EQ_STR(q, "{\"a\":0,\"b\":1,\"c\":2,\"d\":3,\"e\":4}");
     free(q);
     T_EQ_INT(nsent, 0);
     cq__sending_reset();
