@@ -417,7 +417,8 @@ static int read_frames(cq__ws_stream *s)
             continue;
         if (rc == CQ__WS_RX_WAIT)
             return 0;
-        s->rx_slow = 1;
+        /* A frame wslay holds part of needs no leave to go on. */
+        s->rx_slow = s->rx_left == 0;
         if (need_ws(s) != CQ_OK)
             return CQ_ENOMEM;
         if ((rc = wslay_event_recv(s->ws)) != 0)
