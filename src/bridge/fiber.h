@@ -26,7 +26,7 @@
  * The stack size of a fiber. Handlers are ordinary C code that may call
  * libcurl (the HTTP API), OpenSSL and printf-style formatting, which can
  * use tens of KiB of stack between them; 256 KiB leaves a wide margin while
- * bounding a worker's stacks (CQ__FIBERS_PER_WORKER of them, workers.c) to
+ * bounding a worker's stacks (CQ__FIBERS_PER_WORKER of them, workers.h) to
  * a few MiB of address space, of which only touched pages use memory.
  */
 #define CQ__FIBER_STACK (256 * 1024)

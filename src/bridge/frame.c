@@ -38,6 +38,10 @@ void cq__frame_read(cq__frame *f, const char *text, size_t len, int max_depth,
         CQ__JSON_KEY("retcode"),   CQ__JSON_KEY("data"),
         CQ__JSON_KEY("bridge")};
     cq__json_span sp[3 + CQ__ANS_N];
+
+    /* The last keys are the answer's, in the order of CQ__ANS_*. */
+    _Static_assert(sizeof(keys) / sizeof(keys[0]) == 3 + CQ__ANS_N,
+                   "one span per key");
     size_t n;
 
     f->kind = CQ__FRAME_BAD;

@@ -292,6 +292,12 @@ static int send_call(cq__bridge *br, cq__account *acct, uint64_t id,
         give_back(br, p);
         return CQ_EAGAIN;
     }
+    /* A flush that found the connection over has detached it and failed
+     * its calls already: this one must not be left pointing at it. */
+    if (c->state != CQ__CONN_OPEN) {
+        give_back(br, p);
+        return CQ_ENETWORK;
+    }
     p->id = id;
     p->acct = acct;
     p->conn = c;
@@ -404,8 +410,14 @@ static int echo_id(const char *echo, uint64_t *id)
 }
 
 
-void cq__account_on_result(cq__bridge *br, cq__ws_conn *c, const char *echo,
-                           const char *text, size_t len, const cq_value *frame)
+/*
+ * An API answer, text (len bytes, NUL-terminated), whose "echo" is echo
+ * (NULL when it has none that is a string), to the call it ends. frame is
+ * the text parsed, or NULL when it was only scanned (cq__frame_read): a
+ * requester that wants a tree gets it parsed then.
+ */
+static void on_result(cq__bridge *br, cq__ws_conn *c, const char *echo,
+                      const char *text, size_t len, const cq_value *frame)
 {
     cq__pending *p;
     uint64_t id;
@@ -437,7 +449,7 @@ void cq__account_on_frame(cq__bridge *br, cq__ws_conn *c, const cq__frame *f)
     const cq__frame *outer = dispatching;
 
     dispatching = f;
-    cq__account_on_result(br, c, f->echo, f->text, f->len, f->tree);
+    on_result(br, c, f->echo, f->text, f->len, f->tree);
     dispatching = outer;
 }
 

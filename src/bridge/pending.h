@@ -33,17 +33,9 @@ int cq__account_call_text(cq__bridge *br, cq__account *acct, const char *action,
                           cq__pending_text_cb *cb, void *arg,
                           cq__pending **out);
 /*
- * Handles a text message that is not an event: an API answer, text (len
- * bytes, NUL-terminated), whose "echo" is echo (NULL when it has none that
- * is a string). frame is the text parsed, or NULL when it was only scanned
- * (cq__frame_read): a requester that wants a tree gets it parsed then.
- */
-void cq__account_on_result(cq__bridge *br, cq__ws_conn *c, const char *echo,
-                           const char *text, size_t len, const cq_value *frame);
-/*
- * As cq__account_on_result, with what cq__frame_read found: the requester
- * (a callback, during the call) can have it from cq__account_answer_frame
- * rather than scan the text again. conn.c should call this one.
+ * Handles a text message that is not an event, an API answer, with what
+ * cq__frame_read found: the requester (a callback, during the call) can
+ * have it from cq__account_answer_frame rather than scan the text again.
  */
 void cq__account_on_frame(cq__bridge *br, cq__ws_conn *c, const cq__frame *f);
 /*

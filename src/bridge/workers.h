@@ -103,7 +103,8 @@ typedef struct cq__worker {
 struct cq__workers {
     cq__bridge *br;
     /* The handlers' settings, the pool's own copy (a detached worker may
-     * outlive the bridge's), without bridge_socket (no loop back). */
+     * outlive the bridge's), without the bridge-only strings
+     * (bridge_socket: no loop back; listen, log_file, config). */
     cq__conf conf;
     cq__worker *threads;
     int n, running;

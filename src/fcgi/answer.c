@@ -9,8 +9,9 @@
 
 /*
  * The most of a large answer's JSON held at a time: with the header room in
- * front, the buffer stays within 64 KiB, and each piece fits one FastCGI
- * record (fcgi/records.h).
+ * front, the buffer stays within 64 KiB. (A longer plain stretch of a
+ * string goes on uncopied, as one piece; cq__fcgi_put() frames any piece
+ * into records.)
  */
 #define PIECE (65536 - CQ__HEAD_ROOM - 1)
 
@@ -38,15 +39,9 @@ static void put(char *h, size_t *n, const char *s)
 /* Appends v in decimal to the header block h of *n bytes. */
 static void put_uint(char *h, size_t *n, uint64_t v)
 {
-    char digits[24];
-    size_t i = sizeof(digits) - 1;
+    char digits[CQ__UINT_TEXT], *p = cq__buf_uint_text(digits, v);
 
-    digits[i] = '\0';
-    do {
-        digits[--i] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v != 0);
-    put_n(h, n, digits + i, sizeof(digits) - 1 - i);
+    put_n(h, n, p, (size_t)(digits + sizeof(digits) - p));
 }
 
 

@@ -175,7 +175,7 @@ static int judge(cq__api_bridge *b, cq_result *out)
         len--;
     b->line.data[len] = '\0';
     rc = cq__api_result_from_body(b->line.data, len, out);
-    if (out->priv__ == NULL)
+    if (cq__api_result_root(out) == NULL)
         return rc;
     berr = bridge_error(out, &why);
     if (berr == CQ_OK)

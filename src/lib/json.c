@@ -92,7 +92,7 @@ yajl_gen cq__json_gen_new(void)
 }
 
 
-int cq__json_gen_status(yajl_gen_status st)
+static int gen_status(yajl_gen_status st)
 {
     switch (st) {
     case yajl_gen_status_ok:
@@ -113,8 +113,7 @@ int cq__json_gen_status(yajl_gen_status st)
 
 int cq__json_gen_strn(yajl_gen g, const char *s, size_t len)
 {
-    return cq__json_gen_status(
-        yajl_gen_string(g, (const unsigned char *)s, len));
+    return gen_status(yajl_gen_string(g, (const unsigned char *)s, len));
 }
 
 
@@ -156,30 +155,22 @@ void cq__jw_free(cq__jw *w)
     w->g = NULL;
 }
 
-char *cq__jw_dup_tail(const cq__jw *w, const char *tail, size_t *len)
+char *cq__jw_dup(cq__jw *w, size_t *len)
 {
     const unsigned char *p;
-    size_t n, t = tail != NULL ? strlen(tail) : 0;
+    size_t n;
     char *s;
 
     if (w->err != CQ_OK || yajl_gen_get_buf(w->g, &p, &n) != yajl_gen_status_ok)
         return NULL;
-    s = malloc(n + t + 1);
+    s = malloc(n + 1);
     if (s == NULL)
         return NULL;
     memcpy(s, p, n);
-    if (t > 0)
-        memcpy(s + n, tail, t);
-    s[n + t] = '\0';
+    s[n] = '\0';
     if (len != NULL)
-        *len = n + t;
+        *len = n;
     return s;
-}
-
-
-char *cq__jw_dup(cq__jw *w, size_t *len)
-{
-    return cq__jw_dup_tail(w, NULL, len);
 }
 
 
@@ -193,7 +184,7 @@ void cq__jw_latch(cq__jw *w, int rc)
 static void status(cq__jw *w, yajl_gen_status st)
 {
     if (w->err == CQ_OK)
-        w->err = cq__json_gen_status(st);
+        w->err = gen_status(st);
 }
 
 void cq__jw_open(cq__jw *w)
@@ -254,7 +245,7 @@ int cq__json_gen_value(yajl_gen g, yajl_val v)
     int rc;
 
     if (v == NULL)
-        return cq__json_gen_status(yajl_gen_null(g));
+        return gen_status(yajl_gen_null(g));
     switch (v->type) {
     case yajl_t_string:
         return cq__json_gen_str(g, v->u.string);
@@ -264,29 +255,29 @@ int cq__json_gen_value(yajl_gen g, yajl_val v)
          * already validated, so it can be written back unchanged: this keeps
          * ids above 2^63 and decimals exactly as received.
          */
-        return cq__json_gen_status(
+        return gen_status(
             yajl_gen_number(g, v->u.number.r, strlen(v->u.number.r)));
     case yajl_t_object:
-        rc = cq__json_gen_status(yajl_gen_map_open(g));
+        rc = gen_status(yajl_gen_map_open(g));
         for (i = 0; rc == CQ_OK && i < v->u.object.len; i++) {
             rc = cq__json_gen_str(g, v->u.object.keys[i]);
             if (rc == CQ_OK)
                 rc = cq__json_gen_value(g, v->u.object.values[i]);
         }
-        return rc == CQ_OK ? cq__json_gen_status(yajl_gen_map_close(g)) : rc;
+        return rc == CQ_OK ? gen_status(yajl_gen_map_close(g)) : rc;
     case yajl_t_array:
-        rc = cq__json_gen_status(yajl_gen_array_open(g));
+        rc = gen_status(yajl_gen_array_open(g));
         for (i = 0; rc == CQ_OK && i < v->u.array.len; i++)
             rc = cq__json_gen_value(g, v->u.array.values[i]);
-        return rc == CQ_OK ? cq__json_gen_status(yajl_gen_array_close(g)) : rc;
+        return rc == CQ_OK ? gen_status(yajl_gen_array_close(g)) : rc;
     case yajl_t_true:
-        return cq__json_gen_status(yajl_gen_bool(g, 1));
+        return gen_status(yajl_gen_bool(g, 1));
     case yajl_t_false:
-        return cq__json_gen_status(yajl_gen_bool(g, 0));
+        return gen_status(yajl_gen_bool(g, 0));
     case yajl_t_null:
     case yajl_t_any:
     default:
-        return cq__json_gen_status(yajl_gen_null(g));
+        return gen_status(yajl_gen_null(g));
     }
 }
 

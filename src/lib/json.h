@@ -146,9 +146,6 @@ int cq__json_scan_object(const char *buf, size_t len, int max_depth,
 /* A generator with UTF-8 validation on; NULL when out of memory. */
 yajl_gen cq__json_gen_new(void);
 
-/* A generator's status as a CQ_* code: CQ_OK, CQ_EDEPTH past yajl's own
- * depth limit, CQ_EINVAL for the rest. */
-int cq__json_gen_status(yajl_gen_status st);
 /* Writes a string or key. Returns CQ_OK, or CQ_EINVAL for invalid UTF-8. */
 int cq__json_gen_str(yajl_gen g, const char *s);
 int cq__json_gen_strn(yajl_gen g, const char *s, size_t len);
@@ -162,8 +159,9 @@ char *cq__json_gen_dup(yajl_gen g);
  * that a caller writes a whole document and checks once. Every call after an
  * error does nothing. err is CQ_OK, CQ_EINVAL (invalid UTF-8, or a value
  * where a key is due), CQ_EDEPTH (nesting past yajl's YAJL_MAX_DEPTH, 128) or
- * CQ_ENOMEM. Messages, params, the quick operation, the bridge's status and
- * IPC answers and the simulator all write JSON through it.
+ * CQ_ENOMEM. The bridge's status and IPC answers, the before_sending
+ * rewrite and the simulator write JSON through it; messages, params and the
+ * quick operation go through lib/json_put.h.
  */
 typedef struct cq__jw {
     yajl_gen g;
@@ -179,11 +177,6 @@ void cq__jw_free(cq__jw *w);
  * *len (may be NULL), or returns NULL when a write failed or out of memory.
  */
 char *cq__jw_dup(cq__jw *w, size_t *len);
-/*
- * As cq__jw_dup(), with tail appended to the copy and the writer left as it
- * is: a caller can end a document it has not closed ("}") and go on writing.
- */
-char *cq__jw_dup_tail(const cq__jw *w, const char *tail, size_t *len);
 /* Latches rc (a CQ_E* code from a write made on w->g directly) if it is the
  * first failure; CQ_OK changes nothing. */
 void cq__jw_latch(cq__jw *w, int rc);

@@ -94,9 +94,9 @@ int cq__msg_from_yajl(cq_msg **out, yajl_val v);
  * g, at a place where g accepts a value (see cq_msg_to_json_string()).
  * Returns CQ_OK or:
  *
- * CQ_EINVAL   g is NULL, or a yajl_gen call failed (g not expecting a value,
- *             or invalid UTF-8 while g validates it).
- * CQ_ETOOBIG  g's nesting limit was reached.
+ * CQ_EINVAL   g is NULL, g is not expecting a value, or a text in m is
+ *             not UTF-8.
+ * CQ_ETOOBIG  a value in m nests too deep to write.
  * CQ_ENOMEM   out of memory.
  */
 int cq__msg_to_json(const cq_msg *m, yajl_gen g);

@@ -1,12 +1,12 @@
 /*
  * Messages: the JSON array form, on the library's JSON layer (lib/json.h):
- * its pre-check and parser to read, its generator to write.
+ * its pre-check and parser to read, the direct writer (lib/json_put.h) to
+ * write.
  *
- * A non-string parameter value is kept as canonical JSON text (the
- * generator's output, numbers as their source text) and written back by
- * parsing that text again, so that every byte reaching a caller's generator
- * goes through yajl_gen's checks; yajl_gen_number only ever sees number text
- * that yajl's own lexer accepted.
+ * A non-string parameter value is kept as canonical JSON text (numbers as
+ * their source text) and written back by parsing that text again, so that
+ * what is written is always checked JSON; cq__msg_to_json() hands the
+ * finished text to a yajl generator as one token.
  */
 #include "config.h"
 

@@ -9,8 +9,8 @@
  * never less. No state but the caller's buffer; any thread.
  *
  * The other way, cq__ws_tx_text() writes a text frame straight into the
- * output, for a stream whose wslay holds nothing to send (wslay would copy
- * the message into a malloc()ed record of its own first).
+ * evbuffer it is given, for a stream whose wslay holds nothing to send (wslay
+ * would copy the message into a malloc()ed record of its own first).
  */
 #ifndef CQ_WS_FRAMES_H
 #define CQ_WS_FRAMES_H

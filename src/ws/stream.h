@@ -128,8 +128,9 @@ int cq__ws_stream_pump(cq__ws_stream *s);
 int cq__ws_stream_flush(cq__ws_stream *s);
 
 /*
- * Queues a text message (copied): into the output when wslay holds nothing
- * to send, else into wslay, written by the next flush; flush next either
+ * Queues a text message (copied): framed on its way to the socket (see
+ * direct.h) when wslay holds nothing to send, else into wslay, written by
+ * the next flush; flush next either
  * way. Returns CQ_OK or:
  *
  * CQ_ETOOBIG  it would take the outgoing queue over max_queue.

@@ -2,7 +2,7 @@
  * The writer's sink (cq__jput_init, lib/json_put.h): the bytes handed on, then
  * the tail left in the buffer, are those the writer gives without one, whatever
  * the bound; the buffer never holds more than the bound past what it held
- * before; a large piece goes on uncopied; a failing sink latches.
+ * before; a large piece goes on uncopied; a failing sink's error comes back.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -160,9 +160,10 @@ T_CASE(large_piece_uncopied)
 }
 
 
-/* The sink's failure latches: nothing more is handed on or written, and
- * the buffer is not freed. */
-T_CASE(failing_sink_latches)
+/* The sink's failure comes back from the writing call (the writer does not
+ * latch it: its caller stops, as write_doc does), and the buffer is not
+ * freed. */
+T_CASE(failing_sink_error_returned)
 {
     cq__json_sink sink = {take, NULL, 8};
     cq__jput b;
@@ -187,6 +188,6 @@ T_CASE(failing_sink_latches)
 T_SUITE(test_json_sink_cases) = {
     {"json_sink/same_bytes_any_bound", same_bytes_any_bound},
     {"json_sink/large_piece_uncopied", large_piece_uncopied},
-    {"json_sink/failing_sink_latches", failing_sink_latches},
+    {"json_sink/failing_sink_error_returned", failing_sink_error_returned},
     {NULL, NULL},
 };
