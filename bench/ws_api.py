@@ -12,11 +12,13 @@ would carry 64 handlers too; --threads defaults to N all the same, as issue
 second times CALLS (each event's own frame and reply are included in the
 time, so the figure is slightly low).
 
-Reference in the same run: bench/ws-noop with CALLS, the bridge's own
+References in the same run: bench/ws-noop with CALLS, the bridge's own
 WebSocket stack (libevent, wslay, src/ws) making the same calls, one after
 another per event, without JSON, handlers or threads: the limit. Both
 servers are pinned to one core, the load generator to the others. Each
 figure is the median of --runs runs (3), interleaved with its reference's.
+For calls one at a time, also bench/tcp-pingpong: a bare TCP round trip
+between the same two cores, which no stack can beat.
 
 Prints ROW lines (bench/table.py) and a readable line for each.
 """
@@ -33,6 +35,16 @@ sys.path.insert(0, HERE)
 from bridge import Procs, api_status  # noqa
 from events import measure, medians, other_cpus, start_pair  # noqa
 from table import row  # noqa
+
+
+def pingpong(build, cpu, other, n=20000):
+    """Round trips per second of bench/tcp-pingpong between cpu (the
+    server's side) and other (the load generator's)."""
+    out = subprocess.run([os.path.join(build, "bench/tcp-pingpong"), str(n),
+                          str(cpu), str(other)], check=True,
+                         capture_output=True, text=True).stdout
+    print(out.strip())
+    return float(out.rsplit(": ", 1)[1].split("/")[0])
 
 
 def main():
@@ -53,7 +65,8 @@ def main():
     args = ap.parse_args()
     build = os.path.abspath(args.build)
     subprocess.run(["make", "-C", build, "bench/ws-noop", "bench/ws-load",
-                    "bench/api-bot"], check=True, stdout=subprocess.DEVNULL)
+                    "bench/api-bot", "bench/tcp-pingpong"], check=True,
+                   stdout=subprocess.DEVNULL)
     load = os.path.join(build, "bench/ws-load")
     threads = args.threads or args.inflight
     others = other_cpus(args.cpu)
@@ -78,6 +91,14 @@ def main():
                 "%d handlers at once (%d threads)" % (window, threads))
             row(what, b * args.calls, "calls/s", "ws-noop",
                 r * args.calls)
+            if window == 1:
+                one = b * args.calls
+        # The floor under calls one at a time: a call is a round trip
+        # between the server's core and the load generator's, and a bare
+        # TCP ping-pong between the same cores is the most any stack gets.
+        trips = pingpong(build, args.cpu, others.split(",")[0])
+        row("WS API calls one at a time, against bare TCP round trips",
+            one, "calls/s", "tcp-pingpong", trips)
         st = api_status(sock)
         # Each run's last reply may be cut off as ws-load leaves: at most
         # one failure per run, never a get_login_info call.
