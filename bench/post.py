@@ -41,6 +41,13 @@ BODY = (b'{"post_type":"message","message_type":"private","sub_type":'
         b'{"user_id":12345678,"nickname":"bench"}}\n')
 
 
+# The example bot's answer to BODY, byte for byte: what noop-reply answers,
+# so that nginx's cost of a 200 with a body is in that reference too.
+REPLY = ("Status: 200 OK\r\nContent-Type: application/json\r\n"
+         "Content-Length: 52\r\n\r\n"
+         '{"reply":"hello [CQ:face,id=178]","at_sender":false}')
+
+
 def big_body(kib):
     """A private message whose text makes the body about kib KiB."""
     head = BODY[:BODY.index(b'"message":"')]
@@ -118,8 +125,8 @@ def wrk_run(st, args):
     errors = re.search(r"Socket errors: (.*)", text)
     st["runs"].append({
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1)),
-        "p50": re.search(r"50%\s+(\S+)", text).group(1),
-        "p99": re.search(r"99%\s+(\S+)", text).group(1),
+        "p50": re.search(r"^\s+50%\s+(\S+)", text, re.M).group(1),
+        "p99": re.search(r"^\s+99%\s+(\S+)", text, re.M).group(1),
         "non2xx": int(non2xx.group(1)) if non2xx else 0,
         "errors": errors.group(1) if errors else "none"})
 
@@ -143,7 +150,7 @@ def measure(stacks, args):
         st["rss"] = {0: rss_kib(fcgi.pid)}
         st["peak"] = {0: rss_kib(fcgi.pid, "VmHWM")}
         st["sizes"] = {}
-        for kib in args.sizes:
+        for kib in args.sizes if st["name"] != "noop-reply" else ():
             st["sizes"][kib] = per_kib(fcgi, st["url"], kib, args)
             st["rss"][kib] = rss_kib(fcgi.pid)
             st["peak"][kib] = rss_kib(fcgi.pid, "VmHWM")
@@ -165,9 +172,11 @@ def main():
     ap.add_argument("--sizes", type=int, nargs="*", default=[1, 64, 512],
                     help="body sizes in KiB for the CPU per KiB rows")
     ap.add_argument("--stacks", nargs="*",
-                    default=["cqhttp-fcgi", "weather-bot", "noop-fcgi"],
+                    default=["cqhttp-fcgi", "weather-bot", "noop-fcgi",
+                             "noop-reply"],
                     help="which responders to run (cqhttp-fcgi, weather-bot, "
-                    "noop-fcgi); the rows need noop-fcgi as reference")
+                    "noop-fcgi, noop-reply); the rows need noop-fcgi as "
+                    "reference")
     args = ap.parse_args()
     work = tempfile.mkdtemp(prefix="cq-bench-")
     os.chmod(work, 0o755)
@@ -177,10 +186,13 @@ def main():
                CQHTTP_THREADS=str(args.threads), CQHTTP_LOG_LEVEL="error")
     stacks = [("cqhttp-fcgi", "src/fcgi/cqhttp-fcgi"),
               ("weather-bot", "examples/weather-bot"),
-              ("noop-fcgi", "tests/integration/noop-fcgi")]
+              ("noop-fcgi", "tests/integration/noop-fcgi"),
+              ("noop-reply", "tests/integration/noop-fcgi")]
     procs = []
     try:
-        m = {name: start_stack(os.path.join(args.build, exe), env, work,
+        m = {name: start_stack(os.path.join(args.build, exe),
+                               dict(env, NOOP_FCGI_ANSWER=REPLY)
+                               if name == "noop-reply" else env, work,
                                name, procs)
              for name, exe in stacks if name in args.stacks}
         measure(list(m.values()), args)
@@ -197,11 +209,11 @@ def main():
               % (r["name"], r["status"], r["rps"],
                  " ".join("%.0f" % x for x in r["all_rps"]), r["p50"],
                  r["p99"], r["non2xx"], r["errors"]))
-        print("  %-12s RSS (peak) after small bodies %d (%d) KiB, %s"
-              % (r["name"], r["rss"][0], r["peak"][0], ", ".join(
-                  "after %d KiB bodies %d (%d) KiB"
-                  % (kib, r["rss"][kib], r["peak"][kib])
-                  for kib in args.sizes)))
+        print("  %-12s RSS (peak) %s" % (r["name"], ", ".join(
+            "after %s %d (%d) KiB"
+            % ("%d KiB bodies" % kib if kib else "small bodies",
+               r["rss"][kib], r["peak"][kib])
+            for kib in [0] + list(r["sizes"]))))
     noop = m.get("noop-fcgi")
     ref = (lambda k: noop[k]) if noop else (lambda k: None)
     cq, weather = m.get("cqhttp-fcgi"), m.get("weather-bot")
@@ -212,6 +224,16 @@ def main():
         row("HTTP ported weather bot (examples/) via nginx, -c%d"
             % args.connections, weather["rps"], "req/s", "noop-fcgi",
             ref("rps"))
+    # The same no-op answering the example's 200 and body instead of 204:
+    # how much of the gap is nginx relaying a reply rather than our work.
+    reply = m.get("noop-reply")
+    if reply:
+        row("HTTP no-op answering the example's reply, -c%d"
+            % args.connections, reply["rps"], "req/s", "noop-fcgi",
+            ref("rps"))
+    if cq and reply:
+        row("HTTP example bot against that no-op, -c%d" % args.connections,
+            cq["rps"], "req/s", "noop-reply", reply["rps"])
     if not cq:
         return
     for kib in args.sizes:
