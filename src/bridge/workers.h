@@ -31,10 +31,11 @@
 #include "lib/api.h"
 
 /*
- * How many handlers one worker thread runs at once, each in a fiber: enough
- * to keep a thread busy while its handlers wait for answers (the window of
- * a busy connection spread over the threads), few enough to bound memory
- * at CQ__FIBERS_PER_WORKER stacks of CQ__FIBER_STACK per thread.
+ * How many handlers one worker runs at once, each in a fiber: enough to
+ * keep a thread busy while its handlers wait for answers (the window of a
+ * busy connection spread over the threads), few enough to bound memory at
+ * CQ__FIBERS_PER_WORKER stacks of CQ__FIBER_STACK per thread. With
+ * inline_handlers the loop is the one worker: this many handlers in all.
  */
 #define CQ__FIBERS_PER_WORKER 16
 
@@ -93,7 +94,8 @@ typedef struct cq__call {
     pthread_cond_t cond; /* Only when waiter is NULL and not detached. */
 } cq__call;
 
-/* One thread of the pool. */
+/* One worker: a thread of the pool, or the one the loop hosts (w->host),
+ * which has no thread and never sleeps on wake. */
 typedef struct cq__worker {
     cq__workers *w;
     pthread_t thread;
