@@ -243,7 +243,8 @@ int cq__workers_local_call(void *arg, int64_t self_id, const char *action,
     /*
      * A handler in a fiber of this pool's worker yields; a timer thread, a
      * context made with cq_ctx_for() on a thread of its own, or a handler
-     * run without a fiber (none could be made) blocks its thread.
+     * run without a fiber (none could be made) blocks its thread; on the
+     * loop's thread (inline_handlers) the call fails instead.
      */
     c.waiter = cq__workers_running_slot();
     if (c.waiter != NULL && c.waiter->me->w != w)
