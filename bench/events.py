@@ -9,7 +9,9 @@ answers each event with a fixed quick operation without parsing it: the
 bridge's upper limit. Each figure is measured with windows 64 and 1, with
 the server pinned to one core (the load generator on the other), and once
 more with a nice-0 busy loop pinned beside it, as on a busy host (issue
-10). The server's CPU per event comes from /proc/PID/stat.
+10). The bridge is measured twice: with its worker threads (the default)
+and with inline_handlers = 1 (the handlers' fibers on the loop thread), in
+rows of their own. The server's CPU per event comes from /proc/PID/stat.
 
 Prints ROW lines (bench/table.py) and a readable line for each.
 """
@@ -132,9 +134,15 @@ def main():
     procs = Procs()
     try:
         bridge, bport, noop, nport = start_pair(procs, build, d, args.threads)
+        # The same bridge with inline_handlers: its rows follow the default's.
+        os.mkdir(os.path.join(d, "inline"))
+        inline = start_pair(procs, build, os.path.join(d, "inline"),
+                            args.threads, CQHTTP_INLINE_HANDLERS="1")
         for window, busy in ((64, False), (1, False), (64, True), (1, True)):
             n = args.events if window > 1 else args.events // 8
             b, bcpu = measure(procs, bridge, bport, load, n, window,
+                              args.cpu, others, busy)
+            i, icpu = measure(procs, inline[0], inline[1], load, n, window,
                               args.cpu, others, busy)
             r, rcpu = measure(procs, noop, nport, load, n, window, args.cpu,
                               others, busy)
@@ -143,6 +151,12 @@ def main():
             row(what, b, "events/s", "ws-noop", r)
             row("  bridge CPU per event (window %d%s)"
                 % (window, ", busy" if busy else ""), bcpu, "us", "ws-noop",
+                rcpu, lower_better=True)
+            row("bridge inline_handlers events/s, window %d%s"
+                % (window, ", busy" if busy else ""), i, "events/s",
+                "ws-noop", r)
+            row("  bridge inline_handlers CPU per event (window %d%s)"
+                % (window, ", busy" if busy else ""), icpu, "us", "ws-noop",
                 rcpu, lower_better=True)
     finally:
         procs.stop_all()

@@ -209,3 +209,9 @@ cq__fiber *cq__fiber_current(void)
 {
     return current;
 }
+
+
+void *cq__fiber_current_arg(void)
+{
+    return current != NULL ? current->arg : NULL;
+}

@@ -58,4 +58,8 @@ void cq__fiber_yield(void);
 /* The fiber running on this thread, NULL outside any. */
 cq__fiber *cq__fiber_current(void);
 
+/* The arg the running fiber's function was started with (what it runs:
+ * the worker's slot, workers.c), NULL outside any fiber. */
+void *cq__fiber_current_arg(void);
+
 #endif

@@ -208,6 +208,21 @@ static void run_call(cq__workers *w, cq__call *c)
 
 
 /*
+ * A call on the loop thread outside a fiber: with inline_handlers, a
+ * handler for which no fiber could be made (out of memory) runs on the
+ * loop's own stack. It fails at once rather than block the loop; cq_call
+ * logs the detail. Returns CQ_ENOMEM.
+ */
+static int on_loop_thread(cq_result *out)
+{
+    return cq__api_fail(out, CQ_ENOMEM,
+                        "bridge: called on the loop thread outside a fiber "
+                        "(none could be made: out of memory); failed rather "
+                        "than block the loop");
+}
+
+
+/*
  * The in-process transport of the workers' cq__api. This is where the
  * bridge's codes meet the handler's cq_result: CQ_ENOAPI lets the next
  * transport try, and the detail names the failure as the API socket would.
@@ -228,11 +243,15 @@ int cq__workers_local_call(void *arg, int64_t self_id, const char *action,
     /*
      * A handler in a fiber of this pool's worker yields; a timer thread, a
      * context made with cq_ctx_for() on a thread of its own, or a handler
-     * run without a fiber (none could be made) blocks its thread.
+     * run without a fiber (none could be made) blocks its thread; on the
+     * loop's thread (inline_handlers) the call fails instead.
      */
     c.waiter = cq__workers_running_slot();
     if (c.waiter != NULL && c.waiter->me->w != w)
         c.waiter = NULL;
+    /* Only the loop sends the call: waiting for it there never ends. */
+    if (c.waiter == NULL && pthread_equal(pthread_self(), w->loop))
+        return on_loop_thread(out);
     if (c.waiter == NULL)
         pthread_cond_init(&c.cond, NULL);
     run_call(w, &c);

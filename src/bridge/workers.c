@@ -1,34 +1,30 @@
 /*
  * The worker pool: handlers for events that arrive over WebSocket run here,
- * so a slow handler never stalls the loop. Their API calls go to the loop
- * through a queue and out over the account's WebSocket; the handler waits
- * for the answer, which the loop always delivers (answer, timeout or
- * close), and once the loop has stopped every call fails at once
- * (cq__workers_close). The quick operation is not waited for. The calls
- * are in worker_calls.c; the parts both files share, in workers.h.
+ * each in a fiber (fiber.h), so that handlers waiting for API answers
+ * interleave. Their API calls go to the loop through a queue and out over
+ * the account's WebSocket; the handler waits for the answer, which the
+ * loop always delivers (answer, timeout or close), and once the loop has
+ * stopped every call fails at once (cq__workers_close). The quick
+ * operation is not waited for. The calls are in worker_calls.c, the worker
+ * threads in worker_threads.c; the parts all share, in workers.h.
  *
- * Each worker thread runs up to CQ__FIBERS_PER_WORKER handlers at once,
- * each in a fiber (fiber.h): a handler waiting for an answer yields, and
- * its thread runs the handlers whose answers came or starts the next
- * event. So handlers of different events interleave on one thread at API
- * calls, and a thread sleeps (on its own condition variable) only when
- * none of its handlers can run and it cannot take an event. The loop wakes
- * a worker only when it sleeps, and once per batch (flush_wakes); a new
- * event wakes one only when no worker already woken would take it.
- *
- * The event queue is bounded: when full, the connection stops reading
- * (conn.c). Finished events and calls wake the loop, one wake at a time.
+ * This file holds what every worker shares: the bounded event queue (when
+ * full, the connection stops reading, conn.c; finished events and calls
+ * wake the loop, one wake at a time), the slots and their fibers, and the
+ * pool's life. With inline_handlers it also holds the one worker, hosted
+ * by the loop thread: no thread is started, and the loop runs the
+ * handlers from its run event (on_run) after it has handled what its poll
+ * returned, never from inside a connection's callback. A handler that
+ * blocks there stalls every connection: hence opt-in.
  *
  * Shutdown never blocks for long: cq__workers_free() waits a bounded time;
  * a worker stuck in a handler is detached, its pool kept in `abandoned`.
  */
 #include "config.h"
 
-#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "bridge/workers.h"
 #include "lib/api.h"
@@ -45,101 +41,25 @@
 /* Pools with workers still running at exit; they point into them. */
 static cq__workers *abandoned;
 
-/* The slot whose fiber runs on this thread; NULL outside any. */
-static __thread cq__slot *running;
-
-
+/* Every fiber runs a slot (run_job's argument): the fiber's thread-local
+ * is the one record of which runs. */
 cq__slot *cq__workers_running_slot(void)
 {
-    return running;
-}
-
-
-/* Sets whether me is woken with room for an event and not yet back for
- * it, keeping w->hungry the count of those. Lock held. */
-static void set_hungry(cq__worker *me, int hungry)
-{
-    me->w->hungry += hungry - me->hungry;
-    me->hungry = hungry;
+    return cq__fiber_current_arg();
 }
 
 
 /*
- * Wakes me, asleep, to run what it was given. From the loop thread while
- * the loop runs (defer), the signal waits until the loop has handled all
- * that its poll returned (flush_wakes): a batch of answers wakes each
- * worker once, and the loop is not switched out in the middle of it for
- * the worker it woke. Lock held.
+ * The hosted worker has something to run: activates its run event, which
+ * the loop runs after the events its poll returned (a batch of answers and
+ * events, one run). Lock held.
  */
-static void wake_worker(cq__worker *me, int defer)
+static void kick_host(cq__workers *w)
 {
-    cq__workers *w = me->w;
-
-    me->asleep = 0;
-    set_hungry(me, me->room > 0);
-    if (!defer || w->closed || w->flush == NULL) {
-        pthread_cond_signal(&me->wake);
-        return;
+    if (!w->run_on && w->run != NULL) {
+        w->run_on = 1;
+        event_active(w->run, EV_READ, 0);
     }
-    me->owed = 1;
-    if (!w->flushing) {
-        w->flushing = 1;
-        event_active(w->flush, EV_READ, 0);
-    }
-}
-
-
-/* Sends the signals wake_worker() deferred. Lock held. */
-static void flush_wakes(cq__workers *w)
-{
-    int i;
-
-    w->flushing = 0;
-    for (i = 0; i < w->n; i++) {
-        if (w->threads[i].owed) {
-            w->threads[i].owed = 0;
-            pthread_cond_signal(&w->threads[i].wake);
-        }
-    }
-}
-
-
-/* Loop thread: the flush event, activated after the events the loop's
- * poll returned, so it runs once they are handled. */
-static void on_flush(evutil_socket_t fd, short what, void *arg)
-{
-    cq__workers *w = arg;
-
-    (void)fd;
-    (void)what;
-    pthread_mutex_lock(&w->lock);
-    flush_wakes(w);
-    pthread_mutex_unlock(&w->lock);
-}
-
-
-/*
- * Events wait and no worker is woken and about to look at the queue: wakes
- * one asleep with room, if any, preferring one with no handler at all, so
- * that handlers spread over the threads. A worker running handlers does
- * not count as about to look: one of them may block in a system call, and
- * the events must not wait for it while another thread sleeps. Lock held.
- */
-static void wake_taker(cq__workers *w, int defer)
-{
-    cq__worker *best = NULL;
-    int i;
-
-    if (w->head == NULL || w->hungry > 0 || w->stop)
-        return;
-    for (i = 0; i < w->n; i++) {
-        cq__worker *o = &w->threads[i];
-
-        if (o->asleep && o->room > (best != NULL ? best->room : 0))
-            best = o;
-    }
-    if (best != NULL)
-        wake_worker(best, defer);
 }
 
 
@@ -153,9 +73,10 @@ void cq__workers_ready(cq__slot *s)
     else
         me->ready = s;
     me->ready_tail = s;
-    /* An awake worker looks at its ready list before it sleeps. */
-    if (me->asleep)
-        wake_worker(me, 1);
+    if (me == me->w->host)
+        kick_host(me->w);
+    else if (me->asleep) /* An awake one looks before it sleeps. */
+        cq__workers_wake_worker(me, 1);
 }
 
 
@@ -187,11 +108,9 @@ static cq__slot *take_job(cq__worker *me)
 }
 
 
-/*
- * Worker, lock held: gives the jobs it handled to the pool's spares, up to
- * JOB_SPARES there (with the loop's, twice that at most); frees the rest.
- */
-static void give_back(cq__worker *me)
+/* Up to JOB_SPARES in the pool's spares (with the loop's, twice that at
+ * most); the rest are freed. */
+void cq__workers_give_back(cq__worker *me)
 {
     cq__workers *w = me->w;
     cq__job *j;
@@ -209,48 +128,19 @@ static void give_back(cq__worker *me)
 }
 
 
-/*
- * Worker: counts the events it finished (done) under the lock, then takes
- * what to run: the slots whose calls ended, then as many queued events as
- * it has room for (one lock and one wake for a batch). Sleeps while there
- * is nothing. Returns NULL once the pool stops and every handler of the
- * worker has ended. The loop is woken for finished events only when it has
- * no wake coming.
- */
-static cq__slot *take_work(cq__worker *me, unsigned done)
+cq__slot *cq__workers_collect(cq__worker *me)
 {
-    cq__workers *w = me->w;
-    cq__slot *list, *tail, *fresh;
+    cq__slot *list = me->ready, *tail = me->ready_tail, *fresh;
 
-    pthread_mutex_lock(&w->lock);
-    if (done > 0) {
-        w->finished += done;
-        cq__workers_wake_loop(w);
+    while ((fresh = take_job(me)) != NULL) {
+        if (tail != NULL)
+            tail->next = fresh;
+        else
+            list = fresh;
+        tail = fresh;
     }
-    give_back(me);
-    for (;;) {
-        list = me->ready;
-        tail = me->ready_tail;
-        while ((fresh = take_job(me)) != NULL) {
-            if (tail != NULL)
-                tail->next = fresh;
-            else
-                list = fresh;
-            tail = fresh;
-        }
-        me->ready = me->ready_tail = NULL;
-        me->room = me->free == NULL ? 0 : me->live == 0 ? 2 : 1;
-        if (list != NULL || (w->stop && me->live == 0))
-            break;
-        me->asleep = 1;
-        set_hungry(me, 0);
-        wake_taker(w, 0); /* Another may take the queue. */
-        while (me->asleep)
-            pthread_cond_wait(&me->wake, &w->lock);
-    }
-    set_hungry(me, 0);
-    wake_taker(w, 0);
-    pthread_mutex_unlock(&w->lock);
+    me->ready = me->ready_tail = NULL;
+    me->room = me->free == NULL ? 0 : me->live == 0 ? 2 : 1;
     return list;
 }
 
@@ -266,25 +156,26 @@ static void run_job(void *arg)
 
 
 /*
- * Worker: runs s until its handler waits for an answer or ends; an ended
- * event frees the slot and counts in *done. A fresh slot gets its fiber
- * now, once; without one (out of memory) the handler runs on the thread
- * itself and its calls block the thread.
+ * A fresh slot gets its fiber now, once; without one (out of memory) the
+ * handler runs on the thread itself: its calls block a worker thread, and
+ * fail at once on the loop's (cq__workers_local_call).
  */
-static void run_slot(cq__worker *me, cq__slot *s, unsigned *done)
+void cq__workers_run_slot(cq__worker *me, cq__slot *s, unsigned *done)
 {
     int ended = 1;
 
     if (s->fresh && s->fiber == NULL)
         s->fiber = cq__fiber_new(CQ__FIBER_STACK);
     if (s->fiber == NULL) {
+        cq_log(CQ_LOG_ERROR,
+               "no fiber for a handler (out of memory): it "
+               "runs without one, its API calls %s",
+               me == me->w->host ? "fail" : "block its thread");
         run_job(s);
     } else {
         if (s->fresh)
             cq__fiber_start(s->fiber, run_job, s);
-        running = s;
         ended = cq__fiber_resume(s->fiber);
-        running = NULL;
     }
     s->fresh = 0;
     if (!ended)
@@ -296,42 +187,6 @@ static void run_slot(cq__worker *me, cq__slot *s, unsigned *done)
     me->free = s;
     me->live--;
     (*done)++;
-}
-
-
-static void *worker_main(void *arg)
-{
-    cq__worker *me = arg;
-    cq__workers *w = me->w;
-    unsigned done = 0;
-    cq__slot *s, *next;
-    int i;
-
-    me->api = cq__api_new(&w->conf);
-    if (me->api != NULL)
-        cq__api_set_local(me->api, cq__workers_local_call, w);
-    for (i = CQ__FIBERS_PER_WORKER - 1; i >= 0; i--) {
-        me->slots[i].me = me;
-        me->slots[i].next = me->free;
-        me->free = &me->slots[i];
-    }
-    while ((s = take_work(me, done)) != NULL) {
-        for (done = 0; s != NULL; s = next) {
-            next = s->next;
-            run_slot(me, s, &done);
-        }
-    }
-    for (i = 0; i < CQ__FIBERS_PER_WORKER; i++)
-        cq__fiber_free(me->slots[i].fiber);
-    cq__api_free(me->api);
-    pthread_mutex_lock(&w->lock);
-    give_back(me);
-    w->running--;
-    me->exited = 1;
-    pthread_cond_broadcast(&w->exited);
-    cq__workers_wake_loop(w);
-    pthread_mutex_unlock(&w->lock);
-    return NULL;
 }
 
 
@@ -353,12 +208,13 @@ static int conf_copy(cq__conf *dst, const cq__conf *src)
 }
 
 
-/* The pool's own parts, before any thread; CQ_OK or CQ_ENOMEM. */
-static int pool_init(cq__workers *w, cq__bridge *br, int n)
+/* The pool's own parts, before any worker; CQ_OK or CQ_ENOMEM. */
+static int pool_init(cq__workers *w, cq__bridge *br)
 {
     pthread_condattr_t ca;
 
     w->br = br;
+    w->loop = pthread_self();
     pthread_mutex_init(&w->lock, NULL);
     /* cq__workers_free() waits on it with a monotonic deadline. */
     pthread_condattr_init(&ca);
@@ -368,42 +224,104 @@ static int pool_init(cq__workers *w, cq__bridge *br, int n)
     if (conf_copy(&w->conf, br->conf) != CQ_OK)
         return CQ_ENOMEM;
     w->wake = event_new(br->base, -1, 0, cq__workers_on_wake, w);
-    w->flush = event_new(br->base, -1, 0, on_flush, w);
-    w->threads = calloc((size_t)n, sizeof(*w->threads));
-    return w->wake != NULL && w->flush != NULL && w->threads != NULL
-               ? CQ_OK
-               : CQ_ENOMEM;
+    return w->wake != NULL ? CQ_OK : CQ_ENOMEM;
+}
+
+
+void cq__workers_init_slots(cq__worker *me, cq__workers *w)
+{
+    int i;
+
+    me->w = w;
+    for (i = CQ__FIBERS_PER_WORKER - 1; i >= 0; i--) {
+        me->slots[i].me = me;
+        me->slots[i].next = me->free;
+        me->free = &me->slots[i];
+    }
+}
+
+
+/*
+ * Runs the hosted worker once: the slots whose calls ended and the events
+ * it has room for, each until its handler waits or ends. Returns how many
+ * slots ran. Loop thread, lock not held.
+ */
+static int run_host(cq__workers *w)
+{
+    cq__worker *me = w->host;
+    unsigned done = 0;
+    cq__slot *s, *next;
+    int ran = 0;
+
+    pthread_mutex_lock(&w->lock);
+    w->run_on = 0;
+    s = cq__workers_collect(me);
+    pthread_mutex_unlock(&w->lock);
+    for (; s != NULL; s = next, ran++) {
+        next = s->next;
+        cq__workers_run_slot(me, s, &done);
+    }
+    pthread_mutex_lock(&w->lock);
+    if (done > 0) {
+        w->finished += done;
+        cq__workers_wake_loop(w);
+    }
+    cq__workers_give_back(me);
+    /* Slots freed with events still queued: another run takes them. */
+    if (w->head != NULL && me->free != NULL && !w->stop)
+        kick_host(w);
+    pthread_mutex_unlock(&w->lock);
+    return ran;
+}
+
+
+/* Loop thread: the hosted worker's run event. */
+static void on_run(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    run_host(arg);
+}
+
+
+/*
+ * With inline_handlers: the worker the loop hosts, its transports and its
+ * run event, instead of threads. Returns CQ_OK or CQ_ENOMEM.
+ */
+static int host_init(cq__workers *w)
+{
+    cq__worker *me = calloc(1, sizeof(*me));
+
+    if (me == NULL)
+        return CQ_ENOMEM;
+    w->host = me;
+    cq__workers_init_slots(me, w);
+    me->api = cq__api_new(&w->conf);
+    w->run = event_new(w->br->base, -1, 0, on_run, w);
+    if (me->api == NULL || w->run == NULL)
+        return CQ_ENOMEM;
+    cq__api_set_local(me->api, cq__workers_local_call, w);
+    cq_log(CQ_LOG_INFO,
+           "inline_handlers: handlers run on the loop thread, no worker "
+           "threads; a handler that blocks stalls every connection");
+    return CQ_OK;
 }
 
 
 cq__workers *cq__workers_new(cq__bridge *br, int n, size_t queue_cap)
 {
     cq__workers *w = calloc(1, sizeof(*w));
-    int i;
+    int ok;
 
     if (w == NULL)
         return NULL;
     w->cap = queue_cap;
-    if (pool_init(w, br, n) != CQ_OK) {
-        cq__workers_free(w, 0);
-        return NULL;
-    }
-    for (i = 0; i < n; i++) {
-        w->threads[i].w = w;
-        pthread_cond_init(&w->threads[i].wake, NULL);
-        pthread_mutex_lock(&w->lock);
-        if (pthread_create(&w->threads[i].thread, NULL, worker_main,
-                           &w->threads[i]) == 0) {
-            w->n++;
-            w->running++;
-        }
-        pthread_mutex_unlock(&w->lock);
-        if (w->n != i + 1) {
-            pthread_cond_destroy(&w->threads[i].wake);
-            break;
-        }
-    }
-    if (w->n == 0) {
+    ok = pool_init(w, br) == CQ_OK;
+    if (ok && br->conf->inline_handlers)
+        ok = host_init(w) == CQ_OK;
+    else if (ok)
+        ok = cq__workers_start_threads(w, n) > 0;
+    if (!ok) {
         cq__workers_free(w, 0);
         return NULL;
     }
@@ -462,7 +380,10 @@ int cq__workers_offer(cq__workers *w, int64_t self_id, const char *json,
     w->tail = j;
     w->njobs++;
     /* Workers awake look at the queue before they sleep. */
-    wake_taker(w, 1);
+    if (w->host != NULL)
+        kick_host(w);
+    else
+        cq__workers_wake_taker(w, 1);
     pthread_mutex_unlock(&w->lock);
     return CQ_OK;
 }
@@ -471,14 +392,9 @@ int cq__workers_offer(cq__workers *w, int64_t self_id, const char *json,
 /* Loop thread: asks the workers to stop after their current event. */
 void cq__workers_stop(cq__workers *w)
 {
-    int i;
-
     pthread_mutex_lock(&w->lock);
     w->stop = 1;
-    for (i = 0; i < w->n; i++) {
-        if (w->threads[i].asleep)
-            wake_worker(&w->threads[i], 0);
-    }
+    cq__workers_wake_all(w);
     cq__workers_wake_loop(w);
     pthread_mutex_unlock(&w->lock);
 }
@@ -489,9 +405,24 @@ int cq__workers_running(cq__workers *w)
     int n;
 
     pthread_mutex_lock(&w->lock);
-    n = w->running + (w->calls != NULL); /* A quick operation to send, say. */
+    /* The hosted worker runs until it stops with no handler left. */
+    n = w->host != NULL ? w->host->live > 0 || !w->stop : w->running;
+    n += w->calls != NULL; /* A quick operation to send, say. */
     pthread_mutex_unlock(&w->lock);
     return n;
+}
+
+
+/*
+ * Loop thread, the loop stopped: runs the hosted handlers made ready (their
+ * calls failed) to their end, each later call failing at once, so this
+ * ends. Returns the handlers still waiting for a call to end.
+ */
+static int drain_host(cq__workers *w)
+{
+    while (run_host(w) > 0)
+        ;
+    return w->host->live;
 }
 
 
@@ -501,7 +432,7 @@ void cq__workers_close(cq__workers *w)
 
     pthread_mutex_lock(&w->lock);
     w->closed = 1;
-    flush_wakes(w); /* The loop will not run the flush event now. */
+    cq__workers_flush_wakes(w); /* The loop will not run the flush event. */
     pthread_mutex_unlock(&w->lock);
     /* New calls now fail in run_call; these were queued before. */
     for (c = cq__workers_take_calls(w, NULL, NULL); c != NULL; c = next) {
@@ -509,38 +440,9 @@ void cq__workers_close(cq__workers *w)
         cq__workers_finish_call(w, c, NULL, 0, CQ_ENETWORK,
                                 CQ__WORKERS_STOPPING);
     }
-}
-
-
-/*
- * Waits up to wait_ms for the workers to end, joins those that did and
- * detaches the others. Returns how many are still running.
- */
-static int join_bounded(cq__workers *w, long wait_ms)
-{
-    struct timespec until;
-    int i, stuck, rc = 0;
-
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += wait_ms / 1000;
-    until.tv_nsec += (wait_ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
-    pthread_mutex_lock(&w->lock);
-    while (w->running > 0 && rc != ETIMEDOUT)
-        rc = pthread_cond_timedwait(&w->exited, &w->lock, &until);
-    stuck = w->running;
-    /* An exited worker has released the lock for good: joining is quick. */
-    for (i = 0; i < w->n; i++) {
-        if (w->threads[i].exited)
-            pthread_join(w->threads[i].thread, NULL);
-        else
-            pthread_detach(w->threads[i].thread);
-    }
-    pthread_mutex_unlock(&w->lock);
-    return stuck;
+    /* The loop will not run the run event either. */
+    if (w->host != NULL)
+        drain_host(w);
 }
 
 
@@ -555,6 +457,21 @@ static void free_jobs(cq__job *j)
 }
 
 
+/* Frees the hosted worker, none of whose handlers is suspended. */
+static void host_free(cq__worker *me)
+{
+    int i;
+
+    if (me == NULL)
+        return;
+    for (i = 0; i < CQ__FIBERS_PER_WORKER; i++)
+        cq__fiber_free(me->slots[i].fiber);
+    cq__api_free(me->api);
+    free_jobs(me->spent);
+    free(me);
+}
+
+
 void cq__workers_free(cq__workers *w, long wait_ms)
 {
     size_t dropped;
@@ -564,7 +481,9 @@ void cq__workers_free(cq__workers *w, long wait_ms)
         return;
     cq__workers_stop(w);
     cq__workers_close(w);
-    stuck = join_bounded(w, wait_ms);
+    /* Calls failed since cq__workers_close() made more handlers ready. */
+    stuck =
+        w->host != NULL ? drain_host(w) : cq__workers_join_threads(w, wait_ms);
     pthread_mutex_lock(&w->lock);
     dropped = w->njobs;
     free_jobs(w->head);
@@ -578,9 +497,9 @@ void cq__workers_free(cq__workers *w, long wait_ms)
     if (stuck > 0) {
         /* They still use the pool: it stays, reachable, until exit. */
         cq_log(CQ_LOG_WARN,
-               "stopping: %d workers still in a handler after %ld ms; "
+               "stopping: %d %s still in a handler after %ld ms; "
                "exiting without them",
-               stuck, wait_ms);
+               stuck, w->host != NULL ? "fibers" : "workers", wait_ms);
         w->next_abandoned = abandoned;
         abandoned = w;
         return;
@@ -589,6 +508,9 @@ void cq__workers_free(cq__workers *w, long wait_ms)
         event_free(w->wake);
     if (w->flush != NULL)
         event_free(w->flush);
+    if (w->run != NULL)
+        event_free(w->run);
+    host_free(w->host);
     pthread_cond_destroy(&w->exited);
     for (i = 0; i < w->n; i++)
         pthread_cond_destroy(&w->threads[i].wake);

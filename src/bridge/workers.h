@@ -1,12 +1,23 @@
 /*
- * The worker pool's own parts, shared by its two files: workers.c (the
- * threads, their fibers and the event queue) and worker_calls.c (the API
- * calls handlers make and the loop sends). The pool's interface is in
- * bridge.h; nothing else includes this header.
+ * The worker pool's own parts, shared by its three files: workers.c (the
+ * event queue, the slots and their fibers, and the worker the loop hosts
+ * with inline_handlers), worker_threads.c (the worker threads, their sleep
+ * and wakes) and worker_calls.c (the API calls handlers make and the loop
+ * sends). The pool's interface is in bridge.h; nothing else includes this
+ * header.
+ *
+ * Two modes, one scheduler: each worker (a thread, or with inline_handlers
+ * the loop itself, w->host) takes events from the same bounded queue into
+ * its slots (cq__workers_collect) and runs each slot's fiber until its
+ * handler waits for an answer or ends (cq__workers_run_slot). What differs
+ * is how a worker with nothing to run waits: a thread sleeps on its
+ * condition variable; the hosted worker is an event of the loop (run),
+ * activated when a job or an answer comes.
  *
  * Locking: one lock per pool (cq__workers.lock) guards the event queue, the
  * call queue, every call's outcome and every worker's ready list and sleep
- * state. Fields marked "thread-only" belong to the worker's thread.
+ * state. Fields marked "thread-only" belong to the worker's thread (for
+ * the hosted worker, the loop thread).
  */
 #ifndef CQ_BRIDGE_WORKERS_H
 #define CQ_BRIDGE_WORKERS_H
@@ -20,10 +31,11 @@
 #include "lib/api.h"
 
 /*
- * How many handlers one worker thread runs at once, each in a fiber: enough
- * to keep a thread busy while its handlers wait for answers (the window of
- * a busy connection spread over the threads), few enough to bound memory
- * at CQ__FIBERS_PER_WORKER stacks of CQ__FIBER_STACK per thread.
+ * How many handlers one worker runs at once, each in a fiber: enough to
+ * keep a thread busy while its handlers wait for answers (the window of a
+ * busy connection spread over the threads), few enough to bound memory at
+ * CQ__FIBERS_PER_WORKER stacks of CQ__FIBER_STACK per thread. With
+ * inline_handlers the loop is the one worker: this many handlers in all.
  */
 #define CQ__FIBERS_PER_WORKER 16
 
@@ -82,7 +94,8 @@ typedef struct cq__call {
     pthread_cond_t cond; /* Only when waiter is NULL and not detached. */
 } cq__call;
 
-/* One thread of the pool. */
+/* One worker: a thread of the pool, or the one the loop hosts (w->host),
+ * which has no thread and never sleeps on wake. */
 typedef struct cq__worker {
     cq__workers *w;
     pthread_t thread;
@@ -129,6 +142,15 @@ struct cq__workers {
     struct event *wake;
     struct event *flush; /* Sends the workers' deferred wakes. */
     int flushing;        /* flush is active. */
+    /*
+     * With inline_handlers: the worker the loop thread hosts (no threads,
+     * n is 0), and the event that runs it; run_on, under the lock, says run
+     * is active already.
+     */
+    cq__worker *host;
+    struct event *run;
+    int run_on;
+    pthread_t loop; /* The loop's thread: its calls must not block. */
     cq__workers *next_abandoned;
 };
 
@@ -160,7 +182,47 @@ int cq__workers_local_call(void *arg, int64_t self_id, const char *action,
  * held. */
 void cq__workers_ready(cq__slot *s);
 
-/* workers.c: the slot running on this thread in a fiber, or NULL. */
+/* workers.c: the slot whose fiber runs on this thread, or NULL. */
 cq__slot *cq__workers_running_slot(void);
+
+/* workers.c: gives me its slots, all free. */
+void cq__workers_init_slots(cq__worker *me, cq__workers *w);
+
+/*
+ * workers.c: takes what me runs next, as a list: the slots whose calls
+ * ended, then as many queued events as it has room for, fresh. NULL when
+ * there is nothing. Lock held.
+ */
+cq__slot *cq__workers_collect(cq__worker *me);
+
+/* workers.c: runs s until its handler waits for an answer or ends; an
+ * ended event frees the slot and counts in *done. Lock not held. */
+void cq__workers_run_slot(cq__worker *me, cq__slot *s, unsigned *done);
+
+/* workers.c: gives the jobs me handled to the pool's spares. Lock held. */
+void cq__workers_give_back(cq__worker *me);
+
+/* worker_threads.c: starts n threads; returns how many started. */
+int cq__workers_start_threads(cq__workers *w, int n);
+
+/* worker_threads.c: wakes a thread for the queue, if none is coming
+ * (defer: from the loop thread, the signal after the loop's batch). Lock
+ * held. */
+void cq__workers_wake_taker(cq__workers *w, int defer);
+
+/* worker_threads.c: wakes me, asleep (defer as above). Lock held. */
+void cq__workers_wake_worker(cq__worker *me, int defer);
+
+/* worker_threads.c: wakes every thread asleep, at once. Lock held. */
+void cq__workers_wake_all(cq__workers *w);
+
+/* worker_threads.c: sends the wakes deferred. Lock held. */
+void cq__workers_flush_wakes(cq__workers *w);
+
+/*
+ * worker_threads.c: waits up to wait_ms for the threads to end, joins those
+ * that did and detaches the others. Returns how many are still running.
+ */
+int cq__workers_join_threads(cq__workers *w, long wait_ms);
 
 #endif

@@ -78,6 +78,10 @@ static const opt opts[] = {
     NUM(api_stall_timeout_ms, 100, 3600000,
         "bridge: close an API-socket client that leaves its answers unread "
         "this long [30000]"),
+    NUM(inline_handlers, 0, 1,
+        "bridge: 1 runs the handlers on the event loop's thread, no worker "
+        "threads: less CPU per event, but a handler that blocks stalls "
+        "every connection [0]"),
     STR(command_prefix, "prefixes a command starts with, comma-separated "
                         "(\"/,!\") [/]"),
     {"log_level", OPT_LEVEL, offsetof(cq__conf, log_level), 0, 0,
@@ -514,6 +518,7 @@ static const struct {
     {"max_pending", CQ__CONF_BRIDGE},
     {"max_connections", CQ__CONF_BRIDGE},
     {"ws_forward", CQ__CONF_BRIDGE},
+    {"inline_handlers", CQ__CONF_BRIDGE},
 };
 
 

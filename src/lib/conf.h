@@ -51,6 +51,7 @@ typedef struct cq__conf {
     long max_pending;          /* API calls waiting per account. */
     long max_connections;      /* Open WebSocket and API-socket clients. */
     long api_stall_timeout_ms; /* API-socket client over its bound. */
+    long inline_handlers;      /* Bridge: handlers on the loop thread. */
     cq_log_level log_level;
     /* Bit i: the i-th setting of conf.c's table came from a flag or the
      * --config file (cq__conf_warn_ignored). */

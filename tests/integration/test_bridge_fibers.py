@@ -38,6 +38,7 @@ class FiberBridge:
         self.port = free_port()
         self.sock = os.path.join(d, "api.sock")
         self.log_path = os.path.join(d, "bridge.log")
+        env_extra.update(getattr(h, "bridge_env", {}))
         env = clean_env(CQHTTP_THREADS=str(threads), CQHTTP_LOG_LEVEL="info",
                         **env_extra)
         self.p = start_bridge(program(BRIDGE), self.port, self.sock, env,

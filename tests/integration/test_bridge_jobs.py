@@ -27,7 +27,8 @@ def run_bridge_with_sim(h, env, until, what):
     log_path = os.path.join(d, "bridge.log")
     calls_path = os.path.join(d, "calls.log")
     b = start_bridge(program(BRIDGE), port, os.path.join(d, "api.sock"),
-                     clean_env(CQHTTP_LOG_LEVEL="debug", **env), log_path)
+                     clean_env(CQHTTP_LOG_LEVEL="debug", **env,
+                               **getattr(h, "bridge_env", {})), log_path)
     with open(os.path.join(d, "sim.err"), "wb") as err:
         s = subprocess.Popen(
             [program(SIM), "connect", "--log", calls_path, "--url",

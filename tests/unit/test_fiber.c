@@ -15,6 +15,7 @@ typedef struct trace {
     char steps[32];
     size_t n;
     cq__fiber *self; /* What cq__fiber_current() said inside. */
+    void *arg;       /* What cq__fiber_current_arg() said inside. */
     int err;         /* errno seen after the yield. */
 } trace;
 
@@ -30,6 +31,7 @@ static void two_yields(void *arg)
     trace *t = arg;
 
     t->self = cq__fiber_current();
+    t->arg = cq__fiber_current_arg();
     note(t, 'a');
     errno = EPIPE;
     cq__fiber_yield();
@@ -57,8 +59,10 @@ T_CASE(runs_until_yield_and_resumes_there)
     T_EQ_INT(cq__fiber_resume(f), 1);
     T_EQ_STR(tr.steps, "a1b2c");
     T_CHECK(tr.self == f);
+    T_CHECK(tr.arg == &tr);
     T_EQ_INT(tr.err, EPIPE);
     T_CHECK(cq__fiber_current() == NULL);
+    T_CHECK(cq__fiber_current_arg() == NULL);
     cq__fiber_free(f);
 }
 
