@@ -161,20 +161,17 @@ static void *worker_main(void *arg)
     cq__workers *w = me->w;
     unsigned done = 0;
     cq__slot *s, *next;
-    int i;
 
     me->api = cq__api_new(&w->conf);
     if (me->api != NULL)
         cq__api_set_local(me->api, cq__workers_local_call, w);
-    cq__workers_init_slots(me, w);
     while ((s = take_work(me, done)) != NULL) {
         for (done = 0; s != NULL; s = next) {
             next = s->next;
             cq__workers_run_slot(me, s, &done);
         }
     }
-    for (i = 0; i < CQ__FIBERS_PER_WORKER; i++)
-        cq__fiber_free(me->slots[i].fiber);
+    cq__workers_free_slots(me);
     cq__api_free(me->api);
     pthread_mutex_lock(&w->lock);
     cq__workers_give_back(me);
@@ -196,7 +193,10 @@ int cq__workers_start_threads(cq__workers *w, int n)
     if (w->flush == NULL || w->threads == NULL)
         return 0;
     for (i = 0; i < n; i++) {
-        w->threads[i].w = w;
+        /* Made here, so that a thread that started can take events. */
+        if (cq__workers_init_slots(&w->threads[i], w, CQ__FIBERS_PER_WORKER) !=
+            CQ_OK)
+            break;
         pthread_cond_init(&w->threads[i].wake, NULL);
         pthread_mutex_lock(&w->lock);
         if (pthread_create(&w->threads[i].thread, NULL, worker_main,
@@ -207,6 +207,7 @@ int cq__workers_start_threads(cq__workers *w, int n)
         pthread_mutex_unlock(&w->lock);
         if (w->n != i + 1) {
             pthread_cond_destroy(&w->threads[i].wake);
+            free(w->threads[i].slots);
             break;
         }
     }

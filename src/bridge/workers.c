@@ -228,16 +228,33 @@ static int pool_init(cq__workers *w, cq__bridge *br)
 }
 
 
-void cq__workers_init_slots(cq__worker *me, cq__workers *w)
+int cq__workers_init_slots(cq__worker *me, cq__workers *w, int n)
 {
     int i;
 
     me->w = w;
-    for (i = CQ__FIBERS_PER_WORKER - 1; i >= 0; i--) {
+    me->slots = calloc((size_t)n, sizeof(*me->slots));
+    if (me->slots == NULL)
+        return CQ_ENOMEM;
+    me->nslots = n;
+    for (i = n - 1; i >= 0; i--) {
         me->slots[i].me = me;
         me->slots[i].next = me->free;
         me->free = &me->slots[i];
     }
+    return CQ_OK;
+}
+
+
+void cq__workers_free_slots(cq__worker *me)
+{
+    int i;
+
+    for (i = 0; i < me->nslots; i++)
+        cq__fiber_free(me->slots[i].fiber);
+    free(me->slots);
+    me->slots = NULL;
+    me->nslots = 0;
 }
 
 
@@ -288,22 +305,24 @@ static void on_run(evutil_socket_t fd, short what, void *arg)
  * With inline_handlers: the worker the loop hosts, its transports and its
  * run event, instead of threads. Returns CQ_OK or CQ_ENOMEM.
  */
-static int host_init(cq__workers *w)
+static int host_init(cq__workers *w, int threads)
 {
     cq__worker *me = calloc(1, sizeof(*me));
 
     if (me == NULL)
         return CQ_ENOMEM;
     w->host = me;
-    cq__workers_init_slots(me, w);
+    if (cq__workers_init_slots(me, w, threads * CQ__FIBERS_PER_WORKER) != CQ_OK)
+        return CQ_ENOMEM;
     me->api = cq__api_new(&w->conf);
     w->run = event_new(w->br->base, -1, 0, on_run, w);
     if (me->api == NULL || w->run == NULL)
         return CQ_ENOMEM;
     cq__api_set_local(me->api, cq__workers_local_call, w);
     cq_log(CQ_LOG_INFO,
-           "inline_handlers: handlers run on the loop thread, no worker "
-           "threads; a handler that blocks stalls every connection");
+           "inline_handlers: up to %d handlers run on the loop thread, no "
+           "worker threads; a handler that blocks stalls every connection",
+           me->nslots);
     return CQ_OK;
 }
 
@@ -318,7 +337,7 @@ cq__workers *cq__workers_new(cq__bridge *br, int n, size_t queue_cap)
     w->cap = queue_cap;
     ok = pool_init(w, br) == CQ_OK;
     if (ok && br->conf->inline_handlers)
-        ok = host_init(w) == CQ_OK;
+        ok = host_init(w, n) == CQ_OK;
     else if (ok)
         ok = cq__workers_start_threads(w, n) > 0;
     if (!ok) {
@@ -460,12 +479,9 @@ static void free_jobs(cq__job *j)
 /* Frees the hosted worker, none of whose handlers is suspended. */
 static void host_free(cq__worker *me)
 {
-    int i;
-
     if (me == NULL)
         return;
-    for (i = 0; i < CQ__FIBERS_PER_WORKER; i++)
-        cq__fiber_free(me->slots[i].fiber);
+    cq__workers_free_slots(me);
     cq__api_free(me->api);
     free_jobs(me->spent);
     free(me);

@@ -35,7 +35,9 @@
  * keep a thread busy while its handlers wait for answers (the window of a
  * busy connection spread over the threads), few enough to bound memory at
  * CQ__FIBERS_PER_WORKER stacks of CQ__FIBER_STACK per thread. With
- * inline_handlers the loop is the one worker: this many handlers in all.
+ * inline_handlers the loop is the one worker and runs as many as the
+ * threads would (threads times this), so that the setting keeps meaning
+ * how many handlers may wait for answers at once.
  */
 #define CQ__FIBERS_PER_WORKER 16
 
@@ -110,7 +112,8 @@ typedef struct cq__worker {
     cq__slot *free;
     cq__job *spent; /* Handled, for the pool's spares at the next lock. */
     int live;       /* Slots running an event. */
-    cq__slot slots[CQ__FIBERS_PER_WORKER];
+    cq__slot *slots; /* nslots of them, made before the worker runs. */
+    int nslots;
 } cq__worker;
 
 struct cq__workers {
@@ -185,8 +188,11 @@ void cq__workers_ready(cq__slot *s);
 /* workers.c: the slot whose fiber runs on this thread, or NULL. */
 cq__slot *cq__workers_running_slot(void);
 
-/* workers.c: gives me its slots, all free. */
-void cq__workers_init_slots(cq__worker *me, cq__workers *w);
+/* workers.c: gives me n slots, all free; CQ_OK or CQ_ENOMEM. */
+int cq__workers_init_slots(cq__worker *me, cq__workers *w, int n);
+
+/* workers.c: frees me's slots and their fibers, none suspended. */
+void cq__workers_free_slots(cq__worker *me);
 
 /*
  * workers.c: takes what me runs next, as a list: the slots whose calls

@@ -75,7 +75,7 @@ def inline_mode_is_said_and_runs_no_worker_thread(h):
     """The start-up log says the mode; the process has only the loop's
     thread and the timer jobs' (none here), not --threads more."""
     with Bridge(h, "--threads", "8", *ARGS) as b:
-        check("handlers run on the loop thread" in b.log(),
+        check("up to 128 handlers run on the loop thread" in b.log(),
               "no start-up line for the mode:\n" + b.log()[-1500:])
         with open("/proc/%d/status" % b.p.pid) as f:
             threads = int([ln.split()[1] for ln in f
