@@ -17,7 +17,9 @@ operation), taken from the same bridge in the same run:
   replaced) in front of the bridge, the load connecting to its /ws/ URL;
   nginx (one worker) is pinned to the bridge's core, as part of the server.
 
-The bridge and bench/ws-noop are pinned to one core, the load generator to
+The 100-account figures are also measured with inline_handlers = 1 (the
+handlers' fibers on the loop thread), against that bridge's own figure
+from one connection. The bridge and bench/ws-noop are pinned to one core, the load generator to
 the others. Each figure is the median of --runs runs (3), interleaved with
 its reference's; the nginx row has the one-connection figure measured again
 beside it. Prints ROW lines (bench/table.py) and a readable line for each.
@@ -54,16 +56,24 @@ def main():
     nginx = None
     try:
         bridge, bport, noop, nport = start_pair(procs, build, d, args.threads)
+        # The same bridge with inline_handlers, in rows of its own.
+        os.mkdir(os.path.join(d, "inline"))
+        inline, iport = start_pair(procs, build, os.path.join(d, "inline"),
+                                   args.threads,
+                                   CQHTTP_INLINE_HANDLERS="1")[:2]
         n, w, k = args.events, args.window, args.accounts
 
         def events(server, port, conns=1):
             return lambda: measure(procs, server, port, load, n, w, args.cpu,
                                    others, False, conns)[0]
-        one, many, noop_one, noop_many = medians(
+        one, many, ione, imany, noop_one, noop_many = medians(
             args.runs, events(bridge, bport), events(bridge, bport, k),
+            events(inline, iport), events(inline, iport, k),
             events(noop, nport), events(noop, nport, k))
         row("bridge events/s, %d accounts, window %d in all" % (k, w), many,
             "events/s", "bridge 1 conn", one)
+        row("bridge inline_handlers events/s, %d accounts, window %d in all"
+            % (k, w), imany, "events/s", "inline 1 conn", ione)
         row("  ws-noop events/s, %d conns, window %d in all" % (k, w),
             noop_many, "events/s", "ws-noop 1 conn", noop_one)
         if args.no_nginx:
