@@ -306,15 +306,13 @@ static int check_self_id(request *r, const cq_event *e)
 }
 
 
-#define HEAD_ROOM CQ__HEAD_ROOM
-
 /*
  * Writes the CGI answer without a body into out (emptied first). Returns
  * status, or as cq__buf_add().
  */
 static int answer(cq__buf *out, int status, const char *allow)
 {
-    char h[HEAD_ROOM];
+    char h[CQ__HEAD_ROOM];
     size_t n = cq__answer_head(h, status, allow, 0, 0);
     int rc;
 
@@ -325,17 +323,17 @@ static int answer(cq__buf *out, int status, const char *allow)
 
 
 /*
- * The answer 200 with the JSON that follows HEAD_ROOM bytes into out: its
- * header block goes just before it, where the answer then starts (*start).
- * Returns 200.
+ * The answer 200 with the JSON that follows CQ__HEAD_ROOM bytes into out:
+ * its header block goes just before it, where the answer then starts
+ * (*start). Returns 200.
  */
 static int answer_json(cq__buf *out, size_t *start)
 {
-    char h[HEAD_ROOM];
-    size_t n = cq__answer_head(h, 200, NULL, 1, out->len - HEAD_ROOM);
+    char h[CQ__HEAD_ROOM];
+    size_t n = cq__answer_head(h, 200, NULL, 1, out->len - CQ__HEAD_ROOM);
 
-    memcpy(out->data + HEAD_ROOM - n, h, n);
-    *start = HEAD_ROOM - n;
+    memcpy(out->data + CQ__HEAD_ROOM - n, h, n);
+    *start = CQ__HEAD_ROOM - n;
     return 200;
 }
 
@@ -381,8 +379,8 @@ static int handle_event(request *r, cq__api *api, cq__buf *out)
         rc = CQ_EHANDLER;
     } else {
         cq_log(CQ_LOG_DEBUG, "%d for %s from %s",
-               r->sent || out->len > HEAD_ROOM ? 200 : 204, cq_event_name(e),
-               r->peer);
+               r->sent || out->len > CQ__HEAD_ROOM ? 200 : 204,
+               cq_event_name(e), r->peer);
     }
     cq__ctx_free(&ctx);
     cq_event_free(e);
@@ -468,14 +466,14 @@ void cq__post_start(void)
 /* The event endpoint: a POST. Returns as cq__post_handle(). */
 static int handle_post(request *r, cq__api *api, cq__buf *out, size_t *start)
 {
-    static const char room[HEAD_ROOM];
+    static const char room[CQ__HEAD_ROOM];
     int rc, status;
 
     rc = read_body(r);
     if (rc == CQ_OK)
         rc = check_auth(r);
     if (rc == CQ_OK)
-        rc = cq__buf_add(out, room, HEAD_ROOM);
+        rc = cq__buf_add(out, room, CQ__HEAD_ROOM);
     if (rc == CQ_OK)
         rc = handle_event(r, api, out);
     free(r->body);
@@ -484,7 +482,7 @@ static int handle_post(request *r, cq__api *api, cq__buf *out, size_t *start)
         return 200; /* All of it went through io->write. */
     }
     status = status_of(rc);
-    if (status == 200 && out->len <= HEAD_ROOM)
+    if (status == 200 && out->len <= CQ__HEAD_ROOM)
         status = 204;
     cq__metrics_event(status);
     return status == 200 ? answer_json(out, start) : answer(out, status, NULL);
