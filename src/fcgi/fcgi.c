@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <netdb.h>
 #include <poll.h>
 #include <pthread.h>
@@ -50,11 +51,11 @@ typedef struct worker {
 
 /*
  * A worker frees its answer buffer once it has grown past this, rather than
- * keep one as large as its largest answer for good. (Fixing malloc's mmap
- * threshold as low, so that every large block went back to the system,
- * cost 1 us per KiB of body in page faults at 512 KiB: not done.)
+ * keep one as large as its largest answer for good: a large quick operation
+ * is sent in pieces of at most 16 KiB (fcgi/answer.c), so only a large
+ * metrics or error answer grows it further.
  */
-#define LARGE_BUF (128 * 1024)
+#define LARGE_BUF (16 * 1024)
 
 static pthread_mutex_t done_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t done_cond = PTHREAD_COND_INITIALIZER;
@@ -491,6 +492,24 @@ static void log_start(const cq__conf *conf, int nhandlers)
 }
 
 
+/*
+ * Fixes malloc's mmap threshold at CQ__POST_LARGE_BODY, so that a large
+ * body, and the parse arena sized by it, are mapped for their request alone
+ * and unmapped at its end. Left to itself, glibc raises the threshold to the
+ * size of each mapped block freed (up to 32 MiB), after which every large
+ * body comes from the thread's heap and stays resident there: each thread
+ * kept its largest body, and the smaller blocks of earlier requests that
+ * the larger could not reuse, for good. The price is the page faults of a
+ * fresh mapping for each large body (post.c takes them in one call).
+ * Smaller bodies stay in the heap as before: they are most of the traffic,
+ * and at most one such body per thread stays resident.
+ */
+static void fix_malloc(void)
+{
+    mallopt(M_MMAP_THRESHOLD, CQ__POST_LARGE_BODY);
+}
+
+
 int cq_fcgi_main(int argc, char **argv)
 {
     cq__conf conf;
@@ -498,6 +517,7 @@ int cq_fcgi_main(int argc, char **argv)
     sigset_t set;
     worker *w = NULL;
 
+    fix_malloc();
     cq__conf_init(&conf);
     cq__program_start(argv, "cqhttp-fcgi");
     cq__post_start();

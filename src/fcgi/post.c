@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #include "cqhttp.h"
@@ -134,6 +135,28 @@ static int parse_length(const char *s, uint64_t *out)
 
 
 /*
+ * Faults in the whole pages of the n bytes at p, a large body's buffer about
+ * to be filled, with one call (Linux 5.14) instead of one fault per page as
+ * the reads reach it: a fresh mapping's faults are the main cost of giving
+ * its memory back after the request. Where the call is missing or fails the
+ * reads fault the pages in as before.
+ */
+static void populate(char *p, size_t n)
+{
+#ifdef MADV_POPULATE_WRITE
+    uintptr_t from = ((uintptr_t)p + 4095) & ~(uintptr_t)4095;
+    uintptr_t to = ((uintptr_t)p + n) & ~(uintptr_t)4095;
+
+    if (n >= CQ__POST_LARGE_BODY && to > from)
+        (void)madvise((void *)from, to - from, MADV_POPULATE_WRITE);
+#else
+    (void)p;
+    (void)n;
+#endif
+}
+
+
+/*
  * Reads the body straight into one buffer: of the announced length when
  * known (want), else grown by doubling up to max_body + 1 bytes (want is
  * then max_body + 1), so that no byte is copied twice. Stops at the end of
@@ -148,6 +171,8 @@ static int read_into(request *r, uint64_t want, int known)
     r->body = malloc(cap);
     if (r->body == NULL)
         return CQ_ENOMEM;
+    if (known)
+        populate(r->body, cap);
     r->len = 0;
     while (r->len < want) {
         size_t room = cap - 1 - r->len;

@@ -17,6 +17,14 @@
 #include "lib/buf.h"
 #include "lib/conf.h"
 
+/*
+ * Bodies of at least this many bytes are mapped for their request alone:
+ * cq_fcgi_main() fixes malloc's mmap threshold at this size, so that their
+ * memory goes back to the system when the request ends, and the body's
+ * pages are faulted in with one call before it is read (post.c).
+ */
+#define CQ__POST_LARGE_BODY (128 * 1024)
+
 typedef struct cq__post_io {
     void *arg;
     /* A CGI parameter ("REQUEST_METHOD", "HTTP_X_SIGNATURE"), or NULL. */
