@@ -169,7 +169,8 @@ static void *worker_main(void *arg)
     fcgi_req r;
     FCGX_Request *req = &r.req;
     cq__api *api = cq__api_new(w->conf);
-    cq__post_io io = {&r, fcgi_param, fcgi_read, fcgi_write, 0};
+    cq__body body = {NULL, 0};
+    cq__post_io io = {&r, fcgi_param, fcgi_read, fcgi_write, 0, &body};
     cq__buf out;
     size_t start;
     int status;
@@ -197,6 +198,7 @@ static void *worker_main(void *arg)
     }
     FCGX_Free(req, 1);
 out:
+    cq__body_free(&body);
     cq__buf_free(&out);
     cq__api_free(api);
     pthread_mutex_lock(&done_lock);
@@ -295,7 +297,7 @@ static int cgi_write(void *arg, const char *p, size_t n)
 /* Serves the one CGI request in the environment; returns the exit code. */
 static int serve_cgi(const cq__conf *conf)
 {
-    cq__post_io io = {NULL, cgi_param, cgi_read, cgi_write, 1};
+    cq__post_io io = {NULL, cgi_param, cgi_read, cgi_write, 1, NULL};
     cq__api *api = cq__api_new(conf);
     cq__buf out;
     size_t start;
@@ -493,22 +495,18 @@ static void log_start(const cq__conf *conf, int nhandlers)
 
 
 /*
- * Fixes malloc's mmap threshold at CQ__POST_LARGE_BODY, so that a large
- * body (and any other block as large: a large tree's arena chunk) is mapped
- * for its request alone and unmapped at its end. Left to itself, glibc
- * raises the threshold to the size of each mapped block freed (up to 32
- * MiB), after which every large body comes from the thread's heap and stays
- * resident there: each thread kept its largest body, and the smaller blocks
- * of earlier requests that the larger could not reuse, for good (2.6 MiB on
- * 4 threads after 64 and 512 KiB bodies). The price is the fresh mapping's
- * page faults, about 0.4 us per KiB of body on a 2-core VM even when post.c
- * takes them in one call. Smaller bodies, most of the traffic, stay in the
- * heap and are reused there, so what a thread keeps is bounded by the
- * threshold rather than by max_body.
+ * Fixes malloc's mmap threshold at 128 KiB (glibc's initial value). Bodies
+ * are not malloc'd (fcgi/body.h), but a large tree's arena chunk or a large
+ * metrics answer may be: such a block is then mapped for its request alone
+ * and given back at its end. Left to itself, glibc raises the threshold to
+ * the size of each mapped block freed (up to 32 MiB), after which such
+ * blocks come from the thread's heap and stay resident there, with the
+ * smaller blocks of earlier requests that they could not reuse (2.6 MiB on 4
+ * threads after 64 and 512 KiB bodies, when bodies were malloc'd).
  */
 static void fix_malloc(void)
 {
-    mallopt(M_MMAP_THRESHOLD, CQ__POST_LARGE_BODY);
+    mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 }
 
 

@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <time.h>
 
 #include "cqhttp.h"
@@ -27,7 +26,8 @@ static atomic_int in_flight;
 typedef struct request {
     const cq__conf *conf;
     const cq__post_io *io;
-    char *body; /* NUL-terminated; the event takes it over once parsed. */
+    cq__body *mem; /* Where the body is read: io's, or the request's own. */
+    char *body;    /* In mem, NUL-terminated once read; NULL before. */
     size_t len;
     const char *peer;         /* For log lines. */
     struct timespec deadline; /* CLOCK_MONOTONIC: the whole body by then. */
@@ -135,28 +135,6 @@ static int parse_length(const char *s, uint64_t *out)
 
 
 /*
- * Faults in the whole pages of the n bytes at p, a large body's buffer about
- * to be filled, with one call (Linux 5.14) instead of one fault per page as
- * the reads reach it: a fresh mapping's faults are the main cost of giving
- * its memory back after the request. Where the call is missing or fails the
- * reads fault the pages in as before.
- */
-static void populate(char *p, size_t n)
-{
-#ifdef MADV_POPULATE_WRITE
-    uintptr_t from = ((uintptr_t)p + 4095) & ~(uintptr_t)4095;
-    uintptr_t to = ((uintptr_t)p + n) & ~(uintptr_t)4095;
-
-    if (n >= CQ__POST_LARGE_BODY && to > from)
-        (void)madvise((void *)from, to - from, MADV_POPULATE_WRITE);
-#else
-    (void)p;
-    (void)n;
-#endif
-}
-
-
-/*
  * Reads the body straight into one buffer: of the announced length when
  * known (want), else grown by doubling up to max_body + 1 bytes (want is
  * then max_body + 1), so that no byte is copied twice. Stops at the end of
@@ -164,25 +142,23 @@ static void populate(char *p, size_t n)
  */
 static int read_into(request *r, uint64_t want, int known)
 {
-    size_t cap = known ? (size_t)want + 1 : 16384;
-    char *p;
+    cq__body *b = r->mem;
     int n;
 
-    r->body = malloc(cap);
-    if (r->body == NULL)
+    if (cq__body_reserve(b, known ? (size_t)want + 1 : 16384) != CQ_OK)
         return CQ_ENOMEM;
-    if (known)
-        populate(r->body, cap);
+    r->body = b->p;
     r->len = 0;
     while (r->len < want) {
-        size_t room = cap - 1 - r->len;
+        size_t room = b->cap - 1 - r->len;
 
         if (room == 0) {
-            cap = cap * 2 > want + 1 ? (size_t)want + 1 : cap * 2;
-            if ((p = realloc(r->body, cap)) == NULL)
+            if (cq__body_reserve(b, b->cap * 2 > want + 1
+                                        ? (size_t)want + 1
+                                        : b->cap * 2) != CQ_OK)
                 return CQ_ENOMEM;
-            r->body = p;
-            room = cap - 1 - r->len;
+            r->body = b->p;
+            room = b->cap - 1 - r->len;
         }
         if (room > want - r->len)
             room = (size_t)(want - r->len);
@@ -374,8 +350,7 @@ static int handle_event(request *r, cq__api *api, cq__buf *out)
     cq_ctx ctx;
     int rc;
 
-    rc = cq__event_parse_take(&e, r->body, r->len, (int)r->conf->max_depth);
-    r->body = NULL;
+    rc = cq__event_parse_lent(&e, r->body, r->len, (int)r->conf->max_depth);
     if (rc != CQ_OK) {
         cq_log(rc == CQ_ENOMEM ? CQ_LOG_ERROR : CQ_LOG_WARN,
                "%d from %s: body is not an event: %s", status_of(rc), r->peer,
@@ -492,8 +467,10 @@ void cq__post_start(void)
 static int handle_post(request *r, cq__api *api, cq__buf *out, size_t *start)
 {
     static const char room[CQ__HEAD_ROOM];
+    cq__body own = {NULL, 0};
     int rc, status;
 
+    r->mem = r->io->body != NULL ? r->io->body : &own;
     rc = read_body(r);
     if (rc == CQ_OK)
         rc = check_auth(r);
@@ -501,7 +478,9 @@ static int handle_post(request *r, cq__api *api, cq__buf *out, size_t *start)
         rc = cq__buf_add(out, room, CQ__HEAD_ROOM);
     if (rc == CQ_OK)
         rc = handle_event(r, api, out);
-    free(r->body);
+    /* The event lent the body is gone: the mapping is kept for the next. */
+    cq__body_done(r->mem);
+    cq__body_free(&own);
     if (r->sent) {
         cq__metrics_event(200);
         return 200; /* All of it went through io->write. */

@@ -13,17 +13,11 @@
 #ifndef CQ_POST_H
 #define CQ_POST_H
 
+#include "fcgi/body.h"
 #include "lib/api.h"
 #include "lib/buf.h"
 #include "lib/conf.h"
 
-/*
- * Bodies of at least this many bytes are mapped for their request alone:
- * cq_fcgi_main() fixes malloc's mmap threshold at this size, so that their
- * memory goes back to the system when the request ends, and the body's
- * pages are faulted in with one call before it is read (post.c).
- */
-#define CQ__POST_LARGE_BODY (128 * 1024)
 
 typedef struct cq__post_io {
     void *arg;
@@ -45,6 +39,9 @@ typedef struct cq__post_io {
      * FastCGI: such a body is read to its end (a chunked upload).
      */
     int cgi;
+    /* The calling thread's mapping for bodies, kept across its requests
+     * (fcgi/body.h); NULL: the request maps its own and gives it back. */
+    cq__body *body;
 } cq__post_io;
 
 /*
