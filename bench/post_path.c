@@ -109,6 +109,7 @@ int main(int argc, char **argv)
     char *big = kib > 0 ? big_body((size_t)kib * 1024) : NULL;
     cq__conf conf;
     cq__buf out;
+    cq__body mem = {NULL, 0}; /* Kept across requests, as a thread's is. */
     size_t start;
     req r;
 
@@ -124,7 +125,7 @@ int main(int argc, char **argv)
     snprintf(r.length, sizeof(r.length), "%zu", r.len);
     cq__buf_init(&out, 1 << 20);
     for (i = 0; i < n; i++) {
-        cq__post_io io = {&r, param, readfn, writefn, 0};
+        cq__post_io io = {&r, param, readfn, writefn, 0, &mem};
 
         r.off = 0;
         cq__buf_reset(&out);
@@ -135,6 +136,7 @@ int main(int argc, char **argv)
             status = cq__post_handle(&conf, NULL, &io, &out, &start);
     }
     cq__buf_free(&out);
+    cq__body_free(&mem);
     free(big);
     cq__dispatch_reset();
     cq__conf_free(&conf);

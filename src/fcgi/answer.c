@@ -9,11 +9,12 @@
 
 /*
  * The most of a large answer's JSON held at a time: with the header room in
- * front, the buffer stays within 64 KiB. (A longer plain stretch of a
- * string goes on uncopied, as one piece; cq__fcgi_put() frames any piece
- * into records.)
+ * front, the buffer stays within 16 KiB, which a thread keeps (a buffer of
+ * 64 KiB, kept after a 64 KiB echo, was a second copy of such a body for
+ * good). A longer plain stretch of a string goes on uncopied, as one piece,
+ * straight from the body; cq__fcgi_put() frames any piece into records.
  */
-#define PIECE (65536 - CQ__HEAD_ROOM - 1)
+#define PIECE (16384 - CQ__HEAD_ROOM - 1)
 
 /* Appends the k bytes at s to the header block h of *n bytes, short of
  * CQ__HEAD_ROOM. */

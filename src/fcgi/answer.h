@@ -40,7 +40,7 @@ size_t cq__answer_head(char *h, int status, const char *allow, int json,
 /*
  * Appends c's quick operation (its handlers done) to out, which holds the
  * room for the header block, as cq__ctx_quick_write() does; or, when its
- * JSON is larger than a bound (64 KiB) and io->write is set, sends the
+ * JSON is larger than a bound (16 KiB) and io->write is set, sends the
  * whole answer 200 (header block and JSON) through io->write in pieces and
  * leaves out empty. *sent says which. Returns CQ_OK; or, with nothing sent,
  * as cq__ctx_quick_write() (CQ_ETOOBIG also when the JSON would not fit

@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <netdb.h>
 #include <poll.h>
 #include <pthread.h>
@@ -50,11 +51,11 @@ typedef struct worker {
 
 /*
  * A worker frees its answer buffer once it has grown past this, rather than
- * keep one as large as its largest answer for good. (Fixing malloc's mmap
- * threshold as low, so that every large block went back to the system,
- * cost 1 us per KiB of body in page faults at 512 KiB: not done.)
+ * keep one as large as its largest answer for good: a large quick operation
+ * is sent in pieces of at most 16 KiB (fcgi/answer.c), so only a large
+ * metrics or error answer grows it further.
  */
-#define LARGE_BUF (128 * 1024)
+#define LARGE_BUF (16 * 1024)
 
 static pthread_mutex_t done_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t done_cond = PTHREAD_COND_INITIALIZER;
@@ -168,7 +169,8 @@ static void *worker_main(void *arg)
     fcgi_req r;
     FCGX_Request *req = &r.req;
     cq__api *api = cq__api_new(w->conf);
-    cq__post_io io = {&r, fcgi_param, fcgi_read, fcgi_write, 0};
+    cq__body body = {NULL, 0};
+    cq__post_io io = {&r, fcgi_param, fcgi_read, fcgi_write, 0, &body};
     cq__buf out;
     size_t start;
     int status;
@@ -196,6 +198,7 @@ static void *worker_main(void *arg)
     }
     FCGX_Free(req, 1);
 out:
+    cq__body_free(&body);
     cq__buf_free(&out);
     cq__api_free(api);
     pthread_mutex_lock(&done_lock);
@@ -294,7 +297,7 @@ static int cgi_write(void *arg, const char *p, size_t n)
 /* Serves the one CGI request in the environment; returns the exit code. */
 static int serve_cgi(const cq__conf *conf)
 {
-    cq__post_io io = {NULL, cgi_param, cgi_read, cgi_write, 1};
+    cq__post_io io = {NULL, cgi_param, cgi_read, cgi_write, 1, NULL};
     cq__api *api = cq__api_new(conf);
     cq__buf out;
     size_t start;
@@ -491,6 +494,22 @@ static void log_start(const cq__conf *conf, int nhandlers)
 }
 
 
+/*
+ * Fixes malloc's mmap threshold at 128 KiB (glibc's initial value). Bodies
+ * are not malloc'd (fcgi/body.h), but a large tree's arena chunk or a large
+ * metrics answer may be: such a block is then mapped for its request alone
+ * and given back at its end. Left to itself, glibc raises the threshold to
+ * the size of each mapped block freed (up to 32 MiB), after which such
+ * blocks come from the thread's heap and stay resident there, with the
+ * smaller blocks of earlier requests that they could not reuse (2.6 MiB on 4
+ * threads after 64 and 512 KiB bodies, when bodies were malloc'd).
+ */
+static void fix_malloc(void)
+{
+    mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+}
+
+
 int cq_fcgi_main(int argc, char **argv)
 {
     cq__conf conf;
@@ -498,6 +517,7 @@ int cq_fcgi_main(int argc, char **argv)
     sigset_t set;
     worker *w = NULL;
 
+    fix_malloc();
     cq__conf_init(&conf);
     cq__program_start(argv, "cqhttp-fcgi");
     cq__post_start();

@@ -26,7 +26,8 @@ static atomic_int in_flight;
 typedef struct request {
     const cq__conf *conf;
     const cq__post_io *io;
-    char *body; /* NUL-terminated; the event takes it over once parsed. */
+    cq__body *mem; /* Where the body is read: io's, or the request's own. */
+    char *body;    /* In mem, NUL-terminated once read; NULL before. */
     size_t len;
     const char *peer;         /* For log lines. */
     struct timespec deadline; /* CLOCK_MONOTONIC: the whole body by then. */
@@ -141,23 +142,23 @@ static int parse_length(const char *s, uint64_t *out)
  */
 static int read_into(request *r, uint64_t want, int known)
 {
-    size_t cap = known ? (size_t)want + 1 : 16384;
-    char *p;
+    cq__body *b = r->mem;
     int n;
 
-    r->body = malloc(cap);
-    if (r->body == NULL)
+    if (cq__body_reserve(b, known ? (size_t)want + 1 : 16384) != CQ_OK)
         return CQ_ENOMEM;
+    r->body = b->p;
     r->len = 0;
     while (r->len < want) {
-        size_t room = cap - 1 - r->len;
+        size_t room = b->cap - 1 - r->len;
 
         if (room == 0) {
-            cap = cap * 2 > want + 1 ? (size_t)want + 1 : cap * 2;
-            if ((p = realloc(r->body, cap)) == NULL)
+            if (cq__body_reserve(b, b->cap * 2 > want + 1
+                                        ? (size_t)want + 1
+                                        : b->cap * 2) != CQ_OK)
                 return CQ_ENOMEM;
-            r->body = p;
-            room = cap - 1 - r->len;
+            r->body = b->p;
+            room = b->cap - 1 - r->len;
         }
         if (room > want - r->len)
             room = (size_t)(want - r->len);
@@ -306,15 +307,13 @@ static int check_self_id(request *r, const cq_event *e)
 }
 
 
-#define HEAD_ROOM CQ__HEAD_ROOM
-
 /*
  * Writes the CGI answer without a body into out (emptied first). Returns
  * status, or as cq__buf_add().
  */
 static int answer(cq__buf *out, int status, const char *allow)
 {
-    char h[HEAD_ROOM];
+    char h[CQ__HEAD_ROOM];
     size_t n = cq__answer_head(h, status, allow, 0, 0);
     int rc;
 
@@ -325,17 +324,17 @@ static int answer(cq__buf *out, int status, const char *allow)
 
 
 /*
- * The answer 200 with the JSON that follows HEAD_ROOM bytes into out: its
- * header block goes just before it, where the answer then starts (*start).
- * Returns 200.
+ * The answer 200 with the JSON that follows CQ__HEAD_ROOM bytes into out:
+ * its header block goes just before it, where the answer then starts
+ * (*start). Returns 200.
  */
 static int answer_json(cq__buf *out, size_t *start)
 {
-    char h[HEAD_ROOM];
-    size_t n = cq__answer_head(h, 200, NULL, 1, out->len - HEAD_ROOM);
+    char h[CQ__HEAD_ROOM];
+    size_t n = cq__answer_head(h, 200, NULL, 1, out->len - CQ__HEAD_ROOM);
 
-    memcpy(out->data + HEAD_ROOM - n, h, n);
-    *start = HEAD_ROOM - n;
+    memcpy(out->data + CQ__HEAD_ROOM - n, h, n);
+    *start = CQ__HEAD_ROOM - n;
     return 200;
 }
 
@@ -351,8 +350,7 @@ static int handle_event(request *r, cq__api *api, cq__buf *out)
     cq_ctx ctx;
     int rc;
 
-    rc = cq__event_parse_take(&e, r->body, r->len, (int)r->conf->max_depth);
-    r->body = NULL;
+    rc = cq__event_parse_lent(&e, r->body, r->len, (int)r->conf->max_depth);
     if (rc != CQ_OK) {
         cq_log(rc == CQ_ENOMEM ? CQ_LOG_ERROR : CQ_LOG_WARN,
                "%d from %s: body is not an event: %s", status_of(rc), r->peer,
@@ -381,8 +379,8 @@ static int handle_event(request *r, cq__api *api, cq__buf *out)
         rc = CQ_EHANDLER;
     } else {
         cq_log(CQ_LOG_DEBUG, "%d for %s from %s",
-               r->sent || out->len > HEAD_ROOM ? 200 : 204, cq_event_name(e),
-               r->peer);
+               r->sent || out->len > CQ__HEAD_ROOM ? 200 : 204,
+               cq_event_name(e), r->peer);
     }
     cq__ctx_free(&ctx);
     cq_event_free(e);
@@ -468,23 +466,27 @@ void cq__post_start(void)
 /* The event endpoint: a POST. Returns as cq__post_handle(). */
 static int handle_post(request *r, cq__api *api, cq__buf *out, size_t *start)
 {
-    static const char room[HEAD_ROOM];
+    static const char room[CQ__HEAD_ROOM];
+    cq__body own = {NULL, 0};
     int rc, status;
 
+    r->mem = r->io->body != NULL ? r->io->body : &own;
     rc = read_body(r);
     if (rc == CQ_OK)
         rc = check_auth(r);
     if (rc == CQ_OK)
-        rc = cq__buf_add(out, room, HEAD_ROOM);
+        rc = cq__buf_add(out, room, CQ__HEAD_ROOM);
     if (rc == CQ_OK)
         rc = handle_event(r, api, out);
-    free(r->body);
+    /* The event lent the body is gone: the mapping is kept for the next. */
+    cq__body_done(r->mem);
+    cq__body_free(&own);
     if (r->sent) {
         cq__metrics_event(200);
         return 200; /* All of it went through io->write. */
     }
     status = status_of(rc);
-    if (status == 200 && out->len <= HEAD_ROOM)
+    if (status == 200 && out->len <= CQ__HEAD_ROOM)
         status = 204;
     cq__metrics_event(status);
     return status == 200 ? answer_json(out, start) : answer(out, status, NULL);

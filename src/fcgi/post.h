@@ -13,9 +13,11 @@
 #ifndef CQ_POST_H
 #define CQ_POST_H
 
+#include "fcgi/body.h"
 #include "lib/api.h"
 #include "lib/buf.h"
 #include "lib/conf.h"
+
 
 typedef struct cq__post_io {
     void *arg;
@@ -37,6 +39,9 @@ typedef struct cq__post_io {
      * FastCGI: such a body is read to its end (a chunked upload).
      */
     int cgi;
+    /* The calling thread's mapping for bodies, kept across its requests
+     * (fcgi/body.h); NULL: the request maps its own and gives it back. */
+    cq__body *body;
 } cq__post_io;
 
 /*

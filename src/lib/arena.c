@@ -27,6 +27,7 @@ typedef struct chunk {
 
 struct cq__arena {
     chunk *head; /* The chunk being filled; older ones follow. */
+    size_t want; /* The hint, while a kept chunk smaller than it is used. */
 };
 
 /* The header rounded up, so that the first block is aligned. */
@@ -177,12 +178,22 @@ cq__arena *cq__arena_new(size_t hint)
     /* Whole pages, so that a kept chunk fits the next arena of most kinds. */
     size = (size + ARENA_HEAD + SLACK + 4095) & ~(size_t)4095;
     c = spare_take(size);
+    /*
+     * A hint past SPARE_MAX comes from a large body (its tree, sized by the
+     * body's length); a message event's tree fits a kept chunk, whose pages
+     * are resident already. The chunk of the hint's size is only made when
+     * the tree outgrows it, so that a large body maps no memory beside its
+     * own.
+     */
+    if (c == NULL && size > SPARE_MAX)
+        c = spare_take(0);
     if (c == NULL && (c = chunk_new(size)) == NULL)
         return NULL;
     c->next = NULL;
     a = (cq__arena *)((char *)c + CHUNK_HEAD);
     c->used = ARENA_HEAD;
     a->head = c;
+    a->want = c->size < size ? size : 0;
     return a;
 }
 
@@ -214,6 +225,9 @@ void *cq__arena_alloc(cq__arena *a, size_t n)
         /* Grow geometrically, so a large tree costs few chunks. */
         size_t size = c->size * 2 > need ? c->size * 2 : need;
 
+        if (size < a->want)
+            size = a->want;
+        a->want = 0;
         c = chunk_new(size);
         if (c == NULL)
             return NULL;

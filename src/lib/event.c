@@ -192,7 +192,7 @@ int cq_event_parse(cq_event **ev, const char *buf, size_t len, int max_depth)
 }
 
 
-int cq__event_parse_take(cq_event **ev, char *buf, size_t len, int max_depth)
+int cq__event_parse_lent(cq_event **ev, char *buf, size_t len, int max_depth)
 {
     int rc;
 
@@ -200,10 +200,22 @@ int cq__event_parse_take(cq_event **ev, char *buf, size_t len, int max_depth)
     /* As above, less the body copy and the strings, left in the body. */
     rc = len <= SIZE_MAX / 4 ? parse(ev, buf, len, len / 2 + 4096, max_depth, 0)
                              : CQ_ENOMEM;
+    if (rc == CQ_OK) {
+        (*ev)->owned = buf;
+        (*ev)->lent = 1;
+    }
+    return rc;
+}
+
+
+int cq__event_parse_take(cq_event **ev, char *buf, size_t len, int max_depth)
+{
+    int rc = cq__event_parse_lent(ev, buf, len, max_depth);
+
     if (rc != CQ_OK)
         free(buf);
     else
-        (*ev)->owned = buf;
+        (*ev)->lent = 0;
     return rc;
 }
 
@@ -214,7 +226,8 @@ void cq_event_free(cq_event *e)
     if (e != NULL) {
         free(e->text);
         free(e->raw_text);
-        free(e->owned);
+        if (!e->lent)
+            free(e->owned);
         cq__arena_free(e->arena);
     }
 }

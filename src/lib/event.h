@@ -26,6 +26,7 @@ struct cq_event {
     cq__arena *arena; /* Holds the event and all below. */
     const char *raw;  /* The body, NUL-terminated. */
     char *owned;      /* raw, freed with the event; its strings end in it. */
+    int lent;         /* owned is the caller's (cq__event_parse_lent). */
     char *raw_text;   /* With owned: the body as received, once asked. */
     size_t raw_len;
     yajl_val root; /* An object. */
@@ -43,5 +44,13 @@ struct cq_event {
  * read the request into, so that the body is held once.
  */
 int cq__event_parse_take(cq_event **ev, char *buf, size_t len, int max_depth);
+
+/*
+ * As cq__event_parse_take(), but buf stays the caller's, in every case: the
+ * event ends its strings in it all the same, and buf must outlive the event,
+ * which does not free it. The responder lends the buffer each of its
+ * threads keeps for bodies (fcgi/body.h).
+ */
+int cq__event_parse_lent(cq_event **ev, char *buf, size_t len, int max_depth);
 
 #endif
