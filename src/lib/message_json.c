@@ -4,9 +4,8 @@
  * write.
  *
  * A non-string parameter value is kept as canonical JSON text (numbers as
- * their source text) and written back by parsing that text again, so that
- * what is written is always checked JSON; cq__msg_to_json() hands the
- * finished text to a yajl generator as one token.
+ * their source text), checked when stored, and written back as it is;
+ * cq__msg_to_json() hands the finished text to a yajl generator as one token.
  */
 #include "config.h"
 
@@ -191,22 +190,22 @@ int cq_msg_from_json(cq_msg **out, const char *json, size_t len)
 }
 
 
-/* Writes JSON text that this module stored (a value), depth containers
- * deep, through w, whose key for it was just written. */
+/*
+ * Writes JSON text that this module stored (a value), depth containers
+ * deep, through w, whose key for it was just written. The text is what the
+ * writer wrote (or yajl_gen, byte for byte the same) and nests at most
+ * VALUE_DEPTH levels, so it goes as it is, unparsed: parsing it and writing
+ * the tree back gives the same bytes. Only where depth leaves less room than
+ * that is its nesting counted, to refuse what the writer would refuse.
+ */
 static int put_json_text(cq__jput *w, const char *text, int depth)
 {
-    yajl_val v;
-    int rc = cq__json_parse(&v, text, strlen(text), VALUE_DEPTH);
+    size_t len = strlen(text);
 
-    if (rc != CQ_OK) {
-        /* The text was valid when stored: only memory can fail. */
-        return CQ_ENOMEM;
-    }
-    rc = cq__json_put_value(w, v, depth);
-    yajl_tree_free(v);
-    /* The text is a valid value in valid UTF-8, so the writer can refuse it
-     * only for reaching the nesting limit, or for want of room. */
-    return rc == CQ_EINVAL || rc == CQ_EDEPTH ? CQ_ETOOBIG : rc;
+    if (depth + VALUE_DEPTH >= YAJL_MAX_DEPTH &&
+        cq__json_precheck(text, len, YAJL_MAX_DEPTH - 1 - depth) != CQ_OK)
+        return CQ_ETOOBIG;
+    return cq__jput_add(w, text, len);
 }
 
 
