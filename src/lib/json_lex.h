@@ -80,47 +80,55 @@ static inline lex_ptr lex_skip_ws(lex_ptr p, lex_ptr end, unsigned mask)
  * A bit for each of the 16 bytes at p that ends a plain stretch (see
  * lex_skip_text()): a byte being plain unless, read as signed, it is under
  * 0x20 (which takes in 0x80 and more) or it is a quote or a backslash.
+ * Always inline: inlined late, GCC 12 compiles the scanner's loop some 20
+ * instructions an event longer.
  */
-static inline unsigned lex_stops16(lex_ptr p, int known)
+static inline __attribute__((always_inline)) int lex_stops16(lex_ptr p,
+                                                             int known)
 {
     __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
     __m128i low = known ? _mm_cmpeq_epi8(_mm_max_epu8(v, _mm_set1_epi8(0x1F)),
                                          _mm_set1_epi8(0x1F))
                         : _mm_cmplt_epi8(v, _mm_set1_epi8(0x20));
 
-    return (unsigned)_mm_movemask_epi8(_mm_or_si128(
+    return _mm_movemask_epi8(_mm_or_si128(
         low, _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
                           _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')))));
-}
-
-
-/*
- * Past 32-byte blocks of plain bytes from p, with one test a block; stops
- * less than 32 bytes before end or at a block that holds a stop. Out of
- * line, so that the usual short string's scan stays small enough to inline
- * (a text longer than 32 bytes pays the call); unused where no string is
- * scanned.
- */
-static __attribute__((noinline, unused)) lex_ptr
-lex_skip_long(lex_ptr p, lex_ptr end, int known)
-{
-    while (end - p >= 32 &&
-           (lex_stops16(p, known) | lex_stops16(p + 16, known)) == 0)
-        p += 32;
-    return p;
 }
 #endif
 
 
 /*
+ * Past 32-byte blocks of plain bytes from p (see lex_skip_text()), with one
+ * test a block where SSE2 is; stops less than 32 bytes before end or at a
+ * block that holds a stop. For long texts, where a turn of
+ * lex_skip_text()'s loop costs as much as its compares: the escaper takes it
+ * before lex_skip_text() on long strings. The parser and the scanner do
+ * not, as its code in their loops cost more on their short strings than it
+ * gained on long ones.
+ */
+static inline lex_ptr lex_skip_long(lex_ptr p, lex_ptr end, int known)
+{
+#if defined(__SSE2__)
+    while (end - p >= 32 &&
+           (lex_stops16(p, known) | lex_stops16(p + 16, known)) == 0)
+        p += 32;
+#else
+    (void)end;
+    (void)known;
+#endif
+    return p;
+}
+
+
+/*
  * Past the plain bytes of a string body from p: sixteen at a time where
- * SSE2 is (every x86-64), by lex_stops16(), and past the first 32 (where
- * most strings, keys above all, have ended) 32 a turn by lex_skip_long(); then
- * eight at a time, then one at a time by the table. In an eight-byte block's
- * mask, a byte's high bit is set when it is under 0x20, a quote or a backslash
- * (the usual zero-byte test, whose borrows only run towards later bytes) or
- * 0x80 or more, and clear for every plain byte before the first such one: so on
- * a little-endian machine the lowest bit set tells where the plain bytes end.
+ * SSE2 is (every x86-64), by lex_stops16(); then eight at a time, then one
+ * at a time by the table. In an eight-byte block's mask, a byte's high bit
+ * is set when it is under 0x20, a quote or a backslash (the usual zero-byte
+ * test, whose borrows only run towards later bytes) or 0x80 or more, and
+ * clear for every plain byte before the first such one: so on a
+ * little-endian machine the lowest bit set tells where the plain bytes end.
  * When known (text known to be UTF-8), bytes of 0x80 and more are plain
  * too: under 0x20 is then unsigned, and the block's mask leaves out their
  * high bits.
@@ -131,16 +139,12 @@ static inline lex_ptr lex_skip_text(lex_ptr p, lex_ptr end, int known)
     uint64_t x, m;
 
 #if defined(__SSE2__)
-    int n;
-
-    for (n = 0; end - p >= 16; n++) {
-        unsigned bits = lex_stops16(p, known);
+    while (end - p >= 16) {
+        int bits = lex_stops16(p, known);
 
         if (bits != 0)
-            return p + __builtin_ctz(bits);
+            return p + __builtin_ctz((unsigned)bits);
         p += 16;
-        if (n == 1)
-            p = lex_skip_long(p, end, known);
     }
 #endif
     while (end - p >= 8) {

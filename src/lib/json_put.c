@@ -66,7 +66,8 @@ int cq__jput_hand_on(cq__jput *b, const void *p, size_t n)
 /*
  * Appends s (len bytes) to b's output as the inside of a JSON string,
  * escaped as yajl_gen_string() escapes it, in one pass: plain stretches are
- * found by the lexer's scan (lib/json_lex.h) and copied whole. UTF-8 is
+ * found by the lexer's scan (lib/json_lex.h), 32 bytes a turn in a long
+ * string, and copied whole. UTF-8 is
  * checked by yajl's lexer's rule, which is also the rule of
  * yajl_gen_string()'s check: a lead byte and as many continuation bytes as
  * it announces. Returns CQ_OK, CQ_EINVAL (not UTF-8 by that rule) or as
@@ -78,7 +79,9 @@ static int escape_into(cq__jput *b, const unsigned char *s, size_t len)
     char esc[6];
     int rc = CQ_OK;
 
-    while (rc == CQ_OK && (p = lex_skip_plain(p, end)) < end) {
+    while (rc == CQ_OK &&
+           (p = lex_skip_plain(end - p >= 64 ? lex_skip_long(p, end, 0) : p,
+                               end)) < end) {
         if (*p >= 0x80) {
             /* A run of non-ASCII text (CJK, say) is checked character by
              * character without a plain scan between them. */

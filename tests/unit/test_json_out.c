@@ -2,7 +2,7 @@
  * The writer that escapes strings straight into a buffer (lib/json_put.h)
  * against yajl's generator: for the same strings, the same bytes out and
  * the same refusals, whatever the UTF-8 and wherever the special bytes fall
- * against the 8- and 16-byte steps of its scan.
+ * against the 8-, 16- and 32-byte steps of its scan.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -140,8 +140,8 @@ T_CASE(escapes_as_yajl)
 
 
 /*
- * Each piece after every count of plain bytes up to 40 and before up to 17
- * more, so that it falls on every byte of the 8- and 16-byte steps and
+ * Each piece after every count of plain bytes up to 80 and before up to 17
+ * more, so that it falls on every byte of the 8-, 16- and 32-byte steps and
  * across their ends.
  */
 T_CASE(escapes_at_every_offset)
@@ -150,7 +150,7 @@ T_CASE(escapes_at_every_offset)
     size_t i, before, after;
 
     for (i = 0; i < NPIECES && !t->failed; i++)
-        for (before = 0; before <= 40; before++)
+        for (before = 0; before <= 80; before++)
             for (after = 0; after <= 17; after++) {
                 size_t k = strlen(pieces[i]);
 

@@ -140,11 +140,11 @@ T_CASE(trusts_known_utf8)
 
 
 /*
- * The lexer's plain scan (lib/json_lex.h) stops where a byte-by-byte look
- * stops, wherever the stop falls against its 8-, 16- and 32-byte steps and
- * however far the text goes on past it: a stop of each kind after 0 to 99
- * plain bytes, in texts of every length up to 130, both ways of reading
- * bytes of 0x80 and more.
+ * The lexer's plain scan (lib/json_lex.h), with its 32-byte step before it
+ * or without, stops where a byte-by-byte look stops, wherever the stop falls
+ * against its 8-, 16- and 32-byte steps and however far the text goes on past
+ * it: a stop of each kind after 0 to 99 plain bytes, in texts of every length
+ * up to 130, both ways of reading bytes of 0x80 and more.
  */
 T_CASE(plain_scan_every_offset)
 {
@@ -157,6 +157,7 @@ T_CASE(plain_scan_every_offset)
         for (i = 0; i < sizeof(stops); i++)
             for (at = 0; at < 100; at++)
                 for (len = 0; len <= sizeof(text) && !t->failed; len++) {
+                    lex_ptr end = text + len;
                     size_t want = at < len ? at : len;
 
                     memset(text, known ? 0xe4 : 'x', sizeof(text));
@@ -164,8 +165,12 @@ T_CASE(plain_scan_every_offset)
                         text[at] = stops[i];
                     if (known && stops[i] >= 0x80)
                         want = len; /* Plain too, then. */
+                    T_EQ_INT((int)(lex_skip_text(text, end, known) - text),
+                             (int)want);
                     T_EQ_INT(
-                        (int)(lex_skip_text(text, text + len, known) - text),
+                        (int)(lex_skip_text(lex_skip_long(text, end, known),
+                                            end, known) -
+                              text),
                         (int)want);
                 }
 }
