@@ -80,8 +80,8 @@ static inline lex_ptr lex_skip_ws(lex_ptr p, lex_ptr end, unsigned mask)
  * A bit for each of the 16 bytes at p that ends a plain stretch (see
  * lex_skip_text()): a byte being plain unless, read as signed, it is under
  * 0x20 (which takes in 0x80 and more) or it is a quote or a backslash.
- * Always inline: inlined late, GCC 12 compiles the scanner's loop some 20
- * instructions an event longer.
+ * Always inline: left to GCC 12's later inlining, the scanner's loop
+ * compiles some 20 instructions an event longer.
  */
 static inline __attribute__((always_inline)) int lex_stops16(lex_ptr p,
                                                              int known)
@@ -99,13 +99,12 @@ static inline __attribute__((always_inline)) int lex_stops16(lex_ptr p,
 
 
 /*
- * Past 32-byte blocks of plain bytes from p (see lex_skip_text()), with one
- * test a block where SSE2 is; stops less than 32 bytes before end or at a
- * block that holds a stop. For long texts, where a turn of
- * lex_skip_text()'s loop costs as much as its compares: the escaper takes it
- * before lex_skip_text() on long strings. The parser and the scanner do
- * not, as its code in their loops cost more on their short strings than it
- * gained on long ones.
+ * Past 32-byte blocks of plain bytes from p (see lex_skip_text()), one test
+ * a block where SSE2 is; stops less than 32 bytes before end or at the
+ * block that holds a stop, for lex_skip_text() to go on from. Only the
+ * escaper takes it, on long strings, where a turn of lex_skip_text()'s loop
+ * costs as much as its compares: in the parser's and the scanner's loops
+ * its code cost more on their short strings than it saved on long ones.
  */
 static inline lex_ptr lex_skip_long(lex_ptr p, lex_ptr end, int known)
 {

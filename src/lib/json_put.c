@@ -1,9 +1,10 @@
 /*
  * json_put: JSON straight into a buffer (lib/json_put.h). Strings are
- * escaped 16 bytes at a time by the lexer's plain scan (lib/json_lex.h)
- * rather than through yajl_gen_string(), which copies them a byte at a time
- * and was most of the cost of a large answer; the structure around them is
- * written here too, so that a document costs no generator at all.
+ * escaped 16 or 32 bytes at a time by the lexer's plain scan
+ * (lib/json_lex.h) rather than through yajl_gen_string(), which copies them a
+ * byte at a time and was most of the cost of a large answer; the structure
+ * around them is written here too, so that a document costs no generator at
+ * all.
  */
 #include "config.h"
 
@@ -67,11 +68,10 @@ int cq__jput_hand_on(cq__jput *b, const void *p, size_t n)
  * Appends s (len bytes) to b's output as the inside of a JSON string,
  * escaped as yajl_gen_string() escapes it, in one pass: plain stretches are
  * found by the lexer's scan (lib/json_lex.h), 32 bytes a turn in a long
- * string, and copied whole. UTF-8 is
- * checked by yajl's lexer's rule, which is also the rule of
- * yajl_gen_string()'s check: a lead byte and as many continuation bytes as
- * it announces. Returns CQ_OK, CQ_EINVAL (not UTF-8 by that rule) or as
- * cq__jput_add().
+ * string, and copied whole. UTF-8 is checked by yajl's lexer's rule, which
+ * is also the rule of yajl_gen_string()'s check: a lead byte and as many
+ * continuation bytes as it announces. Returns CQ_OK, CQ_EINVAL (not UTF-8 by
+ * that rule) or as cq__jput_add().
  */
 static int escape_into(cq__jput *b, const unsigned char *s, size_t len)
 {
