@@ -6,9 +6,11 @@
  * An account has one timer for all its calls, set for the earliest
  * deadline, rather than a timer per call: calls mostly end in the order
  * they went out, so the timer is set once per api_timeout_ms at most, not
- * added and deleted with every call. A call's struct is recycled: a few
- * that ended are kept for the next calls (at most CQ__PENDING_SPARES), so a
- * call costs no malloc() while calls come and go at a steady rate.
+ * added and deleted with every call. An account's list is in deadline
+ * order (see first_due()), so the earliest is its first. A call's struct is
+ * recycled: a few that ended are kept for the next calls (at most
+ * CQ__PENDING_SPARES), so a call costs no malloc() while calls come and go at a
+ * steady rate.
  */
 #include "config.h"
 
@@ -128,17 +130,13 @@ void cq__pending_fail_conn(cq__bridge *br, cq__ws_conn *c)
 
 /*
  * Sets a's timer for its earliest deadline (none: left unset), now being
- * the time in ms (cq__now_ms).
+ * the time in ms (cq__now_ms). That is the first call's: see first_due().
  */
 static void set_timer(cq__account *a, uint64_t now)
 {
-    uint64_t at = 0, ms;
+    uint64_t at = a->pending != NULL ? a->pending->deadline_ms : 0, ms;
     struct timeval tv;
-    cq__pending *p;
 
-    for (p = a->pending; p != NULL; p = p->next)
-        if (at == 0 || p->deadline_ms < at)
-            at = p->deadline_ms;
     a->timer_at = at;
     if (at == 0)
         return;
@@ -149,14 +147,18 @@ static void set_timer(cq__account *a, uint64_t now)
 }
 
 
-/* The first of a's calls whose deadline has come, or NULL. */
+/*
+ * The first of a's calls whose deadline has come, or NULL. The list is in
+ * deadline order: a call joins at its tail with a deadline of now (a
+ * monotonic clock) plus api_timeout_ms, which does not change while the
+ * bridge runs, and leaving it keeps the order. So only the first can be
+ * due before the others.
+ */
 static cq__pending *first_due(cq__account *a, uint64_t now)
 {
-    cq__pending *p;
+    cq__pending *p = a->pending;
 
-    for (p = a->pending; p != NULL && p->deadline_ms > now; p = p->next)
-        ;
-    return p;
+    return p != NULL && p->deadline_ms <= now ? p : NULL;
 }
 
 

@@ -300,19 +300,16 @@ CQ_UNITTEST int cq__api_send_params(cq_params *p, const cq_event *e,
 static int send_common(cq_ctx *c, const cq_event *e, const char *text,
                        const cq_msg *msg, int flags, cq_result *out)
 {
-    cq_result local;
     cq_params *p;
     int rc;
 
-    if (out == NULL)
-        out = &local;
-    cq__api_result_init(out);
-    if (e == NULL || (text == NULL && msg == NULL)) {
-        rc = cq__api_fail(out, CQ_EINVAL, "no event or message");
-        if (out == &local)
-            cq_result_free(&local);
-        return rc;
-    }
+    /* A NULL out stays NULL throughout: no failure text is made for it, and
+     * the answer's data is then not read. */
+    if (out != NULL)
+        cq__api_result_init(out);
+    if (e == NULL || (text == NULL && msg == NULL))
+        return out != NULL ? cq__api_fail(out, CQ_EINVAL, "no event or message")
+                           : CQ_EINVAL;
     p = cq_params_new();
     rc = p != NULL ? cq__api_send_params(p, e, text, msg, flags) : CQ_ENOMEM;
     if (rc != CQ_OK) {
@@ -321,16 +318,11 @@ static int send_common(cq_ctx *c, const cq_event *e, const char *text,
                rc == CQ_EINVAL ? "the event names no chat to send to "
                                  "(or the message is not valid UTF-8)"
                                : cq_strerror(rc));
-        cq__api_fail(out, rc, "cannot build send_msg params");
-        if (out == &local)
-            cq_result_free(&local);
+        if (out != NULL)
+            cq__api_fail(out, rc, "cannot build send_msg params");
         return rc;
     }
-    /* A NULL out goes on as NULL: the answer's data is then not read. */
-    rc = cq__call_params_free(c, "send_msg", p, out == &local ? NULL : out);
-    if (out == &local)
-        cq_result_free(&local);
-    return rc;
+    return cq__call_params_free(c, "send_msg", p, out);
 }
 
 

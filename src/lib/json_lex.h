@@ -1,14 +1,16 @@
 /*
  * json_lex: the lexing primitives shared by the object scanner
- * (json_scan.c) and the tree parser (json_tree.c), inline so that the hot
- * loops cost no call. Each takes the text as [p, end) and returns where the
- * token ends, or NULL when it is not one; none reads at or past end.
+ * (json_scan.c), the tree parser (json_tree.c) and the string escaper
+ * (json_put.c), inline so that the hot loops cost no call. Each takes the text
+ * as [p, end) and returns where the token ends, or NULL when it is not one;
+ * none reads at or past end.
  *
  * Two flavours where the scanner and the parser differ: the scanner is
  * stricter than yajl (RFC 3629 UTF-8, the four RFC 8259 whitespace bytes),
  * while the parser takes exactly what yajl 2.1's lexer takes (any lead byte
  * with the right count of continuation bytes, and \v and \f as whitespace),
- * so that its verdicts stay yajl's.
+ * so that its verdicts stay yajl's. The escaper's UTF-8 is the parser's:
+ * yajl_gen_string() checks by that same rule.
  */
 #ifndef CQ_JSON_LEX_H
 #define CQ_JSON_LEX_H
@@ -73,18 +75,62 @@ static inline lex_ptr lex_skip_ws(lex_ptr p, lex_ptr end, unsigned mask)
 }
 
 
+#if defined(__SSE2__)
+/*
+ * A bit for each of the 16 bytes at p that ends a plain stretch (see
+ * lex_skip_text()): a byte being plain unless, read as signed, it is under
+ * 0x20 (which takes in 0x80 and more) or it is a quote or a backslash.
+ * Always inline: left to GCC 12's later inlining, the scanner's loop
+ * compiles some 20 instructions an event longer.
+ */
+static inline __attribute__((always_inline)) int lex_stops16(lex_ptr p,
+                                                             int known)
+{
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+    __m128i low = known ? _mm_cmpeq_epi8(_mm_max_epu8(v, _mm_set1_epi8(0x1F)),
+                                         _mm_set1_epi8(0x1F))
+                        : _mm_cmplt_epi8(v, _mm_set1_epi8(0x20));
+
+    return _mm_movemask_epi8(_mm_or_si128(
+        low, _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+                          _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')))));
+}
+#endif
+
+
+/*
+ * Past 32-byte blocks of plain bytes from p (see lex_skip_text()), one test
+ * a block where SSE2 is; stops less than 32 bytes before end or at the
+ * block that holds a stop, for lex_skip_text() to go on from. Only the
+ * escaper takes it, on long strings, where a turn of lex_skip_text()'s loop
+ * costs as much as its compares: in the parser's and the scanner's loops
+ * its code cost more on their short strings than it saved on long ones.
+ */
+static inline lex_ptr lex_skip_long(lex_ptr p, lex_ptr end, int known)
+{
+#if defined(__SSE2__)
+    while (end - p >= 32 &&
+           (lex_stops16(p, known) | lex_stops16(p + 16, known)) == 0)
+        p += 32;
+#else
+    (void)end;
+    (void)known;
+#endif
+    return p;
+}
+
+
 /*
  * Past the plain bytes of a string body from p: sixteen at a time where
- * SSE2 is (every x86-64), a byte being plain unless, read as signed, it is
- * under 0x20 (which takes in 0x80 and more) or it is a quote or a
- * backslash; then eight at a time, then one at a time by the table. In an
- * eight-byte block's mask, a byte's high bit is set when
- * it is under 0x20, a quote or a backslash (the usual zero-byte test,
- * whose borrows only run towards later bytes) or 0x80 or more, and clear
- * for every plain byte before the first such one: so on a little-endian
- * machine the lowest bit set tells where the plain bytes end. When known
- * (text known to be UTF-8), bytes of 0x80 and more are plain too: under
- * 0x20 is then unsigned, and the block's mask leaves out their high bits.
+ * SSE2 is (every x86-64), by lex_stops16(); then eight at a time, then one
+ * at a time by the table. In an eight-byte block's mask, a byte's high bit
+ * is set when it is under 0x20, a quote or a backslash (the usual zero-byte
+ * test, whose borrows only run towards later bytes) or 0x80 or more, and
+ * clear for every plain byte before the first such one: so on a
+ * little-endian machine the lowest bit set tells where the plain bytes end.
+ * When known (text known to be UTF-8), bytes of 0x80 and more are plain
+ * too: under 0x20 is then unsigned, and the block's mask leaves out their
+ * high bits.
  */
 static inline lex_ptr lex_skip_text(lex_ptr p, lex_ptr end, int known)
 {
@@ -93,14 +139,7 @@ static inline lex_ptr lex_skip_text(lex_ptr p, lex_ptr end, int known)
 
 #if defined(__SSE2__)
     while (end - p >= 16) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
-        __m128i low = known
-                          ? _mm_cmpeq_epi8(_mm_max_epu8(v, _mm_set1_epi8(0x1F)),
-                                           _mm_set1_epi8(0x1F))
-                          : _mm_cmplt_epi8(v, _mm_set1_epi8(0x20));
-        int bits = _mm_movemask_epi8(_mm_or_si128(
-            low, _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
-                              _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')))));
+        int bits = lex_stops16(p, known);
 
         if (bits != 0)
             return p + __builtin_ctz((unsigned)bits);
@@ -146,6 +185,11 @@ static inline lex_ptr lex_utf8_end(lex_ptr p, lex_ptr end, int loose)
     unsigned c = *p, lo = 0x80, hi = 0xBF;
     int n;
 
+    /* Three bytes first, as most CJK text is: leads 0xE1-0xEC, on which
+     * neither rule has an exception, cost one test a byte. */
+    if (c - 0xE1 < 0xC && end - p > 2 && (p[1] & 0xC0) == 0x80 &&
+        (p[2] & 0xC0) == 0x80)
+        return p + 3;
     if (c >= (loose ? 0xC0u : 0xC2u) && c <= 0xDF)
         n = 1;
     else if (c >= 0xE0 && c <= 0xEF)

@@ -1,9 +1,10 @@
 /*
  * json_put: JSON straight into a buffer (lib/json_put.h). Strings are
- * escaped a word or 32 bytes at a time rather than through
- * yajl_gen_string(), which copies them a byte at a time and was most of the
- * cost of a large answer; the structure around them is written here too, so
- * that a document costs no generator at all.
+ * escaped 16 or 32 bytes at a time by the lexer's plain scan
+ * (lib/json_lex.h) rather than through yajl_gen_string(), which copies them a
+ * byte at a time and was most of the cost of a large answer; the structure
+ * around them is written here too, so that a document costs no generator at
+ * all.
  */
 #include "config.h"
 
@@ -12,101 +13,8 @@
 #include <string.h>
 
 #include "cqhttp.h"
+#include "lib/json_lex.h"
 #include "lib/json_put.h"
-
-/* Eight bytes, one in each byte of a word. */
-#define BYTES(c) (0x0101010101010101ULL * (c))
-
-/* Whether some byte of x is 0 (exact as a test of the whole word). */
-static uint64_t has_zero(uint64_t x)
-{
-    return (x - BYTES(1)) & ~x & BYTES(0x80);
-}
-
-
-/*
- * Nonzero when some byte of the 8 at p needs more than a copy in a JSON
- * string: a control character, '"', '\\' or part of a multi-byte sequence.
- * The test is made on the whole word at once.
- */
-static uint64_t word_special(const unsigned char *p)
-{
-    uint64_t x;
-
-    memcpy(&x, p, sizeof(x));
-    return (x & BYTES(0x80)) | ((x - BYTES(0x20)) & ~x & BYTES(0x80)) |
-           has_zero(x ^ BYTES('"')) | has_zero(x ^ BYTES('\\'));
-}
-
-
-/* Sixteen bytes as one vector (GCC and clang vector extensions). */
-typedef unsigned char v16 __attribute__((vector_size(16)));
-
-/*
- * Nonzero when some byte of the 32 at p needs more than a copy, as
- * word_special(). The compilers turn the vector compares into SIMD
- * instructions (SSE2, NEON), a few for 16 bytes.
- */
-static uint64_t block_special(const unsigned char *p)
-{
-    v16 a, b, m;
-    uint64_t h[2];
-
-    memcpy(&a, p, sizeof(a));
-    memcpy(&b, p + 16, sizeof(b));
-    m = (v16)((a < 0x20) | (a > 0x7f) | (a == '"') | (a == '\\') | (b < 0x20) |
-              (b > 0x7f) | (b == '"') | (b == '\\'));
-    memcpy(h, &m, sizeof(h));
-    return h[0] | h[1];
-}
-
-
-/*
- * How many of the len bytes at s, counted in whole words from the start, go
- * into a JSON string as they are: long plain texts are passed over 32 bytes
- * a turn, at a small part of the cost of a byte-by-byte scan.
- */
-static size_t plain_run(const unsigned char *s, size_t len)
-{
-    size_t i = 0;
-
-    while (len - i >= 32 && block_special(s + i) == 0)
-        i += 32;
-    while (len - i >= 8 && word_special(s + i) == 0)
-        i += 8;
-    return i;
-}
-
-
-/*
- * The length of the UTF-8 sequence at s (left bytes remain) by the rule of
- * yajl_gen_string()'s check, so that both accept the same strings: a lead
- * byte and as many continuation bytes as it announces. Returns 0 when
- * malformed.
- */
-static size_t utf8_len(const unsigned char *s, size_t left)
-{
-    size_t n, i;
-
-    /* Three bytes first, as most CJK text is: one test each. */
-    if (s[0] >> 4 == 0xe && left >= 3 && s[1] >> 6 == 0x2 && s[2] >> 6 == 0x2)
-        return 3;
-    if (s[0] >> 5 == 0x6)
-        n = 2;
-    else if (s[0] >> 4 == 0xe)
-        n = 3;
-    else if (s[0] >> 3 == 0x1e)
-        n = 4;
-    else
-        return 0;
-    if (n > left)
-        return 0;
-    for (i = 1; i < n; i++)
-        if (s[i] >> 6 != 0x2)
-            return 0;
-    return n;
-}
-
 
 /*
  * The escape of the ASCII byte c in a JSON string, as yajl writes it (short
@@ -156,49 +64,41 @@ int cq__jput_hand_on(cq__jput *b, const void *p, size_t n)
 }
 
 
-/* 1 for the ASCII bytes that go into a JSON string as they are: all but
- * control characters, '"' (0x22) and '\\' (0x5c). */
-static const unsigned char plain_ascii[256] = {
-    [0x20 ... 0x21] = 1, [0x23 ... 0x5b] = 1, [0x5d ... 0x7f] = 1};
-
-
 /*
  * Appends s (len bytes) to b's output as the inside of a JSON string,
  * escaped as yajl_gen_string() escapes it, in one pass: plain stretches are
- * copied whole. Returns CQ_OK, CQ_EINVAL (not UTF-8 by yajl's rule) or as
- * cq__jput_add().
+ * found by the lexer's scan (lib/json_lex.h), 32 bytes a turn in a long
+ * string, and copied whole. UTF-8 is checked by yajl's lexer's rule, which
+ * is also the rule of yajl_gen_string()'s check: a lead byte and as many
+ * continuation bytes as it announces. Returns CQ_OK, CQ_EINVAL (not UTF-8 by
+ * that rule) or as cq__jput_add().
  */
 static int escape_into(cq__jput *b, const unsigned char *s, size_t len)
 {
-    size_t i = 0, beg = 0, n;
+    lex_ptr p = s, beg = s, end = s + len;
     char esc[6];
     int rc = CQ_OK;
 
-    while (rc == CQ_OK && (i += plain_run(s + i, len - i)) < len) {
-        if (s[i] >= 0x80) {
+    while (rc == CQ_OK &&
+           (p = lex_skip_plain(end - p >= 64 ? lex_skip_long(p, end, 0) : p,
+                               end)) < end) {
+        if (*p >= 0x80) {
             /* A run of non-ASCII text (CJK, say) is checked character by
-             * character without a word scan between them. */
+             * character without a plain scan between them. */
             do {
-                if ((n = utf8_len(s + i, len - i)) == 0)
+                if ((p = lex_utf8_end(p, end, LEX_LOOSE)) == NULL)
                     return CQ_EINVAL;
-                i += n;
-            } while (i < len && s[i] >= 0x80);
-        } else if (plain_ascii[s[i]]) {
-            /* Plain ASCII the word scan left (a short text, a tail) goes
-             * byte by byte here rather than one byte per turn, a table
-             * look-up each. */
-            do
-                i++;
-            while (i < len && plain_ascii[s[i]]);
+            } while (p < end && *p >= 0x80);
         } else {
-            n = escape_of(s[i], esc);
-            rc = cq__jput_add(b, s + beg, i - beg);
+            size_t n = escape_of(*p, esc);
+
+            rc = cq__jput_add(b, beg, (size_t)(p - beg));
             if (rc == CQ_OK)
                 rc = cq__jput_add(b, esc, n);
-            beg = ++i;
+            beg = ++p;
         }
     }
-    return rc == CQ_OK ? cq__jput_add(b, s + beg, i - beg) : rc;
+    return rc == CQ_OK ? cq__jput_add(b, beg, (size_t)(p - beg)) : rc;
 }
 
 
@@ -238,7 +138,7 @@ int cq__json_put_key(cq__jput *w, char sep, const char *key)
         text[n++] = sep;
     text[n++] = '"';
     for (i = 0; key[i] != '\0' && n < sizeof(text) - 2 &&
-                plain_ascii[(unsigned char)key[i]];
+                (lex_cls[(unsigned char)key[i]] & LEX_PLAIN);
          i++)
         text[n++] = key[i];
     if (key[i] == '\0') {

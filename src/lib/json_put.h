@@ -6,7 +6,7 @@
  * yajl's generator writes for the same values, byte for byte, and it
  * refuses what yajl's generator refuses: strings that are not UTF-8 by
  * yajl's rule, nesting past YAJL_MAX_DEPTH. Strings are escaped in one pass
- * that copies plain stretches whole, a word or 32 bytes at a time.
+ * that copies plain stretches whole, found 16 or 32 bytes at a time.
  *
  * A writer (cq__jput) appends to its buffer and, when given a sink, hands
  * its output on in pieces rather than holding it whole. A failing append

@@ -23,7 +23,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <yajl/yajl_gen.h>
 #include <yajl/yajl_tree.h>
 
 #include "cqhttp.h"
@@ -89,23 +88,11 @@ int cq__msg_add_text_n(cq_msg *m, const char *s, size_t n);
 /* cq_msg_from_value() on a tree node. Same return codes. */
 int cq__msg_from_yajl(cq_msg **out, yajl_val v);
 
-/*
- * Writes m (NULL as empty) as a JSON array of {"type", "data"} objects into
- * g, at a place where g accepts a value (see cq_msg_to_json_string()).
- * Returns CQ_OK or:
- *
- * CQ_EINVAL   g is NULL, g is not expecting a value, or a text in m is
- *             not UTF-8.
- * CQ_ETOOBIG  a value in m nests too deep to write.
- * CQ_ENOMEM   out of memory.
- */
-int cq__msg_to_json(const cq_msg *m, yajl_gen g);
-
 struct cq__jput;
 /*
- * Writes m (NULL as empty) as cq__msg_to_json() does, through the writer w
- * (lib/json_put.h), at a place depth containers deep. The one writer of
- * message JSON: cq__msg_to_json() hands its text to the generator. Returns
+ * Writes m (NULL as empty) as a JSON array of {"type", "data"} objects (see
+ * cq_msg_to_json_string()) through the writer w (lib/json_put.h), at a
+ * place depth containers deep. The one writer of message JSON. Returns
  * CQ_OK, CQ_EINVAL (invalid UTF-8), CQ_ETOOBIG (the nesting limit), or as
  * cq__jput_add().
  */

@@ -228,17 +228,31 @@ cq_msg *cq_ctx_cqf(cq_ctx *c, const char *fmt, ...)
 }
 
 
+/* Builds the message of fmt and ap and sends it: as the quick operation's
+ * reply when reply is set, else as cq_send_message() answers e. Returns as
+ * those do, or CQ_ENOMEM. */
+static int send_cqf(cq_ctx *c, const cq_event *e, int reply, const char *fmt,
+                    va_list ap)
+{
+    cq_msg *m = vmsg_cqf(fmt, ap);
+    int rc;
+
+    if (m == NULL)
+        return CQ_ENOMEM;
+    rc = reply ? cq_reply_msg(c, m) : cq_send_message(c, e, m, 0, NULL);
+    cq_msg_free(m);
+    return rc;
+}
+
+
 int cq_reply_cqf(cq_ctx *c, const char *fmt, ...)
 {
     va_list ap;
-    cq_msg *m;
     int rc;
 
     va_start(ap, fmt);
-    m = vmsg_cqf(fmt, ap);
+    rc = send_cqf(c, NULL, 1, fmt, ap);
     va_end(ap);
-    rc = m != NULL ? cq_reply_msg(c, m) : CQ_ENOMEM;
-    cq_msg_free(m);
     return rc;
 }
 
@@ -246,13 +260,10 @@ int cq_reply_cqf(cq_ctx *c, const char *fmt, ...)
 int cq_send_cqf(cq_ctx *c, const cq_event *e, const char *fmt, ...)
 {
     va_list ap;
-    cq_msg *m;
     int rc;
 
     va_start(ap, fmt);
-    m = vmsg_cqf(fmt, ap);
+    rc = send_cqf(c, e, 0, fmt, ap);
     va_end(ap);
-    rc = m != NULL ? cq_send_message(c, e, m, 0, NULL) : CQ_ENOMEM;
-    cq_msg_free(m);
     return rc;
 }

@@ -4,9 +4,7 @@
  * write.
  *
  * A non-string parameter value is kept as canonical JSON text (numbers as
- * their source text) and written back by parsing that text again, so that
- * what is written is always checked JSON; cq__msg_to_json() hands the
- * finished text to a yajl generator as one token.
+ * their source text), checked when stored, and written back as it is.
  */
 #include "config.h"
 
@@ -19,8 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/json.h"
-
 /* Nesting level of a parameter value: array, segment, data, value. */
 #define VALUE_LEVEL 4
 /* The levels a parameter value may nest, itself included. */
@@ -30,16 +26,6 @@
 static int depth_is_cap(int rc)
 {
     return rc == CQ_EDEPTH ? CQ_ETOOBIG : rc;
-}
-
-
-/* A yajl_gen status of a call made here, with reaching the generator's
- * nesting limit told apart as CQ_ETOOBIG. */
-static int gen_rc(yajl_gen_status s)
-{
-    if (s == yajl_gen_status_ok)
-        return CQ_OK;
-    return s == yajl_max_depth_exceeded ? CQ_ETOOBIG : CQ_EINVAL;
 }
 
 
@@ -65,21 +51,23 @@ static int nests_deeper(const struct yajl_val_s *v, int levels)
 }
 
 
-/* Sets key in seg to the canonical JSON text of v (not a string). */
+/* Sets key in seg to the canonical JSON text of v (not a string), as the
+ * writer writes it. */
 static int set_json(cq__msg_seg *seg, const char *key,
                     const struct yajl_val_s *v)
 {
-    yajl_gen g;
+    cq__buf text;
+    cq__jput w;
     int rc;
 
     if (nests_deeper(v, VALUE_DEPTH))
         return CQ_ETOOBIG;
-    if ((g = cq__json_gen_new()) == NULL)
-        return CQ_ENOMEM;
-    rc = cq__json_gen_value(g, (yajl_val)v);
+    cq__buf_init(&text, SIZE_MAX / 2);
+    cq__jput_init(&w, &text, NULL);
+    rc = cq__json_put_value(&w, (yajl_val)v, 0);
     if (rc == CQ_OK)
-        rc = cq__msg_seg_put(seg, strdup(key), cq__json_gen_dup(g), 1);
-    yajl_gen_free(g);
+        rc = cq__msg_seg_put(seg, strdup(key), cq__buf_detach(&text), 1);
+    cq__buf_free(&text);
     return rc;
 }
 
@@ -191,22 +179,22 @@ int cq_msg_from_json(cq_msg **out, const char *json, size_t len)
 }
 
 
-/* Writes JSON text that this module stored (a value), depth containers
- * deep, through w, whose key for it was just written. */
+/*
+ * Writes JSON text that this module stored (a value), depth containers
+ * deep, through w, whose key for it was just written. The text is what the
+ * writer wrote (set_json(), to_json_text()) and nests at most
+ * VALUE_DEPTH levels, so it goes as it is, unparsed: parsing it and writing
+ * the tree back gives the same bytes. Only where depth leaves less room than
+ * that is its nesting counted, to refuse what the writer would refuse.
+ */
 static int put_json_text(cq__jput *w, const char *text, int depth)
 {
-    yajl_val v;
-    int rc = cq__json_parse(&v, text, strlen(text), VALUE_DEPTH);
+    size_t len = strlen(text);
 
-    if (rc != CQ_OK) {
-        /* The text was valid when stored: only memory can fail. */
-        return CQ_ENOMEM;
-    }
-    rc = cq__json_put_value(w, v, depth);
-    yajl_tree_free(v);
-    /* The text is a valid value in valid UTF-8, so the writer can refuse it
-     * only for reaching the nesting limit, or for want of room. */
-    return rc == CQ_EINVAL || rc == CQ_EDEPTH ? CQ_ETOOBIG : rc;
+    if (depth + VALUE_DEPTH >= YAJL_MAX_DEPTH &&
+        cq__json_precheck(text, len, YAJL_MAX_DEPTH - 1 - depth) != CQ_OK)
+        return CQ_ETOOBIG;
+    return cq__jput_add(w, text, len);
 }
 
 
@@ -264,27 +252,6 @@ static int put_text(const cq_msg *m, cq__buf *out)
     cq__buf_init(out, SIZE_MAX / 2);
     cq__jput_init(&w, out, NULL);
     return cq__msg_put(&w, m, 0);
-}
-
-
-/*
- * The text goes to g as one token: yajl_gen_number() prints its text as
- * given, after the comma or colon g owes, and checks that g expects a value
- * here. g does not see the message's own nesting, which its caps keep far
- * below yajl's.
- */
-int cq__msg_to_json(const cq_msg *m, yajl_gen g)
-{
-    cq__buf text;
-    int rc;
-
-    if (g == NULL)
-        return CQ_EINVAL;
-    rc = put_text(m, &text);
-    if (rc == CQ_OK)
-        rc = gen_rc(yajl_gen_number(g, text.data, text.len));
-    cq__buf_free(&text);
-    return rc;
 }
 
 

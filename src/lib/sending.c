@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,6 +9,7 @@
 #include "lib/caps.h"
 #include "lib/ctx.h"
 #include "lib/json.h"
+#include "lib/json_put.h"
 #include "lib/message.h"
 #include "lib/sending.h"
 
@@ -97,32 +99,39 @@ static int run_hooks(cq_ctx *c, const char *action, cq_msg *m, int *changed)
 }
 
 
-/* Writes root's members but message and auto_escape, then m as message. */
+/* Writes root's members but message and auto_escape, then m as message,
+ * into a new string, or NULL with *err set. */
 static char *rewrite(yajl_val root, const cq_msg *m, int *err)
 {
-    cq__jw w;
+    cq__buf out;
+    cq__jput w;
     size_t i;
-    char *s = NULL;
+    char sep = '\0', *s = NULL;
+    int rc;
 
-    if ((*err = cq__jw_init(&w)) != CQ_OK)
-        return NULL;
-    cq__jw_open(&w);
-    for (i = 0; i < root->u.object.len; i++) {
+    cq__buf_init(&out, SIZE_MAX / 2);
+    cq__jput_init(&w, &out, NULL);
+    rc = cq__jput_add(&w, "{", 1);
+    for (i = 0; rc == CQ_OK && i < root->u.object.len; i++) {
         const char *k = root->u.object.keys[i];
 
         if (strcmp(k, "message") == 0 || strcmp(k, "auto_escape") == 0)
             continue;
-        cq__jw_key(&w, k);
-        cq__jw_value(&w, root->u.object.values[i]);
+        rc = cq__json_put_key(&w, sep, k);
+        if (rc == CQ_OK)
+            rc = cq__json_put_value(&w, root->u.object.values[i], 1);
+        sep = ',';
     }
-    cq__jw_key(&w, "message");
-    if (w.err == CQ_OK)
-        cq__jw_latch(&w, cq__msg_to_json(m, w.g));
-    cq__jw_close(&w);
-    if (w.err == CQ_OK && (s = cq__jw_dup(&w, NULL)) == NULL)
-        w.err = CQ_ENOMEM;
-    *err = w.err;
-    cq__jw_free(&w);
+    if (rc == CQ_OK)
+        rc = cq__json_put_key(&w, sep, "message");
+    if (rc == CQ_OK)
+        rc = cq__msg_put(&w, m, 1);
+    if (rc == CQ_OK)
+        rc = cq__jput_add(&w, "}", 1);
+    if (rc == CQ_OK && (s = cq__buf_detach(&out)) == NULL)
+        rc = CQ_ENOMEM;
+    cq__buf_free(&out);
+    *err = rc;
     return s;
 }
 

@@ -2,7 +2,7 @@
  * The writer that escapes strings straight into a buffer (lib/json_put.h)
  * against yajl's generator: for the same strings, the same bytes out and
  * the same refusals, whatever the UTF-8 and wherever the special bytes fall
- * against the 8- and 32-byte steps of its scan.
+ * against the 8-, 16- and 32-byte steps of its scan.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -34,6 +34,11 @@ static const char *const pieces[] = {
     "\xe4\xbd",
     "\xc3",
     "\xf8\x88\x80\x80\x80",
+    "\xed\xa0\x80",     /* A surrogate, which yajl's rule lets through. */
+    "\xc0\xaf",         /* Overlong, likewise. */
+    "\xf7\xbf\xbf\xbf", /* Past U+10FFFF, likewise. */
+    "\xf0\x9f\x98",     /* Four-byte lead, one byte short. */
+    "\xe4\xbd\xa0\xe5\xa5\xbd",
 };
 #define NPIECES (sizeof(pieces) / sizeof(pieces[0]))
 
@@ -131,6 +136,30 @@ T_CASE(escapes_as_yajl)
         s[len] = '\0';
         same_as_yajl(t, s);
     }
+}
+
+
+/*
+ * Each piece after every count of plain bytes up to 80 and before up to 17
+ * more, so that it falls on every byte of the 8-, 16- and 32-byte steps and
+ * across their ends.
+ */
+T_CASE(escapes_at_every_offset)
+{
+    char s[128];
+    size_t i, before, after;
+
+    for (i = 0; i < NPIECES && !t->failed; i++)
+        for (before = 0; before <= 80; before++)
+            for (after = 0; after <= 17; after++) {
+                size_t k = strlen(pieces[i]);
+
+                memset(s, 'x', before);
+                memcpy(s + before, pieces[i], k);
+                memset(s + before + k, '/', after);
+                s[before + k + after] = '\0';
+                same_as_yajl(t, s);
+            }
 }
 
 
@@ -287,6 +316,7 @@ T_SUITE(test_json_out_cases) = {
     {"json_out/taken_event_same_as_copied", taken_event_same_as_copied},
     {"json_out/lent_event_leaves_the_body", lent_event_leaves_the_body},
     {"json_out/escapes_as_yajl", escapes_as_yajl},
+    {"json_out/escapes_at_every_offset", escapes_at_every_offset},
     {"json_out/cap_latches", cap_latches},
     {NULL, NULL},
 };

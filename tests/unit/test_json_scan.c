@@ -2,6 +2,7 @@
 
 #include "cqhttp.h"
 #include "lib/json.h"
+#include "lib/json_lex.h"
 #include "test.h"
 
 static const cq__json_key keys[] = {CQ__JSON_KEY("post_type"),
@@ -138,10 +139,48 @@ T_CASE(trusts_known_utf8)
 }
 
 
+/*
+ * The lexer's plain scan (lib/json_lex.h), with its 32-byte step before it
+ * or without, stops where a byte-by-byte look stops, wherever the stop falls
+ * against its 8-, 16- and 32-byte steps and however far the text goes on past
+ * it: a stop of each kind after 0 to 99 plain bytes, in texts of every length
+ * up to 130, both ways of reading bytes of 0x80 and more.
+ */
+T_CASE(plain_scan_every_offset)
+{
+    static const unsigned char stops[] = {'"', '\\', 0x00, 0x1f, 0x80, 0xff};
+    unsigned char text[130];
+    size_t i, at, len;
+    int known;
+
+    for (known = 0; known <= 1; known++)
+        for (i = 0; i < sizeof(stops); i++)
+            for (at = 0; at < 100; at++)
+                for (len = 0; len <= sizeof(text) && !t->failed; len++) {
+                    lex_ptr end = text + len;
+                    size_t want = at < len ? at : len;
+
+                    memset(text, known ? 0xe4 : 'x', sizeof(text));
+                    if (at < sizeof(text))
+                        text[at] = stops[i];
+                    if (known && stops[i] >= 0x80)
+                        want = len; /* Plain too, then. */
+                    T_EQ_INT((int)(lex_skip_text(text, end, known) - text),
+                             (int)want);
+                    T_EQ_INT(
+                        (int)(lex_skip_text(lex_skip_long(text, end, known),
+                                            end, known) -
+                              text),
+                        (int)want);
+                }
+}
+
+
 T_SUITE(test_json_scan_cases) = {
     {"json_scan/finds_top_level_keys", finds_top_level_keys},
     {"json_scan/leaves_the_rest_to_yajl", leaves_the_rest_to_yajl},
     {"json_scan/matches_whole_keys_only", matches_whole_keys_only},
     {"json_scan/trusts_known_utf8", trusts_known_utf8},
+    {"json_scan/plain_scan_every_offset", plain_scan_every_offset},
     {NULL, NULL},
 };

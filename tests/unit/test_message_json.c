@@ -5,9 +5,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <yajl/yajl_gen.h>
 #include <yajl/yajl_tree.h>
 
+#include "lib/json_put.h"
 #include "lib/message.h"
 #include "test.h"
 #include "test_message.h"
@@ -178,6 +178,50 @@ T_CASE(json_depth)
     T_EQ_INT(rc3, CQ_ETOOBIG);
 }
 
+/* Writes the message read from json through cq__msg_put() at depth;
+ * returns its result. */
+static int put_at(const char *json, int depth)
+{
+    cq_msg *m = NULL;
+    cq__buf out;
+    cq__jput w;
+    int rc = cq_msg_from_json(&m, json, strlen(json));
+
+    cq__buf_init(&out, 1 << 20);
+    cq__jput_init(&w, &out, NULL);
+    if (rc == CQ_OK)
+        rc = cq__msg_put(&w, m, depth);
+    cq_msg_free(m);
+    cq__buf_free(&out);
+    return rc;
+}
+
+
+/*
+ * A parameter value kept as JSON text goes out as the writer writes the
+ * value: escapes and numbers as yajl_gen writes them, and nesting refused
+ * where yajl_gen would refuse it: past 127 containers, those the message
+ * puts around the value counted (here 100 + 3).
+ */
+T_CASE(json_value_text_out)
+{
+    const char *head = "[{\"type\":\"x\",\"data\":{\"v\":", *tail = "}}]";
+    char *fits = nest(head, 24, tail), *over = nest(head, 25, tail);
+
+    T_STR_FREE(json2json("[{\"type\":\"x\",\"data\":{\"g\":{\"s\":"
+                         "\"a\\/b\\u00e9\\u001f\\\"\",\"n\":[-0,1.50,2E+3],"
+                         "\"\\u0041\":{}}}}]"),
+               "[{\"type\":\"x\",\"data\":{\"g\":{\"s\":\"a/b\xc3\xa9"
+               "\\u001F\\\"\",\"n\":[-0,1.50,2E+3],\"A\":{}}}}]");
+    T_CHECK(fits != NULL && over != NULL);
+    T_EQ_INT(put_at(fits, 100), CQ_OK);
+    T_EQ_INT(put_at(over, 100), CQ_ETOOBIG);
+    T_EQ_INT(put_at(over, 1), CQ_OK);
+    free(fits);
+    free(over);
+}
+
+
 /* Custom nodes nest until the depth cap, never beyond. */
 T_CASE(json_node_depth)
 {
@@ -219,37 +263,35 @@ T_CASE(json_node_depth)
     }
 }
 
-/* Writing into a caller's generator, inside an object. */
-T_CASE(json_gen)
+/* Writing through a caller's writer, inside an object. */
+T_CASE(json_put_in_object)
 {
-    const unsigned char *buf;
-    size_t len;
-    yajl_gen g = yajl_gen_alloc(NULL);
+    cq__buf out;
+    cq__jput w;
     cq_msg *m = cq_msg_new();
-    int ok;
 
-    T_CHECK(g != NULL && m != NULL);
+    T_CHECK(m != NULL);
     T_EQ_INT(cq_msg_add_at(m, 2), CQ_OK);
     T_EQ_INT(cq_msg_add_text(m, " hi & "), CQ_OK);
-    T_EQ_INT(yajl_gen_map_open(g), yajl_gen_status_ok);
-    /* A key is expected here, not an array. */
-    T_EQ_INT(cq__msg_to_json(m, g), CQ_EINVAL);
-    T_EQ_INT(yajl_gen_string(g, (const unsigned char *)"message", 7),
-             yajl_gen_status_ok);
-    T_EQ_INT(cq__msg_to_json(m, g), CQ_OK);
-    T_EQ_INT(yajl_gen_map_close(g), yajl_gen_status_ok);
-    T_EQ_INT(yajl_gen_get_buf(g, &buf, &len), yajl_gen_status_ok);
-    ok = strcmp((const char *)buf,
-                "{\"message\":[{\"type\":\"at\",\"data\":{\"qq\":\"2\"}},"
-                "{\"type\":\"text\",\"data\":{\"text\":\" hi & \"}}]}") == 0;
-    yajl_gen_free(g);
-    T_CHECK(ok);
-    T_EQ_INT(cq__msg_to_json(m, NULL), CQ_EINVAL);
-    /* Invalid UTF-8 is refused by the validating generator. */
+    cq__buf_init(&out, 1 << 20);
+    cq__jput_init(&w, &out, NULL);
+    T_EQ_INT(cq__json_put_key(&w, '{', "message"), CQ_OK);
+    T_EQ_INT(cq__msg_put(&w, m, 1), CQ_OK);
+    T_EQ_INT(cq__jput_add(&w, "}", 1), CQ_OK);
+    T_EQ_STR(out.data,
+             "{\"message\":[{\"type\":\"at\",\"data\":{\"qq\":\"2\"}},"
+             "{\"type\":\"text\",\"data\":{\"text\":\" hi & \"}}]}");
+    cq__buf_free(&out);
+    /* Invalid UTF-8 is refused, as yajl's validating generator refuses it. */
     T_EQ_INT(cq_msg_add_text(m, "\xc3"), CQ_OK);
     T_CHECK(cq_msg_to_json_string(m) == NULL);
+    cq__buf_init(&out, 1 << 20);
+    cq__jput_init(&w, &out, NULL);
+    T_EQ_INT(cq__msg_put(&w, m, 1), CQ_EINVAL);
+    cq__buf_free(&out);
     cq_msg_free(m);
 }
+
 
 /* An event's message, taken from a yajl tree. */
 T_CASE(json_from_yajl)
@@ -285,7 +327,8 @@ T_SUITE(test_message_json_cases) = {
     {"message_json/json_errors", json_errors},
     {"message_json/json_depth", json_depth},
     {"message_json/json_node_depth", json_node_depth},
-    {"message_json/json_gen", json_gen},
+    {"message_json/json_value_text_out", json_value_text_out},
+    {"message_json/json_put_in_object", json_put_in_object},
     {"message_json/json_from_yajl", json_from_yajl},
     {NULL, NULL},
 };

@@ -102,6 +102,20 @@ static int send_group(cq_ctx *c, const cq_event *e)
 }
 
 
+/* Members of every kind around the message, and a message with a value
+ * that is JSON, so that the rewritten call is checked byte for byte. */
+static int send_mixed(cq_ctx *c, const cq_event *e)
+{
+    (void)e;
+    return cq_call(c, "send_msg",
+                   "{\"n\":-1.50e+2,\"message\":[{\"type\":\"x\","
+                   "\"data\":{\"v\":{\"a\":[1,true,null]}}}],\"s\":"
+                   "\"\\u00e9\\/\\t\",\"auto_escape\":false,\"o\":"
+                   "{\"k\":[{},[]]},\"f\":false}",
+                   NULL);
+}
+
+
 static int get_status(cq_ctx *c, const cq_event *e)
 {
     (void)e;
@@ -166,6 +180,12 @@ T_CASE(calls_hooked)
     T_EQ_INT(run(LOOK, send_group, NULL), CQ_OK);
     T_EQ_STR(hook_action, "send_group_msg");
     T_EQ_STR(first_type, "face");
+    /* The other members as yajl_gen writes them, the message last. */
+    T_EQ_INT(run(CHANGE, send_mixed, NULL), CQ_OK);
+    T_EQ_STR(sent, "{\"n\":-1.50e+2,\"s\":\"\xc3\xa9/\\t\",\"o\":{\"k\":"
+                   "[{},[]]},\"f\":false,\"message\":[{\"type\":\"x\","
+                   "\"data\":{\"v\":{\"a\":[1,true,null]}}},{\"type\":"
+                   "\"text\",\"data\":{\"text\":\"!\"}}]}");
     /* Cancelled: never sent. */
     T_EQ_INT(run(CANCEL, send_text, NULL), CQ_ECANCELED);
     T_EQ_INT(nsent, 0);
