@@ -24,6 +24,14 @@ static size_t pages(size_t n)
 }
 
 
+/* The largest mapping kept: one for a body of CQ__BODY_KEEP bytes and its
+ * NUL. */
+static size_t keep_cap(void)
+{
+    return pages(CQ__BODY_KEEP + 1);
+}
+
+
 /*
  * Faults in the n bytes at p, fresh pages about to be written, with one call
  * (Linux 5.14) instead of a fault per page as the reads reach them. Where
@@ -42,11 +50,12 @@ static void populate(char *p, size_t n)
 
 int cq__body_reserve(cq__body *b, size_t n)
 {
-    size_t cap = pages(n > BODY_MIN ? n : BODY_MIN);
+    size_t cap;
     void *p;
 
     if (n <= b->cap)
         return CQ_OK;
+    cap = pages(n > BODY_MIN ? n : BODY_MIN);
     if (cap == 0)
         return CQ_ENOMEM;
     if (b->p == NULL)
@@ -56,7 +65,10 @@ int cq__body_reserve(cq__body *b, size_t n)
         p = mremap(b->p, b->cap, cap, MREMAP_MAYMOVE);
     if (p == MAP_FAILED)
         return CQ_ENOMEM;
-    populate((char *)p + b->cap, cap - b->cap);
+    /* Only what is kept: a peer that announces more and sends it slowly
+     * must not make it resident before it sends it. */
+    if (cap <= keep_cap())
+        populate((char *)p + b->cap, cap - b->cap);
     b->p = p;
     b->cap = cap;
     return CQ_OK;
@@ -65,7 +77,7 @@ int cq__body_reserve(cq__body *b, size_t n)
 
 void cq__body_done(cq__body *b)
 {
-    if (b->cap > CQ__BODY_KEEP)
+    if (b->cap > keep_cap())
         cq__body_free(b);
 }
 

@@ -18,7 +18,8 @@
 
 #include <stddef.h>
 
-/* Bodies up to this many bytes leave their mapping kept for the next. */
+/* Bodies up to this many bytes (max_body's default) leave their mapping
+ * kept for the next; fresh pages are faulted in ahead only for those. */
 #define CQ__BODY_KEEP (1024 * 1024)
 
 typedef struct cq__body {
@@ -27,8 +28,9 @@ typedef struct cq__body {
 } cq__body;
 
 /*
- * Makes b hold at least n bytes, keeping the bytes it held. Fresh pages are
- * faulted in with one call rather than one fault each as they are written.
+ * Makes b hold at least n bytes, keeping the bytes it held. Fresh pages of a
+ * mapping that will be kept are faulted in with one call rather than one
+ * fault each as they are written.
  * Returns CQ_OK, or CQ_ENOMEM with b as it was.
  */
 int cq__body_reserve(cq__body *b, size_t n);

@@ -145,7 +145,9 @@ static int read_into(request *r, uint64_t want, int known)
     cq__body *b = r->mem;
     int n;
 
-    if (cq__body_reserve(b, known ? (size_t)want + 1 : 16384) != CQ_OK)
+    /* An unknown length starts in what the mapping holds (16 KiB at
+     * least). */
+    if (cq__body_reserve(b, known ? (size_t)want + 1 : 1) != CQ_OK)
         return CQ_ENOMEM;
     r->body = b->p;
     r->len = 0;
@@ -212,8 +214,12 @@ static int read_body(request *r)
         want = 0;
     }
     n = read_into(r, want, known);
-    if (n != CQ_OK)
+    if (n != CQ_OK) {
+        cq_log(CQ_LOG_ERROR,
+               "500 from %s: no memory for a body of %llu bytes (%zu came)",
+               r->peer, (unsigned long long)(known ? want : r->len), r->len);
         return n;
+    }
     if (r->timed_out) {
         cq_log(CQ_LOG_WARN,
                "408 from %s: body not complete within body_timeout_ms %ld (%zu "
@@ -340,8 +346,8 @@ static int answer_json(cq__buf *out, size_t *start)
 
 
 /*
- * Parses (taking the body over), checks and dispatches, and appends the
- * quick operation's JSON, if any, to out. Returns CQ_OK, or the failure
+ * Parses (in the body, lent to the event), checks and dispatches, and appends
+ * the quick operation's JSON, if any, to out. Returns CQ_OK, or the failure
  * after logging it.
  */
 static int handle_event(request *r, cq__api *api, cq__buf *out)

@@ -179,11 +179,12 @@ cq__arena *cq__arena_new(size_t hint)
     size = (size + ARENA_HEAD + SLACK + 4095) & ~(size_t)4095;
     c = spare_take(size);
     /*
-     * A hint past SPARE_MAX comes from a large body (its tree, sized by the
-     * body's length); a message event's tree fits a kept chunk, whose pages
-     * are resident already. The chunk of the hint's size is only made when
-     * the tree outgrows it, so that a large body maps no memory beside its
-     * own.
+     * A hint past SPARE_MAX is a guess from a large input's length, and
+     * often far too large: the tree of a long message in a body parsed in
+     * place fits a kept chunk, whose pages are resident already. So the
+     * arena starts in a kept chunk, and a chunk of the hint's size is made
+     * only when what is allocated outgrows it (at once, for a caller whose
+     * first block is a copy of the input).
      */
     if (c == NULL && size > SPARE_MAX)
         c = spare_take(0);

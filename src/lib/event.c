@@ -200,22 +200,8 @@ int cq__event_parse_lent(cq_event **ev, char *buf, size_t len, int max_depth)
     /* As above, less the body copy and the strings, left in the body. */
     rc = len <= SIZE_MAX / 4 ? parse(ev, buf, len, len / 2 + 4096, max_depth, 0)
                              : CQ_ENOMEM;
-    if (rc == CQ_OK) {
-        (*ev)->owned = buf;
-        (*ev)->lent = 1;
-    }
-    return rc;
-}
-
-
-int cq__event_parse_take(cq_event **ev, char *buf, size_t len, int max_depth)
-{
-    int rc = cq__event_parse_lent(ev, buf, len, max_depth);
-
-    if (rc != CQ_OK)
-        free(buf);
-    else
-        (*ev)->lent = 0;
+    if (rc == CQ_OK)
+        (*ev)->in_place = 1;
     return rc;
 }
 
@@ -226,8 +212,6 @@ void cq_event_free(cq_event *e)
     if (e != NULL) {
         free(e->text);
         free(e->raw_text);
-        if (!e->lent)
-            free(e->owned);
         cq__arena_free(e->arena);
     }
 }
@@ -269,7 +253,7 @@ const char *cq_event_raw(const cq_event *e, size_t *len)
 
     if (len != NULL)
         *len = e->raw_len;
-    if (e->owned == NULL)
+    if (!e->in_place)
         return e->raw;
     /* The body's strings were ended in place: the text is made once. */
     if ((t = __atomic_load_n(slot, __ATOMIC_ACQUIRE)) != NULL)

@@ -187,6 +187,31 @@ def apache_passes_chunked_bodies_to_the_responders_limit(h):
 
 
 @test
+def apache_chunked_echo_grows_the_body_in_place(h):
+    """A chunked body has no CONTENT_LENGTH under mod_proxy_fcgi: the
+    responder reads it into its thread's body mapping, grown by doubling
+    with what came kept. A 200 KB message is echoed whole, twice on one
+    thread (the second read goes into the mapping the first one grew)."""
+    s = h.stack(web="apache", threads=1)
+    text = "".join(chr(ord("a") + i % 26) for i in range(200000))
+    body = json.dumps({"post_type": "message", "message_type": "private",
+                       "sub_type": "friend", "self_id": 10001000,
+                       "user_id": 12345, "message_id": -7,
+                       "message": text}).encode()
+    for attempt in ("first", "second"):
+        conn = http.client.HTTPConnection("127.0.0.1", s.port, timeout=30)
+        conn.request("POST", "/", body=iter([body[i:i + 30000] for i in
+                                             range(0, len(body), 30000)]),
+                     encode_chunked=True,
+                     headers={"Content-Type": "application/json"})
+        r = conn.getresponse()
+        eq(r.status, 200, attempt)
+        eq(json.loads(r.read()), {"reply": text, "at_sender": False},
+           attempt + ": the whole message echoed")
+        conn.close()
+
+
+@test
 def apache_closes_the_connection_after_400_413_500(h):
     """Apache ends the client's keep-alive connection after a 400, 413 or
     500 from the responder (Connection: close); nginx keeps it open. 403
