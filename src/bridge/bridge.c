@@ -445,17 +445,16 @@ static int run(cq__bridge *br)
         goto out;
     if ((rc = cq__dial_start(br)) != CQ_OK)
         goto out;
-    cq_log(
-        CQ_LOG_INFO,
-        "%s %s: WebSocket on %s, API socket %s, "
-        "%ld %s, max_connections %ld%s",
-        cq__program_name(), cq__program_version(),
-        br->conf->listen ? br->conf->listen : "127.0.0.1:8081",
-        br->conf->bridge_socket ? br->conf->bridge_socket : "none",
-        br->conf->inline_handlers ? br->conf->threads * 16L : br->conf->threads,
-        /* CQ__FIBERS_PER_WORKER (workers.h) handlers per thread. */
-        br->conf->inline_handlers ? "inline handlers" : "workers",
-        br->max_conns, br->conf->access_token ? ", access token required" : "");
+    cq_log(CQ_LOG_INFO,
+           "%s %s: WebSocket on %s, API socket %s, "
+           "%ld workers%s, max_connections %ld%s",
+           cq__program_name(), cq__program_version(),
+           br->conf->listen ? br->conf->listen : "127.0.0.1:8081",
+           br->conf->bridge_socket ? br->conf->bridge_socket : "none",
+           br->conf->inline_handlers ? 0L : br->conf->threads,
+           /* workers.c's own line says how many run on the loop. */
+           br->conf->inline_handlers ? " (handlers inline)" : "", br->max_conns,
+           br->conf->access_token ? ", access token required" : "");
     warn_defaults(br->conf);
     cq__workers_share(br->workers);
     cq__sched_start();

@@ -492,12 +492,14 @@ void cq__workers_share(cq__workers *w);
  * none runs (their API calls need the loop until then). Loop thread.
  */
 void cq__workers_stop(cq__workers *w);
-/* Workers still running, plus one when calls wait for the loop to send. */
+/* Workers still running (with inline_handlers: 1 until stopped, then
+ * whether a handler runs), plus one when calls wait for the loop to send. */
 int cq__workers_running(cq__workers *w);
 /*
  * The loop has stopped: calls queued by workers and every later one fail at
- * once with CQ_ENETWORK, and workers no longer wake the loop. Loop thread,
- * after event_base_dispatch() returned.
+ * once with CQ_ENETWORK, and workers no longer wake the loop. With
+ * inline_handlers, the handlers made ready by that run to their end here,
+ * on the caller's stack. Loop thread, after event_base_dispatch() returned.
  */
 void cq__workers_close(cq__workers *w);
 /*

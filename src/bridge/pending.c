@@ -318,7 +318,7 @@ static int send_call(cq__bridge *br, cq__account *acct, uint64_t id,
     c->npending++;
     br->n.calls_sent++;
     /* The timer is set for an earlier call, which ends first, or unset. */
-    if (acct->timer_at == 0 || p->deadline_ms < acct->timer_at)
+    if (acct->timer_at == 0)
         set_timer(acct, now);
     /*
      * The answer comes on c: if c stopped reading because the workers are

@@ -207,7 +207,7 @@ int cq__workers_start_threads(cq__workers *w, int n)
         pthread_mutex_unlock(&w->lock);
         if (w->n != i + 1) {
             pthread_cond_destroy(&w->threads[i].wake);
-            free(w->threads[i].slots);
+            cq__workers_free_slots(&w->threads[i]);
             break;
         }
     }

@@ -497,7 +497,8 @@ void cq__workers_free(cq__workers *w, long wait_ms)
         return;
     cq__workers_stop(w);
     cq__workers_close(w);
-    /* Calls failed since cq__workers_close() made more handlers ready. */
+    /* Calls failed since cq__workers_close() (the accounts' pending ones,
+     * cq__accounts_fail_all) made more hosted handlers ready. */
     stuck =
         w->host != NULL ? drain_host(w) : cq__workers_join_threads(w, wait_ms);
     pthread_mutex_lock(&w->lock);
