@@ -177,10 +177,10 @@ void cq__account_log_failure(const char *action, const cq_value *frame, int err,
 
 
 void cq__account_log_failure_text(const char *action, const char *text,
-                                  size_t len, int err, const char *msg)
+                                  size_t len, const cq__frame *f, int err,
+                                  const char *msg)
 {
     static const cq__json_key keys[] = {CQ__JSON_KEY("status")};
-    const cq__frame *f = cq__account_answer_frame(text);
     cq__json_span st;
     yajl_val v = NULL;
 

@@ -80,10 +80,13 @@ typedef void cq__pending_cb(void *arg, const cq_value *frame, int err,
 /*
  * As cq__pending_cb, with the answer as the frame's own text (len bytes,
  * NUL-terminated, valid during the call; NULL when err is not CQ_OK), for a
- * requester that parses it itself: no tree is built on the loop.
+ * requester that parses it itself: no tree is built on the loop. f is the
+ * loop's scan of the text (cq__frame_read), valid during the call, or NULL
+ * (the call ended without an answer), so that the requester need not scan
+ * it again.
  */
 typedef void cq__pending_text_cb(void *arg, const char *text, size_t len,
-                                 int err, const char *msg);
+                                 const cq__frame *f, int err, const char *msg);
 
 struct cq__pending {
     uint64_t id; /* Sent as the echo "cq:<id>". */
@@ -362,9 +365,11 @@ cq__ws_conn *cq__account_api_conn(cq__account *a);
  */
 void cq__account_log_failure(const char *action, const cq_value *frame, int err,
                              const char *msg);
-/* As cq__account_log_failure, with the answer as text (len bytes) or NULL. */
+/* As cq__account_log_failure, with the answer as text (len bytes) or NULL
+ * and its scan f (cq__pending_text_cb), or NULL. */
 void cq__account_log_failure_text(const char *action, const char *text,
-                                  size_t len, int err, const char *msg);
+                                  size_t len, const cq__frame *f, int err,
+                                  const char *msg);
 /*
  * The n parts (lens[i] bytes each) joined into one new NUL-terminated
  * string, its length in *len; NULL when out of memory.
@@ -456,7 +461,7 @@ void cq__ipc_req_free(cq__ipc_req *r);
  * Appends to out, as one line, an API answer: text (len bytes, a JSON
  * object checked when it came) less its "echo" and "id", plus the
  * request's id (idlen bytes of JSON text, or NULL); f, if not NULL, is
- * the text's scan (cq__account_answer_frame). Returns CQ_OK,
+ * the text's scan (cq__pending_text_cb). Returns CQ_OK,
  * CQ_EPARSE (not an object), CQ_EINVAL (a string yajl will not write) or
  * CQ_ENOMEM; nothing was appended then.
  */

@@ -142,8 +142,8 @@ static struct evbuffer *out_of(cq__ipc_client *cl)
 }
 
 
-static void on_done(void *arg, const char *text, size_t len, int err,
-                    const char *msg)
+static void on_done(void *arg, const char *text, size_t len, const cq__frame *f,
+                    int err, const char *msg)
 {
     ipc_call *ic = arg;
     struct evbuffer *out = out_of(ic->cl);
@@ -152,9 +152,8 @@ static void on_done(void *arg, const char *text, size_t len, int err,
     forget_call(ic->cl, ic->p);
     if (err != CQ_OK)
         cq__ipc_write_error(out, err, msg, id, ic->idlen);
-    else if ((err = cq__ipc_write_answer(out, text, len,
-                                         cq__account_answer_frame(text), id,
-                                         ic->idlen)) == CQ_EPARSE)
+    else if ((err = cq__ipc_write_answer(out, text, len, f, id, ic->idlen)) ==
+             CQ_EPARSE)
         cq__ipc_write_error(out, err, "the answer could not be parsed", id,
                             ic->idlen);
     else if (err != CQ_OK)

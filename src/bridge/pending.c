@@ -23,13 +23,6 @@
 #include "bridge/pending.h"
 
 /*
- * The answer being handed to its requester (cq__account_on_frame), so that
- * a callback reads the loop's scan of it rather than scan again. Per thread:
- * only the loop's is ever set, and a worker that asks sees none.
- */
-static _Thread_local const cq__frame *dispatching;
-
-/*
  * Tells a requester that wants a tree: the answer text is parsed here when
  * only its text is known (it was scanned, and so is valid JSON).
  */
@@ -88,9 +81,10 @@ void cq__pending_free_spares(cq__bridge *br)
 }
 
 
-/* Ends p with the answer (text and, if parsed, frame) or err and msg. */
-static void pending_end(cq__pending *p, const char *text, size_t len,
-                        const cq_value *frame, int err, const char *msg)
+/* Ends p with the answer f (its text, its scan and, if parsed, its tree)
+ * or, f NULL, with err and msg. */
+static void pending_end(cq__pending *p, const cq__frame *f, int err,
+                        const char *msg)
 {
     cq__account *a = p->acct;
     cq__bridge *br = p->conn->br;
@@ -106,9 +100,11 @@ static void pending_end(cq__pending *p, const char *text, size_t len,
     a->npending--;
     p->conn->npending--;
     if (p->text_cb != NULL)
-        p->text_cb(p->arg, text, len, err, msg);
+        p->text_cb(p->arg, f != NULL ? f->text : NULL, f != NULL ? f->len : 0,
+                   f, err, msg);
     else if (p->cb != NULL)
-        tell_tree(p, text, len, frame, err, msg);
+        tell_tree(p, f != NULL ? f->text : NULL, f != NULL ? f->len : 0,
+                  f != NULL ? f->tree : NULL, err, msg);
     give_back(br, p);
 }
 
@@ -121,7 +117,7 @@ void cq__pending_fail_conn(cq__bridge *br, cq__ws_conn *c)
         next = p->next;
         if (p->conn == c) {
             br->n.calls_failed++;
-            pending_end(p, NULL, 0, NULL, CQ_ENETWORK,
+            pending_end(p, NULL, CQ_ENETWORK,
                         "the connection carrying the call closed");
         }
     }
@@ -185,8 +181,7 @@ static void on_timeout(evutil_socket_t fd, short what, void *arg)
                "answer in time",
                self_id, p->id);
         br->n.calls_failed++;
-        pending_end(p, NULL, 0, NULL, CQ_ETIMEDOUT,
-                    "no answer within api_timeout_ms");
+        pending_end(p, NULL, CQ_ETIMEDOUT, "no answer within api_timeout_ms");
         if (cq__account_find(br, self_id) != a)
             return; /* Freed with its timer. */
     }
@@ -413,18 +408,16 @@ static int echo_id(const char *echo, uint64_t *id)
 
 
 /*
- * An API answer, text (len bytes, NUL-terminated), whose "echo" is echo
- * (NULL when it has none that is a string), to the call it ends. frame is
- * the text parsed, or NULL when it was only scanned (cq__frame_read): a
- * requester that wants a tree gets it parsed then.
+ * An API answer, f (its text, its "echo" or NULL when it has none that is a
+ * string, and its tree only when it had to be parsed), to the call it ends:
+ * a requester that wants a tree gets it parsed then.
  */
-static void on_result(cq__bridge *br, cq__ws_conn *c, const char *echo,
-                      const char *text, size_t len, const cq_value *frame)
+void cq__account_on_frame(cq__bridge *br, cq__ws_conn *c, const cq__frame *f)
 {
     cq__pending *p;
     uint64_t id;
 
-    if (c->acct == NULL || echo == NULL || !echo_id(echo, &id)) {
+    if (c->acct == NULL || f->echo == NULL || !echo_id(f->echo, &id)) {
         /* Answers to calls made by somebody else, or without echo. */
         br->n.frames_ignored++;
         cq_log(CQ_LOG_DEBUG, "%s: answer without a known echo ignored",
@@ -434,7 +427,7 @@ static void on_result(cq__bridge *br, cq__ws_conn *c, const char *echo,
     for (p = c->acct->pending; p != NULL; p = p->next) {
         if (p->id == id) {
             br->n.calls_answered++;
-            pending_end(p, text, len, frame, CQ_OK, NULL);
+            pending_end(p, f, CQ_OK, NULL);
             return;
         }
     }
@@ -443,24 +436,6 @@ static void on_result(cq__bridge *br, cq__ws_conn *c, const char *echo,
            "%s: answer to cq:%" PRIu64 " came after its call "
            "ended; ignored",
            c->peer, id);
-}
-
-
-void cq__account_on_frame(cq__bridge *br, cq__ws_conn *c, const cq__frame *f)
-{
-    const cq__frame *outer = dispatching;
-
-    dispatching = f;
-    on_result(br, c, f->echo, f->text, f->len, f->tree);
-    dispatching = outer;
-}
-
-
-const cq__frame *cq__account_answer_frame(const char *text)
-{
-    if (dispatching == NULL || text == NULL || dispatching->text != text)
-        return NULL;
-    return dispatching;
 }
 
 
@@ -480,7 +455,7 @@ size_t cq__accounts_fail_all(cq__bridge *br, int err, const char *msg)
     for (i = 0; i < CQ__ACCOUNT_BUCKETS; i++) {
         for (a = br->buckets[i]; a != NULL; a = a->next) {
             while (a->pending != NULL) {
-                pending_end(a->pending, NULL, 0, NULL, err, msg);
+                pending_end(a->pending, NULL, err, msg);
                 n++;
             }
         }

@@ -1,7 +1,6 @@
 /*
  * pending: the API calls the bridge sent and whose answers it waits for
- * (the pending-call table), by account; see pending.c. Loop thread only,
- * but for cq__account_answer_frame.
+ * (the pending-call table), by account; see pending.c. Loop thread only.
  */
 #ifndef CQ_BRIDGE_PENDING_H
 #define CQ_BRIDGE_PENDING_H
@@ -34,16 +33,10 @@ int cq__account_call_text(cq__bridge *br, cq__account *acct, const char *action,
                           cq__pending **out);
 /*
  * Handles a text message that is not an event, an API answer, with what
- * cq__frame_read found: the requester (a callback, during the call) can
- * have it from cq__account_answer_frame rather than scan the text again.
+ * cq__frame_read found: a requester with a text callback gets f with the
+ * text, rather than scan it again.
  */
 void cq__account_on_frame(cq__bridge *br, cq__ws_conn *c, const cq__frame *f);
-/*
- * The frame being handed to a pending call's callback, if its text is
- * text (the callback's own answer) and it came through
- * cq__account_on_frame; else NULL. Any thread (NULL but on the loop's).
- */
-const cq__frame *cq__account_answer_frame(const char *text);
 /* Cancels the callback of a pending call whose requester went away. */
 void cq__pending_detach(cq__pending *p);
 /* Ends every pending call with err and msg; returns how many there were. */

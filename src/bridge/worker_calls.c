@@ -56,9 +56,9 @@ static void set_msg(cq__call *c, const char *msg)
  * Copies the answer text (len bytes) into c, and the loop's scan of it
  * when there is one the worker may use. Returns CQ_OK or CQ_ENOMEM.
  */
-static int keep_answer(cq__call *c, const char *text, size_t len)
+static int keep_answer(cq__call *c, const char *text, size_t len,
+                       const cq__frame *f)
 {
-    const cq__frame *f = cq__account_answer_frame(text);
     size_t i;
 
     c->answer = len < sizeof(c->small) ? c->small : malloc(len + 1);
@@ -84,18 +84,19 @@ static int keep_answer(cq__call *c, const char *text, size_t len)
  * call, logs a failure (nobody else will) and frees it. Any thread.
  */
 void cq__workers_finish_call(cq__workers *w, cq__call *c, const char *text,
-                             size_t len, int err, const char *msg)
+                             size_t len, const cq__frame *f, int err,
+                             const char *msg)
 {
     int kept = CQ_OK;
 
     if (c->detached) {
-        cq__account_log_failure_text(c->action, text, len, err, msg);
+        cq__account_log_failure_text(c->action, text, len, f, err, msg);
         free(c);
         return;
     }
     /* The worker reads c only once it is done, under the lock. */
     if (text != NULL)
-        kept = keep_answer(c, text, len);
+        kept = keep_answer(c, text, len, f);
     pthread_mutex_lock(&w->lock);
     c->err = kept != CQ_OK ? kept : err;
     set_msg(c, msg);
@@ -108,10 +109,10 @@ void cq__workers_finish_call(cq__workers *w, cq__call *c, const char *text,
 }
 
 
-static void on_pending_done(void *arg, const char *text, size_t len, int err,
-                            const char *msg)
+static void on_pending_done(void *arg, const char *text, size_t len,
+                            const cq__frame *f, int err, const char *msg)
 {
-    cq__workers_finish_call(((cq__call *)arg)->w, arg, text, len, err, msg);
+    cq__workers_finish_call(((cq__call *)arg)->w, arg, text, len, f, err, msg);
 }
 
 
@@ -156,7 +157,7 @@ void cq__workers_on_wake(evutil_socket_t fd, short what, void *arg)
         err = cq__account_call_text(w->br, a, c->action, c->params,
                                     c->params_len, on_pending_done, c, NULL);
         if (err != CQ_OK)
-            cq__workers_finish_call(w, c, NULL, 0, err,
+            cq__workers_finish_call(w, c, NULL, 0, NULL, err,
                                     "the bridge could not send it");
     }
     w->br->n.events_handled += finished;
@@ -202,7 +203,7 @@ static void run_call(cq__workers *w, cq__call *c)
         pthread_cond_wait(&c->cond, &w->lock);
     pthread_mutex_unlock(&w->lock);
     if (stopped && c->detached)
-        cq__workers_finish_call(w, c, NULL, 0, CQ_ENETWORK,
+        cq__workers_finish_call(w, c, NULL, 0, NULL, CQ_ENETWORK,
                                 CQ__WORKERS_STOPPING);
 }
 

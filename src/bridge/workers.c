@@ -456,7 +456,7 @@ void cq__workers_close(cq__workers *w)
     /* New calls now fail in run_call; these were queued before. */
     for (c = cq__workers_take_calls(w, NULL, NULL); c != NULL; c = next) {
         next = c->next;
-        cq__workers_finish_call(w, c, NULL, 0, CQ_ENETWORK,
+        cq__workers_finish_call(w, c, NULL, 0, NULL, CQ_ENETWORK,
                                 CQ__WORKERS_STOPPING);
     }
     /* The loop will not run the run event either. */

@@ -110,8 +110,8 @@ typedef struct cq__worker {
     cq__slot *ready, *ready_tail; /* Under the lock: calls that ended. */
     cq__api *api;                 /* Thread-only, as all below. */
     cq__slot *free;
-    cq__job *spent; /* Handled, for the pool's spares at the next lock. */
-    int live;       /* Slots running an event. */
+    cq__job *spent;  /* Handled, for the pool's spares at the next lock. */
+    int live;        /* Slots running an event. */
     cq__slot *slots; /* nslots of them, made before the worker runs. */
     int nslots;
 } cq__worker;
@@ -160,10 +160,11 @@ struct cq__workers {
 /* worker_calls.c: wakes the loop unless a wake is coming. Lock held. */
 void cq__workers_wake_loop(cq__workers *w);
 
-/* Ends a call with an answer frame (text, len) or err and msg, waking its
- * waiter. Any thread, lock not held. */
+/* Ends a call with an answer frame (text, len, and the loop's scan f or
+ * NULL) or err and msg, waking its waiter. Any thread, lock not held. */
 void cq__workers_finish_call(cq__workers *w, cq__call *c, const char *text,
-                             size_t len, int err, const char *msg);
+                             size_t len, const cq__frame *f, int err,
+                             const char *msg);
 
 /* Takes the calls queued for the loop and, unless finished is NULL, the
  * count of events handled since the last time and whether an event left
