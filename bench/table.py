@@ -69,6 +69,8 @@ GOALS = [
      "Unix socket -> bridge -> WS calls/s, 64", "value", ">=", 125000),
     ("WS API: >= 30,000 calls/s from one handler, one at a time",
      "WS API calls, one handler, one at a time", "value", ">=", 30000),
+    ("WS API, inline_handlers: >= 30,000 calls/s one at a time",
+     "WS API calls, one at a time, inline_handlers", "value", ">=", 30000),
     ("memory: bridge idle RSS <= 6 MiB", "bridge idle RSS", "value", "<=",
      6.0),
     ("memory: <= 3 KiB per idle connection", "bridge RSS per idle connection",

@@ -17,8 +17,9 @@ WebSocket stack (libevent, wslay, src/ws) making the same calls, one after
 another per event, without JSON, handlers or threads: the limit. Both
 servers are pinned to one core, the load generator to the others. Each
 figure is the median of --runs runs (3), interleaved with its reference's.
-For calls one at a time, also bench/tcp-pingpong: a bare TCP round trip
-between the same two cores, which no stack can beat.
+Calls one at a time are also measured with inline_handlers = 1 (the
+handlers on the loop thread), and set against bench/tcp-pingpong: a bare
+TCP round trip between the same two cores, which no stack can beat.
 
 Prints ROW lines (bench/table.py) and a readable line for each.
 """
@@ -77,6 +78,12 @@ def main():
             procs, build, d, threads, "bench/api-bot", [str(args.calls)],
             CQ_BENCH_CALLS=str(args.calls))
         sock = os.path.join(d, "api.sock")
+        # The same bot with inline_handlers, for calls one at a time.
+        os.mkdir(os.path.join(d, "inline"))
+        ibot, iport = start_pair(
+            procs, build, os.path.join(d, "inline"), threads, "bench/api-bot",
+            [str(args.calls)], CQ_BENCH_CALLS=str(args.calls),
+            CQHTTP_INLINE_HANDLERS="1")[:2]
         runs = 0
 
         def rate(server, port):
@@ -84,7 +91,10 @@ def main():
                                    args.cpu, others, False)[0]
         for window in (1, args.inflight):
             n = args.events if window > 1 else max(args.events // 8, 100)
-            b, r = medians(args.runs, rate(bot, bport), rate(noop, nport))
+            # Calls one at a time: the inline bot too, interleaved alike.
+            got = medians(args.runs, rate(bot, bport), rate(noop, nport),
+                          *([rate(ibot, iport)] if window == 1 else []))
+            b, r = got[0], got[1]
             runs += 2 * args.runs  # Each warm-up and measured run.
             what = "WS API calls, " + (
                 "one handler, one at a time" if window == 1 else
@@ -93,6 +103,8 @@ def main():
                 r * args.calls)
             if window == 1:
                 one = b * args.calls
+                row("WS API calls, one at a time, inline_handlers",
+                    got[2] * args.calls, "calls/s", "ws-noop", r * args.calls)
         # The floor under calls one at a time: a call is a round trip
         # between the server's core and the load generator's, and a bare
         # TCP ping-pong between the same cores is the most any stack gets.
