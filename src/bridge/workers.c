@@ -38,6 +38,9 @@
 #define JOB_KEEP   (16 * 1024)
 #define JOB_SPARES 64
 
+/* A run of the hosted handlers this long is logged (warn_held). */
+#define HELD_WARN_MS 100
+
 /* Pools with workers still running at exit; they point into them. */
 static cq__workers *abandoned;
 
@@ -259,6 +262,28 @@ void cq__workers_free_slots(cq__worker *me)
 
 
 /*
+ * Says so when the hosted handlers of one run held the loop for ms (at
+ * least HELD_WARN_MS): inline_handlers is for handlers that never block,
+ * and one that does stalls every connection, which the operator should
+ * hear about rather than guess. A run of handlers that only compute and
+ * make WebSocket calls takes well under a millisecond. At most one line a
+ * second.
+ */
+static void warn_held(cq__workers *w, uint64_t now, uint64_t ms, int ran)
+{
+    if (ms < HELD_WARN_MS || now - w->held_said < 1000)
+        return;
+    w->held_said = now;
+    cq_log(CQ_LOG_WARN,
+           "inline_handlers: %d handlers held the loop thread for %llu ms "
+           "without waiting for an answer, and every connection waited; "
+           "handlers that block (sleep, blocking I/O, the HTTP API) need "
+           "inline_handlers = 0",
+           ran, (unsigned long long)ms);
+}
+
+
+/*
  * Runs the hosted worker once: the slots whose calls ended and the events
  * it has room for, each until its handler waits or ends. Returns how many
  * slots ran. Loop thread, lock not held.
@@ -268,16 +293,20 @@ static int run_host(cq__workers *w)
     cq__worker *me = w->host;
     unsigned done = 0;
     cq__slot *s, *next;
+    uint64_t t0, t1;
     int ran = 0;
 
     pthread_mutex_lock(&w->lock);
     w->run_on = 0;
     s = cq__workers_collect(me);
     pthread_mutex_unlock(&w->lock);
+    t0 = cq__now_ms();
     for (; s != NULL; s = next, ran++) {
         next = s->next;
         cq__workers_run_slot(me, s, &done);
     }
+    t1 = cq__now_ms();
+    warn_held(w, t1, t1 - t0, ran);
     pthread_mutex_lock(&w->lock);
     if (done > 0) {
         w->finished += done;

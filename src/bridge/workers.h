@@ -153,7 +153,8 @@ struct cq__workers {
     cq__worker *host;
     struct event *run;
     int run_on;
-    pthread_t loop; /* The loop's thread: its calls must not block. */
+    uint64_t held_said; /* When the loop was last said to be held. */
+    pthread_t loop;     /* The loop's thread: its calls must not block. */
     cq__workers *next_abandoned;
 };
 

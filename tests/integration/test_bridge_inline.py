@@ -5,8 +5,9 @@ send_msg and quick operation end to end, many handlers waiting for their
 answers at once on one thread, flow control with a full queue (reading
 paused, nothing lost, the burst spilled to a file), timer jobs' calls,
 SIGTERM with a handler waiting. The tests here add what is this mode's
-own: reading is paused while the handlers are busy, and a shutdown with
-handlers waiting for answers ends at once when their connection goes.
+own: reading is paused while the handlers are busy, a shutdown with
+handlers waiting for answers ends at once when their connection goes, and
+a handler that blocks the loop is logged.
 
 Not run again: a_handler_blocked_in_http_holds_only_its_thread (in this
 mode a blocked handler holds every connection, as documented) and tests
@@ -18,6 +19,7 @@ Figures: the shutdown test sends 24 events with --threads 1 (a queue of
 
 import asyncio
 import json
+import socket
 import time
 
 import test_bridge
@@ -195,3 +197,35 @@ def inline_shutdown_deadline_with_handlers_waiting(h):
             check(9 < dt < 13, "exited %.1f s after SIGTERM, want ~10" % dt)
         asyncio.run(body())
         check("work still in flight" in b.log(), "no line for the deadline")
+
+
+@test
+def inline_handler_that_blocks_is_logged(h):
+    """A handler that blocks on the loop thread (an HTTP API call to an
+    api_root that never answers, for an account with only an Event
+    connection) holds every connection: the bridge says so in a warning
+    naming the setting, once the handler returns after api_timeout_ms."""
+    hole = socket.socket()
+    hole.bind(("127.0.0.1", 0))
+    hole.listen(8)  # never accepted: curl waits for api_timeout_ms
+
+    async def body(b):
+        ws = await ws_connect(b, test_bridge_fibers.BLOCKED, role="Event")
+        await ws.send(json.dumps(test_bridge_fibers.test_api_event(
+            0, test_bridge_fibers.BLOCKED)))
+        deadline = time.monotonic() + 5
+        while "held the loop thread" not in b.log() and \
+                time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        await ws.close()
+
+    b = test_bridge_fibers.FiberBridge(
+        Inline(h), threads=1, CQHTTP_API_TIMEOUT_MS="500",
+        CQHTTP_API_ROOT="http://127.0.0.1:%d" % hole.getsockname()[1])
+    try:
+        test_bridge_fibers.run_with(b, body)
+    finally:
+        hole.close()
+    log = b.log()
+    check("held the loop thread for" in log and "inline_handlers = 0" in log,
+          "no warning for the blocked loop:\n" + log[-2000:])
