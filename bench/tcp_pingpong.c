@@ -110,10 +110,14 @@ int main(int argc, char **argv)
         return 1;
     }
     child = fork();
+    if (child < 0) {
+        perror("tcp-pingpong: fork");
+        return 1;
+    }
     if (child == 0)
         echo(&addr, atoi(argv[3]));
     pin(atoi(argv[2]));
-    if (child < 0 || (fd = accept(lfd, NULL, NULL)) < 0) {
+    if ((fd = accept(lfd, NULL, NULL)) < 0) {
         perror("tcp-pingpong: accept");
         return 1;
     }

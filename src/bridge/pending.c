@@ -88,6 +88,8 @@ static void pending_end(cq__pending *p, const cq__frame *f, int err,
 {
     cq__account *a = p->acct;
     cq__bridge *br = p->conn->br;
+    const char *text = f != NULL ? f->text : NULL;
+    size_t len = f != NULL ? f->len : 0;
 
     if (p->prev != NULL)
         p->prev->next = p->next;
@@ -100,11 +102,9 @@ static void pending_end(cq__pending *p, const cq__frame *f, int err,
     a->npending--;
     p->conn->npending--;
     if (p->text_cb != NULL)
-        p->text_cb(p->arg, f != NULL ? f->text : NULL, f != NULL ? f->len : 0,
-                   f, err, msg);
+        p->text_cb(p->arg, text, len, f, err, msg);
     else if (p->cb != NULL)
-        tell_tree(p, f != NULL ? f->text : NULL, f != NULL ? f->len : 0,
-                  f != NULL ? f->tree : NULL, err, msg);
+        tell_tree(p, text, len, f != NULL ? f->tree : NULL, err, msg);
     give_back(br, p);
 }
 
