@@ -11,15 +11,19 @@
  * Shutdown never blocks for long: cq__workers_join_threads() waits a
  * bounded time and detaches a thread stuck in a handler.
  */
+#define _GNU_SOURCE /* SCHED_BATCH */
 #include "config.h"
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "bridge/workers.h"
 #include "lib/api.h"
+#include "lib/log.h"
 
 
 /* Sets whether me is woken with room for an event and not yet back for
@@ -155,6 +159,33 @@ static cq__slot *take_work(cq__worker *me, unsigned done)
 }
 
 
+/*
+ * Runs the calling worker thread as SCHED_BATCH, whose only difference from
+ * the default policy (same share of the CPU, no privilege needed) is that
+ * waking it never preempts the running thread. The loop wakes workers at
+ * the end of a batch it is still handling; when they share a core, the
+ * default policy switched the loop out for each worker it woke, the
+ * worker's answer then woke the loop back, and half the CPU of an event
+ * went to those switches (0.67 per event at 64 in flight, 0.39 with this).
+ * A woken worker still runs as soon as the loop waits, or at once on an
+ * idle core. Where the policy cannot be set (a seccomp filter, say), the
+ * workers keep the default one and say so once.
+ */
+static void schedule_as_batch(cq__worker *me)
+{
+    struct sched_param p;
+    int rc;
+
+    memset(&p, 0, sizeof(p));
+    rc = pthread_setschedparam(pthread_self(), SCHED_BATCH, &p);
+    if (rc != 0 && me == &me->w->threads[0])
+        cq_log(CQ_LOG_INFO,
+               "worker threads keep the default scheduling policy (cannot "
+               "set SCHED_BATCH: %s): events may cost more CPU",
+               strerror(rc));
+}
+
+
 static void *worker_main(void *arg)
 {
     cq__worker *me = arg;
@@ -162,6 +193,7 @@ static void *worker_main(void *arg)
     unsigned done = 0;
     cq__slot *s, *next;
 
+    schedule_as_batch(me);
     me->api = cq__api_new(&w->conf);
     if (me->api != NULL)
         cq__api_set_local(me->api, cq__workers_local_call, w);

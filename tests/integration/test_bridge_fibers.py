@@ -17,6 +17,7 @@ import json
 import os
 import socket
 import tempfile
+import time
 
 from harness import (check, clean_env, eq, no_sanitizer_report, program,
                      read_text, test)
@@ -154,3 +155,36 @@ def a_handler_blocked_in_http_holds_only_its_thread(h):
                              % hole.getsockname()[1]), body)
     finally:
         hole.close()
+
+
+def policies(pid):
+    """The scheduling policy of each thread of pid, by thread id."""
+    out = {}
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            out[int(tid)] = os.sched_getscheduler(int(tid))
+        except ProcessLookupError:
+            pass  # a thread that ended meanwhile
+    return out
+
+
+@test
+def worker_threads_run_as_batch_and_the_loop_does_not(h):
+    """The worker threads run as SCHED_BATCH, so that waking one does not
+    switch out the loop that woke it; the loop's own thread keeps the
+    default policy, so that a peer's frame still preempts a busy host's
+    other work."""
+    b = FiberBridge(h, threads=3)
+    try:
+        batch = []
+        for _ in range(100):  # the threads set it as they start
+            pol = policies(b.p.pid)
+            batch = [t for t, p in pol.items() if p == os.SCHED_BATCH]
+            if len(batch) >= 3:
+                break
+            time.sleep(0.02)
+        eq(len(batch), 3, "threads running as SCHED_BATCH (of %r)" % pol)
+        eq(pol.get(b.p.pid), os.SCHED_OTHER, "the loop thread's policy")
+        b.check_alive("after start")
+    finally:
+        b.stop()
