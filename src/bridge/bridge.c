@@ -427,8 +427,7 @@ static int run(cq__bridge *br)
     sighup = evsignal_new(br->base, SIGHUP, on_hup, (void *)br->conf);
     s.tick = evtimer_new(br->base, on_tick, &s);
     br->accept_timer = evtimer_new(br->base, on_accept_resume, br);
-    br->workers = cq__workers_new(br, (int)br->conf->threads,
-                                  (size_t)br->conf->threads * 2);
+    br->workers = cq__workers_new(br, (int)br->conf->threads);
     if (sigterm == NULL || sigint == NULL || sighup == NULL || s.tick == NULL ||
         br->accept_timer == NULL || br->workers == NULL)
         goto out;

@@ -478,8 +478,9 @@ int cq__ipc_write_jw(struct evbuffer *out, cq__jw *w, const char *id,
 void cq__ipc_write_error(struct evbuffer *out, int err, const char *msg,
                          const char *id, size_t idlen);
 
-/* workers.c: the handler pool. NULL when out of memory or no thread. */
-cq__workers *cq__workers_new(cq__bridge *br, int n, size_t queue_cap);
+/* workers.c: the handler pool of n threads (or, with inline_handlers, as
+ * many fibers on the loop). NULL when out of memory or no thread. */
+cq__workers *cq__workers_new(cq__bridge *br, int n);
 /*
  * Offers an event (its bytes, copied) from account self_id to the pool.
  * Returns CQ_OK, CQ_EAGAIN (queue full or stopping: the caller pauses

@@ -1134,7 +1134,7 @@ def check_flood(b, n, sends, quicks, st):
 
 @test
 def backpressure_split_connections(h):
-    """--threads 1 (queue of 2): 50 events on the Event connection, calls
+    """--threads 1 (queue of 16): 50 events on the Event connection, calls
     answered slowly on the API connection; all handled, in order."""
     async def body(b):
         api_ws = await ws_connect(b, SID, role="API")

@@ -26,6 +26,7 @@ from test_bridge import SID, Api, answer, recv_json, silent, ws_connect
 
 BRIDGE = "tests/integration/cqhttp-bridge-test"
 FIBERS = 16  # CQ__FIBERS_PER_WORKER
+QUEUE = 16  # queue_cap() in workers.c: max(2 x threads, FIBERS)
 N = 40
 BLOCKED = 101  # an account whose handler blocks in curl
 
@@ -155,6 +156,46 @@ def a_handler_blocked_in_http_holds_only_its_thread(h):
                              % hole.getsockname()[1]), body)
     finally:
         hole.close()
+
+
+@test
+def one_thread_queues_a_worker_of_events_and_holds_the_rest(h):
+    """With one thread, FIBERS handlers wait for answers and QUEUE more
+    events wait in the queue (as many as the worker takes at once: a
+    shorter queue woke the loop to refill it every few events); only the
+    events past those are held on the connection. All are then handled,
+    each once."""
+    extra = 5
+    n = FIBERS + QUEUE + extra
+
+    async def body(b):
+        ws = await ws_connect(b)
+        for k in range(n):
+            await ws.send(json.dumps(test_api_event(k)))
+        calls = [await recv_json(ws, what="call %d of %d" % (i + 1, FIBERS))
+                 for i in range(FIBERS)]
+        await silent(ws, 0.3, "with every fiber waiting")
+        api = await Api.open(b)
+        eq((await api.status())["events_held"], extra,
+           "events held on the connection (the rest are queued or run)")
+        done = set()
+        while len(done) < n:
+            for c in calls:
+                await answer(ws, c, {"k": c["params"]["k"]})
+            calls = []
+            f = await recv_json(ws, what="after %d of %d" % (len(done), n))
+            if f["action"] == ".handle_quick_operation":
+                k = f["params"]["context"]["params"]["k"]
+                check(k not in done, "event %d handled twice" % k)
+                done.add(k)
+                await answer(ws, f)
+            else:
+                calls.append(f)
+        eq((await api.status())["events_handled"], n, "events_handled")
+        await api.close()
+        await ws.close()
+
+    run_with(FiberBridge(h), body)
 
 
 def policies(pid):

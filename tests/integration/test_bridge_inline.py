@@ -14,7 +14,7 @@ mode a blocked handler holds every connection, as documented) and tests
 that use no handler.
 
 Figures: the shutdown test sends 24 events with --threads 1 (a queue of
-2): FIBERS handlers wait at once, about 1 s in all.
+16): FIBERS handlers wait at once, about 1 s in all.
 """
 
 import asyncio
@@ -31,6 +31,7 @@ from test_bridge import (Bridge, answer, expect_quick, private_msg, recv_json,
                          silent, ws_connect)
 
 FIBERS = 16  # CQ__FIBERS_PER_WORKER
+QUEUE = 16  # queue_cap() in workers.c: max(2 x threads, FIBERS)
 ARGS = ("--inline-handlers", "1")
 
 
@@ -98,12 +99,12 @@ def inline_mode_is_said_and_runs_no_worker_thread(h):
 
 @test
 def inline_reading_pauses_while_handlers_are_busy(h):
-    """--threads 1 (a queue of 2), events on an Event connection and calls
-    on the API one: FIBERS handlers wait for answers and two events fill
+    """--threads 1 (a queue of 16), events on an Event connection and calls
+    on the API one: FIBERS handlers wait for answers and QUEUE events fill
     the queue; the rest are held and the Event connection's reading
     pauses; answering lets every one through, each once, in order, and
     reading resumes."""
-    n = FIBERS + 10
+    n = FIBERS + QUEUE + 10
     with Bridge(h, "--threads", "1", *ARGS) as b:
         async def body():
             api_ws = await ws_connect(b, role="API")
