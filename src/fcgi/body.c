@@ -77,7 +77,10 @@ int cq__body_reserve(cq__body *b, size_t n)
 
 void cq__body_done(cq__body *b)
 {
-    if (b->cap > keep_cap())
+    /* The page size is asked for only when the mapping may be over the
+     * limit: it is a whole number of pages, so one of CQ__BODY_KEEP + 1
+     * bytes or less is kept. */
+    if (b->cap > CQ__BODY_KEEP + 1 && b->cap > keep_cap())
         cq__body_free(b);
 }
 

@@ -65,9 +65,17 @@ static pthread_cond_t done_cond = PTHREAD_COND_INITIALIZER;
  * the request's environment when the first is asked for: FCGX_GetParam()
  * scans the whole environment for each name.
  */
-static const char *const wanted[] = {
-    "REQUEST_METHOD",   "CONTENT_LENGTH",     "REMOTE_ADDR",    "QUERY_STRING",
-    "HTTP_X_SIGNATURE", "HTTP_AUTHORIZATION", "HTTP_X_SELF_ID", "REQUEST_URI"};
+#define WANTED(name)                                                           \
+    {                                                                          \
+        name, sizeof(name) - 1                                                 \
+    }
+static const struct {
+    const char *name;
+    size_t len; /* Compared first: most names differ in length. */
+} wanted[] = {WANTED("REQUEST_METHOD"),   WANTED("CONTENT_LENGTH"),
+              WANTED("REMOTE_ADDR"),      WANTED("QUERY_STRING"),
+              WANTED("HTTP_X_SIGNATURE"), WANTED("HTTP_AUTHORIZATION"),
+              WANTED("HTTP_X_SELF_ID"),   WANTED("REQUEST_URI")};
 #define NWANTED (sizeof(wanted) / sizeof(wanted[0]))
 
 typedef struct fcgi_req {
@@ -77,22 +85,30 @@ typedef struct fcgi_req {
     int timeout_ms; /* The socket's receive timeout, 0 when none is set. */
 } fcgi_req;
 
+/* The index in wanted of the name of n bytes at name, or -1. */
+static int wanted_index(const char *name, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < NWANTED; i++)
+        if (wanted[i].len == n && memcmp(name, wanted[i].name, n) == 0)
+            return (int)i;
+    return -1;
+}
+
+
 static void scan_params(fcgi_req *r)
 {
     char **p;
-    size_t i, n;
+    int i;
 
     memset(r->val, 0, sizeof(r->val));
     for (p = r->req.envp; p != NULL && *p != NULL; p++) {
         const char *eq = strchr(*p, '=');
 
-        if (eq == NULL)
-            continue;
-        n = (size_t)(eq - *p);
-        for (i = 0; i < NWANTED; i++)
-            if (r->val[i] == NULL && strncmp(*p, wanted[i], n) == 0 &&
-                wanted[i][n] == '\0')
-                r->val[i] = eq + 1;
+        if (eq != NULL && (i = wanted_index(*p, (size_t)(eq - *p))) >= 0 &&
+            r->val[i] == NULL)
+            r->val[i] = eq + 1;
     }
     r->scanned = 1;
 }
@@ -101,14 +117,12 @@ static void scan_params(fcgi_req *r)
 static const char *fcgi_param(void *arg, const char *name)
 {
     fcgi_req *r = arg;
-    size_t i;
+    int i;
 
     if (!r->scanned)
         scan_params(r);
-    for (i = 0; i < NWANTED; i++)
-        if (strcmp(name, wanted[i]) == 0)
-            return r->val[i];
-    return FCGX_GetParam(name, r->req.envp);
+    i = wanted_index(name, strlen(name));
+    return i >= 0 ? r->val[i] : FCGX_GetParam(name, r->req.envp);
 }
 
 
