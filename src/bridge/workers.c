@@ -358,8 +358,8 @@ static int host_init(cq__workers *w, int threads)
 
 /*
  * How many events may wait in the queue for a free fiber: twice the
- * threads, but at least one worker's fibers. A worker takes as many events
- * as it has free fibers at once, and taking from a full queue wakes the
+ * threads, but at least one worker thread's fibers. A worker takes as many
+ * events as it has free fibers at once, and taking from a full queue wakes the
  * loop to refill it; a queue shorter than that was emptied by every take,
  * so the loop was woken and switched in for every few events (threads 1:
  * one context switch per event and 10.2 us per event at 64 in flight;

@@ -35,7 +35,7 @@ class FiberBridge:
     """The test bridge with one worker thread; what ws_connect and Api
     need (url, sock, check_alive), and a clean stop."""
 
-    def __init__(self, h, threads=1, **env_extra):
+    def __init__(self, h, threads=1, exe=None, **env_extra):
         d = tempfile.mkdtemp(prefix="cq-fibers-", dir=h.tmp)
         self.port = free_port()
         self.sock = os.path.join(d, "api.sock")
@@ -43,8 +43,8 @@ class FiberBridge:
         env_extra.update(getattr(h, "bridge_env", {}))
         env = clean_env(CQHTTP_THREADS=str(threads), CQHTTP_LOG_LEVEL="info",
                         **env_extra)
-        self.p = start_bridge(program(BRIDGE), self.port, self.sock, env,
-                              self.log_path)
+        self.p = start_bridge(exe or program(BRIDGE), self.port, self.sock,
+                              env, self.log_path)
 
     def url(self, path="/ws"):
         return "ws://127.0.0.1:%d%s" % (self.port, path)
@@ -226,6 +226,33 @@ def worker_threads_run_as_batch_and_the_loop_does_not(h):
             time.sleep(0.02)
         eq(len(batch), 3, "threads running as SCHED_BATCH (of %r)" % pol)
         eq(pol.get(b.p.pid), os.SCHED_OTHER, "the loop thread's policy")
+        b.check_alive("after start")
+    finally:
+        b.stop()
+
+
+@test
+def a_policy_chosen_at_start_is_left_as_it_is(h):
+    """Started under chrt --idle (an operator's choice, as systemd's
+    CPUSchedulingPolicy=idle), every thread stays SCHED_IDLE: the workers
+    move only from the default policy."""
+    wrapper = os.path.join(tempfile.mkdtemp(prefix="cq-chrt-", dir=h.tmp),
+                           "bridge")
+    with open(wrapper, "w") as f:
+        f.write('#!/bin/sh\nexec chrt --idle 0 %s "$@"\n' % program(BRIDGE))
+    os.chmod(wrapper, 0o755)
+    b = FiberBridge(h, threads=2, exe=wrapper)
+    try:
+        for _ in range(100):
+            pol = policies(b.p.pid)
+            if len(pol) >= 3:  # the loop and both workers
+                break
+            time.sleep(0.02)
+        time.sleep(0.3)  # each worker sets its policy as it starts
+        pol = policies(b.p.pid)
+        check(len(pol) >= 3, "threads: %r" % pol)
+        eq(sorted(set(pol.values())), [os.SCHED_IDLE],
+           "the policies of the bridge's threads")
         b.check_alive("after start")
     finally:
         b.stop()

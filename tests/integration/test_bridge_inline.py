@@ -13,7 +13,7 @@ Not run again: a_handler_blocked_in_http_holds_only_its_thread (in this
 mode a blocked handler holds every connection, as documented) and tests
 that use no handler.
 
-Figures: the shutdown test sends 24 events with --threads 1 (a queue of
+Figures: the shutdown test sends 40 events with --threads 1 (a queue of
 16): FIBERS handlers wait at once, about 1 s in all.
 """
 
@@ -143,7 +143,7 @@ def inline_shutdown_with_handlers_waiting(h):
     their calls fail, the handlers end, the queued events are dropped with
     a warning and the bridge exits 0 within a second or two, its log
     clean (the sanitizer build checks leaks)."""
-    n = FIBERS + 8
+    n = FIBERS + QUEUE + 8
     with Bridge(h, "--threads", "1", "--api-timeout-ms", "60000",
                 *ARGS) as b:
         async def body():
@@ -171,6 +171,8 @@ def inline_shutdown_with_handlers_waiting(h):
         asyncio.run(body())
         check("queued events not handled" in b.log(),
               "no warning for the queued events:\n" + b.log()[-2000:])
+        check("held events not handled" in b.log(),
+              "no warning for the held events:\n" + b.log()[-2000:])
 
 
 

@@ -135,3 +135,60 @@ def readme_deploy_without_systemd(h):
     check(stopped, "both stopped by the README's stop command")
     text = open(log, "rb").read().decode("utf-8", "replace")
     check("stopped" in text, "the bridge's log:\n" + text[-2000:])
+
+
+def syscall_group(name):
+    """The system calls of one of systemd's groups, its nested groups
+    expanded, as systemd-analyze lists them."""
+    out = subprocess.run(["systemd-analyze", "syscall-filter", name],
+                         capture_output=True, text=True, check=True).stdout
+    calls = set()
+    for line in out.splitlines()[1:]:
+        item = line.strip()
+        if item and not item.startswith("#"):
+            calls |= syscall_group(item) if item.startswith("@") else {item}
+    return calls
+
+
+def unit_syscalls(unit):
+    """The system calls a shipped unit's SystemCallFilter= lines allow, read
+    as systemd does: the first line (here an allow-list) sets the default,
+    each later one adds its calls, or with ~ takes them away."""
+    allowed = None
+    with open(os.path.join(SRCDIR, "systemd", unit)) as f:
+        for line in f:
+            if not line.startswith("SystemCallFilter="):
+                continue
+            value = line.split("=", 1)[1].strip()
+            calls = set()
+            for item in value.lstrip("~").split():
+                calls |= (syscall_group(item) if item.startswith("@")
+                          else {item})
+            if allowed is None:
+                check(not value.startswith("~"), unit + ": the first "
+                      "SystemCallFilter= is expected to be an allow-list")
+                allowed = calls
+            elif value.startswith("~"):
+                allowed -= calls
+            else:
+                allowed |= calls
+    return allowed or set()
+
+
+@test
+def bridge_unit_lets_workers_take_the_batch_policy(h):
+    """The bridge's worker threads call sched_setscheduler (SCHED_BATCH):
+    the shipped unit's filter, which takes @resources away, gives that one
+    call back and nothing else of @resources or @privileged; the
+    responder's unit, with no worker pool to move, keeps it denied."""
+    if shutil.which("systemd-analyze") is None:
+        raise Skip("systemd-analyze is not installed")
+    bridge = unit_syscalls("cqhttp-bridge.service")
+    check("sched_setscheduler" in bridge,
+          "cqhttp-bridge.service refuses sched_setscheduler")
+    for call in ("setpriority", "sched_setattr", "setrlimit", "reboot",
+                 "sched_setparam"):
+        check(call not in bridge,
+              "cqhttp-bridge.service allows %s" % call)
+    check("sched_setscheduler" not in unit_syscalls("cqhttp-fcgi.service"),
+          "cqhttp-fcgi.service allows sched_setscheduler")
