@@ -198,8 +198,11 @@ static void *worker_main(void *arg)
         r.scanned = 0;
         r.timeout_ms = 0;
         status = cq__post_handle(w->conf, api, &io, &out, &start);
-        if (r.timeout_ms != 0)
-            recv_timeout(req->ipcFd, 0); /* For a kept connection. */
+        /* Cleared for the next request on a kept connection (nginx's
+         * fastcgi_keep_conn); one closed after this request is left as it
+         * is, which saves a system call per request. */
+        if (r.timeout_ms != 0 && req->keepConnection)
+            recv_timeout(req->ipcFd, 0);
         /* A large answer has been sent already, out left empty. */
         if (status < 0)
             FCGX_PutS("Status: 500 Internal Server Error\r\n\r\n", req->out);

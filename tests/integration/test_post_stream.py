@@ -229,6 +229,51 @@ def web_server_gone_mid_answer(h):
     eq((r.status, r.json()["reply"]), (200, "ok?"), "served after the cut")
 
 
+def read_answer(c):
+    """One FastCGI answer on c: its stdout bytes, once END_REQUEST came."""
+    data, out = b"", b""
+    while True:
+        while len(data) < 8 or len(data) < 8 + struct.unpack(
+                "!H", data[4:6])[0] + data[6]:
+            more = c.recv(65536)
+            check(more, "the responder closed the kept connection; "
+                  "stdout so far: %r" % out)
+            data += more
+        kind, n, pad = data[1], struct.unpack("!H", data[4:6])[0], data[6]
+        content, data = data[8:8 + n], data[8 + n + pad:]
+        if kind == 6:
+            out += content
+        elif kind == 3:
+            return out
+
+
+@test
+def kept_connection_outlives_the_body_timeout(h):
+    """A web server that keeps its FastCGI connection (nginx's
+    fastcgi_keep_conn) sends a request, waits longer than body_timeout_ms,
+    then sends another on the same connection: the first body's receive
+    timeout was cleared, so the wait costs nothing and both are answered."""
+    s = h.stack(secret=SECRET, body_timeout_ms=300)
+    env = params({b"REQUEST_METHOD": b"POST", b"REQUEST_URI": b"/",
+                  b"CONTENT_LENGTH": str(len(GOOD)).encode(),
+                  b"REMOTE_ADDR": b"127.0.0.9",
+                  b"HTTP_X_SIGNATURE": sign(SECRET, GOOD).encode()})
+    c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    c.settimeout(10)
+    c.connect(s.sock)
+    try:
+        for rid in (1, 2):
+            c.sendall(record(1, struct.pack("!HB5x", 1, 1), rid) +
+                      record(4, env, rid) + record(4, b"", rid) +
+                      record(5, GOOD, rid) + record(5, b"", rid))
+            out = read_answer(c)
+            check(b"Status: 200" in out and b'"reply":"ok?"' in out,
+                  "request %d on the kept connection: %r" % (rid, out))
+            time.sleep(0.8)  # past body_timeout_ms, between requests
+    finally:
+        c.close()
+
+
 @test
 def cgi_mode_large_echo_is_exact(h):
     """Run as a plain CGI program, the responder sends a large answer in
