@@ -8,9 +8,12 @@ the bot ported from the Python SDK (an echo and commands, which ask for the
 message's plain text); and noop-fcgi, a FastCGI responder that only reads the
 body and answers 204. The ratios say what cqhttp itself costs next to the
 web server and FastCGI round trip, on whatever machine runs it. The stacks
-run side by side and are timed in interleaved rounds (--rounds, median
-kept): timed one after the other, a shared machine's drift moved the ratio
-by 0.15 between two runs of the same binaries.
+run side by side and are timed in interleaved rounds (--rounds), each round
+in the reverse order of the one before, and a ratio is that of the round in
+which it is the median of all rounds' ratios, both figures from that round:
+timed one after the other, a shared machine's drift moved the ratio by 0.15
+between two runs of the same binaries, and the medians of each stack's own
+rounds, taken from different rounds, still moved it by 0.07.
 
 Then, for each body size, the responder's CPU per KiB of body, and its
 resident memory with the large bodies against with the small ones: the
@@ -155,8 +158,10 @@ def measure(stacks, args):
         subprocess.run(["wrk", "-t1", "-c%d" % args.connections, "-d2s",
                         "-s", args.lua, st["url"]],
                        capture_output=True)  # warm-up
-    for _ in range(args.rounds):
-        for st in stacks:
+    for i in range(args.rounds):
+        # Reversed every other round, so that a machine slowing down
+        # through a round favours no stack.
+        for st in stacks if i % 2 == 0 else reversed(stacks):
             wrk_run(st, args)
     for st in stacks:
         runs = sorted(st["runs"], key=lambda r: r["rps"])
@@ -183,9 +188,10 @@ def main():
     ap.add_argument("--wrk-threads", type=int, default=1)
     ap.add_argument("--seconds", type=int, default=5,
                     help="length of each timed wrk run")
-    ap.add_argument("--rounds", type=int, default=3,
-                    help="interleaved rounds over the stacks; the median "
-                    "round of each is reported")
+    ap.add_argument("--rounds", type=int, default=5,
+                    help="interleaved rounds over the stacks; each stack's "
+                    "median round is printed, and each ratio row takes the "
+                    "round of the median ratio [5]")
     ap.add_argument("--size-seconds", type=int, default=3)
     ap.add_argument("--sizes", type=int, nargs="*", default=[1, 64, 512],
                     help="body sizes in KiB for the CPU per KiB rows")
@@ -233,25 +239,22 @@ def main():
                r["rss"][kib], r["peak"][kib])
             for kib in [0] + list(r["sizes"]))))
     noop = m.get("noop-fcgi")
-    ref = (lambda k: noop[k]) if noop else (lambda k: None)
     cq, weather = m.get("cqhttp-fcgi"), m.get("weather-bot")
     if cq:
-        row("HTTP example bot (handlers/example.c) echo via nginx, -c%d"
-            % args.connections, cq["rps"], "req/s", "noop-fcgi", ref("rps"))
+        rate_row("HTTP example bot (handlers/example.c) echo via nginx, -c%d"
+                 % args.connections, cq, "noop-fcgi", noop)
     if weather:
-        row("HTTP ported weather bot (examples/) via nginx, -c%d"
-            % args.connections, weather["rps"], "req/s", "noop-fcgi",
-            ref("rps"))
+        rate_row("HTTP ported weather bot (examples/) via nginx, -c%d"
+                 % args.connections, weather, "noop-fcgi", noop)
     # The same no-op answering the example's 200 and body instead of 204:
     # how much of the gap is nginx relaying a reply rather than our work.
     reply = m.get("noop-reply")
     if reply:
-        row("HTTP no-op answering the example's reply, -c%d"
-            % args.connections, reply["rps"], "req/s", "noop-fcgi",
-            ref("rps"))
+        rate_row("HTTP no-op answering the example's reply, -c%d"
+                 % args.connections, reply, "noop-fcgi", noop)
     if cq and reply:
-        row("HTTP example bot against that no-op, -c%d" % args.connections,
-            cq["rps"], "req/s", "noop-reply", reply["rps"])
+        rate_row("HTTP example bot against that no-op, -c%d"
+                 % args.connections, cq, "noop-reply", reply)
     if not cq:
         return
     for kib in args.sizes:
@@ -270,6 +273,19 @@ def main():
                 max(cq["rss"][kib] - cq["rss"][0], 0), "KiB",
                 "one body/thread", kib * args.threads, lower_better=True)
     goal_rows(cq, args)
+
+
+def rate_row(what, st, ref_name, ref):
+    """A req/s row against a reference stack, both figures from the round
+    whose ratio is the median of the rounds' ratios (the two were timed
+    seconds apart in it); st's own median without a reference."""
+    if ref is None:
+        row(what, st["rps"], "req/s", ref_name, None)
+        return
+    rounds = sorted(zip(st["all_rps"], ref["all_rps"]),
+                    key=lambda pair: pair[0] / pair[1])
+    value, against = rounds[len(rounds) // 2]
+    row(what, value, "req/s", ref_name, against)
 
 
 def goal_rows(cq, args):
