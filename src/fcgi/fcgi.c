@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <malloc.h>
 #include <netdb.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -27,6 +26,7 @@
 #include <fcgiapp.h>
 
 #include "cqhttp_runtime.h"
+#include "fcgi/cgi.h"
 #include "fcgi/post.h"
 #include "fcgi/records.h"
 #include "lib/api.h"
@@ -276,63 +276,6 @@ static int open_listen(const char *addr, int backlog)
 }
 
 
-static const char *cgi_param(void *arg, const char *name)
-{
-    (void)arg;
-    return getenv(name);
-}
-
-
-/* Reads stdin (fd 0) directly, so that poll() sees every byte waiting. */
-static int cgi_read(void *arg, char *buf, int n, int timeout_ms)
-{
-    struct pollfd p = {0, POLLIN, 0};
-    ssize_t got;
-
-    (void)arg;
-    for (;;) {
-        int rc = poll(&p, 1, timeout_ms);
-
-        if (rc == 0)
-            return CQ_ETIMEDOUT;
-        got = rc > 0 ? read(0, buf, (size_t)n) : -1;
-        if (got >= 0)
-            return (int)got;
-        if (errno != EINTR)
-            return 0;
-    }
-}
-
-
-static int cgi_write(void *arg, const char *p, size_t n)
-{
-    (void)arg;
-    return fwrite(p, 1, n, stdout) == n ? CQ_OK : CQ_EIO;
-}
-
-
-/* Serves the one CGI request in the environment; returns the exit code. */
-static int serve_cgi(const cq__conf *conf)
-{
-    cq__post_io io = {NULL, cgi_param, cgi_read, cgi_write, 1, NULL};
-    cq__api *api = cq__api_new(conf);
-    cq__buf out;
-    size_t start;
-    int status;
-
-    cq__buf_init(&out, (size_t)conf->max_body + 65536);
-    status = cq__post_handle(conf, api, &io, &out, &start);
-    if (status < 0)
-        fputs("Status: 500 Internal Server Error\r\n\r\n", stdout);
-    else if (out.len > start)
-        fwrite(out.data + start, 1, out.len - start, stdout);
-    fflush(stdout);
-    cq__buf_free(&out);
-    cq__api_free(api);
-    return 0;
-}
-
-
 /* Waits for SIGTERM or SIGINT, reopening the log file on SIGHUP. */
 static void wait_for_stop(const sigset_t *set, const char *log_file)
 {
@@ -476,7 +419,7 @@ static int choose_socket(const cq__conf *conf, int *listen_fd)
                 cq__program_name());
         return 2;
     }
-    return serve_cgi(conf);
+    return cq__cgi_serve(conf);
 }
 
 
@@ -530,7 +473,7 @@ static void fix_malloc(void)
 int cq_fcgi_main(int argc, char **argv)
 {
     cq__conf conf;
-    int listen_fd, nhandlers, status, busy = 0;
+    int listen_fd = -1, nhandlers, status, busy = 0;
     sigset_t set;
     worker *w = NULL;
 
